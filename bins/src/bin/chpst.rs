@@ -1,0 +1,5 @@
+//! chpst (being built).
+fn main() {
+    eprintln!("chpst: not implemented yet");
+    std::process::exit(111);
+}

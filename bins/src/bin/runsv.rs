@@ -1,0 +1,5 @@
+//! runsv (being built).
+fn main() {
+    eprintln!("runsv: not implemented yet");
+    std::process::exit(111);
+}

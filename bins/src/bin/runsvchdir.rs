@@ -1,0 +1,5 @@
+//! runsvchdir (being built).
+fn main() {
+    eprintln!("runsvchdir: not implemented yet");
+    std::process::exit(111);
+}

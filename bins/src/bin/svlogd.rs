@@ -1,0 +1,5 @@
+//! svlogd (being built).
+fn main() {
+    eprintln!("svlogd: not implemented yet");
+    std::process::exit(111);
+}

@@ -1,0 +1,35 @@
+//! The one contract every machine follows (the quinn-proto / str0m shape).
+//!
+//! A machine is driven by three calls:
+//! - [`Machine::handle`] applies one fact (a control byte, a child exit, a tick, a scan
+//!   result). It never performs an effect; it queues actions.
+//! - [`Machine::poll_action`] drains those actions in order. Drain to `None` after every
+//!   `handle` ("one change, then drain everything").
+//! - [`Machine::poll_deadline`] says when to call back with the machine's tick input.
+//!   Calling back early is harmless; the machine re-checks the time it is given.
+//!
+//! Actions whose result the machine needs (spawn -> pid or errno, a `control/<c>` script
+//! -> exit status, a directory scan -> entries) are *obligations*: the runtime must answer
+//! them with the matching reply input before feeding anything else. Machines expose which
+//! reply they are owed so the driver (and the simulator) can assert it.
+//!
+//! Time arrives only as [`Now`]; the monotonic half must never go backwards between calls.
+
+use crate::time::{Mono, Now};
+
+/// A pure state machine driven by facts and drained of decisions.
+pub trait Machine {
+    /// The facts the machine reacts to.
+    type Input;
+    /// The decisions it emits for the runtime to carry out.
+    type Action;
+
+    /// Applies one input at time `now`. Queues actions; performs none.
+    fn handle(&mut self, now: Now, input: Self::Input);
+
+    /// Next queued action, in order; `None` once everything is drained.
+    fn poll_action(&mut self) -> Option<Self::Action>;
+
+    /// When the machine next needs a tick, if ever. Changes only after `handle`.
+    fn poll_deadline(&self) -> Option<Mono>;
+}

@@ -1,0 +1,1 @@
+//! runsv: supervision of one service and its optional log service. (Being built: issue 2.)

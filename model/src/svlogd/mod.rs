@@ -1,0 +1,1 @@
+//! svlogd: line assembly, timestamps, selection, rotation. (Being built: issue 4.)

@@ -1,0 +1,147 @@
+//! The generic driver loop, the same for every machine and for the simulator.
+//!
+//! One iteration: read the clock once; feed queued inputs one at a time, draining every
+//! action after each (an obligation's reply is fed back at once, before anything else);
+//! stop if the executor says so; otherwise wait until an fd is ready, a signal arrives,
+//! or the machine's deadline passes; turn what woke the loop into inputs.
+//!
+//! Everything OS-specific sits behind two traits so `verification` can run this exact
+//! loop over a simulated kernel: [`Os`] (clock + wait) and [`Io`] (executing actions and
+//! gathering inputs).
+
+use std::collections::VecDeque;
+use std::fmt::Debug;
+use std::io::Write;
+
+use model::{Machine, Mono, Now};
+
+use crate::latch::SignalSet;
+use crate::signals::Signals;
+use crate::wait::{self, Interest, Ready};
+
+/// What woke the loop.
+#[derive(Clone, Debug, Default)]
+pub struct Woke {
+    /// fds that are ready.
+    pub ready: Vec<Ready>,
+    /// Signals taken from the latch (after draining the self-pipe).
+    pub signals: SignalSet,
+    /// The machine's deadline has passed: the executor should feed its tick input.
+    pub deadline_passed: bool,
+}
+
+/// The clock and the blocking wait.
+pub trait Os {
+    /// Both clocks, now.
+    fn now(&mut self) -> Now;
+    /// Sleeps until an interest is ready, a signal arrives or the deadline passes.
+    fn wait(&mut self, interests: &[Interest], now: Now, deadline: Option<Mono>) -> (Vec<Ready>, SignalSet);
+}
+
+/// The real OS: `CLOCK_MONOTONIC`/`CLOCK_REALTIME` and `ppoll` with the self-pipe.
+pub struct RealOs {
+    /// The installed signal handlers.
+    pub signals: Signals,
+}
+
+impl Os for RealOs {
+    fn now(&mut self) -> Now {
+        crate::clock::now()
+    }
+    fn wait(&mut self, interests: &[Interest], now: Now, deadline: Option<Mono>) -> (Vec<Ready>, SignalSet) {
+        let ready = wait::wait(&self.signals, interests, now, deadline);
+        (ready, self.signals.take())
+    }
+}
+
+/// The machine-specific half of the shell: carries out actions, turns wake-ups into inputs.
+pub trait Io<M: Machine> {
+    /// Carries out one action. An obligation returns its reply input, which the driver
+    /// feeds to the machine immediately.
+    fn execute(&mut self, now: Now, action: M::Action) -> Option<M::Input>;
+    /// The fds whose readiness is an event, right now.
+    fn interests(&self, out: &mut Vec<Interest>);
+    /// Turns a wake-up into inputs, in the order the machine should see them.
+    fn gather(&mut self, now: Now, woke: &Woke, out: &mut VecDeque<M::Input>);
+    /// `Some(exit code)` once the program is done.
+    fn finished(&self) -> Option<i32>;
+}
+
+/// Where the driver writes its (input, actions) trace, if asked to (`RUNIT_TRACE=path`):
+/// used to replay a real run through the model and check they agree.
+pub struct Trace {
+    out: Option<std::fs::File>,
+}
+
+impl Trace {
+    /// Opens the trace file named by `RUNIT_TRACE`, if set.
+    pub fn from_env() -> Trace {
+        let out = std::env::var_os("RUNIT_TRACE").and_then(|p| {
+            std::fs::OpenOptions::new().create(true).append(true).open(p).ok()
+        });
+        Trace { out }
+    }
+    /// No trace.
+    pub fn none() -> Trace {
+        Trace { out: None }
+    }
+    fn input<T: Debug>(&mut self, now: Now, i: &T) {
+        if let Some(f) = &mut self.out {
+            let _ = writeln!(f, "in {} {}.{:09} {:?}", now.mono.0, now.wall.unix_secs, now.wall.nanos, i);
+        }
+    }
+    fn action<T: Debug>(&mut self, a: &T) {
+        if let Some(f) = &mut self.out {
+            let _ = writeln!(f, "out {:?}", a);
+        }
+    }
+}
+
+fn feed<M, I>(machine: &mut M, io: &mut I, trace: &mut Trace, now: Now, input: M::Input)
+where
+    M: Machine,
+    M::Input: Debug,
+    M::Action: Debug,
+    I: Io<M>,
+{
+    let mut next = Some(input);
+    loop {
+        if let Some(input) = next.take() {
+            trace.input(now, &input);
+            machine.handle(now, input);
+        }
+        let Some(action) = machine.poll_action() else { break };
+        trace.action(&action);
+        // An obligation's reply goes in before the next action is taken.
+        next = io.execute(now, action);
+    }
+}
+
+/// Runs `machine` until `io` says it is finished; returns the exit code.
+pub fn run<M, I, O>(machine: &mut M, io: &mut I, os: &mut O, initial: Vec<M::Input>, trace: &mut Trace) -> i32
+where
+    M: Machine,
+    M::Input: Debug,
+    M::Action: Debug,
+    I: Io<M>,
+    O: Os,
+{
+    let mut queue: VecDeque<M::Input> = initial.into();
+    let mut interests = Vec::new();
+    loop {
+        let now = os.now();
+        while let Some(input) = queue.pop_front() {
+            feed(machine, io, trace, now, input);
+        }
+        if let Some(code) = io.finished() {
+            return code;
+        }
+        let deadline = machine.poll_deadline();
+        interests.clear();
+        io.interests(&mut interests);
+        let (ready, signals) = os.wait(&interests, now, deadline);
+        let now = os.now();
+        let woke = Woke { ready, signals, deadline_passed: deadline.is_some_and(|d| now.mono >= d) };
+        io.gather(now, &woke, &mut queue);
+    }
+}

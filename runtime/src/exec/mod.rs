@@ -1,0 +1,4 @@
+//! Executors: for each machine, the [`Io`](crate::driver::Io) that carries out its
+//! actions with syscalls and gathers its inputs. Mechanism only; no policy.
+
+pub mod runsv;

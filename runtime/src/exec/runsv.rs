@@ -1,0 +1,1 @@
+//! The runsv executor. (Being built: issue 2.)

@@ -1,0 +1,86 @@
+//! Files as runit makes them (spec/common.md §8): its open modes, FIFOs, flock locks,
+//! and status files written as `x.new` then renamed, so a reader never sees a partial
+//! file.
+
+use std::ffi::CStr;
+
+use model::errno::Errno;
+
+use crate::sys::{self, SysResult};
+
+/// Open for reading, non-blocking (FIFOs, files, directories).
+pub fn open_read(path: &CStr) -> SysResult<i32> {
+    sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+}
+
+/// Open for writing, non-blocking, no create (FIFOs; fails with ENXIO with no reader).
+pub fn open_write(path: &CStr) -> SysResult<i32> {
+    sys::open(path, libc::O_WRONLY | libc::O_NONBLOCK, 0)
+}
+
+/// Open for reading and writing, non-blocking (a FIFO held this way never sees EOF).
+pub fn open_read_write(path: &CStr) -> SysResult<i32> {
+    sys::open(path, libc::O_RDWR | libc::O_NONBLOCK, 0)
+}
+
+/// Open-truncate: create 0644 (before umask), truncate.
+pub fn open_trunc(path: &CStr) -> SysResult<i32> {
+    sys::open(path, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644)
+}
+
+/// Open-append: create 0600 (before umask), append (lock files, svlogd's `current`).
+pub fn open_append(path: &CStr) -> SysResult<i32> {
+    sys::open(path, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600)
+}
+
+/// Exclusive flock; `wait` = blocking.
+pub fn lock_exclusive(fd: i32, wait: bool) -> SysResult<()> {
+    sys::flock(fd, libc::LOCK_EX | if wait { 0 } else { libc::LOCK_NB })
+}
+
+/// Where an atomic write failed, so the caller can print runit's exact warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicWriteError {
+    /// Opening `x.new` failed.
+    Open(Errno),
+    /// Writing `x.new` failed (it has been unlinked).
+    Write(Errno),
+    /// Fewer bytes were written than asked (it has been unlinked).
+    Partial,
+    /// Renaming `x.new` over `x` failed.
+    Rename(Errno),
+}
+
+/// Writes `bytes` to `tmp` (open-truncate), then renames it to `dest`.
+pub fn write_atomic(tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
+    let fd = open_trunc(tmp).map_err(AtomicWriteError::Open)?;
+    let written = sys::write(fd, bytes);
+    let _ = sys::close(fd);
+    match written {
+        Err(e) => {
+            let _ = sys::unlink(tmp);
+            return Err(AtomicWriteError::Write(e));
+        }
+        Ok(n) if n < bytes.len() => {
+            let _ = sys::unlink(tmp);
+            return Err(AtomicWriteError::Partial);
+        }
+        Ok(_) => {}
+    }
+    sys::rename(tmp, dest).map_err(AtomicWriteError::Rename)
+}
+
+/// Whether `st` describes a FIFO.
+pub fn is_fifo(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFIFO
+}
+
+/// Whether `st` describes a directory.
+pub fn is_dir(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFDIR
+}
+
+/// Whether the owner-execute bit is set (runit's test for stopit/reboot/control scripts).
+pub fn owner_exec(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IXUSR != 0
+}

@@ -1,0 +1,225 @@
+//! Small safe wrappers over libc calls used across the runtime.
+
+use std::ffi::{CStr, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use model::errno::Errno;
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// The calling thread's errno as a model value.
+pub fn last_errno() -> Errno {
+    Errno(errno())
+}
+
+/// Result of a syscall wrapper: the value or the errno.
+pub type SysResult<T> = Result<T, Errno>;
+
+/// A path (or bytes) as a C string; an interior NUL becomes EINVAL.
+pub fn cstr(bytes: &[u8]) -> SysResult<CString> {
+    CString::new(bytes).map_err(|_| Errno::EINVAL)
+}
+
+/// A `Path` as a C string.
+pub fn cpath(p: &Path) -> SysResult<CString> {
+    cstr(p.as_os_str().as_bytes())
+}
+
+fn check(r: libc::c_int) -> SysResult<libc::c_int> {
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `open(2)` with flags and mode, retried on EINTR. Always adds `O_CLOEXEC`.
+pub fn open(path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<i32> {
+    loop {
+        // SAFETY: path is a valid C string.
+        let r = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        return check(r);
+    }
+}
+
+/// `close(2)`; errors reported but the fd is gone either way.
+pub fn close(fd: i32) -> SysResult<()> {
+    // SAFETY: closing an integer fd has no memory-safety preconditions.
+    check(unsafe { libc::close(fd) }).map(|_| ())
+}
+
+/// `read(2)` into `buf`, retried on EINTR.
+pub fn read(fd: i32, buf: &mut [u8]) -> SysResult<usize> {
+    loop {
+        // SAFETY: buf is a live, writable slice of the given length.
+        let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if r < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return Err(last_errno());
+        }
+        return Ok(r as usize);
+    }
+}
+
+/// `write(2)` of `buf`, retried on EINTR; may be short.
+pub fn write(fd: i32, buf: &[u8]) -> SysResult<usize> {
+    loop {
+        // SAFETY: buf is a live slice of the given length.
+        let r = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if r < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return Err(last_errno());
+        }
+        return Ok(r as usize);
+    }
+}
+
+/// Writes all of `buf`, retrying short writes; returns the first error.
+pub fn write_all(fd: i32, mut buf: &[u8]) -> SysResult<()> {
+    while !buf.is_empty() {
+        let n = write(fd, buf)?;
+        if n == 0 {
+            return Err(Errno::EIO);
+        }
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// `rename(2)`.
+pub fn rename(from: &CStr, to: &CStr) -> SysResult<()> {
+    // SAFETY: both are valid C strings.
+    check(unsafe { libc::rename(from.as_ptr(), to.as_ptr()) }).map(|_| ())
+}
+
+/// `unlink(2)`.
+pub fn unlink(path: &CStr) -> SysResult<()> {
+    // SAFETY: valid C string.
+    check(unsafe { libc::unlink(path.as_ptr()) }).map(|_| ())
+}
+
+/// `chdir(2)`.
+pub fn chdir(path: &CStr) -> SysResult<()> {
+    // SAFETY: valid C string.
+    check(unsafe { libc::chdir(path.as_ptr()) }).map(|_| ())
+}
+
+/// `fchdir(2)`.
+pub fn fchdir(fd: i32) -> SysResult<()> {
+    // SAFETY: no memory preconditions.
+    check(unsafe { libc::fchdir(fd) }).map(|_| ())
+}
+
+/// `stat(2)` (follows symlinks).
+pub fn stat(path: &CStr) -> SysResult<libc::stat> {
+    // SAFETY: zeroed stat is a valid out-buffer; path is a valid C string.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    check(unsafe { libc::stat(path.as_ptr(), &mut st) })?;
+    Ok(st)
+}
+
+/// `lstat(2)` (does not follow a final symlink).
+pub fn lstat(path: &CStr) -> SysResult<libc::stat> {
+    // SAFETY: as for stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    check(unsafe { libc::lstat(path.as_ptr(), &mut st) })?;
+    Ok(st)
+}
+
+/// `fstat(2)`.
+pub fn fstat(fd: i32) -> SysResult<libc::stat> {
+    // SAFETY: as for stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    check(unsafe { libc::fstat(fd, &mut st) })?;
+    Ok(st)
+}
+
+/// `mkdir(2)`.
+pub fn mkdir(path: &CStr, mode: libc::mode_t) -> SysResult<()> {
+    // SAFETY: valid C string.
+    check(unsafe { libc::mkdir(path.as_ptr(), mode) }).map(|_| ())
+}
+
+/// `mkfifo(3)`.
+pub fn mkfifo(path: &CStr, mode: libc::mode_t) -> SysResult<()> {
+    // SAFETY: valid C string.
+    check(unsafe { libc::mkfifo(path.as_ptr(), mode) }).map(|_| ())
+}
+
+/// `readlink(2)` into an owned buffer of at most `max` bytes; `ENAMETOOLONG` if the
+/// target does not fit (runit uses a 256-byte buffer for `supervise` links).
+pub fn readlink(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
+    let mut buf = vec![0u8; max];
+    // SAFETY: buf is writable for max bytes.
+    let r = unsafe { libc::readlink(path.as_ptr(), buf.as_mut_ptr().cast(), max) };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    if r as usize >= max {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    buf.truncate(r as usize);
+    Ok(buf)
+}
+
+/// `flock(2)`.
+pub fn flock(fd: i32, op: libc::c_int) -> SysResult<()> {
+    loop {
+        // SAFETY: no memory preconditions.
+        let r = unsafe { libc::flock(fd, op) };
+        if r < 0 && errno() == libc::EINTR && op & libc::LOCK_NB == 0 {
+            continue;
+        }
+        return check(r).map(|_| ());
+    }
+}
+
+/// `kill(2)`.
+pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
+    // SAFETY: no memory preconditions.
+    check(unsafe { libc::kill(pid, sig) }).map(|_| ())
+}
+
+/// `pipe2(2)` with `O_CLOEXEC` (and optionally `O_NONBLOCK`): (read, write).
+pub fn pipe(nonblock: bool) -> SysResult<(i32, i32)> {
+    let mut fds = [0i32; 2];
+    let flags = libc::O_CLOEXEC | if nonblock { libc::O_NONBLOCK } else { 0 };
+    // SAFETY: fds is a valid 2-element out-array.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), flags) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// Sets or clears `O_NONBLOCK` on an fd.
+pub fn set_nonblock(fd: i32, on: bool) -> SysResult<()> {
+    // SAFETY: fcntl on an int fd.
+    let fl = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let nfl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, nfl) }).map(|_| ())
+}
+
+/// Sets `FD_CLOEXEC` on an fd.
+pub fn set_cloexec(fd: i32) -> SysResult<()> {
+    // SAFETY: fcntl on an int fd.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(|_| ())
+}
+
+/// The process umask (read without changing it for longer than two calls).
+pub fn umask_get() -> libc::mode_t {
+    // SAFETY: umask has no failure mode.
+    unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    }
+}

@@ -1,0 +1,79 @@
+//! The one blocking wait: `ppoll` on the given fds plus the self-pipe, with the handled
+//! signals unblocked only for its duration, until a monotonic deadline.
+
+use model::{Mono, Now};
+
+use crate::signals::Signals;
+
+/// Readiness of one watched fd after a wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ready {
+    /// The fd.
+    pub fd: i32,
+    /// Readable (or hung up / errored, which a read will report).
+    pub readable: bool,
+    /// Writable.
+    pub writable: bool,
+}
+
+/// What to watch: fd plus interest in reading and/or writing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interest {
+    /// The fd.
+    pub fd: i32,
+    /// Wake when readable.
+    pub read: bool,
+    /// Wake when writable.
+    pub write: bool,
+}
+
+impl Interest {
+    /// Interest in readability only.
+    pub fn read(fd: i32) -> Interest {
+        Interest { fd, read: true, write: false }
+    }
+    /// Interest in writability only.
+    pub fn write(fd: i32) -> Interest {
+        Interest { fd, read: false, write: true }
+    }
+}
+
+/// Sleeps until an fd is ready, a signal arrives, or `deadline` passes (never, if `None`).
+/// Returns the ready fds (the self-pipe is not included; take signals afterwards).
+pub fn wait(signals: &Signals, interests: &[Interest], now: Now, deadline: Option<Mono>) -> Vec<Ready> {
+    let mut pfds: Vec<libc::pollfd> = Vec::with_capacity(interests.len() + 1);
+    pfds.push(libc::pollfd { fd: signals.wake_fd(), events: libc::POLLIN, revents: 0 });
+    for i in interests {
+        let mut ev = 0;
+        if i.read {
+            ev |= libc::POLLIN;
+        }
+        if i.write {
+            ev |= libc::POLLOUT;
+        }
+        pfds.push(libc::pollfd { fd: i.fd, events: ev, revents: 0 });
+    }
+    let ts = deadline.map(|d| {
+        let span = d - now.mono;
+        libc::timespec { tv_sec: (span.0 / 1_000_000_000) as libc::time_t, tv_nsec: (span.0 % 1_000_000_000) as libc::c_long }
+    });
+    // SAFETY: an empty sigset for the duration of ppoll unblocks the handled signals.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let r = libc::ppoll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, tsp, &empty);
+        if r <= 0 {
+            return Vec::new();
+        }
+    }
+    pfds[1..]
+        .iter()
+        .filter(|p| p.revents != 0)
+        .map(|p| Ready {
+            fd: p.fd,
+            readable: p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0,
+            writable: p.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0,
+        })
+        .collect()
+}

@@ -1,0 +1,2 @@
+//! Verification harnesses shared by the test files in `verification/tests/`:
+//! reference models, the bounded explorer, and the simulated kernel.
