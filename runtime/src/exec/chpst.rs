@@ -1,0 +1,1 @@
+//! The chpst executor (being built).

@@ -1,0 +1,1 @@
+//! The runsvdir executor (being built).

@@ -1,0 +1,1 @@
+//! The stage executor (being built).

@@ -1,0 +1,1 @@
+//! The sv executor (being built).

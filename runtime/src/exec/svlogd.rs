@@ -1,0 +1,1 @@
+//! The svlogd executor (being built).

@@ -1,0 +1,1 @@
+//! The utmp executor (being built).
