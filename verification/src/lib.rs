@@ -1,2 +1,3 @@
 //! Verification harnesses shared by the test files in `verification/tests/`:
 //! reference models, the bounded explorer, and the simulated kernel.
+pub mod explore;
