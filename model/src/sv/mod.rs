@@ -62,3 +62,6 @@ pub const EXIT_USAGE_LSB: i32 = 2;
 pub const EXIT_FATAL_LSB: i32 = 151;
 /// The failure count is capped here so it never collides with 100.
 pub const EXIT_FAILURES_MAX: u32 = 99;
+
+#[cfg(test)]
+mod session_tests;
