@@ -30,7 +30,7 @@ pub struct Env<'a> {
 }
 
 /// A runnable invocation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Invocation {
     /// Which mode.
     pub mode: Mode,

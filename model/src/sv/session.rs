@@ -119,14 +119,14 @@ enum Get {
     Failed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Watch {
     NotTried,
     Watched,
     Unwatched,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Slot {
     pending: bool,
     before: Option<StatusRecord>,
@@ -135,7 +135,9 @@ struct Slot {
     dirty: bool,
 }
 
-/// One invocation of sv, from the first pass to the exit code.
+/// One invocation of sv, from the first pass to the exit code. Cloneable and hashable
+/// so the explorer in `verification` can branch on it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Session {
     inv: Invocation,
     rule: Rule,
