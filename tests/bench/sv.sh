@@ -1,11 +1,11 @@
-#!/bin/sh
+#!/bin/bash
 # Benchmark (not a test): `sv status` wall time per call, and how long `sv -w 5 down` /
 # `sv -w 5 up` take from the command to its effect, for our sv and Debian's runit 2.1.2
 # sv, both driving the same Debian runsv (so only sv differs).
 #
-# usage: tests/bench/sv.sh [rounds]      (run from the repository root; needs root for
-#        nothing, but apt-get download must work unless ORACLE_ROOT points at an unpacked
-#        runit package; hyperfine is used if installed)
+# usage: tests/bench/sv.sh [rounds]      (bash; run from the repository root; apt-get
+#        download must work unless ORACLE_ROOT points at an unpacked runit package;
+#        hyperfine is used if installed)
 set -eu
 ROUNDS=${1:-30}
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -49,10 +49,10 @@ if command -v hyperfine >/dev/null 2>&1; then
         -n ours "$OURS status $WORK/s" -n runit "$THEIRS status $WORK/s" 2>&1 | grep -v '^ *$'
 else
     for impl in "$OURS" "$THEIRS"; do
-        t0=$(date +%s%N); n=0
+        t0=${EPOCHREALTIME/./}; n=0
         while [ $n -lt 1000 ]; do "$impl" status "$WORK/s" >/dev/null; n=$((n + 1)); done
-        t1=$(date +%s%N)
-        echo "$impl: $(( (t1 - t0) / 1000 / 1000 )) us per call (loop of 1000)"
+        t1=${EPOCHREALTIME/./}
+        echo "$impl: $(( (10#$t1 - 10#$t0) / 1000 )) us per call (loop of 1000)"
     done
 fi
 
@@ -67,15 +67,16 @@ stamp_ns() {
     echo $(( (0x$secs - 0x400000000000000A) * 1000000000 + 0x$nanos ))
 }
 
+
 latency() { # impl cmd -> "elapsed_us from_change_us" of one call
-    t0=$(date +%s%N)
+    local t0 t1
+    t0=${EPOCHREALTIME/./}
     "$1" -w 5 "$2" "$WORK/s" >/dev/null
-    t1=$(date +%s%N)
-    echo "$(( (t1 - t0) / 1000 )) $(( (t1 - $(stamp_ns)) / 1000 ))"
+    t1=${EPOCHREALTIME/./}
+    echo "$(( 10#$t1 - 10#$t0 )) $(( (10#$t1 * 1000 - $(stamp_ns)) / 1000 ))"
 }
 
-t0=$(date +%s%N); t1=$(date +%s%N)
-echo "== clock overhead (one date call): $(( (t1 - t0) / 1000 )) us"
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for impl in ours runit; do
     [ $impl = ours ] && SV=$OURS || SV=$THEIRS
     : > "$WORK/down.$impl"; : > "$WORK/up.$impl"
