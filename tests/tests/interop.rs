@@ -116,15 +116,20 @@ fn daemontools_tools_work_against_our_runsv() {
 /// Everything a reader can see in `supervise/`, minus what differs by nature (stamps, pids).
 fn observe(sc: &Scratch, svc: &str) -> Vec<String> {
     let dir = sc.join(&format!("{svc}/supervise"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    // Transient `x.new` files exist only between a write and its rename.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| !n.ends_with(".new"))
+        .collect();
     names.sort();
     let mut out = Vec::new();
     for n in names {
-        let md = std::fs::symlink_metadata(dir.join(&n)).unwrap();
+        let Ok(md) = std::fs::symlink_metadata(dir.join(&n)) else { continue };
         out.push(format!("{n} mode {:o} size {}", md.mode(), if n == "pid" { (md.len() > 0) as u64 } else { md.len() }));
     }
     out.push(format!("stat {:?}", sc.read(&format!("{svc}/supervise/stat"))));
-    let status = std::fs::read(dir.join("status")).unwrap();
+    let status = std::fs::read(dir.join("status")).unwrap_or_else(|_| vec![0; 20]);
     out.push(format!("status flags {:?} pid>0 {}", &status[16..20], status[12..16] != [0, 0, 0, 0]));
     out
 }
