@@ -29,7 +29,7 @@ if [ -z "${ORACLE_ROOT:-}" ]; then
     ORACLE_ROOT=$WORK/oracle
 fi
 THEIRS=$ORACLE_ROOT/usr/bin/sv
-RUNSV=$ORACLE_ROOT/usr/bin/runsv
+RUNSV=${RUNSV:-$ORACLE_ROOT/usr/bin/runsv}   # RUNSV=target/release/runsv to drive ours
 
 mkdir -p "$WORK/s"
 printf '#!/bin/sh\nexec sleep 100000\n' > "$WORK/s/run"
