@@ -208,7 +208,7 @@ impl Explore for SvWait {
         self.cases
             .iter()
             .map(|(cmd, runsv)| {
-                let mut argv = vec!["sv", "-w", "1"];
+                let mut argv = vec!["sv"];
                 argv.extend(cmd.split(' '));
                 let inv = match parse(&argv, Env::default()) {
                     Parse::Run(inv) => inv,
@@ -277,15 +277,17 @@ fn props() -> Vec<Property<State>> {
             !restart_like(s.cmd) || s.world.ok_lines.iter().all(|&(pid, _)| pid != s.initial_pid)
         }),
         Property::always("ok_up_only_when_running", |s| {
-            !(s.cmd.ends_with("up") || s.cmd.contains("restart")) || s.world.ok_lines.iter().all(|&(_, st)| st == 1)
+            !s.cmd.split(' ').any(|w| w == "up" || w == "restart") || s.world.ok_lines.iter().all(|&(_, st)| st == 1)
         }),
         Property::always("ok_down_only_when_down", |s| {
-            !s.cmd.contains("down") || s.world.ok_lines.iter().all(|&(_, st)| st == 0)
+            !s.cmd.split(' ').any(|w| w == "down") || s.world.ok_lines.iter().all(|&(_, st)| st == 0)
         }),
         Property::always("one_final_line", |s| s.world.finals <= 1),
         Property::always("exit_code_0_or_1", |s| matches!(s.session.finished(), None | Some(0) | Some(1))),
         Property::always("pending_has_deadline", |s| s.session.finished().is_some() || s.session.poll_deadline().is_some()),
         Property::sometimes("an_ok_line", |s| !s.world.ok_lines.is_empty()),
+        Property::sometimes("ok_for_up", |s| s.cmd.split(' ').any(|w| w == "up") && !s.world.ok_lines.is_empty()),
+        Property::sometimes("ok_for_restart", |s| s.cmd.contains("restart") && !s.world.ok_lines.is_empty()),
         Property::sometimes("a_timeout", |s| s.world.finals == 1 && s.world.ok_lines.is_empty()),
         Property::eventually("terminates", |_| true, |s| s.session.finished().is_some(), 12),
     ]
@@ -293,14 +295,14 @@ fn props() -> Vec<Property<State>> {
 
 fn cases() -> Vec<(&'static str, Runsv)> {
     vec![
-        ("restart ./s", running(false)),
-        ("term ./s", running(false)),
-        ("down ./s", running(false)),
-        ("up ./s", stopped()),
-        ("once ./s", stopped()),
-        ("force-stop ./s", running(true)),
-        ("exit ./s", running(false)),
-        ("pause ./s", running(false)),
+        ("-w 1 restart ./s", running(false)),
+        ("-w 1 term ./s", running(false)),
+        ("-w 1 down ./s", running(false)),
+        ("-w 1 up ./s", stopped()),
+        ("-w 1 once ./s", stopped()),
+        ("-w 0 force-stop ./s", running(true)),
+        ("-w 1 exit ./s", running(false)),
+        ("-w 1 pause ./s", running(false)),
     ]
 }
 
@@ -314,7 +316,7 @@ fn explore_sv_wait_race_free() {
 
 #[test]
 fn explore_sv_wait_runit_rule_finds_the_race() {
-    let e = SvWait { rule: Rule::Runit, cases: vec![("restart ./s", running(false))] };
+    let e = SvWait { rule: Rule::Runit, cases: vec![("-w 1 restart ./s", running(false))] };
     let report = explore(&e, 6, 100_000, &props()[..1]);
     println!("runit rule: depth {} states {}", report.depth, report.states);
     let (name, trace) = report.violation.expect("runit's whole-second rule must show the race");

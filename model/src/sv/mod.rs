@@ -40,6 +40,16 @@ pub const SVWAIT_DEFAULT_SECS: u64 = 7;
 /// How often a pending wait re-reads everything and re-runs `./check` (runit's 420 ms).
 pub const CHECK_INTERVAL: Span = Span::from_millis(420);
 
+/// For this long after sv starts, pending services are polled every [`FAST_POLL`]
+/// instead of being watched with inotify. Most commands take effect within a few
+/// milliseconds, and closing an inotify descriptor that ever held a watch costs the
+/// process ~10 ms at exit (the kernel waits for an SRCU grace period), which would be
+/// most of sv's latency; past this phase, inotify is cheaper than polling.
+pub const FAST_PHASE: Span = Span::from_millis(100);
+
+/// Status re-read period during [`FAST_PHASE`].
+pub const FAST_POLL: Span = Span::from_millis(1);
+
 /// How often the status is re-read when a service's `supervise/` cannot be watched
 /// (inotify unavailable): cheap, and `./check` still only runs every [`CHECK_INTERVAL`]
 /// unless the status changed.

@@ -8,9 +8,10 @@
 //!
 //! Waiting: after the first pass a *full round* runs at once and then every
 //! [`CHECK_INTERVAL`] (re-running `./check`), plus one at the timeout deadline. Between
-//! full rounds, [`Session::on_changed`] (the runtime's inotify watch on `supervise/`) or,
-//! for services that cannot be watched, a [`STATUS_POLL_FALLBACK`] poll re-reads the
-//! status and re-evaluates only if its bytes changed. A service times out in the first
+//! full rounds the status is re-read and re-evaluated only if its bytes changed: every
+//! [`FAST_POLL`] during the first [`FAST_PHASE`], then on [`Session::on_changed`] (the
+//! runtime's inotify watch on `supervise/`), or every [`STATUS_POLL_FALLBACK`] for
+//! services that cannot be watched. A service times out in the first
 //! full round whose start is more than the limit after sv started, as in runit, but that
 //! round is scheduled right at the limit instead of on the next 420 ms boundary, and sv
 //! exits as soon as nothing is pending (runit sleeps one more 420 ms).
@@ -24,7 +25,7 @@ use crate::sv::command::Kind;
 use crate::sv::line::{self, Shown};
 use crate::sv::predicate::{self, Baseline, Rule};
 use crate::sv::resolve::{self, Base};
-use crate::sv::{CHECK_INTERVAL, EXIT_FAILURES_MAX, EXIT_FATAL_LSB, EXIT_USAGE, STATUS_POLL_FALLBACK};
+use crate::sv::{CHECK_INTERVAL, EXIT_FAILURES_MAX, EXIT_FATAL_LSB, EXIT_USAGE, FAST_PHASE, FAST_POLL, STATUS_POLL_FALLBACK};
 use crate::time::{Mono, Now, Span, Tai64n};
 
 /// Why reading `supervise/status` failed.
@@ -492,7 +493,8 @@ impl Session {
         if !any {
             self.finish();
         }
-        self.next_poll = if unwatched { Some(now.mono + STATUS_POLL_FALLBACK) } else { None };
+        let period = if now.mono - self.tstart < FAST_PHASE { FAST_POLL } else { STATUS_POLL_FALLBACK };
+        self.next_poll = if unwatched { Some(now.mono + period) } else { None };
         Ok(())
     }
 
@@ -502,7 +504,7 @@ impl Session {
             self.slots[i].pending = false;
             return self.go_home(fx);
         }
-        if self.slots[i].watch == Watch::NotTried {
+        if self.slots[i].watch == Watch::NotTried && now.mono - self.tstart >= FAST_PHASE {
             self.slots[i].watch = if fx.watch(i) { Watch::Watched } else { Watch::Unwatched };
         }
         match self.get(&name, fx) {

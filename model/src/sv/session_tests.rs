@@ -416,16 +416,28 @@ fn test_control_write_errors() {
 
 #[test]
 fn test_wait_down_satisfied_on_change() {
-    let s = Svc::new(run_st(-9000, 7)).then(vec![st(-9000, 7, false, b'd', true, 1), down_st(300, b'd')]);
+    let s = Svc::new(run_st(-9000, 7)).then(vec![st(-9000, 7, false, b'd', true, 1)]);
     let mut w = World::new().svc("/home/s", s);
     let mut sess = session(&["sv", "-v", "down", "./s"], SVDIR, Rule::RaceFree);
     sess.start(now(0), &mut w);
     assert_eq!(sess.finished(), None);
-    assert_eq!(w.watched, vec![0]);
-    // The next full round is at 420 ms; the timeout round at 7 s.
+    // Fast phase: polled every millisecond, not watched yet.
+    assert!(w.watched.is_empty());
+    assert_eq!(sess.poll_deadline(), Some(Mono(1_000_000)));
+    let mut t = 0;
+    while t < 100 {
+        t = sess.poll_deadline().unwrap().0 / 1_000_000;
+        sess.on_tick(now(t), &mut w);
+    }
+    assert_eq!(t, 100);
+    assert_eq!(w.watched, vec![0], "watched once the fast phase is over");
+    // Watched: only the 420 ms full round remains scheduled.
     assert_eq!(sess.poll_deadline(), Some(Mono(420_000_000)));
     // A change event re-reads at once.
-    sess.on_changed(now(5), Some(0), &mut w);
+    if let Some(svc) = w.dirs.get_mut("/home/s") {
+        svc.statuses = VecDeque::from([Ok(down_st(150, b'd'))]);
+    }
+    sess.on_changed(now(151), Some(0), &mut w);
     assert_eq!(sess.finished(), Some(0));
     assert_eq!(w.stdout(), "ok: down: ./s: 0s, normally up\n");
 }
@@ -442,7 +454,8 @@ fn test_wait_restart_race_free_vs_runit() {
     assert_eq!(w.stdout(), "ok: run: ./s: (pid 41) 0s\n", "runit is satisfied by the old process");
 
     let mut w = mk();
-    assert_eq!(go(&["sv", "restart", "./s"], &mut w), (0, 840));
+    // Round 1 sees the old record, the 1 ms poll too, the 2 ms poll the new run.
+    assert_eq!(go(&["sv", "restart", "./s"], &mut w), (0, 2));
     assert_eq!(w.stdout(), "ok: run: ./s: (pid 42) 0s\n");
 }
 
@@ -566,21 +579,25 @@ fn test_wait_changed_event_with_same_bytes_runs_no_check() {
 
 #[test]
 fn test_wait_polls_when_unwatched() {
-    let mut w = World::new().svc("/home/s", Svc::new(down_st(-5000, b'd')).then(vec![down_st(-5000, b'u'), run_st(30, 8)]));
+    let mut w = World::new().svc("/home/s", Svc::new(down_st(-5000, b'd')));
     w.watch_ok = false;
     let mut s = session(&["sv", "-v", "up", "./s"], SVDIR, Rule::RaceFree);
     s.start(now(0), &mut w);
-    assert_eq!(s.poll_deadline(), Some(Mono(10_000_000)));
-    let (code, end) = {
-        let mut t = 0;
-        while s.finished().is_none() {
-            t = s.poll_deadline().unwrap().0 / 1_000_000;
-            s.on_tick(now(t), &mut w);
-        }
-        (s.finished().unwrap(), t)
-    };
-    assert_eq!((code, end), (0, 10));
+    let mut t = 0;
+    while t < 100 {
+        assert_eq!(s.poll_deadline(), Some(Mono((t + 1) * 1_000_000)), "1 ms polls in the fast phase");
+        t += 1;
+        s.on_tick(now(t), &mut w);
+    }
+    assert_eq!(w.watched, vec![0], "tried once");
+    assert_eq!(s.poll_deadline(), Some(Mono(110_000_000)), "10 ms polls without inotify");
+    if let Some(svc) = w.dirs.get_mut("/home/s") {
+        svc.statuses = VecDeque::from([Ok(run_st(105, 8))]);
+    }
+    s.on_tick(now(110), &mut w);
+    assert_eq!(s.finished(), Some(0));
     assert_eq!(w.stdout(), "ok: run: ./s: (pid 8) 0s\n");
+    assert_eq!(w.checks, 0);
 }
 
 #[test]
@@ -594,7 +611,7 @@ fn test_wait_once_race_free() {
     assert_eq!(s.finished(), Some(0));
     let mut w = mk();
     let r = go(&["sv", "-v", "once", "./s"], &mut w);
-    assert_eq!(r, (0, 420), "{}", w.stdout());
+    assert_eq!(r, (0, 1), "seen by the first fast poll: {}", w.stdout());
     assert_eq!(w.stdout(), "ok: run: ./s: (pid 5) 0s, want down\n");
 }
 
