@@ -51,7 +51,14 @@ pub fn satisfied(rule: Rule, bytes: &[u8], rec: &StatusRecord, base: &Baseline, 
             b'd' => !pid && rec.state_byte == 0,
             b'C' => !pid || check(),
             b't' | b'k' => (!pid && rec.want == b'd') || (fresh(rule, rec, base) && pid && !rec.got_term && check()),
-            b'o' => !((!pid && !fresh(rule, rec, base)) || (pid && rec.want != b'd')),
+            // runit: pending while (down and not fresh) or (running and want is not down).
+            b'o' => {
+                if pid {
+                    rec.want == b'd'
+                } else {
+                    fresh(rule, rec, base)
+                }
+            }
             b'p' => !pid || rec.paused,
             b'c' => !pid || !rec.paused,
             _ => true,

@@ -243,7 +243,7 @@ impl Session {
             return;
         }
         for (i, s) in self.slots.iter_mut().enumerate() {
-            if s.pending && index.map_or(true, |x| x == i) {
+            if s.pending && (index.is_none() || index == Some(i)) {
                 s.dirty = true;
             }
         }
