@@ -363,6 +363,30 @@ fn pause_cont_kill_exit() {
 }
 
 #[test]
+fn force_and_capital_variants_and_reload() {
+    let Some(mut f) = Fixture::new("sv-force") else { return };
+    f.up("s", false);
+    let (code, out, _) = f.sv(&["reload", "./s"]);
+    assert_eq!((code, mask(&out).as_str()), (0, "ok: run: ./s: (pid P) Ts\n"));
+    eventually!(LIMIT, f.scratch.read("s/sig").contains("HUP"), "reload sends HUP");
+    for cmd in ["force-reload", "force-restart"] {
+        let old = f.pid("s");
+        let (code, out, _) = f.sv(&[cmd, "./s"]);
+        assert_eq!(code, 0, "{cmd}: {out}");
+        assert!(out.starts_with("ok: run: ./s: (pid ") && !out.contains(&format!("(pid {old})")), "{cmd}: {out}");
+    }
+    let (code, out, _) = f.sv(&["Down", "./s"]);
+    assert_eq!((code, mask(&out).as_str()), (0, "ok: down: ./s: Ts, normally up\n"));
+    // T on a down, want-down service is done at once.
+    let (code, out, _) = f.sv(&["T", "./s"]);
+    assert_eq!((code, mask(&out).as_str()), (0, "ok: down: ./s: Ts, normally up\n"));
+    let (code, out, _) = f.sv(&["-v", "upward", "./s"]);
+    assert_eq!((code, mask(&out).as_str()), (0, "ok: run: ./s: (pid P) Ts\n"));
+    let (code, out, _) = f.sv(&["force-shutdown", "./s"]);
+    assert_eq!((code, out.as_str()), (0, "ok: ./s: runsv not running\n"));
+}
+
+#[test]
 fn timeout_and_force_stop_kill() {
     let Some(mut f) = Fixture::new("sv-timeout") else { return };
     f.up("hard", true);
