@@ -47,7 +47,8 @@ pub const CHECK_INTERVAL: Span = Span::from_millis(420);
 /// most of sv's latency; past this phase, inotify is cheaper than polling.
 pub const FAST_PHASE: Span = Span::from_millis(100);
 
-/// Status re-read period during [`FAST_PHASE`].
+/// Status re-read period during [`FAST_PHASE`], per pending service (10 services: every
+/// 10 ms, capped at [`STATUS_POLL_FALLBACK`]).
 pub const FAST_POLL: Span = Span::from_millis(1);
 
 /// How often the status is re-read when a service's `supervise/` cannot be watched

@@ -483,18 +483,20 @@ impl Session {
         if full {
             self.next_full = Some(now.mono + CHECK_INTERVAL);
         }
-        let pending = self.slots.iter().filter(|s| s.pending);
-        let mut any = false;
-        let mut unwatched = false;
-        for s in pending {
-            any = true;
-            unwatched |= s.watch != Watch::Watched;
-        }
-        if !any {
+        let pending = self.slots.iter().filter(|s| s.pending).count();
+        let unwatched = self.slots.iter().filter(|s| s.pending && s.watch != Watch::Watched).count() as u64;
+        if pending == 0 {
             self.finish();
         }
-        let period = if now.mono - self.tstart < FAST_PHASE { FAST_POLL } else { STATUS_POLL_FALLBACK };
-        self.next_poll = if unwatched { Some(now.mono + period) } else { None };
+        // Fast polls cost ~10 us per service: spread them so a long service list polls
+        // no more often per service than one service alone would (and no slower than
+        // the fallback period).
+        let period = if now.mono - self.tstart < FAST_PHASE {
+            Span(FAST_POLL.0.saturating_mul(unwatched).min(STATUS_POLL_FALLBACK.0))
+        } else {
+            STATUS_POLL_FALLBACK
+        };
+        self.next_poll = if unwatched > 0 { Some(now.mono + period) } else { None };
         Ok(())
     }
 

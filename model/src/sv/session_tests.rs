@@ -601,6 +601,30 @@ fn test_wait_polls_when_unwatched() {
 }
 
 #[test]
+fn test_wait_fast_poll_period_scales_with_services() {
+    let names = ["./a", "./b", "./c", "./d"];
+    let mut w = World::new();
+    for n in names {
+        w.dirs.insert(alloc::format!("/home/{}", &n[2..]), Svc::new(down_st(-5000, b'd')));
+    }
+    let mut argv = vec!["sv", "-v", "up"];
+    argv.extend(names);
+    let mut s = session(&argv, SVDIR, Rule::RaceFree);
+    s.start(now(0), &mut w);
+    assert_eq!(s.poll_deadline(), Some(Mono(4_000_000)));
+    let names: Vec<String> = (0..20).map(|i| alloc::format!("./m{i}")).collect();
+    let mut w = World::new();
+    for i in 0..20 {
+        w.dirs.insert(alloc::format!("/home/m{i}"), Svc::new(down_st(-5000, b'd')));
+    }
+    let mut argv = vec!["sv", "-v", "up"];
+    argv.extend(names.iter().map(String::as_str));
+    let mut s = session(&argv, SVDIR, Rule::RaceFree);
+    s.start(now(0), &mut w);
+    assert_eq!(s.poll_deadline(), Some(Mono(10_000_000)), "capped at the fallback period");
+}
+
+#[test]
 fn test_wait_once_race_free() {
     // Down service whose stamp is from this second: runit's `o` check passes at once.
     let down = down_st(-100, b'd');
