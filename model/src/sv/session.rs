@@ -250,6 +250,21 @@ impl Session {
         let _ = self.round(now, false, fx);
     }
 
+    /// The kernel dropped service `index`'s watch (its `supervise/` was deleted or
+    /// replaced): poll it again, and re-arm a watch on whatever directory is there now.
+    pub fn on_watch_lost(&mut self, now: Now, index: usize) {
+        if self.exit.is_some() {
+            return;
+        }
+        if let Some(s) = self.slots.get_mut(index) {
+            if s.pending && s.watch == Watch::Watched {
+                s.watch = Watch::NotTried;
+                let next = now.mono + STATUS_POLL_FALLBACK;
+                self.next_poll = Some(self.next_poll.map_or(next, |t| t.min(next)));
+            }
+        }
+    }
+
     // ---- output --------------------------------------------------------------------
 
     fn outs(&mut self, bytes: &[u8]) {

@@ -625,6 +625,26 @@ fn test_wait_fast_poll_period_scales_with_services() {
 }
 
 #[test]
+fn test_wait_watch_lost_falls_back_to_polling_and_rearms() {
+    let mut w = World::new().svc("/home/s", Svc::new(down_st(-5000, b'd')));
+    let mut s = session(&["sv", "-v", "up", "./s"], SVDIR, Rule::RaceFree);
+    s.start(now(0), &mut w);
+    let mut t = 0;
+    while w.watched.is_empty() {
+        t = s.poll_deadline().unwrap().0 / 1_000_000;
+        s.on_tick(now(t), &mut w);
+    }
+    assert_eq!(s.poll_deadline(), Some(Mono(420_000_000)));
+    s.on_watch_lost(now(200), 0);
+    assert_eq!(s.poll_deadline(), Some(Mono(210_000_000)));
+    s.on_tick(now(210), &mut w);
+    assert_eq!(w.watched, vec![0, 0], "re-armed");
+    assert_eq!(s.poll_deadline(), Some(Mono(420_000_000)));
+    s.on_watch_lost(now(300), 7); // unknown index: ignored
+    assert_eq!(s.poll_deadline(), Some(Mono(420_000_000)));
+}
+
+#[test]
 fn test_wait_once_race_free() {
     // Down service whose stamp is from this second: runit's `o` check passes at once.
     let down = down_st(-100, b'd');

@@ -45,10 +45,12 @@ impl SvIo {
     }
 
     /// Reads every queued inotify event; returns the service indices to re-check
-    /// (`None` inside means "all": the queue overflowed).
-    fn drain_events(&mut self) -> Vec<Option<usize>> {
+    /// (`None` inside means "all": the queue overflowed) and those whose watch the
+    /// kernel dropped.
+    fn drain_events(&mut self) -> (Vec<Option<usize>>, Vec<usize>) {
         let mut woken = Vec::new();
-        let Some(fd) = self.inotify else { return woken };
+        let mut lost = Vec::new();
+        let Some(fd) = self.inotify else { return (woken, lost) };
         let mut buf = [0u64; 512]; // 4 KiB, aligned for inotify_event
         loop {
             // SAFETY: buf is writable for its full size.
@@ -57,7 +59,7 @@ impl SvIo {
                 if n < 0 && sys::errno() == libc::EINTR {
                     continue;
                 }
-                return woken;
+                return (woken, lost);
             }
             // SAFETY: the kernel wrote n bytes of packed inotify_event records into buf.
             let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
@@ -78,6 +80,11 @@ impl SvIo {
                 off = name_end;
                 if mask & libc::IN_Q_OVERFLOW != 0 {
                     woken.push(None);
+                    continue;
+                }
+                if mask & libc::IN_IGNORED != 0 {
+                    lost.extend(self.watches.iter().filter(|&&(w, _)| w == wd).map(|&(_, i)| i));
+                    self.watches.retain(|&(w, _)| w != wd);
                     continue;
                 }
                 let event = if mask & libc::IN_MOVED_TO != 0 {
@@ -227,7 +234,11 @@ pub fn run(session: &mut Session, io: &mut SvIo) -> i32 {
         let readable = sleep_until(io.inotify, now, deadline);
         let now = clock::now();
         if readable {
-            for index in io.drain_events() {
+            let (woken, lost) = io.drain_events();
+            for index in lost {
+                session.on_watch_lost(now, index);
+            }
+            for index in woken {
                 session.on_changed(now, index, io);
             }
         }
