@@ -614,3 +614,87 @@ fn interop_our_sv_drives_oracle_runsv() {
     let (code, out, _) = f.sv(&["shutdown", "./s"]);
     assert_eq!((code, out.as_str()), (0, "ok: ./s: runsv not running\n"));
 }
+
+// ---- differential: our sv and Debian's sv on the same directories --------------------
+
+fn oracle_sv(test: &str) -> Option<PathBuf> {
+    let root = oracle_root(test)?;
+    ["usr/bin/sv", "bin/sv"].iter().map(|p| root.join(p)).find(|p| p.exists())
+}
+
+/// Runs `args` with both sv binaries in `cwd` and compares exit code, stdout and stderr
+/// (pids and ages masked: the two runs happen a few milliseconds apart).
+fn same_as_oracle(theirs: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) {
+    let ours = run_prog(&bin("sv"), args, cwd, env);
+    let oracle = run_prog(theirs, args, cwd, env);
+    let m = |r: &(i32, String, String)| (r.0, mask(&r.1), mask(&r.2));
+    assert_eq!(m(&ours), m(&oracle), "sv {args:?} (env {env:?}) differs from runit's sv");
+}
+
+#[test]
+fn differential_against_oracle_sv() {
+    let Some(theirs) = oracle_sv("sv-differential") else { return };
+    let Some(mut f) = Fixture::new("sv-differential") else { return };
+    f.up("s", false);
+    f.service("d", false);
+    f.scratch.write("d/down", "", 0o644);
+    f.start("d", false);
+    std::fs::create_dir(f.path().join("empty")).unwrap();
+    f.scratch.write("file", "x", 0o644);
+    let _short = fake_supervised(&f.scratch, "short", &[0u8; 19]);
+    let dir = f.path().to_str().unwrap().to_string();
+    let cases: &[&[&str]] = &[
+        &["status", "./s"],
+        &["status", "./s", "./d"],
+        &["status", "s/"],
+        &["stat", "./s", "nonexist", "", "./empty", "./short", "./file"],
+        &["sXYZ", "./d"],
+        &["status", "-v", "./s"],
+        &["-v", "status", "./s"],
+        &["bogus", "./s"],
+        &["reboot", "./s"],
+        &["force-foo", "./s"],
+        &[],
+        &["status"],
+        &["-x", "status", "x"],
+        &["-w"],
+        &["-V", "status", "x"],
+        &["--", "status", "./s"],
+        &["hup", "./s"],
+        &["-v", "hup", "./s"],
+        &["cont", "./s"],
+        &["-w", "3", "pause", "./s"],
+        &["-v", "cont", "./s"],
+        &["check", "./s"],
+        &["-w", "2", "check", "./d"],
+        &["up", "./empty"],
+        &["-v", "up", "./empty", "./short", "nonexist"],
+        &["exit", "./empty"],
+        &["status", "./s/supervise"],
+    ];
+    for args in cases {
+        same_as_oracle(&theirs, f.path(), args, &[]);
+    }
+    same_as_oracle(&theirs, f.path(), &["status", "s", "d", "nonexist", "sub/x"], &[("SVDIR", &dir)]);
+    same_as_oracle(&theirs, f.path(), &["status", "s"], &[("SVDIR", "")]);
+    same_as_oracle(&theirs, f.path(), &["status", "s"], &[("SVDIR", "file")]);
+
+    // LSB mode: both binaries through symlinks named like the services.
+    for (sub, target) in [("ours", bin("sv")), ("theirs", theirs.clone())] {
+        let d = f.path().join(sub);
+        std::fs::create_dir(&d).unwrap();
+        for name in ["s", "d", "empty", "nosuch", "file"] {
+            std::os::unix::fs::symlink(&target, d.join(name)).unwrap();
+        }
+    }
+    let env = [("SVDIR", dir.as_str())];
+    let lsb_cases: &[&[&str]] = &[&["status"], &[], &["bogus"], &["stat"], &["-V"], &["-q"], &["up"], &["status", "extra"]];
+    for name in ["s", "d", "empty", "nosuch", "file"] {
+        for args in lsb_cases {
+            let ours = run_prog(&f.path().join("ours").join(name), args, f.path(), &env);
+            let oracle = run_prog(&f.path().join("theirs").join(name), args, f.path(), &env);
+            let m = |r: &(i32, String, String)| (r.0, mask(&r.1), mask(&r.2));
+            assert_eq!(m(&ours), m(&oracle), "LSB {name} {args:?} differs from runit's sv");
+        }
+    }
+}
