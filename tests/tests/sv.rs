@@ -79,10 +79,12 @@ fn runsv_path(which: Impl, test: &str) -> Option<PathBuf> {
     }
 }
 
-/// A scratch dir with services under runsv; kills recorded service pids on drop.
+/// A scratch dir with services under runsv. On drop it kills runsv first (so nothing
+/// restarts a service), then every service pid the run scripts recorded.
 struct Fixture {
     scratch: Scratch,
     runsv: PathBuf,
+    runsv_pids: Vec<i32>,
     services: Vec<String>,
 }
 
@@ -93,7 +95,7 @@ impl Fixture {
 
     fn with(test: &str, which: Impl) -> Option<Fixture> {
         let runsv = runsv_path(which, test)?;
-        Some(Fixture { scratch: Scratch::new(test), runsv, services: Vec::new() })
+        Some(Fixture { scratch: Scratch::new(test), runsv, runsv_pids: Vec::new(), services: Vec::new() })
     }
 
     fn path(&self) -> &Path {
@@ -110,7 +112,8 @@ impl Fixture {
     fn start(&mut self, name: &str, expect_run: bool) {
         let mut cmd = Command::new(&self.runsv);
         cmd.arg(name).current_dir(self.path()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        self.scratch.spawn(cmd);
+        let pid = self.scratch.spawn(cmd);
+        self.runsv_pids.push(pid as i32);
         let want = if expect_run { "run: " } else { "down: " };
         eventually!(LIMIT, self.sv(&["status", &format!("./{name}")]).1.starts_with(want), "{name} never reached {want}");
         if expect_run {
@@ -147,6 +150,13 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
+        for &pid in &self.runsv_pids {
+            // SAFETY: kill by pid of a runsv this test started (a zombie until Scratch reaps it).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        for &pid in &self.runsv_pids {
+            poll_until(LIMIT, || !e2e::alive(pid));
+        }
         for name in &self.services {
             for pid in self.pids(name) {
                 // SAFETY: kill by pid of a service this test started.
