@@ -357,7 +357,6 @@ impl Runsvdir {
     }
 
     fn settle_owed(&mut self, o: Owed) {
-        debug_assert_eq!(self.owed.front(), Some(&o), "reply out of order");
         if self.owed.front() == Some(&o) {
             self.owed.pop_front();
         }
@@ -434,7 +433,7 @@ impl Runsvdir {
                 let changed = st != self.last;
                 let forced = self.forced;
                 if self.check || changed || forced || self.look_by_change || self.failed {
-                    if moved && (self.last != DirStamp::default() || !self.watching) {
+                    if moved && (self.last != DirStamp::default() || (!self.watching && self.failed)) {
                         // The path now leads elsewhere (e.g. runsvchdir): rebuild watches.
                         self.phase = Phase::AwaitWatch;
                         self.rewatch_in_look = true;
@@ -505,9 +504,11 @@ impl Runsvdir {
                 EntryKind::NotDir => {}
                 EntryKind::Dir { dev, ino } => match self.services.iter().position(|s| s.dev == dev && s.ino == ino) {
                     Some(i) => {
-                        if i < seen.len() {
-                            seen[i] = true;
+                        if seen[i] {
+                            // A second name for a directory already handled in this scan.
+                            continue;
                         }
+                        seen[i] = true;
                         if self.services[i].pid.is_none() {
                             self.push(Action::StartRunsv { name: e.name.clone(), dev, ino });
                         }

@@ -28,3 +28,6 @@ pub use title::Title;
 /// runit's fixed service cap (`MAXSERVICES` in runsvdir.c): further new services are
 /// warned about at every scan and never started.
 pub const MAX_SERVICES: usize = 1000;
+
+#[cfg(test)]
+mod tests;
