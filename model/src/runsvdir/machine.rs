@@ -742,3 +742,33 @@ impl Machine for Runsvdir {
         [self.next_look, self.change_at, forced, dot].into_iter().flatten().min()
     }
 }
+
+impl Runsvdir {
+    /// A copy with every time made relative to `now` (times already past become 0), so
+    /// an explorer can merge states that differ only in when they happened.
+    pub fn rebased(&self, now: Mono) -> Runsvdir {
+        let shift = |t: Mono| Mono(t.0.saturating_sub(now.0));
+        let mut m = self.clone();
+        m.stampcheck = shift(m.stampcheck);
+        m.next_look = m.next_look.map(shift);
+        m.change_at = m.change_at.map(shift);
+        m.settle_until = m.settle_until.map(shift);
+        m.next_dot = m.next_dot.map(shift);
+        m
+    }
+
+    /// A copy with every pid renamed by `f` (tracked services and queued actions), so an
+    /// explorer can name pids by order of appearance.
+    pub fn map_pids(&self, f: &dyn Fn(i32) -> i32) -> Runsvdir {
+        let mut m = self.clone();
+        for s in &mut m.services {
+            s.pid = s.pid.map(f);
+        }
+        for a in &mut m.actions {
+            if let Action::Term { pid } = a {
+                *pid = f(*pid);
+            }
+        }
+        m
+    }
+}
