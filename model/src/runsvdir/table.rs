@@ -33,7 +33,10 @@ fn words(actions: &[Action]) -> String {
         .iter()
         .map(|a| match a {
             Action::StartRunsv { name, .. } => format!("StartRunsv({})", String::from_utf8_lossy(name)),
-            Action::Warn(w) => format!("Warn({w:?})"),
+            Action::Warn(w) => {
+                let text = crate::runsvdir::msg::format(b"sv", w);
+                format!("Warn `{}`", String::from_utf8_lossy(&text).trim_end())
+            }
             Action::WriteStamp(_) => String::from("WriteStamp"),
             Action::ShowTitle(_) => String::from("ShowTitle"),
             other => format!("{other:?}"),
