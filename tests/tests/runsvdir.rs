@@ -388,6 +388,22 @@ fn thousand_services_up_and_down() {
     r.scan();
 }
 
+#[test]
+fn descriptor_limit_is_warned_not_fatal() {
+    let mut s = Scratch::new("rsd-emfile");
+    service(&s, "sv/a");
+    let path = test_path(&s);
+    let err = std::fs::File::create(s.join("rsd.err")).unwrap();
+    let mut cmd = Command::new("sh");
+    // fds 0-2, ".", the self-pipe: nothing left for inotify or the scan.
+    cmd.args(["-c", &format!("ulimit -n 6 && exec {} sv", bin("runsvdir").display())]).current_dir(&s.path).env("PATH", &path).stdin(std::process::Stdio::null()).stderr(err);
+    let rsd = s.spawn(cmd);
+    let _r = Reaper::new(rsd);
+    eventually!(T, s.read("rsd.err").contains("runsvdir sv: warning: unable to open directory sv: process cannot open more files\n"), "{:?}", s.read("rsd.err"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(rsd as i32), "no crash at the fd limit");
+}
+
 /// Keeps `Path` in use for helpers above on every platform.
 #[allow(dead_code)]
 fn _unused(_: &Path) {}

@@ -66,7 +66,12 @@ impl RunsvdirIo {
         // SAFETY: open(2) on a valid C string.
         let pfd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
         if pfd < 0 {
-            return ScanReply::ChdirFailed(sys::last_errno());
+            let e = sys::last_errno();
+            // chdir(2) needs no descriptor: running out of them is runit's opendir failure.
+            return match e.0 {
+                libc::EMFILE | libc::ENFILE | libc::ENOMEM => ScanReply::OpenFailed(e),
+                _ => ScanReply::ChdirFailed(e),
+            };
         }
         if let Some(old) = self.scan_fd.replace(pfd) {
             let _ = sys::close(old);
