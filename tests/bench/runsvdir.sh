@@ -40,8 +40,8 @@ cleanup() {
 trap cleanup EXIT
 now_ns() { date +%s%N; }
 
-start() { # name binary dir -> pid in $STARTED
-  PATH=$WORK/pathbin:/usr/bin:/bin "$2" -P "$3" >/dev/null 2>&1 &
+start() { # name binary dir [pathbin] -> pid in $STARTED
+  PATH=${4:-$WORK/pathbin}:/usr/bin:/bin "$2" -P "$3" >/dev/null 2>&1 &
   STARTED=$!
   PIDS+=("$STARTED")
 }
@@ -63,6 +63,27 @@ latency() { # name binary
   done
   LAT=$(printf '%s\n' "${all[@]}" | sort -n | sed -n 3p)
   LATS="${all[*]}"
+}
+
+# runsvdir's own share: a fake runsv that only records when it was executed.
+mkdir -p "$WORK/fakebin"
+printf '#!/bin/sh\ndate +%%s%%N > "$1.started"\nexec sleep 1000\n' > "$WORK/fakebin/runsv"; chmod +x "$WORK/fakebin/runsv"
+spawn_latency() { # name binary
+  local d=$WORK/$1-spawn; mkdir -p "$d/sv" "$d/store"
+  start "$1" "$2" "$d/sv" "$WORK/fakebin"
+  sleep 2
+  local all=()
+  for i in 1 2 3 4 5; do
+    mkdir -p "$d/store/s$i"
+    sleep 1.3
+    local t0=$(now_ns)
+    ln -s "$d/store/s$i" "$d/sv/s$i"
+    for _ in $(seq 1 1500); do [ -s "$d/sv/s$i.started" ] && break; sleep 0.01; done
+    local t1=$(cat "$d/sv/s$i.started" 2>/dev/null || echo 0)
+    all+=($(( (t1 - t0) / 1000000 )))
+  done
+  SPAWN=$(printf '%s\n' "${all[@]}" | sort -n | sed -n 3p)
+  SPAWNS="${all[*]}"
 }
 
 thousand() { # name binary
@@ -92,6 +113,7 @@ echo "runsvdir benchmark ($(date -u +%FT%TZ), $(nproc) cores)"
 for who in ours runit; do
   if [ $who = ours ]; then B=$OURS/runsvdir; else B=$ORACLE/usr/bin/runsvdir; fi
   latency $who "$B"; eval "${who}_lat=\$LAT; ${who}_lats=\"\$LATS\""
+  spawn_latency $who "$B"; eval "${who}_spawn=\$SPAWN; ${who}_spawns=\"\$SPAWNS\""
   thousand $who "$B"; eval "${who}_up=\$UP_MS; ${who}_rss=\$RSS; ${who}_pss=\$PSS"
 done
 idle ours "$OURS/runsvdir"; P1=$IDLE_PID
@@ -102,6 +124,7 @@ ours_wake=$(( (b1 - a1) * 2 )); runit_wake=$(( (b2 - a2) * 2 ))
 
 printf '\n| figure | runit 2.1.2 (Debian) | runit-rs |\n|---|---|---|\n'
 printf '| new service link -> ./run runs (median of 5, ms) | %s (%s) | %s (%s) |\n' "$runit_lat" "$runit_lats" "$ours_lat" "$ours_lats"
+printf '| new service link -> runsv executed (fake runsv, median of 5, ms) | %s (%s) | %s (%s) |\n' "$runit_spawn" "$runit_spawns" "$ours_spawn" "$ours_spawns"
 printf '| 1000 services all up (ms) | %s | %s |\n' "$runit_up" "$ours_up"
 printf '| runsvdir memory with 1000 services (Rss / Pss, KiB) | %s / %s | %s / %s |\n' "$runit_rss" "$runit_pss" "$ours_rss" "$ours_pss"
 printf '| idle wake-ups per minute (10 services) | %s | %s |\n' "$runit_wake" "$ours_wake"
