@@ -93,12 +93,14 @@ mkdir /etc/runit/runsvdir/default/a /etc/runit/runsvdir/other/b
 ln -s /etc/runit/runsvdir/current /etc/service
 PATH=$S/pathbin:$PATH $R -P /etc/service 2>$S/rsd.err &
 RSD=$!
+# Whatever happens, runsvdir TERMs every (fake) runsv on the way out.
+trap 'kill -HUP $RSD 2>/dev/null' EXIT
 wait_for() { i=0; while ! grep -q "^$1" $S/$2 2>/dev/null; do i=$((i+1)); [ $i -gt 1000 ] && return 1; sleep 0.01; done; }
-wait_for a started || { echo "a never started"; kill -9 $RSD; exit 1; }
+wait_for a started || { echo "a never started"; exit 1; }
 t0=$(date +%s%N)
 $B other
-wait_for b started || { echo "b never started"; kill -9 $RSD; exit 1; }
-wait_for a stopped || { echo "a never stopped"; kill -9 $RSD; exit 1; }
+wait_for b started || { echo "b never started"; exit 1; }
+wait_for a stopped || { echo "a never stopped"; exit 1; }
 t1=$(date +%s%N)
 echo "switch_ms=$(( (t1 - t0) / 1000000 ))"
 kill -HUP $RSD

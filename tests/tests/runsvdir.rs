@@ -40,28 +40,50 @@ fn test_path(s: &Scratch) -> String {
 /// the `Scratch` so it runs first.
 struct Reaper {
     root: i32,
-    seen: std::cell::RefCell<HashSet<i32>>,
+    root_start: Option<u64>,
+    /// (pid, start time): a pid is signalled only while it still names the same process.
+    seen: std::cell::RefCell<HashSet<(i32, u64)>>,
+}
+
+/// Field 22 of /proc/PID/stat: when the process started (tells a reused pid apart).
+fn start_time(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }
 
 impl Reaper {
     fn new(root: u32) -> Reaper {
-        Reaper { root: root as i32, seen: Default::default() }
+        Reaper { root: root as i32, root_start: start_time(root as i32), seen: Default::default() }
     }
     /// Records every current descendant.
     fn scan(&self) -> Vec<i32> {
         let d = descendants(self.root);
-        self.seen.borrow_mut().extend(d.iter().copied());
+        self.seen.borrow_mut().extend(d.iter().filter_map(|&p| Some((p, start_time(p)?))));
         d
+    }
+    /// Sends `sig` to `pid` if it is still the process that was seen.
+    fn signal(pid: i32, start: Option<u64>, sig: i32) {
+        if start.is_some() && start_time(pid) == start {
+            // SAFETY: kill by pid of a process this test started (checked by start time).
+            unsafe { libc::kill(pid, sig) };
+        }
     }
 }
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        self.scan();
-        // SAFETY: kill by pid of processes this test started (directly or below runsvdir).
-        unsafe { libc::kill(self.root, libc::SIGKILL) };
-        for pid in self.seen.borrow().iter() {
-            unsafe { libc::kill(*pid, libc::SIGKILL) };
+        // Freeze the tree first (a stopped process cannot fork), then kill it, all by pid
+        // of processes this test started, directly or below runsvdir.
+        for _ in 0..3 {
+            Reaper::signal(self.root, self.root_start, libc::SIGSTOP);
+            self.scan();
+            for &(pid, start) in self.seen.borrow().iter() {
+                Reaper::signal(pid, Some(start), libc::SIGSTOP);
+            }
+        }
+        Reaper::signal(self.root, self.root_start, libc::SIGKILL);
+        for &(pid, start) in self.seen.borrow().iter() {
+            Reaper::signal(pid, Some(start), libc::SIGKILL);
         }
     }
 }
@@ -266,6 +288,8 @@ fn sigterm_leaves_runsv_and_sighup_terms_them() {
     let rsd2 = start_runsvdir(&mut s2, &["-P", "sv"], &path);
     let r2 = Reaper::new(rsd2);
     eventually!(T, runsvs(rsd2).len() == 1, "one runsv");
+    // Record the service too: after runsvdir exits its runsv is no longer below it.
+    eventually!(T, s2.join("sv_a.pid").exists() && descendants(rsd2 as i32).len() >= 2, "service running");
     r2.scan();
     let p = runsvs(rsd2)[0].0;
     unsafe { libc::kill(rsd2 as i32, libc::SIGTERM) };
