@@ -428,6 +428,51 @@ fn descriptor_limit_is_warned_not_fatal() {
     assert!(alive(rsd as i32), "no crash at the fd limit");
 }
 
+#[test]
+fn process_limit_is_warned_and_retried() {
+    let have = |c: &str| Command::new(c).arg("--version").stdout(std::process::Stdio::null()).status().is_ok();
+    if !have("setpriv") || !have("prlimit") {
+        eprintln!("skipped: setpriv/prlimit missing");
+        return;
+    }
+    let mut s = Scratch::new("rsd-nproc");
+    for n in ["a", "b", "c"] {
+        std::fs::create_dir_all(s.join(&format!("sv/{n}"))).unwrap();
+    }
+    // A stand-in runsv (nobody cannot create supervise/ in root's directories).
+    s.script("fakebin/runsv", "exec sleep 1000");
+    let err = std::fs::File::create(s.join("rsd.err")).unwrap();
+    // A uid of its own (no other test uses it): the limit counts only our processes, once
+    // the zombies of an earlier run are gone.
+    let uid = "54329";
+    let uid_procs = || all_pids().into_iter().filter(|p| std::fs::read_to_string(format!("/proc/{p}/status")).is_ok_and(|st| st.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(uid)))).count();
+    assert!(poll_until(Duration::from_secs(10), || uid_procs() == 0), "processes of uid {uid} left over");
+    let mut cmd = Command::new("setpriv");
+    // With at most 3 processes: runsvdir and two runsv; the third fork fails.
+    cmd.args([&format!("--reuid={uid}")[..], &format!("--regid={uid}"), "--clear-groups", "prlimit", "--nproc=3:3"])
+        .arg(bin("runsvdir"))
+        .arg("sv")
+        .current_dir(&s.path)
+        .env("PATH", format!("{}:/usr/bin:/bin", s.join("fakebin").display()))
+        .stdin(std::process::Stdio::null())
+        .stderr(err);
+    let rsd = s.spawn(cmd);
+    let r = Reaper::new(rsd);
+    eventually!(T, s.read("rsd.err").contains(": temporary failure\n"), "fork failure warned: {:?}", s.read("rsd.err"));
+    assert!(s.read("rsd.err").starts_with("runsvdir sv: warning: unable to fork for "), "{:?}", s.read("rsd.err"));
+    r.scan();
+    assert!(alive(rsd as i32), "no crash at the process limit");
+    eventually!(T, descendants(rsd as i32).len() == 2, "the other services are unaffected");
+    // The failed fork is retried at later looks (runit would wait for a directory change).
+    eventually!(T, s.read("rsd.err").matches("unable to fork for").count() >= 2, "retried: {:?}", s.read("rsd.err"));
+    // A runsv that dies frees a slot: the set is refilled to the limit.
+    let victim = descendants(rsd as i32)[0];
+    // SAFETY: kill by pid of a fake runsv started by this test's runsvdir.
+    unsafe { libc::kill(victim, libc::SIGKILL) };
+    eventually!(T, { let d = descendants(rsd as i32); d.len() == 2 && !d.contains(&victim) }, "refilled");
+    r.scan();
+}
+
 /// Keeps `Path` in use for helpers above on every platform.
 #[allow(dead_code)]
 fn _unused(_: &Path) {}
