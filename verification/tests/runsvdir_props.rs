@@ -198,3 +198,127 @@ proptest! {
         }
     }
 }
+
+/// One environment event for the robustness property.
+#[derive(Clone, Debug)]
+enum Env {
+    Changed,
+    Advance(u64),
+    Exit(i32),
+    Log(Vec<u8>),
+    Alarm,
+    WatchLost,
+    Hangup,
+}
+
+fn env() -> impl Strategy<Value = Env> {
+    prop_oneof![
+        4 => Just(Env::Changed),
+        4 => (0u64..7_000).prop_map(Env::Advance),
+        2 => (95i32..110).prop_map(Env::Exit),
+        1 => proptest::collection::vec(any::<u8>(), 0..20).prop_map(Env::Log),
+        1 => Just(Env::Alarm),
+        1 => Just(Env::WatchLost),
+        1 => Just(Env::Hangup),
+    ]
+}
+
+/// Arbitrary but well-formed replies: any entry names (odd bytes, dots, duplicates),
+/// kinds, errors and fork results.
+#[derive(Clone, Debug)]
+struct Replies {
+    seeds: Vec<u8>,
+    names: Vec<Vec<u8>>,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #[test]
+    fn machine_stays_sane_under_any_world(
+        events in proptest::collection::vec(env(), 1..60),
+        seeds in proptest::collection::vec(any::<u8>(), 64),
+        names in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..4), 1..8),
+        log in any::<bool>(),
+    ) {
+        let r = Replies { seeds, names };
+        let mut k = 0usize;
+        let mut pick = |n: u8| { k += 1; r.seeds[k % r.seeds.len()] % n.max(1) };
+        let mut m = Runsvdir::new(if log { Some(&b"log: ........"[..]) } else { None });
+        let mut t = 0u64;
+        let mut next_pid = 100;
+        let mut live: Vec<i32> = vec![];
+        let mut termed: Vec<i32> = vec![];
+        let mut exited = false;
+        let now = |t: u64| Now { mono: Mono(t * 1_000_000), wall: Wall { unix_secs: 1_000_000 + (t / 1000) as i64, nanos: 0 } };
+        let mut inputs: Vec<Input> = vec![Input::Start];
+        inputs.extend(events.iter().map(|e| match e {
+            Env::Changed => Input::DirChanged,
+            Env::Advance(_) => Input::Tick,
+            Env::Exit(p) => Input::RunsvExited { pid: *p },
+            Env::Log(b) => Input::LogBytes(b.clone()),
+            Env::Alarm => Input::Alarm,
+            Env::WatchLost => Input::Watch(WatchState::Unavailable),
+            Env::Hangup => Input::Hangup,
+        }));
+        for (idx, input) in inputs.into_iter().enumerate() {
+            if let Some(Env::Advance(ms)) = idx.checked_sub(1).and_then(|i| events.get(i)) {
+                t += ms;
+            }
+            if let Input::RunsvExited { pid } = input {
+                live.retain(|&p| p != pid);
+            }
+            let mut next = Some(input);
+            loop {
+                if let Some(i) = next.take() { m.handle(now(t), i); }
+                let Some(a) = m.poll_action() else { break };
+                next = match a {
+                    Action::SetupLog => Some(Input::LogReady(if pick(4) == 0 { Err(pick(2) == 0) } else { Ok(()) })),
+                    Action::Watch => Some(Input::Watch(if pick(2) == 0 { WatchState::Active } else { WatchState::Unavailable })),
+                    Action::StatDir => Some(Input::DirStat(match pick(5) {
+                        0 => Err(Errno::ENOENT),
+                        v => Ok(DirStamp { mtime_secs: 999_990 + v as i64 * 3, ino: 2 + (v % 2) as u64, dev: 1 }),
+                    })),
+                    Action::Scan => Some(Input::Scanned(match pick(8) {
+                        0 => ScanReply::ChdirFailed(Errno::ENOTDIR),
+                        1 => ScanReply::OpenFailed(Errno::EMFILE),
+                        v => ScanReply::Listed {
+                            entries: r.names.iter().map(|n| Entry { name: n.clone(), kind: match pick(4) {
+                                0 => EntryKind::NotDir,
+                                1 => EntryKind::StatFailed(Errno::ELOOP),
+                                _ => EntryKind::Dir { dev: 1, ino: pick(6) as u64 },
+                            } }).collect(),
+                            read_error: if v == 2 { Some(Errno::EIO) } else { None },
+                        },
+                    })),
+                    Action::StartRunsv { dev, ino, .. } => Some(Input::Spawned { dev, ino, result: if pick(5) == 0 { Err(Errno::EAGAIN) } else { next_pid += 1; live.push(next_pid); Ok(next_pid) } }),
+                    Action::Term { pid } => {
+                        prop_assert!(!termed.contains(&pid), "second TERM to {}", pid);
+                        prop_assert!(live.contains(&pid), "TERM to a pid that is not a live child: {}", pid);
+                        termed.push(pid);
+                        None
+                    }
+                    Action::WriteStamp(text) => { prop_assert_eq!(text[0], b'@'); Some(Input::StampWritten(Ok(()))) }
+                    Action::ShowTitle(b) => { prop_assert_eq!(b.len(), 13); None }
+                    Action::Exit(c) => { prop_assert!(c == 0 || c == 111); exited = true; None }
+                    Action::WriteLog(_) | Action::Warn(_) => None,
+                };
+            }
+            prop_assert!(m.owed().is_none(), "an obligation was left unanswered");
+            prop_assert!(m.services().len() <= MAX_SERVICES);
+            let mut keys: Vec<(u64, u64)> = m.services().iter().map(|s| (s.dev, s.ino)).collect();
+            keys.sort();
+            keys.dedup();
+            prop_assert_eq!(keys.len(), m.services().len(), "a directory tracked twice");
+            prop_assert!(m.services().iter().all(|s| !s.name.starts_with(b".")));
+            for s in m.services() {
+                if let Some(pid) = s.pid { prop_assert!(live.contains(&pid), "tracked pid {} is not live", pid); }
+            }
+            if exited { prop_assert!(m.poll_deadline().is_none()); break; }
+            // Never asleep with work to do: a pending retry or restart has a deadline.
+            let needs_look = m.services().iter().any(|s| s.pid.is_none()) || m.check();
+            if needs_look && m.phase() == model::runsvdir::machine::Phase::Idle {
+                prop_assert!(m.poll_deadline().is_some(), "stuck: work pending and no deadline");
+            }
+        }
+    }
+}
