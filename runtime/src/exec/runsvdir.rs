@@ -63,6 +63,12 @@ impl RunsvdirIo {
     }
 
     fn scan(&mut self) -> ScanReply {
+        // The previous scan's descriptor is no longer needed (children are started right
+        // after the scan that found them): free it first, so a tight descriptor limit
+        // still leaves room for this scan.
+        if let Some(old) = self.scan_fd.take() {
+            let _ = sys::close(old);
+        }
         // SAFETY: open(2) on a valid C string.
         let pfd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
         if pfd < 0 {
@@ -73,9 +79,7 @@ impl RunsvdirIo {
                 _ => ScanReply::ChdirFailed(e),
             };
         }
-        if let Some(old) = self.scan_fd.replace(pfd) {
-            let _ = sys::close(old);
-        }
+        self.scan_fd = Some(pfd);
         // SAFETY: openat relative to a live fd.
         let rfd = unsafe { libc::openat(pfd, c".".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
         if rfd < 0 {
