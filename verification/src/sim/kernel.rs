@@ -412,17 +412,13 @@ impl Kernel {
                 }
             }
             12 => self.feed(Input::Alarm)?,
-            13 => {
-                if self.notices && self.fault(Fault::WatchLost, 200) {
-                    self.notices = false;
-                    self.feed(Input::Watch(WatchState::Unavailable))?;
-                }
+            13 if self.notices && self.fault(Fault::WatchLost, 200) => {
+                self.notices = false;
+                self.feed(Input::Watch(WatchState::Unavailable))?;
             }
-            14 => {
-                if self.fault(Fault::ClockStep, 300) {
-                    let step = self.rng.below(200) as i64 - 100;
-                    self.now.wall.unix_secs += step;
-                }
+            14 if self.fault(Fault::ClockStep, 300) => {
+                let step = self.rng.below(200) as i64 - 100;
+                self.now.wall.unix_secs += step;
             }
             _ => {}
         }
