@@ -405,9 +405,15 @@ impl Runsvdir {
         self.after_event(now);
     }
 
-    /// After any event while idle: start a look or write a dot if one is due.
+    /// After any event while idle: start a look if one is due; otherwise write the dot if
+    /// it is due (as runit, the dot follows the iteration's look: `end_look` comes back
+    /// here once the look is over).
     fn after_event(&mut self, now: Now) {
         if self.phase != Phase::Idle {
+            return;
+        }
+        if self.look_due(now.mono) {
+            self.begin_look(now);
             return;
         }
         if let (Some(t), Some(_)) = (self.next_dot, self.title.as_ref()) {
@@ -415,9 +421,6 @@ impl Runsvdir {
                 self.next_dot = Some(now.mono + Span::from_secs(title::DOT_INTERVAL_SECS));
                 self.push(Action::WriteLog(b".".to_vec()));
             }
-        }
-        if self.look_due(now.mono) {
-            self.begin_look(now);
         }
     }
 

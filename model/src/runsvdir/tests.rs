@@ -109,8 +109,12 @@ fn test_awaitlog_logready() {
     m.handle(at_ms(0), Input::LogReady(Ok(())));
     assert_eq!(drain(&mut m), vec![Action::Watch]);
     m.handle(at_ms(0), Input::Watch(WatchState::Active));
-    // The first dot goes into the pipe on the first iteration, then the first look.
-    assert_eq!(drain(&mut m), vec![Action::WriteLog(b".".to_vec()), Action::StatDir]);
+    // The first look, then (as runit's first iteration) the first dot into the pipe.
+    assert_eq!(drain(&mut m), vec![Action::StatDir]);
+    m.handle(at_ms(0), Input::DirStat(Ok(OLD)));
+    assert_eq!(drain(&mut m), vec![Action::Scan]);
+    m.handle(at_ms(0), Input::Scanned(ScanReply::Listed { entries: vec![Entry { name: b"dang".to_vec(), kind: EntryKind::StatFailed(Errno::ENOENT) }], read_error: None }));
+    assert_eq!(drain(&mut m), vec![Action::Warn(Warning::StatEntry(b"dang".to_vec(), Errno::ENOENT)), Action::WriteLog(b".".to_vec())]);
 }
 
 #[test]
