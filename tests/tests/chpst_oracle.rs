@@ -1,0 +1,145 @@
+//! Same argv, same result: our chpst (and its personalities) against Debian's runit
+//! 2.1.2-54 chpst, byte for byte on stdout, stderr and the exit code. Skips (with a
+//! message) when the reference package cannot be fetched.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use e2e::{bin, oracle, Scratch};
+
+const NAMES: &[&str] = &["chpst", "dchpst", "xyz", "envdir", "envuidgid", "setuidgid", "pgrphack", "setlock", "softlimit"];
+
+/// Links every personality name to `target` inside `dir`.
+fn links(dir: &Path, target: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for n in NAMES {
+        std::os::unix::fs::symlink(target, dir.join(n)).unwrap();
+    }
+}
+
+fn run(prog: &Path, args: &[&str], cwd: &Path) -> (Option<i32>, Vec<u8>, Vec<u8>) {
+    let out = Command::new(prog)
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("A", "1")
+        .env("KEEP", "x")
+        .env("Z", "last")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    (out.status.code(), out.stdout, out.stderr)
+}
+
+#[test]
+fn same_output_as_debian_chpst() {
+    let Some(root) = oracle("runit") else {
+        eprintln!("skipping: the runit reference package is not available");
+        return;
+    };
+    let s = Scratch::new("chpst-oracle");
+    let ours = s.join("ours");
+    let theirs = s.join("theirs");
+    links(&ours, &bin("chpst"));
+    links(&theirs, &root.join("usr/bin/chpst"));
+    s.write("env/A", "value1\nsecond line\n", 0o644);
+    s.write("env/B", "trail   \t \n", 0o644);
+    s.write("env/C", "nul\0inside\n", 0o644);
+    s.write("env/D", "", 0o644);
+    s.write("env/KEEP", "", 0o644);
+    s.write("env/.hidden", "x\n", 0o644);
+    std::fs::create_dir_all(s.join("env/SUB")).unwrap();
+    s.write("env2/PATH", "/nonexistent\n", 0o644);
+    s.write("bin/tool", "#!/bin/sh\n", 0o644);
+
+    let cases: &[(&str, &[&str])] = &[
+        ("chpst", &[]),
+        ("chpst", &["-V"]),
+        ("chpst", &["-x", "true"]),
+        ("chpst", &["-m"]),
+        ("chpst", &["-m", "12x", "true"]),
+        ("chpst", &["-m", "", "sh", "-c", "ulimit -d"]),
+        ("chpst", &["-n", "abc", "true"]),
+        ("chpst", &["-n", "--1", "true"]),
+        ("chpst", &["-l", "a", "-L", "b", "true"]),
+        ("chpst", &["-C", "/tmp", "true"]),
+        ("chpst", &["-vx"]),
+        ("chpst", &["-u"]),
+        ("chpst", &["--", "-u"]),
+        ("chpst", &["-u", "nosuchuser", "true"]),
+        ("chpst", &["-u", "root:nosuchgroup", "true"]),
+        ("chpst", &["-u", ":abc", "true"]),
+        ("chpst", &["-u", ":1234", "true"]),
+        ("chpst", &["-u", ":12:5x", "true"]),
+        ("chpst", &["-u", ":1234:5678:91", "id"]),
+        ("chpst", &["-u", ":1234:", "id"]),
+        ("chpst", &["-u", ":12:5:", "id"]),
+        ("chpst", &["-u", "nobody", "id"]),
+        ("chpst", &["-u", "nobody:daemon:bin:sys", "id"]),
+        ("chpst", &["-U", "nobody:daemon:bin", "env", "-0"]),
+        ("chpst", &["-U", ":77:88", "env", "-0"]),
+        ("chpst", &["-e", "env", "env", "-0"]),
+        ("chpst", &["-v", "-e", "env", "env", "-0"]),
+        ("chpst", &["-e", "env", "-U", ":1:2", "env", "-0"]),
+        ("chpst", &["-e", "env2", "env", "-0"]),
+        ("chpst", &["-e", "/nonexistent", "true"]),
+        ("chpst", &["-e", "env/A", "true"]),
+        ("chpst", &["-/", "/nonexistent", "true"]),
+        ("chpst", &["/nonexistent/prog"]),
+        ("chpst", &["no-such-program"]),
+        ("chpst", &["/tmp"]),
+        ("chpst", &["./bin/tool"]),
+        ("chpst", &["-b", "myname", "sh", "-c", "echo $0"]),
+        ("chpst", &["-o", "17", "-f", "4096", "-m", "100000000", "sh", "-c", "ulimit -n; ulimit -f; ulimit -d; ulimit -s"]),
+        ("chpst", &["-n", "3", "sh", "-c", "cut -d' ' -f19 /proc/self/stat"]),
+        ("chpst", &["-0", "sh", "-c", "test -e /proc/$$/fd/0 && echo open || echo closed"]),
+        ("chpst", &["-L", "lk", "sh", "-c", "echo locked"]),
+        ("dchpst", &["-x"]),
+        ("xyz", &[]),
+        ("envdir", &[]),
+        ("envdir", &["env"]),
+        ("envdir", &["env", "true"]),
+        ("envdir", &["env2", "env", "-0"]),
+        ("envuidgid", &["nobody", "env", "-0"]),
+        ("envuidgid", &[":5:6", "true"]),
+        ("envuidgid", &["nobody"]),
+        ("setuidgid", &[]),
+        ("setuidgid", &["nobody"]),
+        ("setuidgid", &["nobody", "id"]),
+        ("setuidgid", &["nobody:daemon", "id"]),
+        ("pgrphack", &[]),
+        ("pgrphack", &["sh", "-c", "echo ok"]),
+        ("setlock", &[]),
+        ("setlock", &["lk"]),
+        ("setlock", &["-c"]),
+        ("setlock", &["-x", "lk", "/nonexistent"]),
+        ("setlock", &["lk", "/nonexistent"]),
+        ("setlock", &["-nX", "lk", "sh", "-c", "echo ok"]),
+        ("softlimit", &[]),
+        ("softlimit", &["-x", "1", "true"]),
+        ("softlimit", &["-m", "abc", "true"]),
+        ("softlimit", &["-o"]),
+        ("softlimit", &["-o", "=", "-s", "1000000", "sh", "-c", "ulimit -s"]),
+        ("softlimit", &["-o", "20", "sh", "-c", "ulimit -n"]),
+    ];
+    let mut mismatches = Vec::new();
+    for (name, args) in cases {
+        let a = run(&ours.join(name), args, &s.path);
+        let b = run(&theirs.join(name), args, &s.path);
+        if a != b {
+            mismatches.push(format!(
+                "{name} {args:?}\n  ours:   {:?} {:?} {:?}\n  theirs: {:?} {:?} {:?}",
+                a.0,
+                String::from_utf8_lossy(&a.1),
+                String::from_utf8_lossy(&a.2),
+                b.0,
+                String::from_utf8_lossy(&b.1),
+                String::from_utf8_lossy(&b.2)
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of {} cases differ:\n{}", mismatches.len(), cases.len(), mismatches.join("\n"));
+    println!("{} cases identical", cases.len());
+}
+
