@@ -64,7 +64,7 @@ fn exec_is_an_operand(s: &S) -> bool {
         Parsed::Run(p) => {
             let argv = s.argv();
             // The program is one of the words given, and its arguments are the words after it.
-            argv.iter().any(|w| w.as_bytes() == p.exec.file.as_slice()) && p.exec.argv.len() <= argv.len() - 1
+            argv.iter().any(|w| w.as_bytes() == p.exec.file.as_slice()) && p.exec.argv.len() < argv.len()
         }
         Parsed::Usage(_) => true,
     }

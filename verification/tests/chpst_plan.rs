@@ -80,7 +80,7 @@ fn reference(opts: &[Opt], prog: &[&str]) -> Plan {
     let argv0 = last(&|o| if let Opt::Argv0(u) = o { Some(u.clone()) } else { None });
     let dir = last(&|o| if let Opt::EnvDir(u) = o { Some(u.clone()) } else { None });
     let root = last(&|o| if let Opt::Root(u) = o { Some(u.clone()) } else { None });
-    let nice = opts.iter().filter_map(|o| if let Opt::Nice(n) = o { Some(*n) } else { None }).last().unwrap_or(0);
+    let nice = opts.iter().rev().find_map(|o| if let Opt::Nice(n) = o { Some(*n) } else { None }).unwrap_or(0);
     let lock = opts.iter().find_map(|o| if let Opt::Lock(f, w) = o { Some((f.clone(), *w)) } else { None });
     let verbose = opts.iter().any(|o| matches!(o, Opt::Verbose));
     let mut limits: Vec<Option<u64>> = vec![None; 10];

@@ -12,8 +12,11 @@ use std::ffi::CStr;
 use model::chpst::{parse, Parsed, EXIT_USAGE};
 
 /// The C entry point: argv as bytes, parse, then run the plan (never returns on success).
+///
+/// # Safety
+/// Called only by the C runtime, with `argc` valid NUL-terminated strings in `argv`.
 #[no_mangle]
-pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     let mut args: Vec<Vec<u8>> = Vec::with_capacity(argc.max(0) as usize);
     for i in 0..argc.max(0) as usize {
         // SAFETY: the C runtime passes argc valid, NUL-terminated strings in argv.

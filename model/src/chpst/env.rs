@@ -70,7 +70,6 @@ pub fn apply(environ: &[Vec<u8>], edits: &[EnvEdit]) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
 
     fn v(s: &[&str]) -> Vec<Vec<u8>> {
         s.iter().map(|x| x.as_bytes().to_vec()).collect()
@@ -103,6 +102,6 @@ mod tests {
         let env = v(&["PATHX=1", "PATH=/a", "PATH=/b"]);
         assert_eq!(get(&env, b"PATH"), Some(&b"/a"[..]));
         assert_eq!(get(&env, b"NOPE"), None);
-        assert_eq!(get(&vec![b"PATH".to_vec()], b"PATH"), None);
+        assert_eq!(get(&[b"PATH".to_vec()], b"PATH"), None);
     }
 }
