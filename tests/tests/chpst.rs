@@ -345,8 +345,9 @@ fn chroot_changes_root_and_cwd() {
     eventually!(Duration::from_secs(5), std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false), "sleep started");
     assert_eq!(std::fs::read_link(format!("/proc/{pid}/root")).unwrap(), root);
     assert_eq!(std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(), root);
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-    assert!(environ.split(|&c| c == 0).any(|e| e == b"WHERE=outside"), "envdir read before chroot");
+    // (The exe link changes early in execve, the environment a little later: poll.)
+    let has_where = || std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default().split(|&c| c == 0).any(|e| e == b"WHERE=outside");
+    eventually!(Duration::from_secs(5), has_where(), "envdir read before chroot");
 }
 
 #[test]
@@ -355,8 +356,10 @@ fn locks_wait_or_fail() {
     let mut holder = Command::new(bin("chpst"));
     holder.args(["-L", "lk", "sleep", "30"]).current_dir(&s.path).stdin(Stdio::null());
     let hpid = s.spawn(holder);
+    // The holder locks before it execs sleep. (Probing with `-L` instead could itself grab
+    // the lock at the moment the holder tries, making the holder fail.)
+    eventually!(Duration::from_secs(5), std::fs::read_link(format!("/proc/{hpid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false), "lock held");
     // The held lock makes -L fail at once with runit's text.
-    eventually!(Duration::from_secs(5), chpst(&["-L", "lk", "true"], &s.path).0 == 111, "lock held");
     assert_eq!(chpst(&["-L", "lk", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to lock: lk: temporary failure\n".into()));
     let sl = personality(&s, "setlock");
     assert_eq!(run_path(&sl, &["lk", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to lock: lk: temporary failure\n".into()));
@@ -456,4 +459,92 @@ fn environment_order_matches_runit() {
         .output()
         .unwrap();
     assert_eq!(env_of(&String::from_utf8_lossy(&out.stdout)), ["A=1", "D=4", "C=3", "B=x"]);
+}
+
+/// A scratch root holding `sleep`, its libraries, and its own user database.
+fn mini_root(s: &Scratch) -> PathBuf {
+    let root = s.join("root");
+    let ldd = Command::new("ldd").arg("/bin/sleep").output().unwrap();
+    let mut files = vec![PathBuf::from("/bin/sleep")];
+    files.extend(String::from_utf8_lossy(&ldd.stdout).split_whitespace().filter(|t| t.starts_with('/')).map(PathBuf::from));
+    for f in &files {
+        let dest = root.join(f.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(f, &dest).unwrap();
+    }
+    s.write("root/etc/passwd", "root:x:0:0::/:/bin/sh\ninside:x:4321:4322::/:/bin/sh\n", 0o644);
+    s.write("root/etc/group", "root:x:0:\ninsidegrp:x:4322:\nother:x:4323:\n", 0o644);
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    root
+}
+
+#[test]
+fn accounts_and_lock_are_resolved_inside_the_new_root() {
+    let mut s = Scratch::new("chpst-root-user");
+    let root = mini_root(&s);
+    // `inside` exists only in the new root's passwd.
+    assert_eq!(chpst(&["-u", "inside", "true"], &s.path).2, "chpst: fatal: unknown user/group: inside\n");
+    let mut cmd = Command::new(bin("chpst"));
+    cmd.args(["-/", "root", "-u", "inside:insidegrp:other", "-l", "lk", "/bin/sleep", "30"]).current_dir(&s.path);
+    let pid = s.spawn(cmd);
+    eventually!(Duration::from_secs(5), std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false), "sleep started");
+    let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(status_line(&st, "Uid:"), "4321 4321 4321 4321");
+    assert_eq!(status_line(&st, "Gid:"), "4322 4322 4322 4322");
+    assert_eq!(status_line(&st, "Groups:"), "4322 4323");
+    // The lock was created inside the new root, as the new user.
+    let md = std::fs::metadata(root.join("lk")).unwrap();
+    assert_eq!(md.uid(), 4321);
+    assert!(!s.join("lk").exists());
+}
+
+#[test]
+fn a_failing_step_never_runs_the_program() {
+    let s = Scratch::new("chpst-partial");
+    let marker = s.join("ran");
+    let m = marker.to_str().unwrap();
+    let touch = format!("touch {m}");
+    let cases: &[&[&str]] = &[
+        &["-u", "nobody:nosuchgroup"],
+        &["-u", ":12"],
+        &["-e", "/nonexistent"],
+        &["-/", "/nonexistent"],
+        &["-u", "nobody", "-l", "/nonexistent/lk"],
+        &["-U", "nosuchuser", "-u", "nobody"],
+    ];
+    for c in cases {
+        let mut args: Vec<&str> = c.to_vec();
+        args.extend(["sh", "-c", &touch]);
+        assert_eq!(chpst(&args, &s.path).0, 111, "{c:?}");
+        assert!(!marker.exists(), "program ran after a failed step: {c:?}");
+    }
+    // Sanity: without a failing step the marker appears.
+    std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(chpst(&["-u", "nobody", "sh", "-c", &touch], &s.path).0, 0);
+    assert!(marker.exists());
+}
+
+#[test]
+fn unprivileged_failures_report_runits_messages() {
+    let s = Scratch::new("chpst-unpriv");
+    std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let c = bin("chpst");
+    let c = c.to_str().unwrap();
+    assert_eq!(chpst(&["-u", "nobody", c, "-u", "root", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to setgroups: permission denied\n".into()));
+    assert_eq!(chpst(&["-u", "nobody", c, "-n", "-5", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to set nice level: permission denied\n".into()));
+    assert_eq!(chpst(&["-u", "nobody", c, "-/", "/", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to change root directory: permission denied\n".into()));
+    // As nobody, a plain `-n 5` and limits below the hard limit work.
+    assert_eq!(chpst(&["-u", "nobody", c, "-n", "5", "-o", "100", "true"], &s.path).0, 0);
+}
+
+#[test]
+fn envdir_fifo_reads_as_empty() {
+    // runit opens envdir files non-blocking: a FIFO without a writer is an empty file.
+    let s = Scratch::new("chpst-fifo");
+    std::fs::create_dir_all(s.join("env")).unwrap();
+    let p = std::ffi::CString::new(s.join("env/F").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(p.as_ptr(), 0o644) }, 0);
+    let out = Command::new(bin("chpst")).args(["-e", "env", "/usr/bin/env", "-0"]).current_dir(&s.path).env_clear().env("F", "set").env("G", "1").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(env_of(&String::from_utf8_lossy(&out.stdout)), ["G=1"]);
 }
