@@ -123,8 +123,20 @@ fn same_output_as_debian_chpst() {
         ("softlimit", &["-o", "=", "-s", "1000000", "sh", "-c", "ulimit -s"]),
         ("softlimit", &["-o", "20", "sh", "-c", "ulimit -n"]),
     ];
+    let many = |n: usize, tail: &str| format!("nobody{}{tail}", ":daemon".repeat(n));
+    let built: Vec<Vec<String>> = vec![
+        vec!["-u".into(), many(61, ""), "id".into()],
+        vec!["-u".into(), many(60, ":nosuchgroup"), "id".into()],
+        vec!["-u".into(), many(59, ":bin:sys"), "id".into()],
+        vec!["-u".into(), format!(":1{}:", ":7".repeat(59)), "id".into()],
+        vec!["-u".into(), format!(":1{}:8", ":7".repeat(60)), "id".into()],
+        vec!["-o".into(), "99999999999999999999".into(), "sh".into(), "-c".into(), "ulimit -n".into()],
+    ];
+    let built_refs: Vec<Vec<&str>> = built.iter().map(|v| v.iter().map(String::as_str).collect()).collect();
+    let mut cases: Vec<(&str, &[&str])> = cases.to_vec();
+    cases.extend(built_refs.iter().map(|v| ("chpst", v.as_slice())));
     let mut mismatches = Vec::new();
-    for (name, args) in cases {
+    for (name, args) in &cases {
         let a = run(&ours.join(name), args, &s.path);
         let b = run(&theirs.join(name), args, &s.path);
         if a != b {

@@ -123,11 +123,9 @@ pub fn resolve(spec: &AccountSpec, db: &mut dyn UserDb) -> Result<Ids, Fatal> {
             if groups.is_empty() {
                 return Ok(Ids { uid, gids: alloc::vec![primary] });
             }
-            if groups.len() > MAX_GROUPS {
-                return Err(Fatal::UnknownUserGroup(spec.clone()));
-            }
-            let mut gids = Vec::with_capacity(groups.len());
-            for g in groups {
+            // runit fills a 60-entry array and ignores (never looks up) any further groups.
+            let mut gids = Vec::with_capacity(groups.len().min(MAX_GROUPS));
+            for g in groups.iter().take(MAX_GROUPS) {
                 match db.group(g) {
                     Lookup::Found(gid) => gids.push(gid),
                     Lookup::NotFound => return Err(Fatal::UnknownUserGroup(spec.clone())),
@@ -217,6 +215,14 @@ mod tests {
         assert_eq!(ids(&s).map(|i| i.gids.len()), Ok(MAX_GROUPS));
         s.push_str(":7");
         assert!(matches!(ids(&s), Err(Fatal::InvalidIds(_))));
+        // Named groups beyond the 60th are ignored without a lookup (oracle: 60 × daemon
+        // then nosuchgroup runs with just daemon).
+        let mut named = alloc::string::String::from("nobody");
+        for _ in 0..MAX_GROUPS {
+            named.push_str(":daemon");
+        }
+        named.push_str(":nosuchgroup");
+        assert_eq!(ids(&named).map(|i| i.gids.len()), Ok(MAX_GROUPS));
     }
 
     #[test]
