@@ -318,6 +318,10 @@ fn closing_descriptors() {
     let out = Command::new("sh").args(["-c", &script]).current_dir(&s.path).output().unwrap();
     assert_eq!(out.status.code(), Some(111));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "chpst: fatal: unable to close stdout: file descriptor not open\n");
+    // A descriptor closed by the caller stays closed for the program (no /dev/null filler).
+    let script = format!("exec {} sh -c 'if [ -e /proc/$$/fd/2 ]; then echo open; else echo closed; fi' 2>&-", bin("chpst").display());
+    let out = Command::new("sh").args(["-c", &script]).current_dir(&s.path).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "closed\n");
 }
 
 #[test]
