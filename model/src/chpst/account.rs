@@ -62,6 +62,15 @@ pub trait UserDb {
     fn group(&mut self, name: &[u8]) -> Lookup<u32>;
 }
 
+/// The meaning of a failed `getpwnam_r`/`getgrnam_r` return code: ENOENT, ESRCH, EBADF
+/// and EPERM are the codes POSIX allows for "no such entry"; anything else is an error.
+pub fn lookup_failure<T>(rc: Errno) -> Lookup<T> {
+    match rc {
+        Errno::ENOENT | Errno::ESRCH | Errno::EBADF | Errno::EPERM => Lookup::NotFound,
+        e => Lookup::Error(e),
+    }
+}
+
 /// Parses a `-u`/`-U` spec (`ext` = true) or a personality's plain account (`ext` = false).
 pub fn parse(spec: &[u8], ext: bool) -> AccountSpec {
     if !ext {
@@ -232,6 +241,13 @@ mod tests {
         let r = resolve(&parse(b":5:6", false), &mut Db);
         assert_eq!(r, Err(Fatal::UnknownAccount(b":5:6".to_vec())));
         assert_eq!(resolve(&parse(b"broken", false), &mut Db), Err(Fatal::PasswdEntry(Errno::EIO)));
+    }
+
+    #[test]
+    fn lookup_failures() {
+        assert_eq!(lookup_failure::<u32>(Errno::ENOENT), Lookup::NotFound);
+        assert_eq!(lookup_failure::<u32>(Errno::EPERM), Lookup::NotFound);
+        assert_eq!(lookup_failure::<u32>(Errno::EIO), Lookup::Error(Errno::EIO));
     }
 
     #[test]

@@ -273,8 +273,8 @@ impl UserDb for LibcDb {
     }
 }
 
-/// Classifies a `get*nam_r` return: found, not found (the codes POSIX allows for "no
-/// entry"), an error, or `None` = buffer too small (grown; try again).
+/// A `get*nam_r` return: found, not found, an error (classified by the model), or
+/// `None` = buffer too small (grown; try again).
 fn lookup_rc(rc: i32, null: bool, buf: &mut Vec<u8>) -> Option<Lookup<()>> {
     match rc {
         0 if null => Some(Lookup::NotFound),
@@ -284,7 +284,6 @@ fn lookup_rc(rc: i32, null: bool, buf: &mut Vec<u8>) -> Option<Lookup<()>> {
             buf.resize(n, 0);
             None
         }
-        libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => Some(Lookup::NotFound),
-        e => Some(Lookup::Error(Errno(e))),
+        e => Some(account::lookup_failure(Errno(e))),
     }
 }
