@@ -99,6 +99,9 @@ fn logs_out_first_matching_record_then_next() {
     assert!(u[2 * REC + 44..2 * REC + 76].iter().all(|&c| c == 0));
     let w = std::fs::read(s.join("wtmp")).unwrap();
     assert_eq!(w.len(), REC);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(s.join("wtmp")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & !0o600, 0, "wtmp created with open-append's 0600 (less the umask)");
     assert_eq!(i16_at(&w, 0), 8);
     assert_eq!(i32_at(&w, 4), 0);
     assert_eq!(&w[8..13], b"tty5\0");
