@@ -267,4 +267,24 @@ proptest! {
         let suffix = format!("/{file}");
         prop_assert!(c.iter().all(|p| p.ends_with(suffix.as_bytes())));
     }
+
+    /// PATH search, env edits and envdir entries are total on arbitrary bytes.
+    #[test]
+    fn byte_level_helpers_never_panic(
+        file in prop::collection::vec(any::<u8>(), 0..10),
+        pathv in prop::option::of(prop::collection::vec(any::<u8>(), 0..30)),
+        environ in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..10), 0..6),
+        names in prop::collection::vec((prop::collection::vec(any::<u8>(), 0..6), prop::option::of(prop::collection::vec(any::<u8>(), 0..6))), 0..6),
+        errno in 0i32..140,
+    ) {
+        let _ = path::candidates(&file, pathv.as_deref());
+        let edits: Vec<EnvEdit> = names.iter().map(|(n, v)| EnvEdit { name: n.clone(), value: v.clone() }).collect();
+        let out = env::apply(&environ, &edits);
+        prop_assert!(out.len() <= environ.len() + edits.len());
+        let _ = env::get(&environ, &file);
+        for policy in [SubdirPolicy::Fatal, SubdirPolicy::Skip { verbose: true }] {
+            let _ = envdir::entry(&file, &file, Err(model::errno::Errno(errno)), policy);
+            let _ = envdir::entry(&file, &file, Ok(&file), policy);
+        }
+    }
 }
