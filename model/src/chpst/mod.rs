@@ -25,7 +25,7 @@ pub use account::{AccountSpec, Ids, Lookup, UserDb};
 pub use env::EnvEdit;
 pub use fatal::{Fatal, Termination};
 pub use limits::{Limit, LimitValue};
-pub use parse::{parse, personality, Parsed, Personality};
+pub use parse::{parse, parse_with, personality, Dialect, Parsed, Personality};
 pub use plan::{Exec, OnFailure, Plan, Step, SubdirPolicy};
 
 /// Exit code of every usage error of chpst and its personalities.

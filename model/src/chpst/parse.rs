@@ -16,6 +16,27 @@ use crate::msg;
 pub const CHPST_OPTS: &[u8] = b"u:U:b:e:m:d:o:p:f:c:r:t:/:n:l:L:vP012V";
 /// chpst's usage synopsis (Debian's text, with `V` and `[-t n]`).
 pub const CHPST_SYNOPSIS: &[u8] = b" [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog";
+/// chpst's option letters with runit 2.2.0's `-C dir`.
+pub const CHPST_OPTS_CHDIR: &[u8] = b"u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012V";
+/// The usage synopsis with `-C` (text not checked against a 2.2.0 binary).
+pub const CHPST_SYNOPSIS_CHDIR: &[u8] = b" [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog";
+
+/// Which chpst to be. The reference (Debian 2.1.2) has no `-C`; runit 2.2.0 and Void's
+/// package add it. The binary uses [`Dialect::DEBIAN`]; a Void-compatible build is the
+/// one-line change of passing [`Dialect::WITH_CHDIR`] instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dialect {
+    /// Accept `-C dir` (chdir after the chroot).
+    pub chdir_option: bool,
+}
+
+impl Dialect {
+    /// Debian's runit 2.1.2-54: `-C` is an illegal option.
+    pub const DEBIAN: Dialect = Dialect { chdir_option: false };
+    /// runit 2.2.0 / Void: `-C dir` changes directory after any `-/`.
+    pub const WITH_CHDIR: Dialect = Dialect { chdir_option: true };
+}
+
 /// The version line `-V` prints before the usage.
 pub const VERSION: &[u8] = b"$Id: f279d44141c981dd7535a12260efcf1ef7beed26 $\n";
 
@@ -78,18 +99,25 @@ pub enum Parsed {
     Usage(Vec<u8>),
 }
 
-/// Parses a whole argv (argv\[0\] included). Total: any bytes give a plan or a usage.
+/// Parses a whole argv (argv\[0\] included) as Debian's chpst does. Total: any bytes
+/// give a plan or a usage.
 pub fn parse<S: AsRef<[u8]>>(argv: &[S]) -> Parsed {
+    parse_with(argv, Dialect::DEBIAN)
+}
+
+/// [`parse`] for a given [`Dialect`].
+pub fn parse_with<S: AsRef<[u8]>>(argv: &[S], dialect: Dialect) -> Parsed {
     let argv0: &[u8] = argv.first().map(|a| a.as_ref()).unwrap_or(b"chpst");
     let (who, name) = personality(argv0);
     let usage = |prefix: &[u8], p: Personality| {
         let mut out = prefix.to_vec();
-        out.extend_from_slice(&msg::usage(name, p.synopsis()));
+        let synopsis = if p == Personality::Chpst && dialect.chdir_option { CHPST_SYNOPSIS_CHDIR } else { p.synopsis() };
+        out.extend_from_slice(&msg::usage(name, synopsis));
         Parsed::Usage(out)
     };
     let rest = |from: usize| -> Vec<Vec<u8>> { argv.iter().skip(from).map(|a| a.as_ref().to_vec()).collect() };
     match who {
-        Personality::Chpst => chpst(argv, argv0, &usage),
+        Personality::Chpst => chpst(argv, argv0, dialect, &usage),
         Personality::Setuidgid | Personality::Envuidgid | Personality::Envdir => {
             if argv.len() < 3 {
                 return usage(b"", who);
@@ -170,9 +198,10 @@ pub fn parse<S: AsRef<[u8]>>(argv: &[S]) -> Parsed {
     }
 }
 
-fn chpst<S: AsRef<[u8]>>(argv: &[S], argv0: &[u8], usage: &dyn Fn(&[u8], Personality) -> Parsed) -> Parsed {
-    let p = getopt::parse(argv, CHPST_OPTS);
+fn chpst<S: AsRef<[u8]>>(argv: &[S], argv0: &[u8], dialect: Dialect, usage: &dyn Fn(&[u8], Personality) -> Parsed) -> Parsed {
+    let p = getopt::parse(argv, if dialect.chdir_option { CHPST_OPTS_CHDIR } else { CHPST_OPTS });
     let (mut set_user, mut env_user, mut argv0_new, mut env_dir, mut root) = (None, None, None, None, None);
+    let mut chdir: Option<&[u8]> = None;
     let mut nice: i64 = 0;
     let mut lock: Option<(Vec<u8>, bool)> = None;
     let (mut verbose, mut setsid) = (false, false);
@@ -207,6 +236,7 @@ fn chpst<S: AsRef<[u8]>>(argv: &[S], argv0: &[u8], usage: &dyn Fn(&[u8], Persona
             b'b' => argv0_new = Some(v),
             b'e' => env_dir = Some(v),
             b'/' => root = Some(v),
+            b'C' => chdir = Some(v),
             b'n' => match nice_value(v) {
                 Some(n) => nice = n,
                 None => return usage(b"", Personality::Chpst),
@@ -238,6 +268,9 @@ fn chpst<S: AsRef<[u8]>>(argv: &[S], argv0: &[u8], usage: &dyn Fn(&[u8], Persona
     }
     if let Some(root) = root {
         steps.push(Step::Chroot { root: root.to_vec() });
+    }
+    if let Some(dir) = chdir {
+        steps.push(Step::Chdir { dir: dir.to_vec() });
     }
     if nice != 0 {
         steps.push(Step::Nice { inc: nice.clamp(i32::MIN as i64, i32::MAX as i64) as i32 });
@@ -446,6 +479,17 @@ mod tests {
             Step::Limit { limit: Limit::As, value: Hard },
             Step::Limit { limit: Limit::Cpu, value: Value(3) },
         ]);
+    }
+
+    #[test]
+    fn test_chpst_chdir_dialect() {
+        assert_eq!(usage(&["chpst", "-C", "/tmp", "true"]), format!("chpst: illegal option -- C\n{U}"));
+        let Parsed::Run(p) = parse_with(&["chpst", "-C", "/srv", "-/", "/r", "-n", "1", "prog"], Dialect::WITH_CHDIR) else { panic!() };
+        assert_eq!(p.steps, vec![Step::Chroot { root: b"/r".to_vec() }, Step::Chdir { dir: b"/srv".to_vec() }, Step::Nice { inc: 1 }]);
+        let Parsed::Usage(u) = parse_with(&["chpst"], Dialect::WITH_CHDIR) else { panic!() };
+        assert!(u.windows(10).any(|w| w == b"[-C pwd] ["));
+        let Parsed::Usage(u) = parse_with(&["chpst", "-C"], Dialect::WITH_CHDIR) else { panic!() };
+        assert!(u.starts_with(b"chpst: option requires an argument -- C\n"));
     }
 
     #[test]

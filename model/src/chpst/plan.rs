@@ -43,6 +43,12 @@ pub enum Step {
         /// The new root, as given.
         root: Vec<u8>,
     },
+    /// `-C dir` (only in the [`Dialect::WITH_CHDIR`](super::parse::Dialect) build, as in
+    /// runit 2.2.0 / Void): `chdir(dir)` after any chroot.
+    Chdir {
+        /// The directory, as given (inside the new root).
+        dir: Vec<u8>,
+    },
     /// `-n inc`: `nice(inc)` (never 0: `-n 0` plans nothing).
     Nice {
         /// The increment.
@@ -82,12 +88,13 @@ impl Step {
             Step::Setsid => 1,
             Step::EnvDir { .. } => 2,
             Step::Chroot { .. } => 3,
-            Step::Nice { .. } => 4,
-            Step::EnvAccount(_) => 5,
-            Step::SetAccount(_) => 6,
-            Step::Lock { .. } => 7,
-            Step::Close { .. } => 8,
-            Step::Limit { limit, .. } => 9 + *limit as u8,
+            Step::Chdir { .. } => 4,
+            Step::Nice { .. } => 5,
+            Step::EnvAccount(_) => 6,
+            Step::SetAccount(_) => 7,
+            Step::Lock { .. } => 8,
+            Step::Close { .. } => 9,
+            Step::Limit { limit, .. } => 10 + *limit as u8,
         }
     }
 }

@@ -52,6 +52,10 @@ fn perform(step: &Step, edits: &mut Vec<EnvEdit>) -> Result<(), Termination> {
             // SAFETY: valid C string literal.
             check(unsafe { libc::chroot(c".".as_ptr()) }).map_err(|e| fatal(Fatal::Chroot(e)))
         }
+        Step::Chdir { dir } => {
+            let c = sys::cstr(dir).map_err(|errno| fatal(Fatal::ChangeDir { root: dir.clone(), errno }))?;
+            sys::chdir(&c).map_err(|errno| fatal(Fatal::ChangeDir { root: dir.clone(), errno }))
+        }
         Step::Nice { inc } => {
             // SAFETY: errno is thread-local; nice has no memory preconditions. nice may
             // legitimately return -1, so errno decides (as in runit).
