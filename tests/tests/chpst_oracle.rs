@@ -95,6 +95,8 @@ fn same_output_as_debian_chpst() {
         ("chpst", &["-n", "3", "sh", "-c", "cut -d' ' -f19 /proc/self/stat"]),
         ("chpst", &["-0", "sh", "-c", "test -e /proc/$$/fd/0 && echo open || echo closed"]),
         ("chpst", &["-L", "lk", "sh", "-c", "echo locked"]),
+        ("chpst", &["-e", "env", "-L", "lk2", "-u", "root", "sh", "-c", "ls /proc/$$/fd; grep flags /proc/$$/fdinfo/3"]),
+        ("chpst", &["-P", "sh", "-c", "ps -o pid=,pgid=,sid= -p $$ | awk '{print ($1==$2 && $2==$3)}'"]),
         ("dchpst", &["-x"]),
         ("xyz", &[]),
         ("envdir", &[]),
