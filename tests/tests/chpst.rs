@@ -221,6 +221,8 @@ fn argv0_replacement() {
     let s = Scratch::new("chpst-b");
     let (code, out, _) = chpst(&["-b", "myname", "sh", "-c", "echo $0"], &s.path);
     assert_eq!((code, out.as_str()), (0, "myname\n"));
+    // As in runit, a failed exec is reported under the -b name.
+    assert_eq!(chpst(&["-b", "myname", "/nonexistent/prog"], &s.path).2, "chpst: fatal: unable to run: myname: file does not exist\n");
 }
 
 /// /proc/<pid>/stat fields after the command name (index 0 = state).

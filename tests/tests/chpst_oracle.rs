@@ -91,6 +91,7 @@ fn same_output_as_debian_chpst() {
         ("chpst", &["/tmp"]),
         ("chpst", &["./bin/tool"]),
         ("chpst", &["-b", "myname", "sh", "-c", "echo $0"]),
+        ("chpst", &["-b", "myname", "/nonexistent/prog"]),
         ("chpst", &["-o", "17", "-f", "4096", "-m", "100000000", "sh", "-c", "ulimit -n; ulimit -f; ulimit -d; ulimit -s"]),
         ("chpst", &["-n", "3", "sh", "-c", "cut -d' ' -f19 /proc/self/stat"]),
         ("chpst", &["-0", "sh", "-c", "test -e /proc/$$/fd/0 && echo open || echo closed"]),

@@ -400,6 +400,8 @@ mod tests {
         ]);
         assert_eq!(p.exec.file, b"prog");
         assert_eq!(p.exec.argv, vec![b"zero".to_vec(), b"a".to_vec()]);
+        // runit's quirk: a failed exec names argv[0], i.e. the -b name.
+        assert_eq!(p.exec.failure_name(), b"zero");
     }
 
     #[test]

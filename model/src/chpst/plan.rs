@@ -110,6 +110,14 @@ pub struct Exec {
     pub on_failure: OnFailure,
 }
 
+impl Exec {
+    /// The name `unable to run: <name>` shows: runit prints the program's argv\[0\], so
+    /// under `-b` it is the replacement name, not the program it failed to find (kept).
+    pub fn failure_name(&self) -> &[u8] {
+        self.argv.first().map(Vec::as_slice).unwrap_or(&self.file)
+    }
+}
+
 /// Everything chpst will do, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Plan {

@@ -24,7 +24,7 @@ pub fn run(plan: &Plan) -> ! {
         }
     }
     let err = exec(plan, &environ, &edits);
-    finish(&Termination::for_failure(&Fatal::Run { prog: plan.exec.file.clone(), errno: err }, plan.exec.on_failure))
+    finish(&Termination::for_failure(&Fatal::Run { prog: plan.exec.failure_name().to_vec(), errno: err }, plan.exec.on_failure))
 }
 
 /// Prints what the termination says and exits with its code.
