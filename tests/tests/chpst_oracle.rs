@@ -183,7 +183,8 @@ fn random_envdirs_match_debian() {
     let s = Scratch::new("chpst-oracle-envdir");
     let theirs = root.join("usr/bin/chpst");
     let alphabet: &[u8] = b"ab= \t\n\0.";
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let seed = std::env::var("CHPST_ORACLE_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
+    let mut rng = Rng(seed | 1);
     for round in 0..60 {
         let dir = s.join(&format!("env{round}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -228,10 +229,13 @@ fn random_argv_match_debian() {
     links(&theirs, &root.join("usr/bin/chpst"));
     let words: &[&str] = &[
         "-u", "-U", "nobody", "nobody:daemon", ":5:6", ":x", "nosuch", "-e", "env", "-n", "3", "-x", "-m", "100000000", "12x", "-o", "50", "-t",
-        "=", "-P", "-v", "-b", "zero", "-0", "-V", "--", "-", "-L", "lk", "-l", "", "-d", "-c", "0",
+        "=", "-P", "-v", "-b", "zero", "-0", "-V", "--", "-", "-L", "lk", "-l", "", "-d", "-c", "0", "-/", "/", "-2", "-n-5",
+        "-uroot", "-e/nonexistent", ":1", "-N", "-X", "-a", "-s", "-vP", "-mx", "-U:7:8:9", "env/A",
     ];
     let probe = ["sh", "-c", "echo \"$0 $UID $GID $A $KEEP\"; id; ulimit -n -d -t -c; cut -d' ' -f19 /proc/self/stat"];
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    // CHPST_ORACLE_SEED picks another sequence (a failure message names the round).
+    let seed = std::env::var("CHPST_ORACLE_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x2545_f491_4f6c_dd1d_u64);
+    let mut rng = Rng(seed | 1);
     let mut codes = std::collections::BTreeMap::new();
     for round in 0..400 {
         let name = ["chpst", "chpst", "chpst", "softlimit", "setlock", "envuidgid", "setuidgid", "envdir"][rng.below(8)];
