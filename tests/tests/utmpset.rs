@@ -184,3 +184,50 @@ fn same_files_as_debian_utmpset() {
         );
     }
 }
+
+#[test]
+fn random_utmp_files_match_debian() {
+    let Some(oracle_root) = oracle("runit") else {
+        eprintln!("skipping: the runit reference package is not available");
+        return;
+    };
+    let s = Scratch::new("utmpset-oracle-random");
+    let root = s.join("root");
+    std::fs::create_dir_all(root.join("var/run")).unwrap();
+    std::fs::create_dir_all(root.join("var/log")).unwrap();
+    populate(&root, &oracle_root.join("usr/sbin/utmpset"), "utmpset");
+    let mut x: u64 = 0x1234_5678_9abc_def1;
+    let mut rnd = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n) as usize
+    };
+    for round in 0..40 {
+        let mut image = Vec::new();
+        for k in 0..rnd(5) {
+            let line = ["tty1", "tty2", "pts/0", ""][rnd(4)];
+            let user = ["", "u", "someone"][rnd(3)];
+            image.extend(record([7, 8, 6][rnd(3)], k as i32 + 1, line, "i", user, "h", 1000));
+        }
+        // Sometimes a trailing partial record.
+        if rnd(4) == 0 {
+            image.extend(vec![1u8; 100]);
+        }
+        std::fs::write(root.join("var/run/utmp"), &image).unwrap();
+        std::fs::write(s.join("utmp"), &image).unwrap();
+        let _ = std::fs::remove_file(root.join("var/log/wtmp"));
+        let _ = std::fs::remove_file(s.join("wtmp"));
+        let line = ["tty1", "tty2", "pts/0", "tty9"][rnd(4)];
+        let args: Vec<&str> = if rnd(2) == 0 { vec!["-w", line] } else { vec![line] };
+        let theirs = Command::new(bin("chpst")).arg("-/").arg(&root).arg("/utmpset").args(&args).output().unwrap();
+        let (code, _, err) = utmpset(&s, &args);
+        assert_eq!((theirs.status.code(), String::from_utf8_lossy(&theirs.stderr).into_owned()), (Some(code), err), "round {round} {args:?}");
+        assert_eq!(without_times(std::fs::read(s.join("utmp")).unwrap()), without_times(std::fs::read(root.join("var/run/utmp")).unwrap()), "round {round} utmp");
+        assert_eq!(
+            without_times(std::fs::read(s.join("wtmp")).unwrap_or_default()),
+            without_times(std::fs::read(root.join("var/log/wtmp")).unwrap_or_default()),
+            "round {round} wtmp"
+        );
+    }
+}
