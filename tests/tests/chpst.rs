@@ -99,6 +99,10 @@ fn set_user_ids_and_groups() {
 
 #[test]
 fn dropped_privileges_cannot_be_regained() {
+    if !Path::new("/usr/bin/python3").exists() {
+        eprintln!("skipping: /usr/bin/python3 is needed to try setuid(0) from the program");
+        return;
+    }
     let s = Scratch::new("chpst-regain");
     let py = "import os\ntry:\n    os.setuid(0)\nexcept PermissionError:\n    print('denied')\nelse:\n    print('REGAINED')\ntry:\n    os.setgroups([0])\nexcept PermissionError:\n    print('denied')\n";
     let (code, out, err) = chpst(&["-u", "nobody", "/usr/bin/python3", "-c", py], &s.path);
