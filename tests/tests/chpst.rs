@@ -82,6 +82,9 @@ fn set_user_ids_and_groups() {
     assert_eq!(status_line(&out, "Uid:"), "65534 65534 65534 65534");
     assert_eq!(status_line(&out, "Gid:"), "65534 65534 65534 65534");
     assert_eq!(status_line(&out, "Groups:"), "65534");
+    // No capability survives the switch away from uid 0.
+    assert_eq!(status_line(&out, "CapPrm:"), "0000000000000000");
+    assert_eq!(status_line(&out, "CapEff:"), "0000000000000000");
 
     let (_, out, _) = chpst(&[&["-u", "nobody:daemon:bin:sys"][..], &show].concat(), &s.path);
     assert_eq!(status_line(&out, "Uid:"), "65534 65534 65534 65534");
