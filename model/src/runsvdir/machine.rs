@@ -560,8 +560,11 @@ impl Runsvdir {
                 let name = self.services[i].name.clone();
                 self.push(Action::Warn(Warning::Fork(name, e)));
                 // runit retries only when something else causes a rescan; retry for sure.
+                // The reply can arrive after the look that asked for the start has ended,
+                // so the retry look is scheduled here, not only in `end_look`.
                 self.failed = true;
-                let _ = now;
+                let at = core::cmp::max(self.stampcheck, now.mono + WAIT_CHECK);
+                self.next_look = Some(self.next_look.map_or(at, |t| core::cmp::min(t, at)));
             }
             // A process nobody tracks must not be left running.
             (None, Ok(pid)) => self.push(Action::Term { pid }),
