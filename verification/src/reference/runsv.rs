@@ -199,6 +199,10 @@ pub struct RefRunsv {
     pub exited: bool,
     /// Effects of the last step, in order.
     pub effects: Vec<Effect>,
+    /// Reproduce the model's known bugs (BUG-2: `d`/`x` keep a pending once-start; BUG-3:
+    /// `o` on a down log slot does nothing) so a comparison can look past them. `false`
+    /// gives runit's semantics (used by the ignored `strict` tests).
+    pub known_bugs: bool,
     replies: Replies,
 }
 
@@ -208,6 +212,11 @@ pub const FIRST_PID: u32 = 100;
 impl RefRunsv {
     /// runsv after start-up: both status files written, then the first loop top.
     pub fn new(config: Config) -> RefRunsv {
+        RefRunsv::with_known_bugs(config, true)
+    }
+
+    /// As [`RefRunsv::new`], choosing whether the model's known bugs are reproduced.
+    pub fn with_known_bugs(config: Config, known_bugs: bool) -> RefRunsv {
         let now = T0;
         let main = RefSlot::new(if config.down { Want::Down } else { Want::Up }, now);
         let log = config.log.map(|down| RefSlot::new(if down { Want::Down } else { Want::Up }, now));
@@ -220,6 +229,7 @@ impl RefRunsv {
             pipe_closed: false,
             exited: false,
             effects: Vec::new(),
+            known_bugs,
             replies: Replies::default(),
         };
         r.update_status(Slot::Main);
@@ -271,7 +281,7 @@ impl RefRunsv {
         let m = &self.main;
         let main = if m.pid == 0 && (m.want == Want::Up || m.state == RunState::Finish || m.once) { m.not_before } else { None };
         let log = match &self.log {
-            Some(l) if l.pid == 0 && l.want == Want::Up && !self.pipe_closed => l.not_before,
+            Some(l) if l.pid == 0 && (l.want == Want::Up || (l.once && !self.known_bugs)) && !self.pipe_closed => l.not_before,
             _ => None,
         };
         match (main, log) {
@@ -366,9 +376,10 @@ impl RefRunsv {
         if !self.replies.next_spawn() {
             let warn = text::fork_failed(&self.config.dir, FORK_ERRNO);
             self.effects.push(Effect::Warn(warn));
+            let strict = !self.known_bugs;
             let s = self.sv(slot);
             s.not_before = Some(now.mono + FORK_RETRY);
-            if slot == Slot::Main && s.state != RunState::Finish && s.want != Want::Up {
+            if (slot == Slot::Main || strict) && s.state != RunState::Finish && s.want != Want::Up {
                 s.once = true;
             }
             return;
@@ -404,6 +415,9 @@ impl RefRunsv {
                 }
             }
             b'd' => {
+                if !self.known_bugs {
+                    self.sv(slot).once = false;
+                }
                 self.sv(slot).want = Want::Down;
                 self.update_status(slot);
                 if running {
@@ -411,6 +425,9 @@ impl RefRunsv {
                 }
             }
             b'x' if slot == Slot::Main => {
+                if !self.known_bugs {
+                    self.sv(slot).once = false;
+                }
                 self.sv(slot).want = Want::Exit;
                 self.update_status(slot);
                 if running {
@@ -499,7 +516,8 @@ impl RefRunsv {
             }
             let now = self.now;
             if let Some(l) = &self.log {
-                if l.pid == 0 && l.want == Want::Up && l.ready(now) && !self.pipe_closed {
+                if l.pid == 0 && (l.want == Want::Up || (l.once && !self.known_bugs)) && l.ready(now) && !self.pipe_closed {
+                    self.sv(Slot::Log).once = false;
                     self.startservice(Slot::Log);
                     continue;
                 }

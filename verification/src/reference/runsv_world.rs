@@ -48,10 +48,14 @@ pub enum Invariant {
     /// An obligation is the last action of its batch and `owed()` names it; nothing is
     /// owed between steps.
     ObligationHygiene,
+    /// `./run` (`log/run`) starts only while wanted up, or for an `o` that arrived while the
+    /// slot was down and was not followed by `d`/`x` (runit starts it at once, so a later
+    /// `d` stops it: the service ends up down either way).
+    StartOnlyWhenWanted,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 12] = [
+pub const INVARIANTS: [Invariant; 13] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -64,6 +68,7 @@ pub const INVARIANTS: [Invariant; 12] = [
     Invariant::FinishArgs,
     Invariant::PauseConsistency,
     Invariant::ObligationHygiene,
+    Invariant::StartOnlyWhenWanted,
 ];
 
 impl Invariant {
@@ -108,6 +113,8 @@ pub struct World {
     pub last_run_exit: Option<i32>,
     /// What `paused` must be (last `p`/`c` since the last start).
     pub expect_paused: [bool; 2],
+    /// An `o` arrived while the slot was down and no `d`/`x`/start came after it.
+    pub once_armed: [bool; 2],
     /// The log pipe was closed.
     pub pipe_closed: bool,
     /// Exit was emitted.
@@ -150,6 +157,7 @@ impl World {
             last_down: [None, None],
             last_run_exit: None,
             expect_paused: [false, false],
+            once_armed: [false, false],
             pipe_closed: false,
             exited: false,
             effects: Vec::new(),
@@ -189,6 +197,15 @@ impl World {
             // but poll_deadline still offers the stale throttle deadline, which is then in
             // the past forever: the runtime busy-loops until the log exits.
             Invariant::TimeHygiene if m.want == Want::Exit && m.once_pending => Some("BUG-1 stale deadline while exiting"),
+            // BUG-2 (regression_once_then_down_during_throttle_stays_down): `o` while the
+            // throttle (or a fork retry) is pending, then `d`: the deferred once-start still
+            // happens, with want down.
+            Invariant::StartOnlyWhenWanted => Some("BUG-2 `d` does not cancel a pending once-start"),
+            // BUG-3 (regression_log_once_starts_log): `o` on a down log slot never starts
+            // `log/run` (the model's start rule for the log ignores `once_pending`).
+            Invariant::NeverStuckDown if self.m.slot(Slot::Log).is_some_and(|l| l.once_pending && l.want != Want::Up && l.pid == 0) => {
+                Some("BUG-3 `o` on the log slot is ignored")
+            }
             _ => None,
         }
     }
@@ -222,6 +239,9 @@ impl World {
                     match byte {
                         b'p' => self.expect_paused[ix(*slot)] = true,
                         b'c' => self.expect_paused[ix(*slot)] = false,
+                        b'o' if before == Some(RunState::Down) => self.once_armed[ix(*slot)] = true,
+                        b'd' => self.once_armed[ix(*slot)] = false,
+                        b'x' if *slot == Slot::Main => self.once_armed[0] = false,
                         _ => {}
                     }
                     self.feed(Input::Control(*slot, *byte), &mut replies);
@@ -232,6 +252,7 @@ impl World {
                 }
             }
             Event::Terminate => {
+                self.once_armed[0] = false;
                 let before = self.m.slot(Slot::Main).map(|s| s.state);
                 self.feed(Input::Terminate, &mut replies);
                 if before == Some(RunState::Run) {
@@ -327,6 +348,10 @@ impl World {
                 }
                 let is_run = !matches!(program, Program::Finish { .. });
                 if is_run {
+                    let want = self.m.slot(slot).map(|s| s.want);
+                    if want != Some(Want::Up) && !self.once_armed[ix(slot)] {
+                        self.violate(Invariant::StartOnlyWhenWanted, format!("{program:?} for {slot:?} with want {want:?} and no pending `o`"));
+                    }
                     let now = self.now.mono;
                     if let Some(last) = self.last_start[ix(slot)] {
                         if now < last + THROTTLE {
@@ -347,6 +372,7 @@ impl World {
                 self.live[ix(slot)].push(pid);
                 self.expect_paused[ix(slot)] = false;
                 if is_run {
+                    self.once_armed[ix(slot)] = false;
                     self.last_start[ix(slot)] = Some(self.now.mono);
                     self.last_down[ix(slot)] = None;
                 }
@@ -440,7 +466,7 @@ impl World {
             let should_start = s.pid == 0
                 && match slot {
                     Slot::Main => s.want == Want::Up || s.state == RunState::Finish || s.once_pending,
-                    Slot::Log => s.want == Want::Up && !self.pipe_closed,
+                    Slot::Log => (s.want == Want::Up || s.once_pending) && !self.pipe_closed,
                 };
             let exiting = self.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Exit && m.state == RunState::Down && m.pid == 0);
             if should_start && !exiting && self.m.poll_deadline().is_none() {
