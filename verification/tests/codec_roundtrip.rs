@@ -51,8 +51,8 @@ impl Arbitrary for AStamp {
 /// 12-15 pid LE, 16 paused, 17 want (`u` only for up), 18 got TERM, 19 state.
 fn spec_status_bytes(stamp: Tai64n, pid: u32, paused: bool, want: Want, got_term: bool, state: RunState) -> [u8; 20] {
     let mut b = [0u8; 20];
-    for i in 0..8 {
-        b[i] = (stamp.secs >> (56 - 8 * i)) as u8;
+    for (i, byte) in b[..8].iter_mut().enumerate() {
+        *byte = (stamp.secs >> (56 - 8 * i)) as u8;
     }
     for i in 0..4 {
         b[8 + i] = (stamp.nanos >> (24 - 8 * i)) as u8;

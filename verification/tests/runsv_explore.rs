@@ -304,7 +304,7 @@ fn explore_runsv_default_depth() {
 }
 
 /// The default depth (kept under ~20 s in a debug build).
-const DEFAULT_DEPTH: usize = 8;
+const DEFAULT_DEPTH: usize = 6;
 
 /// The deep run (`cargo test --release -p runit-verification --test runsv_explore -- --ignored`).
 #[test]

@@ -198,9 +198,12 @@ fn states() -> Vec<Drive> {
     v
 }
 
+/// An input's name and how to apply it (returns the actions described).
+type NamedInput = (String, Box<dyn Fn(&mut Drive) -> Vec<String>>);
+
 /// Every input worth a row.
-fn inputs(d: &Drive) -> Vec<(String, Box<dyn Fn(&mut Drive) -> Vec<String>>)> {
-    let mut v: Vec<(String, Box<dyn Fn(&mut Drive) -> Vec<String>>)> = Vec::new();
+fn inputs(d: &Drive) -> Vec<NamedInput> {
+    let mut v: Vec<NamedInput> = Vec::new();
     for &b in b"uodxtkpchaiq12e" {
         v.push((format!("`{}`", b as char), Box::new(move |d: &mut Drive| d.feed(Input::Control(Slot::Main, b)))));
     }

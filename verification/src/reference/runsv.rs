@@ -399,7 +399,8 @@ impl RefRunsv {
         self.update_status(slot);
     }
 
-    /// runit's `ctrl()`: one control byte.
+    /// runit's `ctrl()`: one control byte (kept in runit's shape, one arm per byte).
+    #[allow(clippy::collapsible_match)]
     fn ctrl(&mut self, slot: Slot, c: u8) {
         let running = self.sv(slot).state == RunState::Run;
         match c {
