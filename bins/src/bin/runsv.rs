@@ -23,7 +23,9 @@ fn main() {
     };
     let mut os = RealOs { signals };
     let now = runtime::clock::now();
+    let mut trace = Trace::from_env();
+    trace.note(&(now, &config));
     let mut machine = Runsv::new(now, config);
-    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::from_env());
+    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace);
     std::process::exit(code);
 }
