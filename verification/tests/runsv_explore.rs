@@ -258,6 +258,7 @@ fn properties() -> Vec<Property<S>> {
         PauseConsistency,
         ObligationHygiene,
         StartOnlyWhenWanted,
+        PidFileEqualsPid,
     );
     assert_eq!(p.len(), INVARIANTS.len(), "every named invariant is explored");
     p.push(Property::eventually(

@@ -5,7 +5,7 @@
 //! only of live children, ticks of 0-2000 ms with the 999/1000/1001 ms boundaries
 //! favoured, SIGTERM, stray reaps, scripted fork failures and `control/<c>` outcomes). The
 //! real machine runs inside a [`World`] that answers obligations the same way. After every
-//! step: effects, per-slot state, the last status written, exit and deadline must equal
+//! step: effects, per-slot state, the last status and pid file written, exit and deadline must equal
 //! the reference's, and every named invariant must hold.
 //!
 //! Cases: `PROPTEST_CASES` (default 256) sequences of 1..48 steps.
@@ -116,6 +116,8 @@ fn compare(w: &World, r: &RefRunsv) {
         let ix = if slot == Slot::Main { 0 } else { 1 };
         let rw = r.slot(slot).and_then(|s| s.written.clone());
         assert_eq!(w.written[ix], rw, "{slot:?} last status written differs");
+        let rp = r.slot(slot).and_then(|s| s.pid_file.clone());
+        assert_eq!(w.pid_file[ix], rp, "{slot:?} last pid file written differs");
     }
     assert_eq!(w.pipe_closed, r.pipe_closed, "log pipe state differs");
     assert_eq!(w.m.poll_deadline(), r.deadline(), "deadline differs");

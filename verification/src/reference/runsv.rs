@@ -153,6 +153,8 @@ pub struct RefSlot {
     pub finish_args: (i32, i32),
     /// What `update_status` last wrote.
     pub written: Option<Written>,
+    /// What `update_status` last wrote into `pid` (only when the shared flag was set).
+    pub pid_file: Option<Vec<u8>>,
 }
 
 impl RefSlot {
@@ -169,6 +171,7 @@ impl RefSlot {
             once: false,
             finish_args: (0, 0),
             written: None,
+            pid_file: None,
         }
     }
     fn ready(&self, now: Now) -> bool {
@@ -197,6 +200,8 @@ pub struct RefRunsv {
     pub pipe_closed: bool,
     /// runsv has exited.
     pub exited: bool,
+    /// runit's single `pidchanged` flag, shared by both slots (formats.md §2.4).
+    pub pid_changed: bool,
     /// Effects of the last step, in order.
     pub effects: Vec<Effect>,
     /// Reproduce the model's known bugs (BUG-2: `d`/`x` keep a pending once-start; BUG-3:
@@ -228,6 +233,7 @@ impl RefRunsv {
             log,
             pipe_closed: false,
             exited: false,
+            pid_changed: true,
             effects: Vec::new(),
             known_bugs,
             replies: Replies::default(),
@@ -303,7 +309,11 @@ impl RefRunsv {
     }
 
     fn update_status(&mut self, slot: Slot) {
+        let pid_changed = std::mem::replace(&mut self.pid_changed, false);
         let s = self.sv(slot);
+        if pid_changed {
+            s.pid_file = Some(status::pid_text(s.pid));
+        }
         let rec = StatusRecord::new(s.stamp, s.pid, s.paused, s.want, s.got_term, s.state);
         s.written = Some((status::stat_text(s.state, s.paused, s.got_term, s.want), rec.encode()));
     }
@@ -386,6 +396,7 @@ impl RefRunsv {
         }
         let pid = self.next_pid;
         self.next_pid += 1;
+        self.pid_changed = true;
         let s = self.sv(slot);
         if !matches!(program, Program::Finish { .. }) {
             s.stamp = Tai64n::from_wall(now.wall);
@@ -479,6 +490,7 @@ impl RefRunsv {
     /// What runsv does when a slot's child is reaped (spec/runsv.md §5).
     fn reap(&mut self, slot: Slot, wstatus: i32, finish: bool) {
         let now = self.now;
+        self.pid_changed = true;
         let s = self.sv(slot);
         s.pid = 0;
         s.got_term = false;

@@ -52,10 +52,13 @@ pub enum Invariant {
     /// slot was down and was not followed by `d`/`x` (runit starts it at once, so a later
     /// `d` stops it: the service ends up down either way).
     StartOnlyWhenWanted,
+    /// Once a slot's `pid` file exists it holds the slot's current pid (`<pid>\n`, or
+    /// empty when none): every pid change is published by the very next status write.
+    PidFileEqualsPid,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 13] = [
+pub const INVARIANTS: [Invariant; 14] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -69,6 +72,7 @@ pub const INVARIANTS: [Invariant; 13] = [
     Invariant::PauseConsistency,
     Invariant::ObligationHygiene,
     Invariant::StartOnlyWhenWanted,
+    Invariant::PidFileEqualsPid,
 ];
 
 impl Invariant {
@@ -105,6 +109,8 @@ pub struct World {
     pub live: [Vec<u32>; 2],
     /// Last `stat` + `status` written per slot.
     pub written: [Option<Written>; 2],
+    /// Last `pid` file content written per slot.
+    pub pid_file: [Option<Vec<u8>>; 2],
     /// When the last `./run` / `log/run` of each slot started.
     pub last_start: [Option<Mono>; 2],
     /// When the last cycle of each slot ended, and whether it was shorter than 1 s.
@@ -153,6 +159,7 @@ impl World {
             next_pid: FIRST_PID,
             live: [Vec::new(), Vec::new()],
             written: [None, None],
+            pid_file: [None, None],
             last_start: [None, None],
             last_down: [None, None],
             last_run_exit: None,
@@ -394,7 +401,10 @@ impl World {
                 self.effects.push(Effect::Signal(slot, pid, sig));
                 None
             }
-            Action::WriteStatus { slot, stat, status, .. } => {
+            Action::WriteStatus { slot, pid, stat, status } => {
+                if let Some(p) = pid {
+                    self.pid_file[ix(slot)] = Some(p);
+                }
                 self.written[ix(slot)] = Some((stat, status));
                 None
             }
@@ -458,6 +468,12 @@ impl World {
             if self.written[ix(slot)].as_ref() != Some(&expect) {
                 let got = self.written[ix(slot)].as_ref().map(|w| String::from_utf8_lossy(&w.0).into_owned());
                 self.violate(Invariant::StatusEqualsState, format!("{slot:?}: last stat {got:?}, state {s:?}"));
+            }
+            if let Some(file) = &self.pid_file[ix(slot)] {
+                if *file != status::pid_text(s.pid) {
+                    let f = String::from_utf8_lossy(file).into_owned();
+                    self.violate(Invariant::PidFileEqualsPid, format!("{slot:?} pid file {f:?} but pid {}", s.pid));
+                }
             }
             if s.paused != self.expect_paused[ix(slot)] {
                 let e = self.expect_paused[ix(slot)];
