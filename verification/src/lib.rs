@@ -2,3 +2,4 @@
 //! reference models, the bounded explorer, and the simulated kernel.
 pub mod explore;
 pub mod sim;
+pub mod reference;

@@ -1,0 +1,549 @@
+//! A deliberately naive reference model of runsv, transliterated from spec/runsv.md (which
+//! follows runit's `runsv.c`) with *only* the divergences documented in
+//! `model/src/runsv/mod.rs`:
+//!
+//! - the restart throttle is a deadline (`not_before = exit time + 1 s` after a cycle
+//!   shorter than 1 s) instead of a blocking `sleep(1)`;
+//! - a fork failure is retried through a 5 s deadline (and, being a fresh start, runs
+//!   `control/u` again) instead of `sleep(5)` inside `startservice`;
+//! - `k` does not mark the slot down before the process is reaped;
+//! - exiting (`x`/SIGTERM) does not wait for a pending throttle.
+//!
+//! It is written the way `runsv.c` is: `ctrl`, `stopservice`, `startservice`, `custom`,
+//! `update_status`, a reap function and a loop top, all synchronous: a `control/<c>`
+//! script "runs" by taking the next scripted outcome, a fork by taking the next scripted
+//! spawn result. Keep it simple: a clever reference hides the bugs it should find.
+//!
+//! The vocabulary ([`Event`], [`Step`], [`Replies`], [`Effect`], [`SlotView`]) is shared with
+//! [`super::runsv_world`], which drives the real machine with the same steps.
+
+use model::errno::Errno;
+use model::runsv::{finish_args, text, Config, ControlOutcome, Program, Sig, Slot};
+use model::status::{self, RunState, StatusRecord, Want};
+use model::time::{Mono, Now, Span, Tai64n, Wall};
+
+/// The 1 s restart throttle (spec/runsv.md §5).
+pub const THROTTLE: Span = Span::from_secs(1);
+/// The fork retry delay (spec/runsv.md §7).
+pub const FORK_RETRY: Span = Span::from_secs(5);
+/// The errno a scripted fork failure reports.
+pub const FORK_ERRNO: Errno = Errno::EAGAIN;
+/// A pid no child ever gets: its exit is a stray (runit ignores it).
+pub const STRAY_PID: u32 = 999_999;
+/// The starting time of every reference run and world.
+pub const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } };
+
+/// Something that happens to runsv from outside.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// One byte on a slot's `control` FIFO.
+    Control(Slot, u8),
+    /// SIGTERM.
+    Terminate,
+    /// The live child of a slot exits with a raw wait status; `finish` = `./finish` readable.
+    ChildExit {
+        /// Whose child.
+        slot: Slot,
+        /// Raw wait status.
+        status: i32,
+        /// Whether `./finish` can be opened at reap time.
+        finish: bool,
+    },
+    /// A child that is not a slot's (a late control script) is reaped.
+    Stray,
+    /// Time passes by this many milliseconds, then the deadline tick arrives.
+    Tick(u64),
+}
+
+/// How the world answers the obligations raised while one [`Event`] is processed, in order;
+/// when a list runs out the defaults are "fork succeeds" and "no such control script".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Replies {
+    /// One entry per fork: `true` = it succeeds.
+    pub spawn_ok: Vec<bool>,
+    /// One entry per `control/<c>` run.
+    pub control: Vec<ControlOutcome>,
+}
+
+impl Replies {
+    /// The next fork result.
+    pub fn next_spawn(&mut self) -> bool {
+        if self.spawn_ok.is_empty() {
+            true
+        } else {
+            self.spawn_ok.remove(0)
+        }
+    }
+    /// The next control script outcome.
+    pub fn next_control(&mut self) -> ControlOutcome {
+        if self.control.is_empty() {
+            ControlOutcome::Absent
+        } else {
+            self.control.remove(0)
+        }
+    }
+}
+
+/// One step of a test: an event plus the scripted answers to what it causes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Step {
+    /// What happens.
+    pub event: Event,
+    /// How obligations are answered meanwhile.
+    pub replies: Replies,
+}
+
+/// An externally visible effect (status writes are compared separately, by last value).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// A fork of this program for this slot (whether or not it succeeded).
+    Spawn(Slot, Program),
+    /// `control/<c>` was consulted.
+    Control(u8),
+    /// A signal to a pid.
+    Signal(Slot, u32, Sig),
+    /// The log pipe was closed.
+    CloseLogPipe,
+    /// A warning line.
+    Warn(Vec<u8>),
+    /// runsv exits with this code.
+    Exit(i32),
+}
+
+/// What `sv` could learn about a slot (plus the pid), compared between model and reference.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SlotView {
+    /// down / run / finish.
+    pub state: RunState,
+    /// up / down / exit.
+    pub want: Want,
+    /// The slot's pid, 0 if none.
+    pub pid: u32,
+    /// The paused flag.
+    pub paused: bool,
+    /// The got-TERM flag.
+    pub got_term: bool,
+}
+
+/// The last `stat` line and 20-byte record written for a slot.
+pub type Written = (Vec<u8>, [u8; status::STATUS_LEN]);
+
+/// runit's `struct svdir`, plus the deadline fields of our divergences.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefSlot {
+    /// `sv.state`.
+    pub state: RunState,
+    /// `sv.want`.
+    pub want: Want,
+    /// `sv.pid`.
+    pub pid: u32,
+    /// `sv.ctrl & C_PAUSE`.
+    pub paused: bool,
+    /// `sv.ctrl & C_TERM`.
+    pub got_term: bool,
+    /// `sv.start` (wall), written into `status`.
+    pub stamp: Tai64n,
+    /// When the last `./run` started (monotonic: the throttle measures from here).
+    pub run_started: Mono,
+    /// Throttle / fork-retry deadline.
+    pub not_before: Option<Mono>,
+    /// `o` while down: one start is owed despite want down.
+    pub once: bool,
+    /// Arguments of the `./finish` owed for the last exit.
+    pub finish_args: (i32, i32),
+    /// What `update_status` last wrote.
+    pub written: Option<Written>,
+    /// What `update_status` last wrote into `pid` (only when the shared flag was set).
+    pub pid_file: Option<Vec<u8>>,
+}
+
+impl RefSlot {
+    fn new(want: Want, now: Now) -> RefSlot {
+        RefSlot {
+            state: RunState::Down,
+            want,
+            pid: 0,
+            paused: false,
+            got_term: false,
+            stamp: Tai64n::from_wall(now.wall),
+            run_started: Mono(0),
+            not_before: None,
+            once: false,
+            finish_args: (0, 0),
+            written: None,
+            pid_file: None,
+        }
+    }
+    fn ready(&self, now: Now) -> bool {
+        self.not_before.is_none_or(|t| now.mono >= t)
+    }
+    /// The observable part.
+    pub fn view(&self) -> SlotView {
+        SlotView { state: self.state, want: self.want, pid: self.pid, paused: self.paused, got_term: self.got_term }
+    }
+}
+
+/// The whole reference runsv.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefRunsv {
+    /// The start-up facts.
+    pub config: Config,
+    /// The current time.
+    pub now: Now,
+    /// The pid the next successful fork gets (pids are handed out 100, 101, ...).
+    pub next_pid: u32,
+    /// The main slot.
+    pub main: RefSlot,
+    /// The log slot, if `log/` is a directory.
+    pub log: Option<RefSlot>,
+    /// The log pipe was closed (exit sequence).
+    pub pipe_closed: bool,
+    /// runsv has exited.
+    pub exited: bool,
+    /// runit's single `pidchanged` flag, shared by both slots (formats.md §2.4).
+    pub pid_changed: bool,
+    /// Effects of the last step, in order.
+    pub effects: Vec<Effect>,
+    /// Reproduce the model's known bugs (BUG-2: `d`/`x` keep a pending once-start; BUG-3:
+    /// `o` on a down log slot does nothing) so a comparison can look past them. `false`
+    /// gives runit's semantics (used by the ignored `strict` tests).
+    pub known_bugs: bool,
+    replies: Replies,
+}
+
+/// The first pid handed out.
+pub const FIRST_PID: u32 = 100;
+
+impl RefRunsv {
+    /// runsv after start-up: both status files written, then the first loop top.
+    pub fn new(config: Config) -> RefRunsv {
+        RefRunsv::with_known_bugs(config, true)
+    }
+
+    /// As [`RefRunsv::new`], choosing whether the model's known bugs are reproduced.
+    pub fn with_known_bugs(config: Config, known_bugs: bool) -> RefRunsv {
+        let now = T0;
+        let main = RefSlot::new(if config.down { Want::Down } else { Want::Up }, now);
+        let log = config.log.map(|down| RefSlot::new(if down { Want::Down } else { Want::Up }, now));
+        let mut r = RefRunsv {
+            config,
+            now,
+            next_pid: FIRST_PID,
+            main,
+            log,
+            pipe_closed: false,
+            exited: false,
+            pid_changed: true,
+            effects: Vec::new(),
+            known_bugs,
+            replies: Replies::default(),
+        };
+        r.update_status(Slot::Main);
+        if r.log.is_some() {
+            r.update_status(Slot::Log);
+        }
+        r.loop_top();
+        r
+    }
+
+    /// Applies one step (the event, then runit's loop top with the exit check).
+    pub fn apply(&mut self, step: &Step) {
+        self.effects.clear();
+        if self.exited {
+            return;
+        }
+        self.replies = step.replies.clone();
+        match &step.event {
+            Event::Control(slot, c) => {
+                if self.has(*slot) {
+                    self.ctrl(*slot, *c);
+                }
+            }
+            Event::Terminate => self.ctrl(Slot::Main, b'x'),
+            Event::ChildExit { slot, status, finish } => {
+                if self.has(*slot) && self.sv(*slot).pid != 0 {
+                    self.reap(*slot, *status, *finish);
+                }
+            }
+            Event::Stray => {}
+            Event::Tick(ms) => self.now = self.now.after(Span::from_millis(*ms)),
+        }
+        self.loop_top();
+    }
+
+    /// A slot, if it exists.
+    pub fn slot(&self, slot: Slot) -> Option<&RefSlot> {
+        match slot {
+            Slot::Main => Some(&self.main),
+            Slot::Log => self.log.as_ref(),
+        }
+    }
+
+    /// When runsv wants a tick: the earliest deadline of a slot that is waiting to start.
+    pub fn deadline(&self) -> Option<Mono> {
+        if self.exited {
+            return None;
+        }
+        let m = &self.main;
+        let main = if m.pid == 0 && (m.want == Want::Up || m.state == RunState::Finish || m.once) { m.not_before } else { None };
+        let log = match &self.log {
+            Some(l) if l.pid == 0 && (l.want == Want::Up || (l.once && !self.known_bugs)) && !self.pipe_closed => l.not_before,
+            _ => None,
+        };
+        match (main, log) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn has(&self, slot: Slot) -> bool {
+        slot == Slot::Main || self.log.is_some()
+    }
+
+    fn sv(&mut self, slot: Slot) -> &mut RefSlot {
+        match slot {
+            Slot::Main => &mut self.main,
+            // Callers check `has` first.
+            Slot::Log => self.log.as_mut().expect("log slot"),
+        }
+    }
+
+    fn update_status(&mut self, slot: Slot) {
+        let pid_changed = std::mem::replace(&mut self.pid_changed, false);
+        let s = self.sv(slot);
+        if pid_changed {
+            s.pid_file = Some(status::pid_text(s.pid));
+        }
+        let rec = StatusRecord::new(s.stamp, s.pid, s.paused, s.want, s.got_term, s.state);
+        s.written = Some((status::stat_text(s.state, s.paused, s.got_term, s.want), rec.encode()));
+    }
+
+    fn kill(&mut self, slot: Slot, sig: Sig) {
+        let pid = self.sv(slot).pid;
+        self.effects.push(Effect::Signal(slot, pid, sig));
+    }
+
+    /// runit's `custom()`: consult `control/<c>` (main slot only); true = it exited 0.
+    fn custom(&mut self, slot: Slot, c: u8) -> bool {
+        if slot == Slot::Log {
+            return false;
+        }
+        self.effects.push(Effect::Control(c));
+        let dir = self.config.dir.clone();
+        match self.replies.next_control() {
+            ControlOutcome::Absent => false,
+            ControlOutcome::StatFailed(e) => {
+                self.effects.push(Effect::Warn(text::control_stat_failed(&dir, c, e)));
+                false
+            }
+            ControlOutcome::ForkFailed(e) => {
+                self.effects.push(Effect::Warn(text::control_fork_failed(&dir, c, e)));
+                false
+            }
+            ControlOutcome::WaitFailed(e) => {
+                self.effects.push(Effect::Warn(text::control_wait_failed(&dir, c, e)));
+                false
+            }
+            ControlOutcome::Exited(st) => (st >> 8) & 0xff == 0,
+        }
+    }
+
+    /// runit's `stopservice()`.
+    fn stopservice(&mut self, slot: Slot) {
+        if self.sv(slot).pid != 0 && !self.custom(slot, b't') {
+            self.kill(slot, Sig::Term);
+            self.sv(slot).got_term = true;
+            self.update_status(slot);
+        }
+        match self.sv(slot).want {
+            Want::Down => {
+                self.kill(slot, Sig::Cont);
+                self.custom(slot, b'd');
+            }
+            Want::Exit => {
+                self.kill(slot, Sig::Cont);
+                self.custom(slot, b'x');
+            }
+            Want::Up => {}
+        }
+    }
+
+    /// runit's `startservice()` (the fork result comes from the script).
+    fn startservice(&mut self, slot: Slot) {
+        let program = match (slot, self.sv(slot).state) {
+            (Slot::Log, _) => Program::LogRun,
+            (Slot::Main, RunState::Finish) => {
+                let (a, b) = self.main.finish_args;
+                Program::Finish { a, b }
+            }
+            (Slot::Main, _) => {
+                self.custom(Slot::Main, b'u');
+                Program::Run
+            }
+        };
+        self.effects.push(Effect::Spawn(slot, program.clone()));
+        let now = self.now;
+        if !self.replies.next_spawn() {
+            let warn = text::fork_failed(&self.config.dir, FORK_ERRNO);
+            self.effects.push(Effect::Warn(warn));
+            let strict = !self.known_bugs;
+            let s = self.sv(slot);
+            s.not_before = Some(now.mono + FORK_RETRY);
+            if (slot == Slot::Main || strict) && s.state != RunState::Finish && s.want != Want::Up {
+                s.once = true;
+            }
+            return;
+        }
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        self.pid_changed = true;
+        let s = self.sv(slot);
+        if !matches!(program, Program::Finish { .. }) {
+            s.stamp = Tai64n::from_wall(now.wall);
+            s.run_started = now.mono;
+            s.state = RunState::Run;
+        }
+        s.not_before = None;
+        s.pid = pid;
+        s.paused = false;
+        s.got_term = false;
+        self.update_status(slot);
+    }
+
+    /// runit's `ctrl()`: one control byte (kept in runit's shape, one arm per byte).
+    #[allow(clippy::collapsible_match)]
+    fn ctrl(&mut self, slot: Slot, c: u8) {
+        let running = self.sv(slot).state == RunState::Run;
+        match c {
+            b'u' => {
+                self.sv(slot).want = Want::Up;
+                self.update_status(slot);
+            }
+            b'o' => {
+                self.sv(slot).want = Want::Down;
+                self.update_status(slot);
+                if self.sv(slot).state == RunState::Down {
+                    self.sv(slot).once = true;
+                }
+            }
+            b'd' => {
+                if !self.known_bugs {
+                    self.sv(slot).once = false;
+                }
+                self.sv(slot).want = Want::Down;
+                self.update_status(slot);
+                if running {
+                    self.stopservice(slot);
+                }
+            }
+            b'x' if slot == Slot::Main => {
+                if !self.known_bugs {
+                    self.sv(slot).once = false;
+                }
+                self.sv(slot).want = Want::Exit;
+                self.update_status(slot);
+                if running {
+                    self.stopservice(slot);
+                }
+            }
+            b't' => {
+                if running {
+                    self.stopservice(slot);
+                }
+            }
+            b'k' => {
+                if running && !self.custom(slot, c) {
+                    self.kill(slot, Sig::Kill);
+                }
+            }
+            b'p' => {
+                if running && !self.custom(slot, c) {
+                    self.kill(slot, Sig::Stop);
+                }
+                self.sv(slot).paused = true;
+                self.update_status(slot);
+            }
+            b'c' => {
+                if running && !self.custom(slot, c) {
+                    self.kill(slot, Sig::Cont);
+                }
+                self.sv(slot).paused = false;
+                self.update_status(slot);
+            }
+            b'h' | b'a' | b'i' | b'q' | b'1' | b'2' => {
+                let sig = match c {
+                    b'h' => Sig::Hup,
+                    b'a' => Sig::Alrm,
+                    b'i' => Sig::Int,
+                    b'q' => Sig::Quit,
+                    b'1' => Sig::Usr1,
+                    _ => Sig::Usr2,
+                };
+                if running && !self.custom(slot, c) {
+                    self.kill(slot, sig);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What runsv does when a slot's child is reaped (spec/runsv.md §5).
+    fn reap(&mut self, slot: Slot, wstatus: i32, finish: bool) {
+        let now = self.now;
+        self.pid_changed = true;
+        let s = self.sv(slot);
+        s.pid = 0;
+        s.got_term = false;
+        if slot == Slot::Main && s.state != RunState::Finish && finish {
+            s.state = RunState::Finish;
+            s.finish_args = finish_args(wstatus);
+            self.update_status(slot);
+            return;
+        }
+        s.state = RunState::Down;
+        if now.mono < s.run_started + THROTTLE {
+            s.not_before = Some(now.mono + THROTTLE);
+        }
+        s.stamp = Tai64n::from_wall(now.wall);
+        self.update_status(slot);
+    }
+
+    /// The exit check and the top of runit's main loop, until nothing more starts.
+    fn loop_top(&mut self) {
+        loop {
+            if self.exited {
+                return;
+            }
+            if self.main.want == Want::Exit && self.main.state == RunState::Down && self.main.pid == 0 {
+                let log_running = self.log.as_ref().is_some_and(|l| l.pid != 0);
+                if !log_running {
+                    self.exited = true;
+                    self.effects.push(Effect::Exit(0));
+                } else if !self.pipe_closed {
+                    self.sv(Slot::Log).want = Want::Exit;
+                    self.update_status(Slot::Log);
+                    self.pipe_closed = true;
+                    self.effects.push(Effect::CloseLogPipe);
+                }
+                return;
+            }
+            let now = self.now;
+            if let Some(l) = &self.log {
+                if l.pid == 0 && (l.want == Want::Up || (l.once && !self.known_bugs)) && l.ready(now) && !self.pipe_closed {
+                    self.sv(Slot::Log).once = false;
+                    self.startservice(Slot::Log);
+                    continue;
+                }
+            }
+            let m = &self.main;
+            if m.pid == 0 && m.ready(now) && (m.state == RunState::Finish || m.want == Want::Up || m.once) {
+                if self.main.state != RunState::Finish {
+                    self.main.once = false;
+                }
+                self.startservice(Slot::Main);
+                continue;
+            }
+            return;
+        }
+    }
+}

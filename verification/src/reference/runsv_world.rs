@@ -1,0 +1,499 @@
+//! The simulated surroundings of one real [`Runsv`]: it feeds [`Step`]s as the runtime
+//! would, answers every obligation inside the step (fresh pids, scripted fork results and
+//! `control/<c>` outcomes), tracks which children are alive, and checks runsv's named
+//! invariants (ARCHITECTURE.md "Verification layers") on every action and after every step.
+//!
+//! Used by the proptest reference comparison, the exhaustive explorer and the fuzz targets,
+//! so all three check the same invariants the same way. A violated invariant sets its bit
+//! in [`World::violations`] and keeps the first message in [`World::first_violation`];
+//! the world never panics on a misbehaving machine (but the machine's own `debug_assert!`s
+//! may).
+
+use std::collections::VecDeque;
+
+use model::runsv::{finish_args, Action, Config, Input, Owed, Program, Runsv, Sig, Slot};
+use model::status::{self, RunState, StatusRecord, Want};
+use model::time::{Mono, Now, Span};
+use model::Machine;
+
+use super::runsv::{Effect, Event, Replies, SlotView, Step, Written, FIRST_PID, FORK_ERRNO, STRAY_PID, T0, THROTTLE};
+
+/// One named invariant; its index is its bit in [`World::violations`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invariant {
+    /// At most one live child per slot: nothing is spawned beside a live child.
+    OneChildPerSlot,
+    /// The machine's pid for a slot is exactly the live child of that slot (or 0).
+    PidTracksChild,
+    /// The last `stat`/`status` written equals the slot's state.
+    StatusEqualsState,
+    /// `d`/`x` on a running slot leaves TERM (or a successful `control/t`) and CONT behind.
+    StopSendsTermAndCont,
+    /// Consecutive starts of `./run` (`log/run`) are at least 1 s apart, and at least 1 s
+    /// after the end of a cycle that lasted under a second.
+    ThrottleSpacing,
+    /// Signals go only to live, unreaped children of the slot named.
+    SignalsOnlyToLive,
+    /// A slot that should start either runs or has a deadline in the future (never stuck).
+    NeverStuckDown,
+    /// Deadlines are in the future and within the fork-retry delay.
+    TimeHygiene,
+    /// The log pipe closes only once main is down; Exit only when no child lives; nothing
+    /// after Exit.
+    OrderlyExit,
+    /// `./finish` gets the arguments of the exit it follows.
+    FinishArgs,
+    /// `paused` is what the last `p`/`c` since the last start made it.
+    PauseConsistency,
+    /// An obligation is the last action of its batch and `owed()` names it; nothing is
+    /// owed between steps.
+    ObligationHygiene,
+    /// `./run` (`log/run`) starts only while wanted up, or for an `o` that arrived while the
+    /// slot was down and was not followed by `d`/`x` (runit starts it at once, so a later
+    /// `d` stops it: the service ends up down either way).
+    StartOnlyWhenWanted,
+    /// Once a slot's `pid` file exists it holds the slot's current pid (`<pid>\n`, or
+    /// empty when none): every pid change is published by the very next status write.
+    PidFileEqualsPid,
+}
+
+/// Every invariant, in bit order.
+pub const INVARIANTS: [Invariant; 14] = [
+    Invariant::OneChildPerSlot,
+    Invariant::PidTracksChild,
+    Invariant::StatusEqualsState,
+    Invariant::StopSendsTermAndCont,
+    Invariant::ThrottleSpacing,
+    Invariant::SignalsOnlyToLive,
+    Invariant::NeverStuckDown,
+    Invariant::TimeHygiene,
+    Invariant::OrderlyExit,
+    Invariant::FinishArgs,
+    Invariant::PauseConsistency,
+    Invariant::ObligationHygiene,
+    Invariant::StartOnlyWhenWanted,
+    Invariant::PidFileEqualsPid,
+];
+
+impl Invariant {
+    /// Its bit in [`World::violations`].
+    pub fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// How pids are chosen for successful forks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PidPolicy {
+    /// 100, 101, ... (what the reference model does).
+    Fresh,
+    /// The smallest positive pid not alive (keeps the explorer's state space small; a second
+    /// child beside a live one still gets a different pid).
+    SmallestFree,
+}
+
+/// A real [`Runsv`] and everything the checks need to know about its surroundings.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// The machine under test.
+    pub m: Runsv,
+    /// The current time.
+    pub now: Now,
+    /// Wall time never moves (explorer canonicalisation).
+    pub fixed_wall: bool,
+    /// Pid allocation.
+    pub pid_policy: PidPolicy,
+    /// Next fresh pid.
+    pub next_pid: u32,
+    /// Live children per slot (index 0 main, 1 log), in spawn order.
+    pub live: [Vec<u32>; 2],
+    /// Last `stat` + `status` written per slot.
+    pub written: [Option<Written>; 2],
+    /// Last `pid` file content written per slot.
+    pub pid_file: [Option<Vec<u8>>; 2],
+    /// When the last `./run` / `log/run` of each slot started.
+    pub last_start: [Option<Mono>; 2],
+    /// When the last cycle of each slot ended, and whether it was shorter than 1 s.
+    pub last_down: [Option<(Mono, bool)>; 2],
+    /// Raw status of the main slot's last `./run` exit (what `./finish` must get).
+    pub last_run_exit: Option<i32>,
+    /// What `paused` must be (last `p`/`c` since the last start).
+    pub expect_paused: [bool; 2],
+    /// An `o` arrived while the slot was down and no `d`/`x`/start came after it.
+    pub once_armed: [bool; 2],
+    /// The log pipe was closed.
+    pub pipe_closed: bool,
+    /// Exit was emitted.
+    pub exited: bool,
+    /// Effects of the last step, in order.
+    pub effects: Vec<Effect>,
+    /// Bits of violated invariants ([`Invariant::bit`]).
+    pub violations: u32,
+    /// The first violation, described.
+    pub first_violation: Option<String>,
+    /// Do not count violations that match a known bug ([`World::known_bug`]).
+    pub tolerate_known_bugs: bool,
+    /// Known bugs met (when tolerated).
+    pub known_bug_hits: Vec<&'static str>,
+}
+
+fn ix(slot: Slot) -> usize {
+    match slot {
+        Slot::Main => 0,
+        Slot::Log => 1,
+    }
+}
+
+fn is_obligation(a: &Action) -> bool {
+    matches!(a, Action::Spawn { .. } | Action::RunControl(_))
+}
+
+impl World {
+    /// A started runsv (Input::Start fed and answered with `replies`).
+    pub fn new(config: Config, pid_policy: PidPolicy, fixed_wall: bool, replies: Replies) -> World {
+        let mut w = World {
+            m: Runsv::new(T0, config),
+            now: T0,
+            fixed_wall,
+            pid_policy,
+            next_pid: FIRST_PID,
+            live: [Vec::new(), Vec::new()],
+            written: [None, None],
+            pid_file: [None, None],
+            last_start: [None, None],
+            last_down: [None, None],
+            last_run_exit: None,
+            expect_paused: [false, false],
+            once_armed: [false, false],
+            pipe_closed: false,
+            exited: false,
+            effects: Vec::new(),
+            violations: 0,
+            first_violation: None,
+            tolerate_known_bugs: false,
+            known_bug_hits: Vec::new(),
+        };
+        let mut replies = replies;
+        w.feed(Input::Start, &mut replies);
+        w.check_after_step();
+        w
+    }
+
+    /// Records a violation of `inv` (first message kept), unless it is a known, reported
+    /// bug and [`World::tolerate_known_bugs`] is set (then it is counted in
+    /// [`World::known_bug_hits`]) so the search keeps looking for new ones.
+    pub fn violate(&mut self, inv: Invariant, detail: String) {
+        if self.tolerate_known_bugs {
+            if let Some(bug) = self.known_bug(inv) {
+                self.known_bug_hits.push(bug);
+                return;
+            }
+        }
+        self.violations |= inv.bit();
+        if self.first_violation.is_none() {
+            self.first_violation = Some(format!("{inv:?}: {detail}"));
+        }
+    }
+
+    /// Known bugs of the model, reported and pinned by ignored `regression_*` tests.
+    pub fn known_bug(&self, inv: Invariant) -> Option<&'static str> {
+        let m = self.m.slot(Slot::Main)?;
+        match inv {
+            // BUG-1 (regression_exit_with_pending_once_spins): `o` (or a failed start of a
+            // once) leaves `once_pending` set; after `x` the exit sequence waits for the log,
+            // but poll_deadline still offers the stale throttle deadline, which is then in
+            // the past forever: the runtime busy-loops until the log exits.
+            Invariant::TimeHygiene if m.want == Want::Exit && m.once_pending => Some("BUG-1 stale deadline while exiting"),
+            // BUG-2 (regression_once_then_down_during_throttle_stays_down): `o` while the
+            // throttle (or a fork retry) is pending, then `d`: the deferred once-start still
+            // happens, with want down.
+            Invariant::StartOnlyWhenWanted => Some("BUG-2 `d` does not cancel a pending once-start"),
+            // BUG-3 (regression_log_once_starts_log): `o` on a down log slot never starts
+            // `log/run` (the model's start rule for the log ignores `once_pending`).
+            Invariant::NeverStuckDown if self.m.slot(Slot::Log).is_some_and(|l| l.once_pending && l.want != Want::Up && l.pid == 0) => {
+                Some("BUG-3 `o` on the log slot is ignored")
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `inv` has been violated.
+    pub fn violated(&self, inv: Invariant) -> bool {
+        self.violations & inv.bit() != 0
+    }
+
+    /// The observable state of a slot of the machine.
+    pub fn view(&self, slot: Slot) -> Option<SlotView> {
+        self.m.slot(slot).map(|s| SlotView { state: s.state, want: s.want, pid: s.pid, paused: s.paused, got_term: s.got_term })
+    }
+
+    /// The live child of a slot (the first, if the machine broke "one child per slot").
+    pub fn live_pid(&self, slot: Slot) -> Option<u32> {
+        self.live[ix(slot)].first().copied()
+    }
+
+    /// Applies one step as the runtime would, then checks the per-step invariants.
+    pub fn apply(&mut self, step: &Step) {
+        self.effects.clear();
+        if self.exited {
+            return;
+        }
+        let mut replies = step.replies.clone();
+        match &step.event {
+            Event::Control(slot, byte) => {
+                if self.m.accepts_control(*slot) {
+                    let before = self.m.slot(*slot).map(|s| s.state);
+                    match byte {
+                        b'p' => self.expect_paused[ix(*slot)] = true,
+                        b'c' => self.expect_paused[ix(*slot)] = false,
+                        b'o' if before == Some(RunState::Down) => self.once_armed[ix(*slot)] = true,
+                        b'd' => self.once_armed[ix(*slot)] = false,
+                        b'x' if *slot == Slot::Main => self.once_armed[0] = false,
+                        _ => {}
+                    }
+                    self.feed(Input::Control(*slot, *byte), &mut replies);
+                    let stops = *byte == b'd' || (*byte == b'x' && *slot == Slot::Main);
+                    if stops && before == Some(RunState::Run) {
+                        self.check_stop(*slot);
+                    }
+                }
+            }
+            Event::Terminate => {
+                self.once_armed[0] = false;
+                let before = self.m.slot(Slot::Main).map(|s| s.state);
+                self.feed(Input::Terminate, &mut replies);
+                if before == Some(RunState::Run) {
+                    self.check_stop(Slot::Main);
+                }
+            }
+            Event::ChildExit { slot, status, finish } => {
+                if let Some(pid) = self.live_pid(*slot) {
+                    self.live[ix(*slot)].retain(|&p| p != pid);
+                    let was = self.m.slot(*slot).map(|s| s.state);
+                    if *slot == Slot::Main && was == Some(RunState::Run) {
+                        self.last_run_exit = Some(*status);
+                    }
+                    if let Some(start) = self.last_start[ix(*slot)] {
+                        // A cycle ends when the slot goes down (after finish, for main).
+                        let ends_cycle = *slot == Slot::Log || was == Some(RunState::Finish) || !*finish;
+                        if ends_cycle {
+                            self.last_down[ix(*slot)] = Some((self.now.mono, self.now.mono < start + THROTTLE));
+                        }
+                    }
+                    self.feed(Input::ChildExited { pid, status: *status, finish_present: *finish }, &mut replies);
+                }
+            }
+            Event::Stray => self.feed(Input::ChildExited { pid: STRAY_PID, status: 0, finish_present: false }, &mut replies),
+            Event::Tick(ms) => {
+                let span = Span::from_millis(*ms);
+                if self.fixed_wall {
+                    self.now.mono = self.now.mono + span;
+                } else {
+                    self.now = self.now.after(span);
+                }
+                self.feed(Input::Tick, &mut replies);
+            }
+        }
+        self.check_after_step();
+    }
+
+    /// `d`/`x` on a running slot: TERM (unless `control/t` succeeded) and CONT were sent.
+    fn check_stop(&mut self, slot: Slot) {
+        let sent = |w: &World, sig: Sig| w.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) if *s == slot && *g == sig));
+        let term = sent(self, Sig::Term);
+        let cont = sent(self, Sig::Cont);
+        // `control/t` success shows as: control t consulted and no TERM; accept it only then.
+        let t_consulted = self.effects.contains(&Effect::Control(b't'));
+        let overridden = slot == Slot::Main && t_consulted && !term;
+        if !(cont && (term || overridden)) {
+            let e = self.effects.clone();
+            self.violate(Invariant::StopSendsTermAndCont, format!("{slot:?}: effects {e:?}"));
+        }
+    }
+
+    /// Feeds one input and drains everything, answering obligations from `replies`.
+    fn feed(&mut self, input: Input, replies: &mut Replies) {
+        let mut next = Some(input);
+        while let Some(i) = next.take() {
+            self.m.handle(self.now, i);
+            let mut batch: VecDeque<Action> = VecDeque::new();
+            while let Some(a) = self.m.poll_action() {
+                batch.push_back(a);
+            }
+            let n = batch.len();
+            for (k, a) in batch.into_iter().enumerate() {
+                if self.exited {
+                    self.violate(Invariant::OrderlyExit, format!("action after Exit: {a:?}"));
+                }
+                if is_obligation(&a) && k + 1 != n {
+                    self.violate(Invariant::ObligationHygiene, format!("obligation {a:?} not last of its batch"));
+                }
+                if let Some(reply) = self.act(a, replies) {
+                    next = Some(reply);
+                }
+            }
+        }
+    }
+
+    /// Carries out one action; returns the reply input for an obligation.
+    fn act(&mut self, a: Action, replies: &mut Replies) -> Option<Input> {
+        match a {
+            Action::Spawn { slot, program, .. } => {
+                if self.m.owed() != Some(Owed::Spawn(slot)) {
+                    let o = self.m.owed();
+                    self.violate(Invariant::ObligationHygiene, format!("Spawn({slot:?}) but owed {o:?}"));
+                }
+                if !self.live[ix(slot)].is_empty() {
+                    let l = self.live[ix(slot)].clone();
+                    self.violate(Invariant::OneChildPerSlot, format!("{program:?} for {slot:?} beside live {l:?}"));
+                }
+                if let Program::Finish { a, b } = program {
+                    let want = self.last_run_exit.map(finish_args);
+                    if want != Some((a, b)) {
+                        self.violate(Invariant::FinishArgs, format!("finish {a} {b}, last run exit gives {want:?}"));
+                    }
+                }
+                let is_run = !matches!(program, Program::Finish { .. });
+                if is_run {
+                    let want = self.m.slot(slot).map(|s| s.want);
+                    if want != Some(Want::Up) && !self.once_armed[ix(slot)] {
+                        self.violate(Invariant::StartOnlyWhenWanted, format!("{program:?} for {slot:?} with want {want:?} and no pending `o`"));
+                    }
+                    let now = self.now.mono;
+                    if let Some(last) = self.last_start[ix(slot)] {
+                        if now < last + THROTTLE {
+                            self.violate(Invariant::ThrottleSpacing, format!("{slot:?} restarted {} ms after its last start", (now - last).as_millis()));
+                        }
+                    }
+                    if let Some((down, true)) = self.last_down[ix(slot)] {
+                        if now < down + THROTTLE {
+                            self.violate(Invariant::ThrottleSpacing, format!("{slot:?} restarted {} ms after a short cycle", (now - down).as_millis()));
+                        }
+                    }
+                }
+                self.effects.push(Effect::Spawn(slot, program));
+                if !replies.next_spawn() {
+                    return Some(Input::SpawnFailed(slot, FORK_ERRNO));
+                }
+                let pid = self.alloc_pid();
+                self.live[ix(slot)].push(pid);
+                self.expect_paused[ix(slot)] = false;
+                if is_run {
+                    self.once_armed[ix(slot)] = false;
+                    self.last_start[ix(slot)] = Some(self.now.mono);
+                    self.last_down[ix(slot)] = None;
+                }
+                Some(Input::Spawned(slot, pid))
+            }
+            Action::RunControl(c) => {
+                if self.m.owed() != Some(Owed::Control(c)) {
+                    let o = self.m.owed();
+                    self.violate(Invariant::ObligationHygiene, format!("RunControl({}) but owed {o:?}", c as char));
+                }
+                self.effects.push(Effect::Control(c));
+                Some(Input::ControlDone(replies.next_control()))
+            }
+            Action::Signal(slot, pid, sig) => {
+                if !self.live[ix(slot)].contains(&pid) {
+                    let l = self.live[ix(slot)].clone();
+                    self.violate(Invariant::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, live {l:?}"));
+                }
+                self.effects.push(Effect::Signal(slot, pid, sig));
+                None
+            }
+            Action::WriteStatus { slot, pid, stat, status } => {
+                if let Some(p) = pid {
+                    self.pid_file[ix(slot)] = Some(p);
+                }
+                self.written[ix(slot)] = Some((stat, status));
+                None
+            }
+            Action::CloseLogPipe => {
+                let main_down = self.m.slot(Slot::Main).is_some_and(|s| s.state == RunState::Down && s.pid == 0);
+                if !main_down || !self.live[0].is_empty() || self.pipe_closed {
+                    self.violate(Invariant::OrderlyExit, "log pipe closed while main is not down (or twice)".into());
+                }
+                self.pipe_closed = true;
+                self.effects.push(Effect::CloseLogPipe);
+                None
+            }
+            Action::Warn(text) => {
+                self.effects.push(Effect::Warn(text));
+                None
+            }
+            Action::Exit(code) => {
+                if code != 0 || !self.live[0].is_empty() || !self.live[1].is_empty() {
+                    let l = self.live.clone();
+                    self.violate(Invariant::OrderlyExit, format!("Exit({code}) with live children {l:?}"));
+                }
+                self.exited = true;
+                self.effects.push(Effect::Exit(code));
+                None
+            }
+        }
+    }
+
+    fn alloc_pid(&mut self) -> u32 {
+        match self.pid_policy {
+            PidPolicy::Fresh => {
+                let p = self.next_pid;
+                self.next_pid += 1;
+                p
+            }
+            PidPolicy::SmallestFree => (1..).find(|p| !self.live[0].contains(p) && !self.live[1].contains(p)).unwrap_or(1),
+        }
+    }
+
+    /// The invariants stated on the state between steps.
+    fn check_after_step(&mut self) {
+        if self.m.owed().is_some() {
+            let o = self.m.owed();
+            self.violate(Invariant::ObligationHygiene, format!("still owed {o:?} after the step"));
+        }
+        if self.exited != self.m.has_exited() {
+            let e = self.exited;
+            self.violate(Invariant::OrderlyExit, format!("Exit emitted {e} but has_exited {}", self.m.has_exited()));
+        }
+        if self.exited {
+            return;
+        }
+        for slot in [Slot::Main, Slot::Log] {
+            let Some(s) = self.m.slot(slot).cloned() else { continue };
+            let live = self.live_pid(slot).unwrap_or(0);
+            if s.pid != live {
+                self.violate(Invariant::PidTracksChild, format!("{slot:?} pid {} but live child {live}", s.pid));
+            }
+            let rec = StatusRecord::new(s.stamp, s.pid, s.paused, s.want, s.got_term, s.state);
+            let expect = (status::stat_text(s.state, s.paused, s.got_term, s.want), rec.encode());
+            if self.written[ix(slot)].as_ref() != Some(&expect) {
+                let got = self.written[ix(slot)].as_ref().map(|w| String::from_utf8_lossy(&w.0).into_owned());
+                self.violate(Invariant::StatusEqualsState, format!("{slot:?}: last stat {got:?}, state {s:?}"));
+            }
+            if let Some(file) = &self.pid_file[ix(slot)] {
+                if *file != status::pid_text(s.pid) {
+                    let f = String::from_utf8_lossy(file).into_owned();
+                    self.violate(Invariant::PidFileEqualsPid, format!("{slot:?} pid file {f:?} but pid {}", s.pid));
+                }
+            }
+            if s.paused != self.expect_paused[ix(slot)] {
+                let e = self.expect_paused[ix(slot)];
+                self.violate(Invariant::PauseConsistency, format!("{slot:?} paused {} expected {e}", s.paused));
+            }
+            let should_start = s.pid == 0
+                && match slot {
+                    Slot::Main => s.want == Want::Up || s.state == RunState::Finish || s.once_pending,
+                    Slot::Log => (s.want == Want::Up || s.once_pending) && !self.pipe_closed,
+                };
+            let exiting = self.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Exit && m.state == RunState::Down && m.pid == 0);
+            if should_start && !exiting && self.m.poll_deadline().is_none() {
+                self.violate(Invariant::NeverStuckDown, format!("{slot:?} should start but no deadline: {s:?}"));
+            }
+        }
+        if let Some(d) = self.m.poll_deadline() {
+            if d <= self.now.mono || d > self.now.mono + Span::from_secs(5) {
+                let now = self.now.mono;
+                self.violate(Invariant::TimeHygiene, format!("deadline {d:?} at now {now:?}"));
+            }
+        }
+    }
+}
