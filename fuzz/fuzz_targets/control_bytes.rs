@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
         _ => Some(true),
     };
     let mut w = World::new(Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log }, PidPolicy::Fresh, false, Replies::default());
-    w.tolerate_known_bugs = true;
+    w.tolerate_known_bugs = false;
     for pair in rest.chunks(2).take(256) {
         let (sel, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
         let event = match sel & 7 {

@@ -56,7 +56,7 @@ proptest! {
         script in proptest::collection::vec((any::<u8>(), any::<u8>()), 0..64),
     ) {
         let mut w = World::new(Config { dir: b"s".to_vec(), down, log }, PidPolicy::Fresh, false, Replies::default());
-        w.tolerate_known_bugs = true;
+        w.tolerate_known_bugs = false;
         for (sel, arg) in script {
             let event = match sel % 4 {
                 0 | 1 => Event::Control(Slot::Main, arg),

@@ -153,13 +153,7 @@ prop_state_machine! {
         .. PtConfig::default()
     })]
     #[test]
-    fn runsv_matches_reference(sequential 1..48 => RunsvTest<false>);
-
-    /// The same against runit's semantics, known bugs not excused: fails until BUG-1..3 are
-    /// fixed in the model.
-    #[test]
-    #[ignore = "bug: BUG-1..3 (see the regression_* tests below); passes once they are fixed"]
-    fn runsv_matches_reference_strict(sequential 1..48 => RunsvTest<true>);
+    fn runsv_matches_reference(sequential 1..48 => RunsvTest<true>);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,7 +259,6 @@ fn regression_fork_failure_retries_after_5s() {
 /// divergence therefore changes the end state of `sv once` + `sv down`, which the
 /// divergence note says it must not. Expected: `d` (and `x`) cancel a pending once-start.
 #[test]
-#[ignore = "bug: `d` after `o` during the restart throttle does not cancel the pending once-start (model/src/runsv: once_pending survives `d`)"]
 fn regression_once_then_down_during_throttle_stays_down() {
     let mut w = World::new(cfg(false, None), PidPolicy::Fresh, false, Replies::default());
     // ./run lives 10 ms: a short cycle, so the throttle is armed for 1 s.
@@ -287,7 +280,6 @@ fn regression_once_then_down_during_throttle_stays_down() {
 /// be never if it ignores EOF). Expected: no deadline while exiting (or `x` clears the
 /// pending once). Also reachable with a failed fork of a once-start followed by `x`.
 #[test]
-#[ignore = "bug: stale deadline after `o` + `x` with a live log: poll_deadline stays in the past (busy loop)"]
 fn regression_exit_with_pending_once_spins() {
     let mut w = World::new(cfg(false, Some(false)), PidPolicy::Fresh, false, Replies::default());
     w.apply(&step(Event::ChildExit { slot: Slot::Main, status: 0, finish: false }));
@@ -305,7 +297,6 @@ fn regression_exit_with_pending_once_spins() {
 /// the log slot obeys `u d o t k p c h a i q 1 2`); the model's loop top starts the log
 /// only when its want is up and ignores the log's `once_pending`.
 #[test]
-#[ignore = "bug: `o` on a down log slot never starts log/run (model/src/runsv step() ignores log once_pending)"]
 fn regression_log_once_starts_log() {
     let mut w = World::new(cfg(false, Some(true)), PidPolicy::Fresh, false, Replies::default());
     assert_eq!(w.view(Slot::Log).map(|v| v.pid), Some(0));

@@ -336,7 +336,9 @@ impl Runsv {
         let state = self.slot_mut(slot).state;
         match byte {
             b'u' => {
-                self.slot_mut(slot).want = Want::Up;
+                let s = self.slot_mut(slot);
+                s.want = Want::Up;
+                s.once_pending = false;
                 self.update(slot);
             }
             b'o' => {
@@ -347,14 +349,20 @@ impl Runsv {
                 }
             }
             b'd' => {
-                self.slot_mut(slot).want = Want::Down;
+                // A once-start deferred by the throttle is cancelled: runit would have
+                // started it and this `d` would stop it, so it ends down either way.
+                let s = self.slot_mut(slot);
+                s.want = Want::Down;
+                s.once_pending = false;
                 self.update(slot);
                 if state == RunState::Run {
                     self.stop(slot);
                 }
             }
             b'x' if slot == Slot::Main => {
-                self.slot_mut(slot).want = Want::Exit;
+                let s = self.slot_mut(slot);
+                s.want = Want::Exit;
+                s.once_pending = false;
                 self.update(slot);
                 if state == RunState::Run {
                     self.stop(slot);
@@ -444,7 +452,8 @@ impl Runsv {
             return;
         }
         if let Some(log) = &self.log {
-            if log.pid == 0 && log.want == Want::Up && log.ready(now.mono) && !self.log_pipe_closed {
+            if log.pid == 0 && (log.want == Want::Up || log.once_pending) && log.ready(now.mono) && !self.log_pipe_closed {
+                self.slot_mut(Slot::Log).once_pending = false;
                 self.spawn(Slot::Log, Program::LogRun);
                 return;
             }
@@ -458,7 +467,12 @@ impl Runsv {
             }
             if m.want == Want::Up || m.once_pending {
                 self.main.once_pending = false;
-                self.run_control(b'u', Then::StartRun);
+                if self.main.fork_retry {
+                    // runit runs control/u once per start, not once per fork attempt.
+                    self.spawn(Slot::Main, Program::Run);
+                } else {
+                    self.run_control(b'u', Then::StartRun);
+                }
             }
         }
     }
@@ -490,6 +504,7 @@ impl Runsv {
             s.state = RunState::Run;
         }
         s.not_before = None;
+        s.fork_retry = false;
         s.pid = pid;
         s.paused = false;
         s.got_term = false;
@@ -501,7 +516,8 @@ impl Runsv {
         self.actions.push_back(Action::Warn(text::fork_failed(&self.dir, errno)));
         let s = self.slot_mut(slot);
         s.not_before = Some(now.mono + FORK_RETRY);
-        if slot == Slot::Main && s.state != RunState::Finish {
+        if s.state != RunState::Finish {
+            s.fork_retry = true;
             // `o` is still owed a start once the retry succeeds.
             if s.want != Want::Up {
                 s.once_pending = true;
@@ -628,7 +644,7 @@ impl Machine for Runsv {
             return None;
         }
         let wants_start = |s: &SlotState, main: bool| {
-            s.pid == 0 && (s.want == Want::Up || (main && (s.state == RunState::Finish || s.once_pending)))
+            s.pid == 0 && (s.want == Want::Up || s.once_pending || (main && s.state == RunState::Finish))
         };
         let mut d: Option<Mono> = None;
         if wants_start(&self.main, true) {

@@ -27,6 +27,8 @@ pub struct SlotState {
     pub once_pending: bool,
     /// `./finish` arguments while state is finish.
     pub finish_args: Option<(i32, i32)>,
+    /// The last fork for `./run` failed: the retry skips `control/u`, which already ran.
+    pub fork_retry: bool,
 }
 
 impl SlotState {
@@ -43,6 +45,7 @@ impl SlotState {
             not_before: None,
             once_pending: false,
             finish_args: None,
+            fork_retry: false,
         }
     }
 

@@ -344,7 +344,53 @@ fn test_run_spawn_failed_retries_after_five_seconds() {
     assert_eq!(a, vec![Action::Warn(b"runsv s: warning: unable to fork, sleeping: temporary failure\n".to_vec())]);
     assert_eq!(h.m.poll_deadline(), Some(h.now.mono + FORK_RETRY));
     h.advance(5000);
-    assert_eq!(h.feed(Input::Tick), vec![Action::RunControl(b'u')]);
+    // The retry continues the same start: control/u already ran (runit runs it once).
+    assert!(matches!(h.feed(Input::Tick).as_slice(), [Action::Spawn { program: Program::Run, .. }]));
+}
+
+#[test]
+fn regression_once_then_down_during_throttle_stays_down() {
+    // `o` during a throttle defers the start; a `d` before the deadline must cancel it
+    // (runit would have started it and stopped it again: it ends down either way).
+    let mut h = H::running(7);
+    h.advance(100);
+    h.feed(Input::ChildExited { pid: 7, status: 0, finish_present: false });
+    h.feed(Input::Control(Slot::Main, b'o'));
+    h.feed(Input::Control(Slot::Main, b'd'));
+    h.advance(1000);
+    assert!(h.feed(Input::Tick).is_empty());
+    assert_eq!(h.m.poll_deadline(), None);
+}
+
+#[test]
+fn regression_exit_with_pending_once_has_no_deadline() {
+    // A deferred once-start must not leave a past deadline behind while runsv waits for
+    // the log to reach EOF (the driver would spin on a zero timeout).
+    let mut h = H::new(false, Some(false));
+    h.feed(Input::Start);
+    h.feed(Input::Spawned(Slot::Log, 10));
+    h.feed(Input::ControlDone(ControlOutcome::Absent));
+    h.feed(Input::Spawned(Slot::Main, 11));
+    h.advance(100);
+    h.feed(Input::ChildExited { pid: 11, status: 0, finish_present: false });
+    h.feed(Input::Control(Slot::Main, b'o'));
+    let a = h.feed(Input::Control(Slot::Main, b'x'));
+    assert_eq!(a.last(), Some(&Action::CloseLogPipe));
+    assert_eq!(h.m.poll_deadline(), None);
+}
+
+#[test]
+fn regression_log_once_starts_log() {
+    let mut h = H::new(false, Some(true));
+    h.feed(Input::Start);
+    h.feed(Input::ControlDone(ControlOutcome::Absent));
+    h.feed(Input::Spawned(Slot::Main, 11));
+    let a = h.feed(Input::Control(Slot::Log, b'o'));
+    assert_eq!(spawns(&a), vec![Program::LogRun]);
+    h.feed(Input::Spawned(Slot::Log, 12));
+    h.advance(3000);
+    let a = h.feed(Input::ChildExited { pid: 12, status: 0, finish_present: false });
+    assert!(spawns(&a).is_empty(), "a once-started log is not restarted");
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //!
 //! - the restart throttle is a deadline (`not_before = exit time + 1 s` after a cycle
 //!   shorter than 1 s) instead of a blocking `sleep(1)`;
-//! - a fork failure is retried through a 5 s deadline (and, being a fresh start, runs
-//!   `control/u` again) instead of `sleep(5)` inside `startservice`;
+//! - a fork failure is retried through a 5 s deadline instead of `sleep(5)` inside
+//!   `startservice` (as in runit, `control/u` runs once per start, not once per fork);
 //! - `k` does not mark the slot down before the process is reaped;
 //! - exiting (`x`/SIGTERM) does not wait for a pending throttle.
 //!
@@ -149,6 +149,8 @@ pub struct RefSlot {
     pub not_before: Option<Mono>,
     /// `o` while down: one start is owed despite want down.
     pub once: bool,
+    /// The last fork of `./run` failed: the retry continues that start (no `control/u`).
+    pub fork_retry: bool,
     /// Arguments of the `./finish` owed for the last exit.
     pub finish_args: (i32, i32),
     /// What `update_status` last wrote.
@@ -169,6 +171,7 @@ impl RefSlot {
             run_started: Mono(0),
             not_before: None,
             once: false,
+            fork_retry: false,
             finish_args: (0, 0),
             written: None,
             pid_file: None,
@@ -377,7 +380,9 @@ impl RefRunsv {
                 Program::Finish { a, b }
             }
             (Slot::Main, _) => {
-                self.custom(Slot::Main, b'u');
+                if !self.main.fork_retry {
+                    self.custom(Slot::Main, b'u');
+                }
                 Program::Run
             }
         };
@@ -389,11 +394,15 @@ impl RefRunsv {
             let strict = !self.known_bugs;
             let s = self.sv(slot);
             s.not_before = Some(now.mono + FORK_RETRY);
+            if s.state != RunState::Finish {
+                s.fork_retry = true;
+            }
             if (slot == Slot::Main || strict) && s.state != RunState::Finish && s.want != Want::Up {
                 s.once = true;
             }
             return;
         }
+        self.sv(slot).fork_retry = false;
         let pid = self.next_pid;
         self.next_pid += 1;
         self.pid_changed = true;
