@@ -271,6 +271,7 @@ pub struct Logger {
     stamp_cache: Option<(Wall, [u8; 26], usize)>,
     udp_line: Option<UdpLine>,
     armed: bool,
+    armed_max: usize,
     started: bool,
     exit_asap: bool,
     rotate_asap: bool,
@@ -335,6 +336,7 @@ impl Logger {
             stamp_cache: None,
             udp_line: None,
             armed: false,
+            armed_max: 0,
             started: false,
             exit_asap: false,
             rotate_asap: false,
@@ -932,9 +934,10 @@ impl Logger {
         if queued {
             return false;
         }
-        if !self.armed {
+        let max = if self.exit_asap { 1 } else { READ_SIZE };
+        if !self.armed || self.armed_max != max {
             self.armed = true;
-            let max = if self.exit_asap { 1 } else { READ_SIZE };
+            self.armed_max = max;
             self.out.push_back(Action::ArmRead { max });
         }
         true
