@@ -124,7 +124,7 @@ pub enum Input {
 /// What the machine asks for. Those marked *obligation* must be answered at once.
 /// (`dir` is the index of the directory argument.)
 #[allow(missing_docs)]
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Obligation ([`Input::DirOpened`]): open the directory, check it is one, take `lock`.
     OpenDir { dir: usize },
@@ -191,7 +191,7 @@ impl Proc {
 }
 
 /// One log directory's state.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Dir {
     name: Vec<u8>,
     open: bool,
@@ -243,7 +243,7 @@ enum Step {
 }
 
 /// A collected line waiting for its datagrams to be sent (slow path, UDP only).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct UdpLine {
     line: Vec<u8>,
     stamp: ([u8; 26], usize),
@@ -253,7 +253,7 @@ struct UdpLine {
 }
 
 /// The svlogd machine: all log directories of one process.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Logger {
     s: Settings,
     dirs: Vec<Dir>,
