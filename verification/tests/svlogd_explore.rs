@@ -51,7 +51,7 @@ impl Explore for Model {
     }
 
     fn fair_inputs(&self, _s: &State) -> Vec<Event> {
-        vec![Event::Data(4), Event::Tick(3), Event::ProcExit(true), Event::Enospc(false)]
+        vec![Event::Progress]
     }
 
     fn step(&self, s: &State, i: &Event) -> State {
@@ -83,7 +83,7 @@ fn explore_rotation_model() {
             16,
         ),
     ];
-    let report = explore(&Model, 6, 200_000, &props);
+    let report = explore(&Model, 8, 200_000, &props);
     report.assert_ok("svlogd rotation");
 }
 

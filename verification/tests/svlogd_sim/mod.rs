@@ -60,6 +60,9 @@ pub enum Event {
     ProcExit(bool),
     /// Turn ENOSPC for writes on or off.
     Enospc(bool),
+    /// What a fair environment eventually does: the disk frees up, then a read is
+    /// served, or a processor finishes, or time passes.
+    Progress,
 }
 
 #[derive(Clone, Debug)]
@@ -313,6 +316,16 @@ impl Sim {
                 self.feed(Input::ChildExited { pid, status: if ok { 0 } else { 1 << 8 } });
             }
             Event::Enospc(on) => self.enospc = on,
+            Event::Progress => {
+                self.enospc = false;
+                if self.armed.is_some() && !self.pending.is_empty() {
+                    self.event(&Event::Data(4));
+                } else if !self.procs.is_empty() {
+                    self.event(&Event::ProcExit(true));
+                } else {
+                    self.event(&Event::Tick(3));
+                }
+            }
         }
     }
 
