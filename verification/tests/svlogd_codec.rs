@@ -148,6 +148,7 @@ proptest! {
     #[test]
     fn find_newline_agrees_with_position(v in prop::collection::vec(prop_oneof![Just(b'\n'), any::<u8>()], 0..100)) {
         prop_assert_eq!(find_newline(&v), v.iter().position(|&b| b == b'\n'));
+        prop_assert_eq!(model::svlogd::scan::rfind_newline(&v), v.iter().rposition(|&b| b == b'\n'));
     }
 
     #[test]

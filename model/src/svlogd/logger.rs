@@ -601,6 +601,10 @@ impl Logger {
                 continue;
             }
             if !self.collecting {
+                if let Some(n) = self.bulk(data) {
+                    pos += n;
+                    continue;
+                }
                 self.collecting = true;
                 self.line_stamp = self.stamp_now();
             }
@@ -650,6 +654,52 @@ impl Logger {
             self.pos = pos;
             self.input = input;
         }
+    }
+
+    /// The fast path: when no byte is altered or copied elsewhere (no timestamp,
+    /// replacement, prefix, pattern, UDP or stderr copy), files receive the input's
+    /// complete lines verbatim, so a whole run of lines is appended at once, up to the
+    /// last newline that keeps every directory below its rotation point (then no line
+    /// end inside the run could have triggered one). Returns the bytes consumed.
+    fn bulk(&mut self, data: &[u8]) -> Option<usize> {
+        if self.s.repl.is_some() || self.s.stamp != stamp::StampKind::None {
+            return None;
+        }
+        let line_max = self.s.line_max as u64;
+        let mut room = usize::MAX;
+        for d in &self.dirs {
+            if !d.open {
+                continue;
+            }
+            if !d.cfg.patterns.is_empty() || d.cfg.udp.port != 0 || d.to_stderr || !d.carry.is_empty() {
+                return None;
+            }
+            if !(d.sel && !d.cfg.udp_only) {
+                continue;
+            }
+            if !d.cfg.prefix.is_empty() {
+                return None;
+            }
+            let max = d.cfg.size_max;
+            if max > 0 {
+                let limit = match max.checked_sub(line_max) {
+                    Some(t) => t.saturating_sub(1),
+                    None => max,
+                };
+                room = room.min(limit.saturating_sub(d.size).min(usize::MAX as u64) as usize);
+            }
+        }
+        let window = &data[..room.min(data.len())];
+        let end = crate::svlogd::scan::rfind_newline(window)? + 1;
+        let run = &window[..end];
+        for d in 0..self.dirs.len() {
+            if self.writes_file(d) {
+                let dir = &mut self.dirs[d];
+                dir.batch.extend_from_slice(run);
+                dir.size += end as u64;
+            }
+        }
+        Some(end)
     }
 
     fn has_input(&self) -> bool {
