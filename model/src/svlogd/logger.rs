@@ -372,6 +372,43 @@ impl Logger {
         self.done
     }
 
+    /// The next deadline (as [`Machine::poll_deadline`]), for tests.
+    pub fn poll_deadline_for_test(&self) -> Option<Mono> {
+        self.poll_deadline()
+    }
+
+    /// The machine's situation in words, for the golden state table and tests.
+    pub fn phase(&self) -> &'static str {
+        if self.done {
+            "exited"
+        } else if !self.started {
+            "new"
+        } else if let Some(step) = &self.awaiting {
+            match step {
+                Step::Open(_) => "awaiting dir open",
+                Step::ReadConfig(_) => "awaiting config",
+                Step::StatCurrent(_) => "awaiting stat current",
+                Step::Cleanup(_) | Step::DiskFull(_) => "awaiting dir scan",
+                Step::Write(_) => "awaiting write",
+                Step::StartProcessor(..) => "awaiting processor spawn",
+                Step::Udp(..) => "awaiting udp send",
+                _ => "awaiting file operation",
+            }
+        } else if self.paused_until.is_some() {
+            "paused (3 s retry)"
+        } else if matches!(self.queue.front(), Some(Step::AwaitProcessor(_))) {
+            "waiting for processor"
+        } else if self.armed && self.exit_asap {
+            "reading to end of line (after TERM)"
+        } else if self.armed {
+            "reading"
+        } else if self.shutting_down {
+            "shutting down"
+        } else {
+            "busy"
+        }
+    }
+
     fn info(&mut self, pieces: &[&[u8]]) {
         if self.s.verbose {
             self.out.push_back(Action::Stderr(diag::info(pieces)));
