@@ -509,3 +509,27 @@ fn poll_until_is_usable() {
     // Guard for the harness helpers used above.
     assert!(poll_until(Duration::from_millis(10), || true));
 }
+
+#[test]
+fn processor_files_match_debian_svlogd() {
+    let Some(root) = e2e::oracle("runit") else {
+        eprintln!("skipped: oracle unavailable");
+        return;
+    };
+    let mut input = Vec::new();
+    for i in 0..120u32 {
+        input.extend_from_slice(format!("{} line {i}\n", "ab".repeat((i % 13) as usize)).as_bytes());
+    }
+    let mut outputs = Vec::new();
+    for (tag, program) in [("oracle", root.join("usr/bin/svlogd")), ("ours", bin("svlogd"))] {
+        let s = Scratch::new(&format!("svlogd-oracle-proc-{tag}"));
+        let d = logdir(&s, "log", "s100\nn3\n!tr a-z A-Z\n");
+        let (code, _) = run_input(&s, &program, &["-l", "20", "log"], &input);
+        let mut files = Vec::new();
+        for f in rotated(&d) {
+            files.push((f[26..].to_string(), read(&d.join(&f)), mode(&d.join(&f))));
+        }
+        outputs.push((code, files, read(&d.join("current")), read(&d.join("state"))));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}

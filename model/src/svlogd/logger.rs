@@ -213,7 +213,7 @@ enum Step {
     ReadConfig(usize),
     StatCurrent(usize),
     Recover(usize, LogName),
-    Cleanup(usize),
+    Cleanup(usize, Option<LogName>),
     UnlinkLeftover(usize, LogName),
     DeleteOldest(usize, LogName),
     OpenCurrent(usize, bool),
@@ -388,7 +388,7 @@ impl Logger {
                 Step::Open(_) => "awaiting dir open",
                 Step::ReadConfig(_) => "awaiting config",
                 Step::StatCurrent(_) => "awaiting stat current",
-                Step::Cleanup(_) | Step::DiskFull(_) => "awaiting dir scan",
+                Step::Cleanup(..) | Step::DiskFull(_) => "awaiting dir scan",
                 Step::Write(_) => "awaiting write",
                 Step::StartProcessor(..) => "awaiting processor spawn",
                 Step::Udp(..) => "awaiting udp send",
@@ -800,7 +800,7 @@ impl Logger {
             Step::ReadConfig(d) => self.obligation(step, Action::ReadConfig { dir: d }),
             Step::StatCurrent(d) => self.obligation(step, Action::StatCurrent { dir: d }),
             Step::Recover(d, name) => self.obligation(step, Action::RenameCurrent { dir: d, to: name }),
-            Step::Cleanup(d) | Step::DiskFull(d) => self.obligation(step, Action::ScanDir { dir: d }),
+            Step::Cleanup(d, _) | Step::DiskFull(d) => self.obligation(step, Action::ScanDir { dir: d }),
             Step::DeleteOldest(d, name) => {
                 let n = self.dirs[d].name.clone();
                 self.info(&[b"delete: ", &n, b"/", &name]);
@@ -860,7 +860,7 @@ impl Logger {
                         Step::RenameCurrent(d, name),
                         Step::OpenCurrent(d, true),
                         Step::ChmodCurrent(d, 0o644),
-                        Step::Cleanup(d),
+                        Step::Cleanup(d, (suffix == b'u').then_some(name)),
                     ];
                     if dir.cfg.processor.is_some() {
                         seq.push(Step::StartProcessor(d, name));
@@ -1092,7 +1092,7 @@ impl Logger {
                 }
                 Ok(Some((size, owner_x))) if size > 0 && !owner_x => {
                     let name = self.next_name(d, b'u');
-                    for s in [Step::Recover(d, name), Step::Cleanup(d), Step::OpenCurrent(d, false), Step::ChmodCurrent(d, 0o644), Step::Opened(d, false)]
+                    for s in [Step::Recover(d, name), Step::Cleanup(d, Some(name)), Step::OpenCurrent(d, false), Step::ChmodCurrent(d, 0o644), Step::Opened(d, false)]
                         .into_iter()
                         .rev()
                     {
@@ -1113,12 +1113,12 @@ impl Logger {
             }
             (Step::RenameCurrent(d, _), Input::Done(Ok(()))) => self.dirs[d].size = 0,
             (Step::Recover(..), Input::Done(Ok(()))) => {}
-            (step @ Step::Cleanup(d), Input::Scanned(r)) => match r {
+            (step @ Step::Cleanup(d, exclude), Input::Scanned(r)) => match r {
                 Err(e) => {
                     let n = self.dirs[d].name.clone();
                     self.pause(diag::pause2("unable to open directory, want rotate", &n, e), Some(step));
                 }
-                Ok(names) => self.cleanup(d, &names),
+                Ok(names) => self.cleanup(d, &names, exclude),
             },
             (Step::UnlinkLeftover(_, name), Input::Done(r)) => {
                 if let Err(e) = r {
@@ -1251,7 +1251,11 @@ impl Logger {
         }
     }
 
-    fn cleanup(&mut self, d: usize, names: &[LogName]) {
+    /// runit's `rmoldest`: unlink processor leftovers (`.t`), count `.s`/`.u`, delete
+    /// the oldest when more than `n`. `exclude` is the `.u` just made for the processor
+    /// (or recovered at start-up): as Debian's svlogd does, it is neither counted nor
+    /// deletable; a `.u` whose processor is still busy is never deleted either.
+    fn cleanup(&mut self, d: usize, names: &[LogName], exclude: Option<LogName>) {
         let protected = self.protected(d);
         let mut count = 0u64;
         let mut oldest: Option<LogName> = None;
@@ -1264,6 +1268,8 @@ impl Logger {
             }
             if n[26] == b't' {
                 steps.push(Step::UnlinkLeftover(d, *n));
+            } else if Some(*n) == exclude {
+                continue;
             } else {
                 count += 1;
                 if Some(*n) != protected && oldest.map_or(true, |o| *n < o) {
