@@ -533,3 +533,60 @@ fn processor_files_match_debian_svlogd() {
     }
     assert_eq!(outputs[0], outputs[1]);
 }
+
+#[test]
+fn bad_config_lines_absurd_numbers_and_odd_pattern_bytes() {
+    let s = Scratch::new("svlogd-badcfg");
+    let d = logdir(&s, "log", "");
+    std::fs::write(d.join("config"), b"s99999999999999999999999999m\nn-3\nNx\nt99999999999999999999h\n!\np\nu1.2.3\n\x01\n-\xff*\n+*\x00-x*\n\n#\n").expect("config");
+    let (code, err) = svlogd(&s, &["log"], b"\xffdrop\nx marks\nkeep\n");
+    assert_eq!(code, 0);
+    assert_eq!(err, "svlogd: warning: unable to scan ip address: 1.2.3\n");
+    // `+*` (cut at the NUL) selects everything again after `-\xff*` (the last match
+    // wins), then the text after the NUL is an instruction of its own: `-x*` drops
+    // "x marks". Same as Debian's svlogd.
+    assert_eq!(std::fs::read(d.join("current")).unwrap_or_default(), b"\xffdrop\nkeep\n");
+}
+
+#[test]
+fn sighup_keeps_stderr_copy_without_patterns_quirk() {
+    let mut s = Scratch::new("svlogd-hupquirk");
+    let d = logdir(&s, "log", "e*\n");
+    let mut p = start(&mut s, &["log"]);
+    p.send(b"first\n");
+    eventually!(T, read(&s.join("svlogd.err")) == "first\n", "copied to stderr");
+    std::fs::write(d.join("config"), "").expect("config");
+    p.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(100));
+    p.send(b"second\n");
+    p.close();
+    assert_eq!(s.wait_exit(p.pid, T).and_then(|st| st.code()), Some(0));
+    assert_eq!(read(&s.join("svlogd.err")), "first\nsecond\n");
+    assert_eq!(read(&d.join("current")), "first\nsecond\n");
+}
+
+#[test]
+fn several_directories_with_their_own_selection() {
+    let s = Scratch::new("svlogd-multi");
+    let a = logdir(&s, "a", "-*\n+a*\ne*\n");
+    let b = logdir(&s, "b", "-a*\npB:\n");
+    let (code, err) = svlogd(&s, &["a", "b"], b"apple\nbanana\n");
+    assert_eq!(code, 0);
+    assert_eq!(read(&a.join("current")), "apple\n");
+    assert_eq!(read(&b.join("current")), "B:banana\n");
+    assert_eq!(err, "apple\nbanana\n");
+}
+
+#[test]
+fn directory_removed_mid_run_pauses_without_crashing() {
+    let mut s = Scratch::new("svlogd-vanish");
+    let d = logdir(&s, "log", "");
+    let mut p = start(&mut s, &["log"]);
+    p.send(b"before\n");
+    eventually!(T, read(&d.join("current")) == "before\n", "written");
+    std::fs::remove_dir_all(&d).expect("rm -rf log");
+    p.send(b"after\n");
+    p.signal(libc::SIGALRM);
+    eventually!(T, read(&s.join("svlogd.err")).contains("svlogd: pausing: unable to rename current: log: file does not exist\n"), "pausing on the vanished directory: {}", read(&s.join("svlogd.err")));
+    assert!(e2e::alive(p.pid as i32));
+}
