@@ -206,11 +206,7 @@ pub fn parse_into(bytes: &[u8], c: &mut Config, warnings: &mut Vec<ConfigWarning
                     _ => v,
                 };
             }
-            Some(b'!') => {
-                if len > 1 {
-                    c.processor = Some(cstr(value).to_vec());
-                }
-            }
+            Some(b'!') if len > 1 => c.processor = Some(cstr(value).to_vec()),
             Some(k @ (b'u' | b'U')) => {
                 if k == b'U' {
                     c.udp_only = true;
@@ -237,11 +233,7 @@ pub fn parse_into(bytes: &[u8], c: &mut Config, warnings: &mut Vec<ConfigWarning
                     }
                 }
             }
-            Some(b'p') => {
-                if len > 1 {
-                    c.prefix = cstr(value).to_vec();
-                }
-            }
+            Some(b'p') if len > 1 => c.prefix = cstr(value).to_vec(),
             _ => {}
         }
         i += len + 1;

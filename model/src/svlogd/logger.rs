@@ -608,7 +608,7 @@ impl Logger {
             None => self.collect.extend_from_slice(bytes),
             Some(r) => {
                 for &b in bytes {
-                    let c = if b < 32 || b > 126 || self.s.replace.contains(&b) { r } else { b };
+                    let c = if !(32..=126).contains(&b) || self.s.replace.contains(&b) { r } else { b };
                     self.collect.push(c);
                 }
             }
@@ -711,7 +711,7 @@ impl Logger {
             if !d.cfg.patterns.is_empty() || d.cfg.udp.port != 0 || d.to_stderr || !d.carry.is_empty() {
                 return None;
             }
-            if !(d.sel && !d.cfg.udp_only) {
+            if !d.sel || d.cfg.udp_only {
                 continue;
             }
             if !d.cfg.prefix.is_empty() {
@@ -940,11 +940,9 @@ impl Logger {
             if self.done || self.awaiting.is_some() || self.paused_until.is_some() {
                 return;
             }
-            if !self.queue.is_empty() || self.udp_line.is_some() || self.has_input() {
-                if self.armed {
-                    self.armed = false;
-                    self.out.push_back(Action::DisarmRead);
-                }
+            if (!self.queue.is_empty() || self.udp_line.is_some() || self.has_input()) && self.armed {
+                self.armed = false;
+                self.out.push_back(Action::DisarmRead);
             }
             if let Some(step) = self.queue.pop_front() {
                 if !self.run_step(step) {
@@ -1272,7 +1270,7 @@ impl Logger {
                 continue;
             } else {
                 count += 1;
-                if Some(*n) != protected && oldest.map_or(true, |o| *n < o) {
+                if Some(*n) != protected && !oldest.is_some_and(|o| *n >= o) {
                     oldest = Some(*n);
                 }
             }
