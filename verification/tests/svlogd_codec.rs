@@ -32,6 +32,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
             udp: udp.map_or(Udp::default(), |(addr, port, _)| Udp { addr, port }),
             udp_only: udp.is_some_and(|u| u.2),
             prefix,
+            inst: config::inst_of(&patterns),
             patterns,
         })
 }
@@ -46,7 +47,9 @@ fn naive(p: &[u8], t: &[u8]) -> bool {
             Some(i) => naive(&p[1..], &t[i..]),
             None => false,
         },
-        [b'+'] => false,
+        // `+` then the pattern's end: the NUL terminator is the run character, and the
+        // byte after an exhausted text is taken as NUL.
+        [b'+'] => t.iter().all(|&b| b == 0),
         [b'+', c, rest @ ..] => {
             if t.first() != Some(c) {
                 return false;

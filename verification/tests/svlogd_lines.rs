@@ -4,7 +4,7 @@
 
 mod svlogd_sim;
 
-use model::svlogd::pmatch::pmatch;
+use model::svlogd::pmatch::pmatch_raw;
 use proptest::prelude::*;
 use svlogd_sim::{Event, Sim};
 
@@ -39,6 +39,9 @@ fn expected(input: &[u8], dirs: &[Dir], line_max: usize, repl: Option<u8>, extra
     let mut files = vec![Vec::new(); dirs.len()];
     let mut err = Vec::new();
     let mut to_stderr = vec![false; dirs.len()];
+    // runit's line buffer: bytes of earlier lines stay behind the current one, and a
+    // `+` pattern at the end of the text reads the next byte.
+    let mut linebuf = vec![0u8; line_max];
     let mut rest = input;
     loop {
         let nl = rest.iter().position(|&b| b == b'\n');
@@ -56,12 +59,23 @@ fn expected(input: &[u8], dirs: &[Dir], line_max: usize, repl: Option<u8>, extra
                 _ => b,
             })
             .collect();
+        linebuf[..n].copy_from_slice(&collected);
+        let stale = linebuf.get(n).copied().unwrap_or(0);
         for (i, d) in dirs.iter().enumerate() {
             let mut sel = true;
             if !d.patterns.is_empty() {
                 to_stderr[i] = false;
+                // Each pattern followed by the rest of runit's instruction buffer.
+                let mut inst = Vec::new();
+                let mut starts = Vec::new();
                 for (k, p) in &d.patterns {
-                    if pmatch(p, &collected) {
+                    inst.push(*k);
+                    starts.push(inst.len());
+                    inst.extend_from_slice(p);
+                    inst.push(0);
+                }
+                for ((k, _), at) in d.patterns.iter().zip(starts) {
+                    if pmatch_raw(&inst[at..], &collected, stale) {
                         match k {
                             b'+' => sel = true,
                             b'-' => sel = false,

@@ -78,6 +78,9 @@ pub struct Config {
     pub prefix: Vec<u8>,
     /// `+ - e E` lines in order (after splitting at embedded NULs as runit does).
     pub patterns: Vec<Pattern>,
+    /// The pattern lines as runit stores them: each line (kind byte included) followed
+    /// by a NUL. Its matcher walks this buffer, so bytes after an embedded NUL matter.
+    pub inst: Vec<u8>,
 }
 
 impl Default for Config {
@@ -92,8 +95,33 @@ impl Default for Config {
             udp_only: false,
             prefix: Vec::new(),
             patterns: Vec::new(),
+            inst: Vec::new(),
         }
     }
+}
+
+/// runit's stored instruction buffer for `patterns` written one per line.
+pub fn inst_of(patterns: &[Pattern]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for p in patterns {
+        v.push(p.kind.byte());
+        v.extend_from_slice(&p.text);
+        v.push(0);
+    }
+    v
+}
+
+/// The instructions runit's matcher sees in `inst`: (kind, offset of the pattern).
+pub fn instructions(inst: &[u8]) -> Vec<(PatternKind, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < inst.len() {
+        if let Some(k) = PatternKind::from_byte(inst[i]) {
+            out.push((k, i + 1));
+        }
+        i += crate::svlogd::scan::find_byte(0, &inst[i..]).unwrap_or(inst.len() - i) + 1;
+    }
+    out
 }
 
 /// A warning found while parsing (printed by the caller, text per spec §4).
@@ -172,6 +200,8 @@ pub fn parse_into(bytes: &[u8], c: &mut Config, warnings: &mut Vec<ConfigWarning
         let value = line.get(1..).unwrap_or(&[]);
         match line.first().copied() {
             Some(k @ (b'+' | b'-' | b'e' | b'E')) => {
+                c.inst.extend_from_slice(line);
+                c.inst.push(0);
                 // Stored as one C string per line; runit's matcher later walks NUL by
                 // NUL, so text after an embedded NUL becomes instructions of its own.
                 for (idx, seg) in line.split(|&b| b == 0).enumerate() {

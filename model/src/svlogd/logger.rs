@@ -24,7 +24,7 @@ use crate::machine::Machine;
 use crate::svlogd::config::{self, Config, ConfigWarning, PatternKind, Udp};
 use crate::svlogd::diag;
 use crate::svlogd::options::Settings;
-use crate::svlogd::pmatch::pmatch;
+use crate::svlogd::pmatch::pmatch_raw;
 use crate::svlogd::scan::find_newline;
 use crate::svlogd::stamp;
 use crate::time::{Mono, Now, Span, Tai64n, Wall};
@@ -204,6 +204,10 @@ struct Dir {
     proc: Proc,
     sel: bool,
     to_stderr: bool,
+    /// runit's instruction list over `cfg.inst`: (kind, offset of the pattern).
+    instr: Vec<(PatternKind, usize)>,
+    /// Some pattern has a `+` (which can read runit's stale line-buffer byte).
+    has_plus: bool,
 }
 
 /// Queued work, executed in order; each step issues at most one obligation.
@@ -270,6 +274,8 @@ pub struct Logger {
     line_stamp: ([u8; 26], usize),
     stamp_cache: Option<(Wall, [u8; 26], usize)>,
     udp_line: Option<UdpLine>,
+    /// A shadow of runit's `-l`-byte line buffer, kept while a `+` pattern exists.
+    linebuf: Vec<u8>,
     armed: bool,
     armed_max: usize,
     started: bool,
@@ -317,6 +323,8 @@ impl Logger {
                 proc: Proc::Idle,
                 sel: true,
                 to_stderr: false,
+                instr: Vec::new(),
+                has_plus: false,
             })
             .collect();
         Logger {
@@ -335,6 +343,7 @@ impl Logger {
             line_stamp: ([0; 26], 0),
             stamp_cache: None,
             udp_line: None,
+            linebuf: Vec::new(),
             armed: false,
             armed_max: 0,
             started: false,
@@ -537,16 +546,16 @@ impl Logger {
         }
     }
 
-    fn logmatch(&mut self, d: usize, line: &[u8]) {
+    fn logmatch(&mut self, d: usize, line: &[u8], stale: u8) {
         let dir = &mut self.dirs[d];
-        if dir.cfg.patterns.is_empty() {
+        if dir.cfg.inst.is_empty() {
             return;
         }
         dir.sel = true;
         dir.to_stderr = false;
-        for p in &dir.cfg.patterns {
-            if pmatch(&p.text, line) {
-                match p.kind {
+        for &(kind, at) in &dir.instr {
+            if pmatch_raw(&dir.cfg.inst[at..], line, stale) {
+                match kind {
                     PatternKind::Select => dir.sel = true,
                     PatternKind::Deselect => dir.sel = false,
                     PatternKind::Stderr => dir.to_stderr = true,
@@ -575,11 +584,19 @@ impl Logger {
         let stamp = self.line_stamp;
         let st = &stamp.0[..stamp.1];
         let mut sends = VecDeque::new();
+        let mut stale = 0;
+        if self.dirs.iter().any(|d| d.open && d.has_plus) {
+            if self.linebuf.len() != self.s.line_max {
+                self.linebuf.resize(self.s.line_max, 0);
+            }
+            self.linebuf[..line.len()].copy_from_slice(line);
+            stale = self.linebuf.get(line.len()).copied().unwrap_or(0);
+        }
         for d in 0..self.dirs.len() {
             if !self.dirs[d].open {
                 continue;
             }
-            self.logmatch(d, line);
+            self.logmatch(d, line, stale);
             if self.dirs[d].to_stderr {
                 let t = self.copy_text(d, st, line, full);
                 self.stderr(t);
@@ -708,7 +725,7 @@ impl Logger {
             if !d.open {
                 continue;
             }
-            if !d.cfg.patterns.is_empty() || d.cfg.udp.port != 0 || d.to_stderr || !d.carry.is_empty() {
+            if !d.cfg.inst.is_empty() || d.cfg.udp.port != 0 || d.to_stderr || !d.carry.is_empty() {
                 return None;
             }
             if !d.sel || d.cfg.udp_only {
@@ -1048,6 +1065,8 @@ impl Logger {
                 Ok(max) => {
                     let dir = &mut self.dirs[d];
                     dir.cfg = Config::default();
+                    dir.instr.clear();
+                    dir.has_plus = false;
                     dir.size = 0;
                     dir.sel = true;
                     dir.deadline = None;
@@ -1077,6 +1096,9 @@ impl Logger {
                         }
                         let t = self.dirs[d].cfg.t_max;
                         self.dirs[d].deadline = (t > 0).then(|| self.now.mono + Span::from_secs(t));
+                        let dir = &mut self.dirs[d];
+                        dir.instr = config::instructions(&dir.cfg.inst);
+                        dir.has_plus = dir.cfg.inst.contains(&b'+');
                     }
                 }
                 self.queue.push_front(Step::StatCurrent(d));

@@ -2,16 +2,32 @@
 //! no backtracking. `*c` skips to the first `c`; a final `*` matches the rest; `+c`
 //! matches a run of `c` and succeeds outright if the text ends inside the run.
 
-/// Whether `pattern` (already cut at its first NUL) matches all of `text`.
+/// Whether `pattern` matches all of `text` (a NUL or the end of `pattern` ends it).
 pub fn pmatch(pattern: &[u8], text: &[u8]) -> bool {
+    pmatch_raw(pattern, text, 0)
+}
+
+/// runit's matcher byte for byte, including its two out-of-bounds reads: `+c` with the
+/// text used up compares `c` with `stale` (the byte after the text in runit's line
+/// buffer, left there by an earlier line), and a `+` that ends the pattern takes the
+/// terminating NUL as its run character and then goes on matching with whatever
+/// follows in `pattern` (runit's next stored instruction). A NUL, or the end of
+/// `pattern`, ends the pattern.
+pub fn pmatch_raw(pattern: &[u8], text: &[u8], stale: u8) -> bool {
     let mut p = 0;
     let mut s = 0;
     loop {
-        let Some(&c) = pattern.get(p) else { return s == text.len() };
+        let c = pattern.get(p).copied().unwrap_or(0);
         p += 1;
+        if c == 0 {
+            return s == text.len();
+        }
         match c {
             b'*' => {
-                let Some(&next) = pattern.get(p) else { return true };
+                let next = pattern.get(p).copied().unwrap_or(0);
+                if next == 0 {
+                    return true;
+                }
                 loop {
                     if s == text.len() {
                         return false;
@@ -23,11 +39,10 @@ pub fn pmatch(pattern: &[u8], text: &[u8]) -> bool {
                 }
             }
             b'+' => {
-                // runit reads one byte past the end of text or pattern here; we call
-                // both cases a mismatch.
-                let Some(&run) = pattern.get(p) else { return false };
+                let run = pattern.get(p).copied().unwrap_or(0);
                 p += 1;
-                if s == text.len() || text[s] != run {
+                let here = text.get(s).copied().unwrap_or(stale);
+                if here != run {
                     return false;
                 }
                 loop {
@@ -76,5 +91,18 @@ mod tests {
         check("*: *: pid *", &["tcpsvd: info: pid 1977 from 10.4.1.14", "x: y: pid 3"], &["x: pid 3"]);
         check("", &[""], &["a"]);
         check("*", &["", "anything"], &[]);
+    }
+
+    #[test]
+    fn runit_out_of_bounds_reads() {
+        use super::pmatch_raw;
+        // `a+b` on "a": the byte after the text decides.
+        assert!(pmatch_raw(b"a+b", b"a", b'b'));
+        assert!(!pmatch_raw(b"a+b", b"a", b'x'));
+        // A final `+` runs over NULs, then continues into the next instruction.
+        assert!(pmatch_raw(b"+\0x", b"\0\0", 0));
+        assert!(pmatch_raw(b"+\0x", b"\0x", 0));
+        assert!(!pmatch_raw(b"+\0x", b"\0y", 0));
+        assert!(pmatch_raw(b"a+", b"a", 0));
     }
 }
