@@ -1,1 +1,26 @@
-//! svlogd: line assembly, timestamps, selection, rotation. (Being built: issue 4.)
+//! svlogd: line assembly, timestamps, selection, rotation (spec/svlogd.md).
+//!
+//! | module | what it decides |
+//! |---|---|
+//! | [`options`] | argv -> settings, or runit's usage text and exit code |
+//! | [`config`] | the `config` file of a log directory (parse and print) |
+//! | [`pmatch`] | runit's anchored, non-backtracking `*`/`+` patterns |
+//! | [`stamp`] | the three line timestamps (TAI64N, `-tt`, `-ttt`), own UTC calendar |
+//! | [`scan`] | a fast word-at-a-time newline search |
+//! | [`diag`] | the exact `svlogd: ...` message lines |
+//! | [`table`] | the golden state table and a scripted executor for tests |
+//! | [`logger`] | the logger machine: lines -> per-directory writes, rotations, processors |
+
+pub mod config;
+pub mod diag;
+pub mod logger;
+pub mod options;
+pub mod pmatch;
+pub mod scan;
+pub mod stamp;
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+pub use logger::{Action, Input, LogName, Logger, Sig, UdpOutcome};
+pub use options::Settings;

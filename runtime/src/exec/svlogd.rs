@@ -1,1 +1,474 @@
-//! The svlogd executor (being built).
+//! The svlogd executor: carries out [`model::svlogd::Action`]s with syscalls relative to
+//! each log directory's fd (`openat`, `renameat`, ...), reads stdin when the machine
+//! arms a read, reaps processors, and turns signals into inputs. Mechanism only: every
+//! decision (what to write where, when to rotate, what to print) is the model's.
+
+use std::collections::VecDeque;
+use std::ffi::{CStr, CString};
+
+use model::errno::Errno;
+use model::svlogd::logger::{name_time, OpenStep, READ_SIZE};
+use model::svlogd::{Action, Input, LogName, Logger, Sig, UdpOutcome};
+use model::{Now, Tai64n};
+
+use crate::driver::{Io, Woke};
+use crate::process;
+use crate::sys::{self, SysResult};
+use crate::wait::Interest;
+
+#[derive(Clone, Copy, Debug)]
+struct DirFds {
+    dir: i32,
+    lock: i32,
+    cur: i32,
+}
+
+const CLOSED: DirFds = DirFds { dir: -1, lock: -1, cur: -1 };
+
+/// The svlogd [`Io`]: one entry per directory argument.
+pub struct SvlogdIo {
+    paths: Vec<Vec<u8>>,
+    fds: Vec<DirFds>,
+    armed: Option<usize>,
+    spare: Vec<Vec<u8>>,
+    finished: Option<i32>,
+}
+
+fn cname(name: &[u8]) -> CString {
+    // Names come from the model (27 hex/ASCII bytes) or are constants: never a NUL.
+    CString::new(name).unwrap_or_default()
+}
+
+fn check(r: libc::c_int) -> SysResult<libc::c_int> {
+    if r < 0 {
+        Err(sys::last_errno())
+    } else {
+        Ok(r)
+    }
+}
+
+fn openat(dir: i32, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<i32> {
+    loop {
+        // SAFETY: name is a valid C string.
+        let r = unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
+        if r < 0 && sys::errno() == libc::EINTR {
+            continue;
+        }
+        return check(r);
+    }
+}
+
+fn renameat(dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
+    // SAFETY: valid C strings.
+    check(unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) }).map(|_| ())
+}
+
+fn close(fd: i32) {
+    if fd >= 0 {
+        let _ = sys::close(fd);
+    }
+}
+
+/// Every `@` name of exactly 27 bytes in the directory, in readdir order.
+fn scan(dir: i32) -> SysResult<Vec<LogName>> {
+    let fd = openat(dir, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    // SAFETY: fd is a fresh directory fd that fdopendir takes over.
+    let d = unsafe { libc::fdopendir(fd) };
+    if d.is_null() {
+        let e = sys::last_errno();
+        close(fd);
+        return Err(e);
+    }
+    let mut names = Vec::new();
+    loop {
+        // SAFETY: d is a valid DIR*; the entry is read before the next readdir call.
+        let ent = unsafe { libc::readdir(d) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: d_name is NUL-terminated.
+        let n = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
+        if n.len() == 27 && n[0] == b'@' {
+            let mut a = [0u8; 27];
+            a.copy_from_slice(n);
+            names.push(a);
+        }
+    }
+    // SAFETY: d is valid and closed once.
+    unsafe { libc::closedir(d) };
+    Ok(names)
+}
+
+impl SvlogdIo {
+    /// An executor for the given directory arguments.
+    pub fn new(paths: Vec<Vec<u8>>) -> SvlogdIo {
+        let n = paths.len();
+        SvlogdIo { paths, fds: vec![CLOSED; n], armed: None, spare: Vec::new(), finished: None }
+    }
+
+    fn open_dir(&mut self, d: usize) -> Result<Option<Tai64n>, (OpenStep, Errno)> {
+        let path = sys::cstr(&self.paths[d]).map_err(|e| (OpenStep::Open, e))?;
+        let dir = sys::open(&path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| (OpenStep::Open, e))?;
+        let st = match sys::fstat(dir) {
+            Ok(st) => st,
+            Err(e) => {
+                close(dir);
+                return Err((OpenStep::Chdir, e));
+            }
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            close(dir);
+            return Err((OpenStep::Chdir, Errno::ENOTDIR));
+        }
+        let lock = match openat(dir, c"lock", libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600) {
+            Ok(l) => l,
+            Err(e) => {
+                close(dir);
+                return Err((OpenStep::Lock, e));
+            }
+        };
+        if let Err(e) = crate::fs::lock_exclusive(lock, false) {
+            close(lock);
+            close(dir);
+            return Err((OpenStep::Lock, e));
+        }
+        self.fds[d] = DirFds { dir, lock, cur: -1 };
+        let max = scan(dir).ok().and_then(|names| names.iter().filter_map(name_time).max());
+        Ok(max)
+    }
+
+    fn read_config(&self, d: usize) -> Result<Option<Vec<u8>>, Errno> {
+        let fd = match openat(self.fds[d].dir, c"config", libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        let r = loop {
+            match sys::read(fd, &mut buf) {
+                Ok(0) => break Ok(Some(out)),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => break Err(e),
+            }
+        };
+        close(fd);
+        r
+    }
+
+    fn stat_current(&self, d: usize) -> Result<Option<(u64, bool)>, Errno> {
+        // SAFETY: zeroed stat is a valid out-buffer.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid fd, C string and out-pointer.
+        let r = unsafe { libc::fstatat(self.fds[d].dir, c"current".as_ptr(), &mut st, 0) };
+        if r < 0 {
+            return match sys::last_errno() {
+                Errno::ENOENT => Ok(None),
+                e => Err(e),
+            };
+        }
+        Ok(Some((st.st_size as u64, st.st_mode & libc::S_IXUSR != 0)))
+    }
+
+    fn write(&self, d: usize, bytes: &[u8]) -> (Result<(), Errno>, usize) {
+        let mut done = 0;
+        while done < bytes.len() {
+            match sys::write(self.fds[d].cur, &bytes[done..]) {
+                Ok(0) => return (Err(Errno::EIO), done),
+                Ok(n) => done += n,
+                Err(e) => return (Err(e), done),
+            }
+        }
+        (Ok(()), done)
+    }
+
+    fn send_udp(udp: model::svlogd::config::Udp, bytes: &[u8]) -> UdpOutcome {
+        // SAFETY: plain socket call.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return UdpOutcome::NoSocket;
+        }
+        // SAFETY: a zeroed sockaddr_in filled in below.
+        let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_port = udp.port.to_be();
+        sa.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(udp.addr) };
+        // SAFETY: bytes is live; sa is a valid sockaddr_in of the given size.
+        let r = unsafe {
+            libc::sendto(
+                fd,
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                0,
+                (&sa as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        close(fd);
+        if r < 0 || r as usize != bytes.len() {
+            UdpOutcome::Failed
+        } else {
+            UdpOutcome::Sent
+        }
+    }
+
+    fn start_processor(&self, d: usize, input: &LogName, command: &[u8]) -> Result<i32, Errno> {
+        let dir_name = &self.paths[d];
+        let msg = |m: &str| {
+            let mut v = b"svlogd: fatal: ".to_vec();
+            v.extend_from_slice(m.as_bytes());
+            v.extend_from_slice(b": ");
+            v.extend_from_slice(dir_name);
+            v.extend_from_slice(b": ");
+            v
+        };
+        let spec = ProcSpec {
+            dir: self.fds[d].dir,
+            input: cname(input),
+            output: cname(&{
+                let mut t = *input;
+                t[26] = b't';
+                t
+            }),
+            sh: cname(b"/bin/sh"),
+            argv: [cname(b"sh"), cname(b"-c"), sys::cstr(command).map_err(|_| Errno::EINVAL)?],
+            m_input: msg("unable to open input for processor"),
+            m_move: msg("unable to move filedescriptor for processor"),
+            m_output: msg("unable to open output for processor"),
+            m_empty: msg("unable to create empty state for processor"),
+            m_state: msg("unable to open state for processor"),
+            m_newstate: msg("unable to open newstate for processor"),
+            m_run: msg("unable to run processor"),
+        };
+        spawn_processor(&spec)
+    }
+}
+
+/// Everything the processor child needs, prepared before `fork`.
+struct ProcSpec {
+    dir: i32,
+    input: CString,
+    output: CString,
+    sh: CString,
+    argv: [CString; 3],
+    m_input: Vec<u8>,
+    m_move: Vec<u8>,
+    m_output: Vec<u8>,
+    m_empty: Vec<u8>,
+    m_state: Vec<u8>,
+    m_newstate: Vec<u8>,
+    m_run: Vec<u8>,
+}
+
+fn spawn_processor(spec: &ProcSpec) -> Result<i32, Errno> {
+    let argv: [*const libc::c_char; 4] = [spec.argv[0].as_ptr(), spec.argv[1].as_ptr(), spec.argv[2].as_ptr(), std::ptr::null()];
+    // SAFETY: svlogd is single-threaded; the child only makes async-signal-safe calls on
+    // memory prepared above, then execs or _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(sys::last_errno());
+    }
+    if pid == 0 {
+        // SAFETY: in the child, see above.
+        unsafe { processor_child(spec, &argv) }
+    }
+    Ok(pid)
+}
+
+unsafe fn processor_child(spec: &ProcSpec, argv: &[*const libc::c_char; 4]) -> ! {
+    let fail = |m: &[u8]| -> ! {
+        let e = model::errno::errstr(sys::errno()).as_bytes();
+        libc::write(2, m.as_ptr().cast(), m.len());
+        libc::write(2, e.as_ptr().cast(), e.len());
+        libc::write(2, b"\n".as_ptr().cast(), 1);
+        libc::_exit(111)
+    };
+    let mv = |to: i32, from: i32| {
+        if to != from {
+            if libc::dup2(from, to) < 0 {
+                fail(&spec.m_move);
+            }
+            libc::close(from);
+        }
+    };
+    let mut mask: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut mask);
+    for s in [libc::SIGTERM, libc::SIGALRM, libc::SIGHUP] {
+        libc::signal(s, libc::SIG_DFL);
+        libc::sigaddset(&mut mask, s);
+    }
+    libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
+    if libc::fchdir(spec.dir) < 0 {
+        fail(&spec.m_input);
+    }
+    let fd = libc::open(spec.input.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
+    if fd < 0 {
+        fail(&spec.m_input);
+    }
+    mv(0, fd);
+    let fd = libc::open(spec.output.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
+    if fd < 0 {
+        fail(&spec.m_output);
+    }
+    mv(1, fd);
+    let mut fd = libc::open(c"state".as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
+    if fd < 0 {
+        if sys::errno() != libc::ENOENT {
+            fail(&spec.m_state);
+        }
+        let e = libc::open(c"state".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
+        if e < 0 {
+            fail(&spec.m_empty);
+        }
+        libc::close(e);
+        fd = libc::open(c"state".as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
+        if fd < 0 {
+            fail(&spec.m_state);
+        }
+    }
+    mv(4, fd);
+    let fd = libc::open(c"newstate".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
+    if fd < 0 {
+        fail(&spec.m_newstate);
+    }
+    mv(5, fd);
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    libc::execve(spec.sh.as_ptr(), argv.as_ptr(), environ);
+    fail(&spec.m_run)
+}
+
+impl Io<Logger> for SvlogdIo {
+    fn execute(&mut self, _now: Now, action: Action) -> Option<Input> {
+        match action {
+            Action::OpenDir { dir } => Some(Input::DirOpened(self.open_dir(dir))),
+            Action::ReadConfig { dir } => Some(Input::ConfigRead(self.read_config(dir))),
+            Action::StatCurrent { dir } => Some(Input::CurrentStat(self.stat_current(dir))),
+            Action::ScanDir { dir } => Some(Input::Scanned(scan(self.fds[dir].dir))),
+            Action::RenameCurrent { dir, to } => Some(Input::Done(renameat(self.fds[dir].dir, c"current", &cname(&to)))),
+            Action::OpenCurrent { dir } => {
+                let r = openat(self.fds[dir].dir, c"current", libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600);
+                Some(Input::Done(r.map(|fd| {
+                    close(self.fds[dir].cur);
+                    self.fds[dir].cur = fd;
+                })))
+            }
+            Action::ChmodCurrent { dir, mode } => {
+                // SAFETY: fchmod on an int fd.
+                Some(Input::Done(check(unsafe { libc::fchmod(self.fds[dir].cur, mode as libc::mode_t) }).map(|_| ())))
+            }
+            Action::FsyncCurrent { dir } => {
+                // SAFETY: fsync on an int fd.
+                Some(Input::Done(check(unsafe { libc::fsync(self.fds[dir].cur) }).map(|_| ())))
+            }
+            Action::CloseCurrent { dir } => {
+                close(self.fds[dir].cur);
+                self.fds[dir].cur = -1;
+                None
+            }
+            Action::CloseDir { dir } => {
+                let f = self.fds[dir];
+                close(f.cur);
+                close(f.lock);
+                close(f.dir);
+                self.fds[dir] = CLOSED;
+                None
+            }
+            Action::Write { dir, bytes } => {
+                let (result, written) = self.write(dir, &bytes);
+                Some(Input::Wrote { result, written, buf: bytes })
+            }
+            Action::Unlink { dir, name } => {
+                // SAFETY: valid fd and C string.
+                let r = check(unsafe { libc::unlinkat(self.fds[dir].dir, cname(&name).as_ptr(), 0) }).map(|_| ());
+                Some(Input::Done(r))
+            }
+            Action::RenameFile { dir, from, to } => Some(Input::Done(renameat(self.fds[dir].dir, &cname(&from), &cname(&to)))),
+            Action::ChmodFile { dir, name, mode } => {
+                // SAFETY: valid fd and C string.
+                let r = check(unsafe { libc::fchmodat(self.fds[dir].dir, cname(&name).as_ptr(), mode as libc::mode_t, 0) });
+                Some(Input::Done(r.map(|_| ())))
+            }
+            Action::RenameState { dir } => Some(Input::Done(renameat(self.fds[dir].dir, c"newstate", c"state"))),
+            Action::StartProcessor { dir, input, command } => Some(Input::Spawned(self.start_processor(dir, &input, &command))),
+            Action::SendUdp { udp, bytes } => Some(Input::UdpSent(Self::send_udp(udp, &bytes))),
+            Action::Stderr(line) => {
+                crate::diag::write_stderr(&line);
+                None
+            }
+            Action::ArmRead { max } => {
+                self.armed = Some(max);
+                None
+            }
+            Action::DisarmRead => {
+                self.armed = None;
+                None
+            }
+            Action::Recycle(buf) => {
+                if self.spare.len() < 2 {
+                    self.spare.push(buf);
+                }
+                None
+            }
+            Action::Exit(code) => {
+                self.finished = Some(code);
+                None
+            }
+        }
+    }
+
+    fn interests(&self, out: &mut Vec<Interest>) {
+        if self.armed.is_some() {
+            out.push(Interest::read(0));
+        }
+    }
+
+    fn gather(&mut self, _now: Now, woke: &Woke, out: &mut VecDeque<Input>) {
+        if woke.deadline_passed {
+            out.push_back(Input::Tick);
+        }
+        if woke.signals.contains(libc::SIGCHLD) {
+            out.push_back(Input::Signal(Sig::Chld));
+            while let Some(r) = process::reap_nohang() {
+                out.push_back(Input::ChildExited { pid: r.pid, status: r.status });
+            }
+        }
+        if woke.signals.contains(libc::SIGALRM) {
+            out.push_back(Input::Signal(Sig::Alrm));
+        }
+        if woke.signals.contains(libc::SIGHUP) {
+            out.push_back(Input::Signal(Sig::Hup));
+        }
+        if woke.signals.contains(libc::SIGTERM) {
+            out.push_back(Input::Signal(Sig::Term));
+        }
+        let Some(max) = self.armed else { return };
+        if !woke.ready.iter().any(|r| r.fd == 0 && r.readable) {
+            return;
+        }
+        let mut buf = self.spare.pop().unwrap_or_default();
+        let max = max.min(READ_SIZE.max(1));
+        buf.resize(max, 0);
+        match sys::read(0, &mut buf) {
+            Ok(0) => {
+                self.armed = None;
+                out.push_back(Input::Eof);
+            }
+            Ok(n) => {
+                self.armed = None;
+                buf.truncate(n);
+                out.push_back(Input::Data(buf));
+            }
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => self.spare.push(buf),
+            Err(e) => {
+                self.armed = None;
+                out.push_back(Input::ReadError(e));
+            }
+        }
+    }
+
+    fn finished(&self) -> Option<i32> {
+        self.finished
+    }
+}
