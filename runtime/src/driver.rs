@@ -85,6 +85,13 @@ impl Trace {
     pub fn none() -> Trace {
         Trace { out: None }
     }
+    /// Records a fact about the run that is not an input (e.g. the machine's start-up
+    /// configuration), as one `note` line.
+    pub fn note<T: Debug>(&mut self, what: &T) {
+        if let Some(f) = &mut self.out {
+            let _ = writeln!(f, "note {:?}", what);
+        }
+    }
     fn input<T: Debug>(&mut self, now: Now, i: &T) {
         if let Some(f) = &mut self.out {
             let _ = writeln!(f, "in {} {}.{:09} {:?}", now.mono.0, now.wall.unix_secs, now.wall.nanos, i);

@@ -1,5 +1,31 @@
-//! runsv (being built).
+//! runsv: supervise one service directory (and its log service). See docs/man/runsv.8.
+
+use model::runsv::{text, Input, Runsv};
+use runtime::driver::{self, RealOs, Trace};
+use runtime::exec::runsv::{handled_signals, RunsvIo};
+use runtime::signals::Signals;
+
 fn main() {
-    eprintln!("runsv: not implemented yet");
-    std::process::exit(111);
+    let args = runit_bins::args_bytes();
+    let argv0 = args.first().cloned().unwrap_or_else(|| b"runsv".to_vec());
+    if args.len() != 2 {
+        runit_bins::die(&text::usage(&argv0), 1);
+    }
+    let dir = &args[1];
+    let handled = handled_signals();
+    let signals = match Signals::install(&handled) {
+        Ok(s) => s,
+        Err(e) => runit_bins::die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
+    };
+    let (mut io, config) = match RunsvIo::setup(dir, handled) {
+        Ok(x) => x,
+        Err(f) => runit_bins::die(&f.0, 111),
+    };
+    let mut os = RealOs { signals };
+    let now = runtime::clock::now();
+    let mut trace = Trace::from_env();
+    trace.note(&(now, &config));
+    let mut machine = Runsv::new(now, config);
+    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace);
+    std::process::exit(code);
 }

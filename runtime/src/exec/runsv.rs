@@ -1,1 +1,376 @@
-//! The runsv executor. (Being built: issue 2.)
+//! The runsv executor: start-up (spec/runsv.md §2) and the [`Io`] that carries out the
+//! runsv machine's actions.
+//!
+//! Start-up order follows runit: chdir, `down`, `log`, `supervise/` (following a
+//! symlink and creating its target), the lock (non-blocking for the main slot, blocking
+//! for the log slot), the `control` FIFOs held open for reading *and* writing (so they
+//! never report EOF), then the `ok` FIFOs held open for reading (so `open(ok,
+//! O_WRONLY|O_NONBLOCK)` succeeds exactly while runsv runs).
+
+use std::collections::VecDeque;
+use std::ffi::CString;
+
+use model::errno::Errno;
+use model::runsv::text::{self, StatusFile, WriteStep};
+use model::runsv::{Action, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot};
+
+use crate::driver::{Io, Woke};
+use crate::fs::{self, AtomicWriteError};
+use crate::process::{self, SpawnSpec};
+use crate::sys;
+use crate::wait::Interest;
+
+/// Signals runsv handles. TERM and CHLD are runit's; the others are caught only so a stray
+/// signal cannot kill runsv and orphan the service (runit dies on them). Each of the
+/// others is caught only if it was not inherited as ignored, so the services see the same
+/// dispositions they would under runit.
+pub const CORE_SIGNALS: [i32; 2] = [libc::SIGCHLD, libc::SIGTERM];
+
+/// The stray signals runsv survives (docs/divergences.md).
+pub const STRAY_SIGNALS: [i32; 7] =
+    [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM, libc::SIGPIPE];
+
+/// The signals to install handlers for: the core ones plus every stray one that is not
+/// currently ignored.
+pub fn handled_signals() -> Vec<i32> {
+    let mut v = CORE_SIGNALS.to_vec();
+    for s in STRAY_SIGNALS {
+        // SAFETY: querying the current disposition with a null new action.
+        let ignored = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(s, std::ptr::null(), &mut old);
+            old.sa_sigaction == libc::SIG_IGN
+        };
+        if !ignored {
+            v.push(s);
+        }
+    }
+    v
+}
+
+/// A fatal start-up error: the complete message; runsv exits 111 after printing it.
+#[derive(Debug)]
+pub struct Fatal(pub Vec<u8>);
+
+/// Open descriptors of one slot's `supervise/`.
+#[derive(Debug)]
+struct SlotFds {
+    control: i32,
+    _control_w: i32,
+    _ok: i32,
+    _lock: i32,
+}
+
+/// What start-up produced: the facts for the machine and the descriptors for the executor.
+pub struct RunsvIo {
+    dir: Vec<u8>,
+    main: Option<SlotFds>,
+    log: Option<SlotFds>,
+    /// (read, write) ends of the log pipe; `None` when closed or no log.
+    log_pipe: Option<(i32, i32)>,
+    handled: Vec<i32>,
+    finished: Option<i32>,
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+/// `mkdir(name, 0700)`, or if it exists as a symlink, create its (one-level) target.
+/// `label` names it in runit's messages (`./supervise`, `./log/supervise`).
+fn make_supervise(dir: &[u8], name: &str, label: &str, in_log: bool) -> Result<(), Fatal> {
+    let path = c(name);
+    if sys::mkdir(&path, 0o700).is_ok() {
+        return Ok(());
+    }
+    match sys::readlink(&path, 256) {
+        Ok(target) => {
+            let target = sys::cstr(&target).map_err(|e| Fatal(text::fatal(dir, format!("unable to readlink {label}").as_bytes(), Some(e))))?;
+            if in_log {
+                let here = fs::open_read(&c(".")).map_err(|e| Fatal(text::fatal(dir, b"unable to open current directory", Some(e))))?;
+                sys::chdir(&c("./log")).map_err(|e| Fatal(text::fatal(dir, b"unable to change directory to ./log", Some(e))))?;
+                let _ = sys::mkdir(&target, 0o700);
+                let back = sys::fchdir(here);
+                let _ = sys::close(here);
+                back.map_err(|e| Fatal(text::fatal(dir, b"unable to change back to service directory", Some(e))))?;
+            } else {
+                let _ = sys::mkdir(&target, 0o700);
+            }
+            Ok(())
+        }
+        Err(Errno::ENAMETOOLONG) => {
+            Err(Fatal(text::fatal(dir, format!("unable to readlink {label}: name too long").as_bytes(), None)))
+        }
+        Err(Errno::ENOENT) | Err(Errno::EINVAL) => Ok(()),
+        Err(e) => Err(Fatal(text::fatal(dir, format!("unable to readlink {label}").as_bytes(), Some(e)))),
+    }
+}
+
+fn lock(dir: &[u8], sup: &str, wait: bool) -> Result<i32, Fatal> {
+    let path = format!("{sup}/lock");
+    let fd = fs::open_append(&c(&path)).map_err(|e| Fatal(text::fatal(dir, format!("unable to open {path}").as_bytes(), Some(e))))?;
+    fs::lock_exclusive(fd, wait).map_err(|e| Fatal(text::fatal(dir, format!("unable to lock {path}").as_bytes(), Some(e))))?;
+    Ok(fd)
+}
+
+/// The control FIFO, held open both ways. runit's quirk: the FIFO-type check always
+/// examines the *main* `supervise/control` (spec/runsv.md §2 step 10).
+fn control_fifo(dir: &[u8], sup: &str) -> Result<(i32, i32), Fatal> {
+    let path = c(&format!("{sup}/control"));
+    let _ = sys::mkfifo(&path, 0o600);
+    let st = sys::stat(&c("supervise/control")).map_err(|e| Fatal(text::fatal(dir, b"unable to stat supervise/control", Some(e))))?;
+    if !fs::is_fifo(&st) {
+        return Err(Fatal(text::fatal(dir, b"supervise/control exists but is not a fifo", None)));
+    }
+    let what = format!("unable to open {sup}/control");
+    let r = fs::open_read(&path).map_err(|e| Fatal(text::fatal(dir, what.as_bytes(), Some(e))))?;
+    let w = fs::open_write(&path).map_err(|e| Fatal(text::fatal(dir, what.as_bytes(), Some(e))))?;
+    Ok((r, w))
+}
+
+fn ok_fifo(dir: &[u8], sup: &str) -> Result<i32, Fatal> {
+    let path = c(&format!("{sup}/ok"));
+    let _ = sys::mkfifo(&path, 0o600);
+    fs::open_read(&path).map_err(|e| Fatal(text::fatal(dir, format!("unable to read {sup}/ok").as_bytes(), Some(e))))
+}
+
+impl RunsvIo {
+    /// Performs runsv's start-up in `dir` (the argument verbatim). On success the process
+    /// has changed into the service directory and the machine's facts are returned.
+    pub fn setup(dir: &[u8], handled: Vec<i32>) -> Result<(RunsvIo, Config), Fatal> {
+        let cdir = sys::cstr(dir).map_err(|e| Fatal(text::fatal(dir, b"unable to change to directory", Some(e))))?;
+        sys::chdir(&cdir).map_err(|e| Fatal(text::fatal(dir, b"unable to change to directory", Some(e))))?;
+        let down = sys::stat(&c("down")).is_ok();
+        let mut warnings = Vec::new();
+        let log = match sys::stat(&c("log")) {
+            Err(Errno::ENOENT) => None,
+            Err(e) => {
+                warnings.push(text::warning(dir, b"unable to stat() ./log: ", Some(e)));
+                None
+            }
+            Ok(st) if !fs::is_dir(&st) => {
+                warnings.push(text::warning(dir, b"./log: not a directory.", None));
+                None
+            }
+            Ok(_) => Some(sys::stat(&c("log/down")).is_ok()),
+        };
+        for w in &warnings {
+            crate::diag::write_stderr(w);
+        }
+        let log_pipe = if log.is_some() {
+            Some(sys::pipe(false).map_err(|e| Fatal(text::fatal(dir, b"unable to create log pipe", Some(e))))?)
+        } else {
+            None
+        };
+        make_supervise(dir, "supervise", "./supervise", false)?;
+        let main_lock = lock(dir, "supervise", false)?;
+        let log_lock = if log.is_some() {
+            make_supervise(dir, "log/supervise", "./log/supervise", true)?;
+            Some(lock(dir, "log/supervise", true)?)
+        } else {
+            None
+        };
+        let (mc, mcw) = control_fifo(dir, "supervise")?;
+        let log_ctl = if log.is_some() { Some(control_fifo(dir, "log/supervise")?) } else { None };
+        let mok = ok_fifo(dir, "supervise")?;
+        let log_ok = if log.is_some() { Some(ok_fifo(dir, "log/supervise")?) } else { None };
+        let main = SlotFds { control: mc, _control_w: mcw, _ok: mok, _lock: main_lock };
+        let log_fds = match (log_ctl, log_ok, log_lock) {
+            (Some((r, w)), Some(ok), Some(l)) => Some(SlotFds { control: r, _control_w: w, _ok: ok, _lock: l }),
+            _ => None,
+        };
+        let io = RunsvIo { dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None };
+        Ok((io, Config { dir: dir.to_vec(), down, log }))
+    }
+
+    fn spawn(&mut self, slot: Slot, program: &Program, fail: Vec<u8>) -> Result<u32, Errno> {
+        let mut spec = SpawnSpec::new(b"./run")?;
+        match program {
+            Program::Run => {
+                spec.stdout = self.log_pipe.map(|(_, w)| w);
+            }
+            Program::Finish { a, b } => {
+                spec.path = c("./finish");
+                spec.argv = vec![c("./finish"), c(&a.to_string()), c(&b.to_string())];
+                spec.stdout = self.log_pipe.map(|(_, w)| w);
+            }
+            Program::LogRun => {
+                spec.stdin = self.log_pipe.map(|(r, _)| r);
+                spec.chdir = Some(c("./log"));
+            }
+        }
+        let _ = slot;
+        spec.reset_signals = self.handled.clone();
+        spec.exec_fail_msg = fail;
+        spec.exec_fail_code = 111;
+        process::spawn(&spec).map(|p| p as u32)
+    }
+
+    fn run_control(&mut self, byte: u8) -> ControlOutcome {
+        let name = format!("control/{}", byte as char);
+        let path = c(&name);
+        match sys::stat(&path) {
+            Err(Errno::ENOENT) => return ControlOutcome::Absent,
+            Err(e) => return ControlOutcome::StatFailed(e),
+            Ok(st) if !fs::owner_exec(&st) => return ControlOutcome::Absent,
+            Ok(_) => {}
+        }
+        let Ok(mut spec) = SpawnSpec::new(name.as_bytes()) else { return ControlOutcome::Absent };
+        spec.stdout = self.log_pipe.map(|(_, w)| w);
+        // runit's quirk: override scripts run with SIGTERM and SIGCHLD blocked. Only the
+        // stray signals (which runit does not block) are unblocked.
+        spec.reset_signals = self.handled.iter().copied().filter(|s| !CORE_SIGNALS.contains(s)).collect();
+        spec.exec_fail_msg = text::control_exec_failed(&self.dir);
+        let pid = match process::spawn(&spec) {
+            Ok(p) => p,
+            Err(e) => return ControlOutcome::ForkFailed(e),
+        };
+        match process::wait_pid(pid) {
+            Ok(st) => ControlOutcome::Exited(st),
+            Err(e) => ControlOutcome::WaitFailed(e),
+        }
+    }
+
+    fn write_status(&mut self, slot: Slot, pid: Option<&[u8]>, stat: &[u8], status: &[u8]) {
+        let sup = if slot == Slot::Log { "log/supervise" } else { "supervise" };
+        let mut files: Vec<(StatusFile, &str, &[u8])> = Vec::with_capacity(3);
+        if let Some(p) = pid {
+            files.push((StatusFile::Pid, "pid", p));
+        }
+        files.push((StatusFile::Stat, "stat", stat));
+        files.push((StatusFile::Status, "status", status));
+        for (file, name, bytes) in files {
+            let tmp = c(&format!("{sup}/{name}.new"));
+            let dest = c(&format!("{sup}/{name}"));
+            if let Err(e) = fs::write_atomic(&tmp, &dest, bytes) {
+                let step = match e {
+                    AtomicWriteError::Open(e) => WriteStep::Open(e),
+                    AtomicWriteError::Write(e) => WriteStep::Write(e),
+                    AtomicWriteError::Partial => WriteStep::Partial,
+                    AtomicWriteError::Rename(e) => WriteStep::Rename(e),
+                };
+                crate::diag::write_stderr(&text::status_write_failed(&self.dir, slot, file, step));
+                // runit skips the rest of the update when the pid file fails.
+                if file == StatusFile::Pid {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn close_log_pipe(&mut self) {
+        if let Some((r, w)) = self.log_pipe.take() {
+            if let Err(e) = sys::close(w) {
+                crate::diag::write_stderr(&text::warning(&self.dir, b"unable to close logpipe[1]", Some(e)));
+            }
+            if let Err(e) = sys::close(r) {
+                crate::diag::write_stderr(&text::warning(&self.dir, b"unable to close logpipe[0]", Some(e)));
+            }
+        }
+    }
+}
+
+/// The platform number of a signal the model names.
+pub fn signo(sig: Sig) -> i32 {
+    match sig {
+        Sig::Term => libc::SIGTERM,
+        Sig::Cont => libc::SIGCONT,
+        Sig::Stop => libc::SIGSTOP,
+        Sig::Hup => libc::SIGHUP,
+        Sig::Alrm => libc::SIGALRM,
+        Sig::Int => libc::SIGINT,
+        Sig::Quit => libc::SIGQUIT,
+        Sig::Usr1 => libc::SIGUSR1,
+        Sig::Usr2 => libc::SIGUSR2,
+        Sig::Kill => libc::SIGKILL,
+    }
+}
+
+fn read_byte(fd: i32) -> Option<u8> {
+    let mut b = [0u8; 1];
+    match sys::read(fd, &mut b) {
+        Ok(1) => Some(b[0]),
+        _ => None,
+    }
+}
+
+impl Io<Runsv> for RunsvIo {
+    fn execute(&mut self, _now: model::Now, action: Action) -> Option<Input> {
+        match action {
+            Action::Spawn { slot, program, exec_fail_msg } => Some(match self.spawn(slot, &program, exec_fail_msg) {
+                Ok(pid) => Input::Spawned(slot, pid),
+                Err(e) => Input::SpawnFailed(slot, e),
+            }),
+            Action::RunControl(byte) => Some(Input::ControlDone(self.run_control(byte))),
+            Action::Signal(_, pid, sig) => {
+                let _ = process::signal(pid as i32, signo(sig));
+                None
+            }
+            Action::WriteStatus { slot, pid, stat, status } => {
+                self.write_status(slot, pid.as_deref(), &stat, &status);
+                None
+            }
+            Action::CloseLogPipe => {
+                self.close_log_pipe();
+                None
+            }
+            Action::Warn(line) => {
+                crate::diag::write_stderr(&line);
+                None
+            }
+            Action::Exit(code) => {
+                self.finished = Some(code);
+                None
+            }
+        }
+    }
+
+    fn interests(&self, out: &mut Vec<Interest>) {
+        if let Some(m) = &self.main {
+            out.push(Interest::read(m.control));
+        }
+        if let Some(l) = &self.log {
+            out.push(Interest::read(l.control));
+        }
+    }
+
+    fn gather(&mut self, _now: model::Now, woke: &Woke, out: &mut VecDeque<Input>) {
+        // runit's loop order: reap every exited child, one byte from the main FIFO, one
+        // byte from the log FIFO, then SIGTERM as `x`.
+        while let Some(r) = process::reap_nohang() {
+            let finish_present = match fs::open_read(&c("finish")) {
+                Ok(fd) => {
+                    let _ = sys::close(fd);
+                    true
+                }
+                Err(_) => false,
+            };
+            out.push_back(Input::ChildExited { pid: r.pid as u32, status: r.status, finish_present });
+        }
+        let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
+        if let Some(m) = &self.main {
+            if ready(m.control) {
+                if let Some(b) = read_byte(m.control) {
+                    out.push_back(Input::Control(Slot::Main, b));
+                }
+            }
+        }
+        if let Some(l) = &self.log {
+            if ready(l.control) {
+                if let Some(b) = read_byte(l.control) {
+                    out.push_back(Input::Control(Slot::Log, b));
+                }
+            }
+        }
+        if woke.signals.contains(libc::SIGTERM) {
+            out.push_back(Input::Terminate);
+        }
+        if woke.deadline_passed {
+            out.push_back(Input::Tick);
+        }
+    }
+
+    fn finished(&self) -> Option<i32> {
+        self.finished
+    }
+}

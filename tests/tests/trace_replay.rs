@@ -1,0 +1,201 @@
+//! Model/runtime agreement: a real `runsv` run with `RUNIT_TRACE` records every input it
+//! fed its machine and every action it executed; replaying the inputs through a fresh
+//! model must produce exactly the recorded actions. So the binary cannot drift from the
+//! machine that the property tests and the explorer check.
+
+use std::time::Duration;
+
+use e2e::{eventually, Scratch};
+use model::errno::Errno;
+use model::runsv::{Config, ControlOutcome, Input, Runsv, Slot};
+use model::{Machine, Mono, Now, Wall};
+
+/// A minimal reader for the `Debug` renderings the trace uses.
+struct P<'a> {
+    s: &'a str,
+}
+
+impl<'a> P<'a> {
+    fn eat(&mut self, t: &str) -> bool {
+        let s = self.s.trim_start_matches([' ', ',']);
+        if let Some(rest) = s.strip_prefix(t) {
+            self.s = rest;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect(&mut self, t: &str) {
+        assert!(self.eat(t), "expected {t:?} at {:?}", self.s);
+    }
+    fn num(&mut self) -> i64 {
+        let s = self.s.trim_start_matches([' ', ',', ':']);
+        let end = s.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(s.len());
+        self.s = &s[end..];
+        s[..end].parse().expect("number")
+    }
+    fn boolean(&mut self) -> bool {
+        if self.eat("true") {
+            true
+        } else {
+            self.expect("false");
+            false
+        }
+    }
+    fn bytes(&mut self) -> Vec<u8> {
+        self.expect("[");
+        let mut v = Vec::new();
+        while !self.eat("]") {
+            v.push(self.num() as u8);
+        }
+        v
+    }
+    fn slot(&mut self) -> Slot {
+        if self.eat("Main") {
+            Slot::Main
+        } else {
+            self.expect("Log");
+            Slot::Log
+        }
+    }
+    fn errno(&mut self) -> Errno {
+        self.expect("Errno(");
+        let n = self.num() as i32;
+        self.expect(")");
+        Errno(n)
+    }
+    fn now(&mut self) -> Now {
+        self.expect("Now { mono: Mono(");
+        let mono = Mono(self.num() as u64);
+        self.expect("), wall: Wall { unix_secs:");
+        let unix_secs = self.num();
+        self.expect("nanos:");
+        let nanos = self.num() as u32;
+        self.expect("} }");
+        Now { mono, wall: Wall { unix_secs, nanos } }
+    }
+    fn config(&mut self) -> Config {
+        self.expect("Config { dir:");
+        let dir = self.bytes();
+        self.expect("down:");
+        let down = self.boolean();
+        self.expect("log:");
+        let log = if self.eat("None") {
+            None
+        } else {
+            self.expect("Some(");
+            let b = self.boolean();
+            self.expect(")");
+            Some(b)
+        };
+        Config { dir, down, log }
+    }
+    fn input(&mut self) -> Input {
+        if self.eat("Start") {
+            Input::Start
+        } else if self.eat("Control(") {
+            let slot = self.slot();
+            let b = self.num() as u8;
+            Input::Control(slot, b)
+        } else if self.eat("Terminate") {
+            Input::Terminate
+        } else if self.eat("ChildExited { pid:") {
+            let pid = self.num() as u32;
+            self.expect("status:");
+            let status = self.num() as i32;
+            self.expect("finish_present:");
+            let finish_present = self.boolean();
+            Input::ChildExited { pid, status, finish_present }
+        } else if self.eat("Spawned(") {
+            let slot = self.slot();
+            Input::Spawned(slot, self.num() as u32)
+        } else if self.eat("SpawnFailed(") {
+            let slot = self.slot();
+            Input::SpawnFailed(slot, self.errno())
+        } else if self.eat("ControlDone(") {
+            Input::ControlDone(if self.eat("Absent") {
+                ControlOutcome::Absent
+            } else if self.eat("StatFailed(") {
+                ControlOutcome::StatFailed(self.errno())
+            } else if self.eat("ForkFailed(") {
+                ControlOutcome::ForkFailed(self.errno())
+            } else if self.eat("WaitFailed(") {
+                ControlOutcome::WaitFailed(self.errno())
+            } else {
+                self.expect("Exited(");
+                ControlOutcome::Exited(self.num() as i32)
+            })
+        } else {
+            self.expect("Tick");
+            Input::Tick
+        }
+    }
+}
+
+/// Replays a trace; returns the number of inputs replayed.
+fn replay(trace: &str) -> usize {
+    let mut lines = trace.lines();
+    let first = lines.next().expect("trace has a note line");
+    let mut p = P { s: first.strip_prefix("note (").expect("note line") };
+    let start = p.now();
+    let config = p.config();
+    let mut m = Runsv::new(start, config);
+    let mut expected: Vec<String> = Vec::new();
+    let mut got: Vec<String> = Vec::new();
+    let mut inputs = 0;
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("in ") {
+            let mut parts = rest.splitn(3, ' ');
+            let mono = Mono(parts.next().unwrap().parse().unwrap());
+            let (secs, nanos) = parts.next().unwrap().split_once('.').unwrap();
+            let now = Now { mono, wall: Wall { unix_secs: secs.parse().unwrap(), nanos: nanos.parse().unwrap() } };
+            let input = P { s: parts.next().unwrap() }.input();
+            m.handle(now, input);
+            inputs += 1;
+            // The driver interleaves: after an obligation it feeds the reply before taking
+            // the next action, so take actions only up to the next obligation.
+            while let Some(a) = m.poll_action() {
+                let owed = m.owed().is_some() && matches!(a, model::runsv::Action::Spawn { .. } | model::runsv::Action::RunControl(_));
+                got.push(format!("{a:?}"));
+                if owed {
+                    break;
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("out ") {
+            expected.push(rest.to_string());
+        }
+    }
+    assert_eq!(got, expected, "the model and the running binary disagree");
+    inputs
+}
+
+#[test]
+fn a_real_runsv_run_replays_exactly_through_the_model() {
+    let mut sc = Scratch::new("trace-replay");
+    sc.script("s/run", "n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; [ $n -lt 2 ] && exit 3; exec sleep 100");
+    sc.script("s/finish", "exit 0");
+    sc.script("s/control/h", "exit 0");
+    sc.script("s/log/run", "exec cat > /dev/null");
+    let trace = sc.join("trace");
+    let mut cmd = std::process::Command::new(e2e::bin("runsv"));
+    cmd.arg("s").current_dir(&sc.path).env("RUNIT_TRACE", &trace);
+    let pid = sc.spawn(cmd);
+    let send = |b: &str| {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(sc.join("s/supervise/control")).unwrap().write_all(b.as_bytes()).unwrap();
+    };
+    eventually!(Duration::from_secs(10), sc.read("s/n") == "3\n" && sc.read("s/supervise/stat") == "run\n", "service never settled");
+    send("hpcd");
+    eventually!(Duration::from_secs(5), sc.read("s/supervise/stat") == "down, paused\n" || sc.read("s/supervise/stat") == "down\n", "not down");
+    send("ux");
+    assert!(sc.wait_exit(pid, Duration::from_secs(5)).is_some_and(|s| s.success()), "runsv did not exit");
+    let inputs = replay(&sc.read("trace"));
+    assert!(inputs > 15, "trace too short to mean anything: {inputs} inputs");
+    // The check can fail: a trace missing one executed action must be rejected.
+    let full = sc.read("trace");
+    let cut = full.rfind("\nout ").expect("an action line");
+    let end = full[cut + 1..].find('\n').map_or(full.len(), |e| cut + 1 + e);
+    let corrupted = format!("{}{}", &full[..cut], &full[end..]);
+    assert!(std::panic::catch_unwind(|| replay(&corrupted)).is_err(), "a corrupted trace replayed cleanly");
+}
