@@ -350,12 +350,16 @@ impl Io<Stages> for StageIo {
     }
 }
 
-/// Whether this process is PID 1 of a non-initial PID namespace (a container), read
-/// from `NSpid:` in `/proc/self/status` (more than one pid = nested). `false` when
-/// `/proc` is not mounted (a real boot before stage 1 mounts it).
+/// The inode number the kernel gives the initial PID namespace (`PROC_PID_INIT_INO`,
+/// fixed in the kernel ABI): `/proc/self/ns/pid` reads `pid:[4026531836]` there.
+pub const INITIAL_PID_NS: &str = "pid:[4026531836]";
+
+/// Whether this process lives in a non-initial PID namespace (a container): its
+/// `/proc/self/ns/pid` names another namespace than the initial one. `false` when
+/// `/proc` is not mounted (a real boot, before stage 1 mounts it).
 pub fn in_child_pid_namespace() -> bool {
-    let Ok(s) = std::fs::read_to_string("/proc/self/status") else { return false };
-    s.lines()
-        .find_map(|l| l.strip_prefix("NSpid:"))
-        .is_some_and(|rest| rest.split_whitespace().count() > 1)
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(target) => target.as_os_str() != INITIAL_PID_NS,
+        Err(_) => false,
+    }
 }
