@@ -390,7 +390,6 @@ fn runit_sigterm_ignored_outside_container_mode() {
     b.signal(libc::SIGCONT);
     std::thread::sleep(Duration::from_millis(300)); // a negative check: nothing may happen
     assert!(b.runit_pid().is_some(), "runit must survive TERM/HUP");
-    assert!(!b.console.text().contains("leave stage: ") || !b.console.text().contains("etc/runit/2\n- runit: enter stage"), "{}", b.console.text());
     assert!(!b.console.text().contains(&format!("leave stage: {}", b.p("etc/runit/2"))));
     let (code, _, _) = b.inside(&bin("runit-init"), &["6"]);
     assert_eq!(code, 0);
@@ -480,4 +479,73 @@ fn runit_not_pid1_is_fatal() {
     assert_eq!(code, 111);
     assert_eq!(out, "");
     assert_eq!(err, "- runit: fatal: must be run as process no 1.\n");
+}
+
+#[test]
+fn runit_stage1_not_executable_and_stage2_exit111_waits_5s() {
+    let mut b = Boot::start("runit-111", Some("0"), |_s, root| {
+        let r = root.display();
+        fs::write(root.join("etc/runit/1"), "#!/bin/sh\nexit 0\n").expect("write");
+        fs::set_permissions(root.join("etc/runit/1"), fs::Permissions::from_mode(0o644)).expect("chmod");
+        fs::write(root.join("run/runit.stopit"), "").expect("stopit");
+        fs::set_permissions(root.join("run/runit.stopit"), fs::Permissions::from_mode(0)).expect("chmod");
+        // Exits 111 at once the first time (runit must not spin: 5 s pause), then stays.
+        script(
+            &root.join("etc/runit/2"),
+            &format!("cat /proc/uptime >> {r}/starts\nif [ ! -e {r}/once ]; then touch {r}/once; exit 111; fi\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done"),
+        );
+        script(&root.join("etc/runit/3"), "exit 0");
+    });
+    eventually!(Duration::from_secs(15), b.s.read("starts").lines().count() >= 2, "stage 2 never restarted:\n{}", b.console.text());
+    let starts: Vec<f64> = b.s.read("starts").lines().filter_map(|l| l.split_whitespace().next()?.parse().ok()).collect();
+    assert!(starts.len() >= 2);
+    let gap = starts[1] - starts[0];
+    assert!((4.9..7.0).contains(&gap), "restart after exit 111 should take 5 s, took {gap}");
+    let con = b.console.text();
+    let s1 = b.p("etc/runit/1");
+    let s2 = b.p("etc/runit/2");
+    in_order(
+        &con,
+        &[
+            &format!("- runit: fatal: unable to start child: {s1}: access denied\n"),
+            &format!("- runit: leave stage: {s1}\n"),
+            &format!("- runit: warning: child failed: {s2}\n"),
+            "- runit: warning: killing all processes in stage 2...\n",
+            "- runit: warning: restarting.\n",
+        ],
+    )
+    .unwrap();
+    let (code, _, _) = b.inside(&bin("runit-init"), &["0"]);
+    assert_eq!(code, 0);
+    let st = b.wait_end(15);
+    assert!(is_poweroff(st), "{st:?}");
+}
+
+#[test]
+fn runit_reaps_orphans_and_forwards_alrm() {
+    let mut b = Boot::start("runit-orphans", Some("1"), |_s, root| {
+        let r = root.display();
+        script(&root.join("etc/runit/1"), "exit 0");
+        // Orphans: children of subshells that exit at once are re-parented to PID 1.
+        script(
+            &root.join("etc/runit/2"),
+            &format!(
+                "trap 'echo alrm >> {r}/alrm' ALRM\ntrap 'exit 0' TERM\nfor i in 1 2 3 4 5; do ( sh -c 'exit 3' & ); ( sleep 0.2 & ); done\ntouch {r}/s2.up\nwhile :; do sleep 0.1; done"
+            ),
+        );
+        script(&root.join("etc/runit/3"), "exit 0");
+    });
+    eventually!(Duration::from_secs(10), b.root.join("s2.up").exists(), "stage 2 never ran");
+    // No zombie may remain in the namespace once the orphans are done.
+    let zombies = || {
+        let (_, out, _) = b.inside(Path::new("/bin/sh"), &["-c", "grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l"]);
+        out.trim().to_string()
+    };
+    eventually!(Duration::from_secs(5), zombies() == "0", "zombies left in the namespace: {}", zombies());
+    b.signal(libc::SIGALRM);
+    eventually!(Duration::from_secs(5), b.s.read("alrm").contains("alrm"), "SIGALRM was not forwarded to stage 2");
+    b.signal(libc::SIGTERM);
+    let st = b.wait_end(15);
+    assert_eq!(st.code(), Some(0), "{st:?}\n{}", b.console.text());
+    assert!(b.console.text().contains("- runit: exit 0.\n"));
 }
