@@ -44,6 +44,8 @@ pub const POWEROFF_HALT_FALLBACK: Span = Span::from_secs(2);
 pub const STAGE1_SKIP_STAGE2: i32 = 100;
 /// Exit code of stage 2 that makes runit kill its process group and restart it.
 pub const STAGE2_RESTART: i32 = 111;
+/// Upper bound of actions queued by one input (the longest is stage 3's end).
+pub const MAX_ACTIONS_PER_INPUT: usize = 8;
 
 /// The three stages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -383,6 +385,8 @@ impl Stages {
     }
 
     fn spawn(&mut self, job: Job, stage2: Option<Stage2>) {
+        debug_assert!(!matches!(self.state, State::Halted), "nothing starts after the end");
+        debug_assert!(matches!(job, Job::CtrlAltDel) == stage2.is_some(), "stage 2 travels with ctrlaltdel only");
         self.actions.push_back(Action::Spawn(job.clone()));
         self.state = State::Spawning { job, stage2 };
     }
@@ -712,6 +716,7 @@ impl Machine for Stages {
             Input::Signal { sig, flags } => self.on_signal(now, sig, flags),
             Input::Tick => self.on_tick(now),
         }
+        debug_assert!(self.actions.len() <= MAX_ACTIONS_PER_INPUT, "bounded actions per input");
     }
 
     fn poll_action(&mut self) -> Option<Action> {
