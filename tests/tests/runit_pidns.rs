@@ -144,6 +144,7 @@ impl Boot {
             .arg(bin("runit"))
             .env("RUNIT_ROOT", &root)
             .env_remove("RUNIT_CONTAINER")
+            .env_remove("container")
             .current_dir(&root)
             .stdin(Stdio::null())
             .stdout(fs::File::create(root.join("unshare.out")).expect("out"))
@@ -488,7 +489,7 @@ fn runit_stage1_not_executable_and_stage2_exit111_waits_5s() {
         fs::write(root.join("etc/runit/1"), "#!/bin/sh\nexit 0\n").expect("write");
         fs::set_permissions(root.join("etc/runit/1"), fs::Permissions::from_mode(0o644)).expect("chmod");
         fs::write(root.join("run/runit.stopit"), "").expect("stopit");
-        fs::set_permissions(root.join("run/runit.stopit"), fs::Permissions::from_mode(0)).expect("chmod");
+        fs::set_permissions(root.join("run/runit.stopit"), fs::Permissions::from_mode(0o0)).expect("chmod");
         // Exits 111 at once the first time (runit must not spin: 5 s pause), then stays.
         script(
             &root.join("etc/runit/2"),

@@ -1,3 +1,4 @@
+#![allow(clippy::explicit_counter_loop)]
 //! Property tests for runit's stage machine and runit-init's argument decision:
 //! arbitrary inputs never panic, and a naive reference model of runit's exit-status
 //! table agrees with the machine on which stage runs next.

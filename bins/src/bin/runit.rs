@@ -5,8 +5,9 @@
 //! Overrides for tests and containers (read only here, passed on as values):
 //! - `RUNIT_ROOT=/prefix`: every file runit uses (`/etc/runit/*`, `/run/runit.*`,
 //!   `/dev/console`) is looked up under the prefix;
-//! - `RUNIT_CONTAINER=1|0`: force container mode on or off (default: on iff runit is
-//!   PID 1 of a non-initial PID namespace).
+//! - `RUNIT_CONTAINER=1|0`: force container mode on or off (default: on iff the
+//!   environment has `container=<name>` or runit is PID 1 of a non-initial PID
+//!   namespace).
 use std::os::unix::ffi::OsStrExt;
 
 use model::stage::{msg, Config, Input, Msg, Paths, Stages};
@@ -21,12 +22,14 @@ fn paths() -> Paths {
     }
 }
 
-/// Container mode: forced by `RUNIT_CONTAINER`, else detected from the PID namespace.
+/// Container mode: forced by `RUNIT_CONTAINER`, else on when the container manager
+/// says so (`container=<name>`, set by podman, LXC, systemd-nspawn) or when runit is in
+/// a non-initial PID namespace.
 fn container_mode() -> bool {
     match std::env::var_os("RUNIT_CONTAINER").as_deref().map(|v| v.as_bytes()) {
         Some(b"1") => true,
         Some(b"0") => false,
-        _ => exec::in_child_pid_namespace(),
+        _ => std::env::var_os("container").is_some_and(|v| !v.is_empty()) || exec::in_child_pid_namespace(),
     }
 }
 
