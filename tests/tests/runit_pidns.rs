@@ -145,6 +145,7 @@ impl Boot {
             .env("RUNIT_ROOT", &root)
             .env_remove("RUNIT_CONTAINER")
             .env_remove("container")
+            .env("RUNIT_TRACE", root.join("trace"))
             .current_dir(&root)
             .stdin(Stdio::null())
             .stdout(fs::File::create(root.join("unshare.out")).expect("out"))
@@ -549,4 +550,26 @@ fn runit_reaps_orphans_and_forwards_alrm() {
     let st = b.wait_end(15);
     assert_eq!(st.code(), Some(0), "{st:?}\n{}", b.console.text());
     assert!(b.console.text().contains("- runit: exit 0.\n"));
+}
+
+#[test]
+fn runit_container_sigterm_in_stage1_skips_stage2() {
+    let mut b = Boot::start("runit-ct1", None, |_s, root| {
+        let r = root.display();
+        script(&root.join("etc/runit/1"), &format!("touch {r}/s1.up\nwhile [ ! -e {r}/go ]; do sleep 0.05; done\nexit 0"));
+        script(&root.join("etc/runit/2"), &format!("touch {r}/s2.ran"));
+        script(&root.join("etc/runit/3"), "exit 0");
+    });
+    eventually!(Duration::from_secs(10), b.root.join("s1.up").exists(), "stage 1 never ran");
+    b.signal(libc::SIGTERM);
+    // The request is taken (not warned about) and acted on when stage 1 ends; the
+    // trace shows when runit has taken it.
+    eventually!(Duration::from_secs(5), b.s.read("trace").contains("Signal { sig: Term"), "runit never took SIGTERM");
+    fs::write(b.root.join("go"), "").expect("go");
+    let st = b.wait_end(15);
+    let con = b.console.text();
+    assert_eq!(st.code(), Some(0), "{st:?}\n{con}");
+    assert!(!b.root.join("s2.ran").exists(), "stage 2 must be skipped:\n{con}");
+    assert!(!con.contains("signals only work in stage 2."), "{con}");
+    in_order(&con, &["- runit: warning: skipping stage 2...\n", &format!("- runit: leave stage: {}\n", b.p("etc/runit/3")), "- runit: exit 0.\n"]).unwrap();
 }

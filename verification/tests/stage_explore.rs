@@ -249,8 +249,8 @@ impl Explore for Model {
             }
         }
         let shift = at.0 - T.0;
-        let (config, code) = (x.m.config(), x.m.stage2_code());
-        x.m = Stages::with_state(config, canonical(x.m.state().clone(), shift), code);
+        let canon = canonical(x.m.state().clone(), shift);
+        x.m.set_state(canon);
         x
     }
 }
@@ -272,6 +272,7 @@ fn stage_explore() {
         Property::sometimes("reboot chosen", |x| x.rebooting),
         Property::sometimes("power off reached halted", |x| matches!(x.m.state(), State::Halted) && !x.rebooting && x.final_started),
         Property::sometimes("container exit", |x| x.exit.is_some()),
+        Property::sometimes("container stop during stage 1 skipped stage 2", |x| x.m.term_pending() && x.starts[2] == 1 && x.starts[1] == 0),
         Property::sometimes("fork failure retried", |x| x.forked_failed && x.starts[0] == 1),
         Property::eventually(
             "a shutdown request reaches stage 3",

@@ -308,6 +308,8 @@ pub struct Stages {
     state: State,
     /// Exit code of the last stage 2 that ended on its own (0 if ended by a request).
     stage2_code: i32,
+    /// Container mode: SIGTERM arrived during stage 1; stage 2 is skipped.
+    term_pending: bool,
     actions: VecDeque<Action>,
 }
 
@@ -352,7 +354,7 @@ pub fn status_signal(sig: i32) -> i32 {
 impl Stages {
     /// A machine before boot.
     pub fn new(config: Config) -> Stages {
-        Stages { config, state: State::Start, stage2_code: 0, actions: VecDeque::new() }
+        Stages { config, state: State::Start, stage2_code: 0, term_pending: false, actions: VecDeque::new() }
     }
 
     /// The current state (for tests, exploration and tables).
@@ -367,12 +369,22 @@ impl Stages {
 
     /// A machine in an arbitrary state (for tables and exploration).
     pub fn with_state(config: Config, state: State, stage2_code: i32) -> Stages {
-        Stages { config, state, stage2_code, actions: VecDeque::new() }
+        Stages { config, state, stage2_code, term_pending: false, actions: VecDeque::new() }
+    }
+
+    /// Replaces the state only (exploration renames pids and rebases times this way).
+    pub fn set_state(&mut self, state: State) {
+        self.state = state;
     }
 
     /// Exit code remembered from the last stage 2 (container mode's exit status).
     pub fn stage2_code(&self) -> i32 {
         self.stage2_code
+    }
+
+    /// Whether a container stop request (SIGTERM in stage 1) is waiting for stage 1 to end.
+    pub fn term_pending(&self) -> bool {
+        self.term_pending
     }
 
     /// Whether a spawn reply is owed (the driver must answer it before anything else).
@@ -434,7 +446,7 @@ impl Stages {
                     self.say(Msg::ChildFailed(script));
                 }
                 self.say(Msg::LeaveStage(script));
-                if code == STAGE1_SKIP_STAGE2 {
+                if code == STAGE1_SKIP_STAGE2 || self.term_pending {
                     self.say(Msg::SkippingStage2);
                     self.spawn(Job::Stage(StageId::Three), None);
                 } else {
@@ -491,6 +503,11 @@ impl Stages {
     /// never delivered; if it were, it is ignored as runit ignores it).
     fn wrong_stage(&mut self, sig: Sig) {
         if sig == Sig::Term && !self.config.container {
+            return;
+        }
+        // Container mode: a stop request during stage 1 is kept; stage 2 is skipped.
+        if sig == Sig::Term && matches!(self.state, State::Running { stage: StageId::One, .. } | State::ForkPause { job: Job::Stage(StageId::One), .. }) {
+            self.term_pending = true;
             return;
         }
         self.say(Msg::SignalsOnlyInStage2);

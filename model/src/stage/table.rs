@@ -78,6 +78,7 @@ pub fn sample_states() -> Vec<(Config, State)> {
         (normal, State::ForkPause { job: Job::Stage(StageId::Two), stage2: None, until: T0 }),
         (normal, State::Running { stage: StageId::One, pid: 10 }),
         (normal, State::Running { stage: StageId::Two, pid: 20 }),
+        (Config { container: true }, State::Running { stage: StageId::One, pid: 10 }),
         (Config { container: true }, State::Running { stage: StageId::Two, pid: 20 }),
         (normal, State::Running { stage: StageId::Three, pid: 30 }),
         (Config { container: true }, State::Running { stage: StageId::Three, pid: 30 }),
@@ -122,16 +123,21 @@ pub fn rows() -> Vec<Row> {
     for (config, state) in sample_states() {
         for input in sample_inputs() {
             let mut m = Stages::with_state(config, state.clone(), 0);
+            let before = m.clone();
             m.handle(now_at(T0), input.clone());
             let mut acts = Vec::new();
             while let Some(a) = m.poll_action() {
                 acts.push(a);
             }
-            if acts.is_empty() && *m.state() == state {
+            if acts.is_empty() && m == before {
                 continue;
             }
+            let mut next = describe_state(m.state());
+            if m.term_pending() {
+                next.push_str(" [stop request pending: stage 2 will be skipped]");
+            }
             let st = if config.container { format!("{} [container]", describe_state(&state)) } else { describe_state(&state) };
-            out.push(Row { state: st, input: format!("{input:?}"), actions: describe_actions(&acts), next: describe_state(m.state()) });
+            out.push(Row { state: st, input: format!("{input:?}"), actions: describe_actions(&acts), next });
         }
     }
     out

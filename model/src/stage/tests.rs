@@ -128,8 +128,20 @@ fn test_stage1_signals_warn() {
     }
     let mut m = at(running(StageId::One, 10));
     assert_eq!(step(&mut m, sig(Sig::Term)), vec![], "TERM is ignored outside container mode");
-    let mut m = container(running(StageId::One, 10));
+    let mut m = container(running(StageId::Three, 30));
     assert_eq!(step(&mut m, sig(Sig::Term)), vec![Action::Say(Msg::SignalsOnlyInStage2)]);
+}
+
+#[test]
+fn test_stage1_term_container_skips_stage2() {
+    // A container stop request during stage 1 is kept: stage 2 is skipped.
+    let mut m = container(running(StageId::One, 10));
+    assert_eq!(step(&mut m, sig(Sig::Term)), vec![]);
+    assert!(m.term_pending());
+    assert_eq!(
+        step(&mut m, exited(10, status_exit(0))),
+        vec![Action::Say(Msg::LeaveStage(S1)), Action::Say(Msg::SkippingStage2), Action::Spawn(Job::Stage(StageId::Three))]
+    );
 }
 
 #[test]
