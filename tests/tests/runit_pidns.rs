@@ -47,6 +47,9 @@ fn tools_dir(s: &Scratch) -> Option<PathBuf> {
 
 /// The console: a FIFO at `<root>/dev/console`, drained by a thread into a buffer.
 struct Console {
+    fifo: PathBuf,
+    /// While set, the reader thread does not read (the FIFO fills up).
+    paused: Arc<AtomicBool>,
     buf: Arc<Mutex<Vec<u8>>>,
     /// Reads that found no writer and no data (EOF), counted.
     eofs: Arc<std::sync::atomic::AtomicU64>,
@@ -66,13 +69,19 @@ impl Console {
         // open for writing then succeeds) and never blocks the thread.
         use std::os::unix::fs::OpenOptionsExt;
         let mut f = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open console fifo");
+        let fifo = fifo.clone();
         let buf = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let eofs = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (b, st, eo) = (buf.clone(), stop.clone(), eofs.clone());
+        let paused = Arc::new(AtomicBool::new(false));
+        let (b, st, eo, pa) = (buf.clone(), stop.clone(), eofs.clone(), paused.clone());
         let thread = std::thread::spawn(move || {
             let mut chunk = [0u8; 4096];
             loop {
+                if pa.load(Ordering::SeqCst) && !st.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
                 match f.read(&mut chunk) {
                     Ok(n) if n > 0 => b.lock().expect("lock").extend_from_slice(&chunk[..n]),
                     r => {
@@ -87,7 +96,7 @@ impl Console {
                 }
             }
         });
-        Console { buf, eofs, stop, thread: Some(thread) }
+        Console { fifo, paused, buf, eofs, stop, thread: Some(thread) }
     }
 
     /// Waits until everything written so far has been read (the FIFO shows EOF: every
@@ -95,6 +104,24 @@ impl Console {
     fn drain(&self) {
         let c = self.eofs.load(Ordering::SeqCst);
         poll_until(Duration::from_secs(5), || self.eofs.load(Ordering::SeqCst) > c + 1);
+    }
+
+    /// Stops reading and fills the FIFO until a write would block (a "busy console").
+    fn fill(&self) -> usize {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        self.paused.store(true, Ordering::SeqCst);
+        let mut w = fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&self.fifo).expect("open fifo for writing");
+        let block = [b'.'; 4096];
+        let mut n = 0;
+        while let Ok(k) = w.write(&block) {
+            n += k;
+        }
+        n
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
     }
 
     fn text(&self) -> String {
@@ -572,4 +599,27 @@ fn runit_container_sigterm_in_stage1_skips_stage2() {
     assert!(!b.root.join("s2.ran").exists(), "stage 2 must be skipped:\n{con}");
     assert!(!con.contains("signals only work in stage 2."), "{con}");
     in_order(&con, &["- runit: warning: skipping stage 2...\n", &format!("- runit: leave stage: {}\n", b.p("etc/runit/3")), "- runit: exit 0.\n"]).unwrap();
+}
+
+#[test]
+fn runit_busy_console_does_not_lose_its_lines() {
+    let mut b = Boot::start("runit-busycon", Some("1"), |_s, root| {
+        let r = root.display();
+        script(&root.join("etc/runit/1"), &format!("touch {r}/s1.up\nwhile [ ! -e {r}/go ]; do sleep 0.05; done\nexit 0"));
+        script(&root.join("etc/runit/2"), "exit 0");
+        script(&root.join("etc/runit/3"), "exit 0");
+    });
+    eventually!(Duration::from_secs(10), b.root.join("s1.up").exists(), "stage 1 never ran");
+    b.wait_console(&format!("enter stage: {}", b.p("etc/runit/1")), 5);
+    let filled = b.console.fill();
+    assert!(filled >= 4096, "the console FIFO should have filled");
+    b.signal(libc::SIGCONT);
+    // runit's write hits EAGAIN now; the console frees up only later.
+    eventually!(Duration::from_secs(5), b.s.read("trace").contains("Signal { sig: Cont"), "runit never took SIGCONT");
+    std::thread::sleep(Duration::from_millis(200)); // part of the scenario: a console busy for a while
+    b.console.resume();
+    b.wait_console("- runit: warning: signals only work in stage 2.\n", 5);
+    fs::write(b.root.join("go"), "").expect("go");
+    let st = b.wait_end(15);
+    assert_eq!(st.code(), Some(0), "{st:?}");
 }

@@ -118,9 +118,30 @@ pub fn point_at_console(console: &CString, all: bool) {
     }
 }
 
-/// Writes one runit message to fd 2.
+/// How long one message may wait for a busy console (per stall), and how many stalls.
+const CONSOLE_STALL_MS: i32 = 50;
+const CONSOLE_STALLS_MAX: u32 = 20;
+
+/// Writes one runit message to fd 2 (the non-blocking console). A console that is busy
+/// (`EAGAIN`, e.g. a slow serial line) is waited for, 50 ms at a time and at most 1 s
+/// per message, instead of dropping the line as runit does; PID 1 never blocks longer.
 fn say(paths: &Paths, m: Msg) {
-    crate::diag::write_stderr(&msg::line(m, paths));
+    let line = msg::line(m, paths);
+    let mut rest: &[u8] = &line;
+    let mut stalls = 0;
+    while !rest.is_empty() {
+        match sys::write(2, rest) {
+            Ok(0) => return,
+            Ok(n) => rest = rest.get(n..).unwrap_or(&[]),
+            Err(e) if e == Errno::EAGAIN && stalls < CONSOLE_STALLS_MAX => {
+                stalls += 1;
+                let mut p = libc::pollfd { fd: 2, events: libc::POLLOUT, revents: 0 };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut p, 1, CONSOLE_STALL_MS) };
+            }
+            Err(_) => return,
+        }
+    }
 }
 
 /// Raw write for a forked child (no allocation).
