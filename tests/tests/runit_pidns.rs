@@ -623,3 +623,20 @@ fn runit_busy_console_does_not_lose_its_lines() {
     let st = b.wait_end(15);
     assert_eq!(st.code(), Some(0), "{st:?}");
 }
+
+#[test]
+fn runit_sigpwr_shuts_down_without_stopit() {
+    let mut b = Boot::start("runit-pwr", Some("0"), |_s, root| {
+        let r = root.display();
+        stage1_debian(root);
+        script(&root.join("etc/runit/2"), &format!("trap 'echo stage2-term; exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
+        script(&root.join("etc/runit/3"), "exit 0");
+    });
+    eventually!(Duration::from_secs(10), b.root.join("s2.up").exists(), "stage 2 never ran");
+    assert_eq!(mode(&b.p("run/runit.stopit")), 0, "stopit is not executable");
+    b.signal(libc::SIGPWR);
+    let st = b.wait_end(15);
+    let con = b.console.text();
+    assert!(is_poweroff(st), "{st:?}\n{con}");
+    in_order(&con, &["stage2-term", &format!("- runit: leave stage: {}\n", b.p("etc/runit/2")), "- runit: power off...\n"]).unwrap();
+}
