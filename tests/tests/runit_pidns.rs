@@ -145,6 +145,8 @@ struct Boot {
     /// The `timeout` process we spawned (its exit status is unshare's, i.e. runit's).
     outer: u32,
     root: PathBuf,
+    /// Real paths (/etc/runit, /run bind-mounted from the root) instead of RUNIT_ROOT.
+    bound: bool,
 }
 
 fn children_of(pid: u32) -> Vec<u32> {
@@ -182,7 +184,38 @@ impl Boot {
         }
         let mut s = s;
         let outer = s.spawn(cmd);
-        Boot { s, console, outer, root }
+        Boot { s, console, outer, root, bound: false }
+    }
+
+    /// Like [`Boot::start`], but for any runit binary (ours or Debian's) using the real
+    /// paths: inside the namespace a tmpfs hides the host's /etc, and /etc/runit, /run
+    /// and /dev/console are bind mounts of the scratch root's (mounts are private to
+    /// the namespace; the host's files are never touched).
+    fn start_bound(name: &str, init: &Path, setup: impl FnOnce(&Scratch, &Path)) -> Boot {
+        let s = Scratch::new(name);
+        let root = s.path.clone();
+        fs::create_dir_all(root.join("etc/runit")).expect("mkdir");
+        fs::create_dir_all(root.join("run")).expect("mkdir");
+        fs::write(root.join("etc/runit/nosync"), "").expect("nosync");
+        setup(&s, &root);
+        let console = Console::new(&root);
+        let r = root.display();
+        let mounts = format!(
+            "mount -t tmpfs tmpfs /etc && mkdir /etc/runit && mount --bind {r}/etc/runit /etc/runit && mount --bind {r}/run /run && mount --bind {r}/dev/console /dev/console && exec '{}'",
+            init.display()
+        );
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-s", "KILL", "40", "unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "/bin/sh", "-c", &mounts])
+            .env_remove("RUNIT_ROOT")
+            .env("RUNIT_CONTAINER", "0")
+            .env_remove("container")
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(root.join("unshare.out")).expect("out"))
+            .stderr(fs::File::create(root.join("unshare.err")).expect("err"));
+        let mut s = s;
+        let outer = s.spawn(cmd);
+        Boot { s, console, outer, root, bound: true }
     }
 
     /// runit's pid as seen from here (timeout -> unshare -> runit).
@@ -202,7 +235,7 @@ impl Boot {
             .args(["-s", "KILL", "10", "nsenter", "-t", &pid.to_string(), "-p", "-m", "--"])
             .arg(prog)
             .args(args)
-            .env("RUNIT_ROOT", &self.root)
+            .env("RUNIT_ROOT", if self.bound { Path::new("") } else { self.root.as_path() })
             .stdin(Stdio::null())
             .output()
             .expect("nsenter");
@@ -639,4 +672,110 @@ fn runit_sigpwr_shuts_down_without_stopit() {
     let con = b.console.text();
     assert!(is_poweroff(st), "{st:?}\n{con}");
     in_order(&con, &["stage2-term", &format!("- runit: leave stage: {}\n", b.p("etc/runit/2")), "- runit: power off...\n"]).unwrap();
+}
+
+/// Debian's runit binary, if the oracle can be had.
+fn oracle_runit() -> Option<PathBuf> {
+    let p = e2e::oracle("runit")?.join("sbin/runit");
+    p.exists().then_some(p)
+}
+
+/// A scenario run the same way under our runit and Debian's; returns both consoles.
+fn differential(name: &str, setup: fn(&Path), drive: fn(&Boot)) -> Option<(String, String)> {
+    let oracle = oracle_runit()?;
+    let run = |tag: &str, init: PathBuf| {
+        let mut b = Boot::start_bound(&format!("{name}-{tag}"), &init, |_s, root| setup(root));
+        drive(&b);
+        let st = b.wait_end(25);
+        assert!(is_poweroff(st), "{tag}: {st:?}\n{}", b.console.text());
+        b.console.text()
+    };
+    std::thread::scope(|sc| {
+        let ours = sc.spawn(|| run("ours", bin("runit")));
+        let theirs = run("debian", oracle);
+        let ours = ours.join().expect("our run");
+        Some((ours, theirs))
+    })
+}
+
+fn assert_same_console(name: &str, setup: fn(&Path), drive: fn(&Boot), must: &[&str]) {
+    let Some((ours, theirs)) = differential(name, setup, drive) else {
+        eprintln!("skipping: Debian's runit is not available");
+        return;
+    };
+    for m in must {
+        assert!(theirs.contains(m), "scenario did not reach {m:?} under Debian's runit:\n{theirs}");
+    }
+    assert_eq!(ours, theirs, "console differs from Debian's runit\n--- ours:\n{ours}\n--- debian:\n{theirs}");
+}
+
+fn wait_file(b: &Boot, rel: &str) {
+    eventually!(Duration::from_secs(10), b.root.join(rel).exists(), "{rel} never appeared:\n{}", b.console.text());
+}
+
+#[test]
+fn runit_same_console_as_debian_boot_and_halt() {
+    assert_same_console(
+        "diff-halt",
+        |root| {
+            let r = root.display();
+            script(&root.join("etc/runit/1"), &format!("touch /run/runit.stopit /run/runit.reboot\nchmod 0 /run/runit.stopit /run/runit.reboot\necho one\nexit 1"));
+            script(&root.join("etc/runit/2"), &format!("trap 'echo two-term; exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
+            script(&root.join("etc/runit/3"), "echo three\nexit 2");
+        },
+        |b| {
+            wait_file(b, "s2.up");
+            // Stage 1 -> 2 happened; SIGCONT without executable stopit does nothing.
+            b.signal(libc::SIGCONT);
+            let (code, _, err) = b.inside(&bin("runit-init"), &["0"]);
+            assert_eq!(code, 0, "{err}");
+        },
+        &["warning: child failed: /etc/runit/1", "two-term", "warning: child failed: /etc/runit/3", "power off..."],
+    );
+}
+
+#[test]
+fn runit_same_console_as_debian_skip_and_warn() {
+    assert_same_console(
+        "diff-skip",
+        |root| {
+            let r = root.display();
+            script(&root.join("etc/runit/1"), &format!("touch {r}/s1.up\nwhile [ ! -e {r}/go ]; do sleep 0.05; done\nexit 100"));
+            script(&root.join("etc/runit/3"), "echo three");
+        },
+        |b| {
+            wait_file(b, "s1.up");
+            b.signal(libc::SIGCONT);
+            b.wait_console("signals only work in stage 2.", 5);
+            fs::write(b.root.join("go"), "").expect("go");
+        },
+        &["skipping stage 2...", "three"],
+    );
+}
+
+#[test]
+fn runit_same_console_as_debian_missing_stages() {
+    assert_same_console("diff-missing", |_root| {}, |_b| {}, &["unable to start child: /etc/runit/3: file does not exist"]);
+}
+
+#[test]
+fn runit_same_console_as_debian_restart_and_ctrlaltdel() {
+    assert_same_console(
+        "diff-cad",
+        |root| {
+            let r = root.display();
+            script(&root.join("etc/runit/1"), "touch /run/runit.stopit\nchmod 0 /run/runit.stopit");
+            script(
+                &root.join("etc/runit/2"),
+                &format!("if [ ! -e {r}/once ]; then touch {r}/once; echo two-fails; exit 111; fi\ntrap '' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"),
+            );
+            script(&root.join("etc/runit/ctrlaltdel"), "echo cad\ntouch /run/runit.stopit\nchmod 100 /run/runit.stopit");
+            script(&root.join("etc/runit/3"), "echo three");
+        },
+        |b| {
+            wait_file(b, "s2.up");
+            b.signal(libc::SIGINT);
+        },
+        &["two-fails", "restarting.", "ctrl-alt-del request...", "cad", "stage 2 not terminated, sending sigkill...", "three"],
+    );
 }
