@@ -1,5 +1,41 @@
-//! runsvdir (being built).
+//! runsvdir: starts and watches one runsv per service directory (spec/runsvdir.md).
+//! argv parsing and wiring only; decisions live in `model::runsvdir`.
+
+use std::os::unix::ffi::OsStrExt;
+
+use model::runsvdir::{msg, parse_args, Input, Runsvdir};
+use runtime::driver::{self, RealOs, Trace};
+use runtime::exec::runsvdir::{RunsvdirIo, TitleMem, HANDLED_SIGNALS};
+
 fn main() {
-    eprintln!("runsvdir: not implemented yet");
-    std::process::exit(111);
+    let argv = runit_bins::args_bytes();
+    let args = match parse_args(&argv) {
+        Ok(a) => a,
+        Err(usage) => runit_bins::die(&usage, 1),
+    };
+    // runit keeps "." open to return to after scans; we never leave it, but keep the check.
+    let cwd = match runtime::sys::open(c".", libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+        Ok(fd) => fd,
+        Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
+    };
+    let _ = cwd;
+    let title = match (args.log.as_ref(), args.log_index) {
+        (Some(l), Some(i)) if l.len() >= model::runsvdir::title::MIN_LEN => TitleMem::locate(&argv, i),
+        _ => None,
+    };
+    let path = std::env::var_os("PATH");
+    let mut io = match RunsvdirIo::new(&args.dir, args.pgrp, path.as_ref().map(|p| p.as_bytes()), title) {
+        Ok(io) => io,
+        // A directory name with a NUL byte cannot come from argv; treat as unstat-able.
+        Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
+    };
+    let signals = match runtime::signals::Signals::install(&HANDLED_SIGNALS) {
+        Ok(s) => s,
+        Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
+    };
+    let mut os = RealOs { signals };
+    let mut machine = Runsvdir::new(args.log.as_deref());
+    let mut trace = Trace::from_env();
+    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace);
+    std::process::exit(code)
 }

@@ -1,5 +1,41 @@
-//! sv (being built).
-fn main() {
-    eprintln!("sv: not implemented yet");
-    std::process::exit(111);
+//! sv: control and query services supervised by runsv (spec/sv.md).
+//!
+//! argv and the environment go to `model::sv::parse`; the session runs over the real
+//! file system through `runtime::exec::sv`.
+//!
+//! `no_main`: sv is run in tight loops by init scripts and monitoring (`sv status` every
+//! 100 ms in some containers), so it skips std's runtime start-up (which reads
+//! `/proc/self/maps` and installs a stack-overflow handler). argv still reaches
+//! `std::env::args_os` on Linux via glibc's init-array arguments.
+#![no_main]
+
+use std::os::unix::ffi::OsStringExt;
+
+use model::sv::{parse, Env, Parse, Rule, Session};
+use runit_bins::{args_bytes, die};
+
+fn env_bytes(name: &str) -> Option<Vec<u8>> {
+    std::env::var_os(name).map(|v| v.into_vec())
+}
+
+/// The C entry point (see the module docs for why not `fn main`).
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // Rust ignores SIGPIPE; runit's sv (and the ./check scripts it runs) have the default.
+    // SAFETY: setting a signal disposition before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let argv = args_bytes();
+    let svdir = env_bytes("SVDIR");
+    let svwait = env_bytes("SVWAIT");
+    let env = Env { svdir: svdir.as_deref(), svwait: svwait.as_deref() };
+    match parse(&argv, env) {
+        Parse::Refuse { stderr, code } => die(&stderr, code),
+        Parse::Run(inv) => {
+            let mut session = Session::new(inv, Rule::RaceFree);
+            let mut io = runtime::exec::sv::SvIo::new();
+            let code = runtime::exec::sv::run(&mut session, &mut io);
+            drop(io);
+            std::process::exit(code)
+        }
+    }
 }

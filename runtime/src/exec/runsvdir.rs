@@ -1,1 +1,490 @@
-//! The runsvdir executor (being built).
+//! The runsvdir executor: carries out [`model::runsvdir::Action`]s with syscalls and
+//! turns wake-ups into [`model::runsvdir::Input`]s. Mechanism only.
+//!
+//! - Scans never change runsvdir's working directory: the directory is opened
+//!   (`O_PATH`, standing in for runit's `chdir`), read with `readdir`, and every entry is
+//!   `fstatat`ed through that fd; a runsv child `fchdir`s to it before its PATH search.
+//! - Change notices come from inotify on the directory itself and on the parent of every
+//!   path in the symlink chain that leads to it (so a `current` link replaced by
+//!   runsvchdir is seen at once); events on those parents are filtered by name.
+//! - The log argument's bytes in argv are rewritten through `/proc/self/mem` at the
+//!   address range `/proc/self/stat` reports (`arg_start`), so `ps` shows the buffer.
+
+use std::collections::VecDeque;
+use std::ffi::CString;
+
+use model::errno::Errno;
+use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, ScanReply, StampError, WatchState};
+use model::runsvdir::msg;
+use model::runsvdir::Runsvdir;
+use model::Now;
+
+use crate::driver::{Io, Woke};
+use crate::process;
+use crate::sys;
+use crate::wait::Interest;
+
+/// The signals runsvdir handles (blocked outside the wait, default in children).
+pub const HANDLED_SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGALRM, libc::SIGCHLD];
+
+/// The executor's state: fds and the prepared pieces of every spawn.
+pub struct RunsvdirIo {
+    dir: Vec<u8>,
+    dir_c: CString,
+    pgrp: bool,
+    /// The directory as opened by the last scan (children `fchdir` here).
+    scan_fd: Option<i32>,
+    /// `<PATH element>/runsv` candidates, in order.
+    runsv_paths: Vec<CString>,
+    log_read: Option<i32>,
+    title: Option<TitleMem>,
+    watch: Option<Watcher>,
+    finished: Option<i32>,
+}
+
+impl RunsvdirIo {
+    /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`).
+    pub fn new(dir: &[u8], pgrp: bool, path_env: Option<&[u8]>, title: Option<TitleMem>) -> Result<RunsvdirIo, Errno> {
+        let path = path_env.unwrap_or(b"/bin:/usr/bin");
+        let mut runsv_paths = Vec::new();
+        for elem in path.split(|&b| b == b':') {
+            let mut p = if elem.is_empty() { b".".to_vec() } else { elem.to_vec() };
+            p.extend_from_slice(b"/runsv");
+            if let Ok(c) = CString::new(p) {
+                runsv_paths.push(c);
+            }
+        }
+        Ok(RunsvdirIo { dir: dir.to_vec(), dir_c: sys::cstr(dir)?, pgrp, scan_fd: None, runsv_paths, log_read: None, title, watch: None, finished: None })
+    }
+
+    fn stat_dir(&self) -> Result<DirStamp, Errno> {
+        let st = sys::stat(&self.dir_c)?;
+        Ok(DirStamp { mtime_secs: st.st_mtime, ino: st.st_ino, dev: st.st_dev })
+    }
+
+    fn scan(&mut self) -> ScanReply {
+        // The previous scan's descriptor is no longer needed (children are started right
+        // after the scan that found them): free it first, so a tight descriptor limit
+        // still leaves room for this scan.
+        if let Some(old) = self.scan_fd.take() {
+            let _ = sys::close(old);
+        }
+        // SAFETY: open(2) on a valid C string.
+        let pfd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if pfd < 0 {
+            let e = sys::last_errno();
+            // chdir(2) needs no descriptor: running out of them is runit's opendir failure.
+            return match e.0 {
+                libc::EMFILE | libc::ENFILE | libc::ENOMEM => ScanReply::OpenFailed(e),
+                _ => ScanReply::ChdirFailed(e),
+            };
+        }
+        self.scan_fd = Some(pfd);
+        // SAFETY: openat relative to a live fd.
+        let rfd = unsafe { libc::openat(pfd, c".".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if rfd < 0 {
+            return ScanReply::OpenFailed(sys::last_errno());
+        }
+        // SAFETY: fdopendir takes ownership of rfd; closedir releases it.
+        let d = unsafe { libc::fdopendir(rfd) };
+        if d.is_null() {
+            let e = sys::last_errno();
+            let _ = sys::close(rfd);
+            return ScanReply::OpenFailed(e);
+        }
+        let mut entries = Vec::new();
+        let mut read_error = None;
+        loop {
+            // SAFETY: errno reset before readdir to tell end from error; d is live.
+            unsafe { *libc::__errno_location() = 0 };
+            let ent = unsafe { libc::readdir(d) };
+            if ent.is_null() {
+                let e = sys::errno();
+                if e != 0 {
+                    read_error = Some(Errno(e));
+                }
+                break;
+            }
+            // SAFETY: d_name is a NUL-terminated array inside the live dirent.
+            let name_c = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
+            let name = name_c.to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            // SAFETY: zeroed stat is a valid out-buffer; name_c is valid until next readdir.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            let r = unsafe { libc::fstatat(pfd, name_c.as_ptr(), &mut st, 0) };
+            let kind = if r < 0 {
+                EntryKind::StatFailed(sys::last_errno())
+            } else if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                EntryKind::Dir { dev: st.st_dev, ino: st.st_ino }
+            } else {
+                EntryKind::NotDir
+            };
+            entries.push(Entry { name: name.to_vec(), kind });
+        }
+        // SAFETY: d came from fdopendir.
+        unsafe { libc::closedir(d) };
+        ScanReply::Listed { entries, read_error }
+    }
+
+    fn start_runsv(&self, name: &[u8]) -> Result<i32, Errno> {
+        let name_c = sys::cstr(name)?;
+        let argv0 = c"runsv";
+        let argv: [*const libc::c_char; 3] = [argv0.as_ptr(), name_c.as_ptr(), std::ptr::null()];
+        let fail_msg = msg::exec_failed_prefix(&self.dir, name);
+        let dirfd = self.scan_fd.unwrap_or(-1);
+        let pgrp = self.pgrp;
+        let paths = &self.runsv_paths;
+        // SAFETY: single-threaded; the child uses only memory prepared above and
+        // async-signal-safe calls, then execs or _exits.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(sys::last_errno());
+        }
+        if pid == 0 {
+            // SAFETY: in the child, see above.
+            unsafe { runsv_child(&argv, paths, dirfd, pgrp, &fail_msg) }
+        }
+        Ok(pid)
+    }
+
+    fn write_stamp(&self, text: &[u8; 25]) -> Result<(), StampError> {
+        let mut p = self.dir.clone();
+        p.extend_from_slice(b"/.forced-rescan");
+        let p = sys::cstr(&p).map_err(|_| StampError::Open)?;
+        let fd = crate::fs::open_trunc(&p).map_err(|_| StampError::Open)?;
+        let r = sys::write(fd, text);
+        let _ = sys::close(fd);
+        match r {
+            Ok(n) if n == text.len() => Ok(()),
+            _ => Err(StampError::Write),
+        }
+    }
+
+    fn setup_log(&mut self) -> Result<(), bool> {
+        let (r, w) = sys::pipe(true).map_err(|_| true)?;
+        // SAFETY: dup2 on live fds; fd 2 loses close-on-exec so children inherit it.
+        if unsafe { libc::dup2(w, 2) } < 0 {
+            let _ = sys::close(r);
+            let _ = sys::close(w);
+            return Err(false);
+        }
+        let _ = sys::close(w);
+        let _ = sys::set_nonblock(2, true);
+        self.log_read = Some(r);
+        Ok(())
+    }
+
+    fn rewatch(&mut self) -> WatchState {
+        self.watch = None;
+        match Watcher::build(&self.dir) {
+            Some(w) => {
+                self.watch = Some(w);
+                WatchState::Active
+            }
+            None => WatchState::Unavailable,
+        }
+    }
+}
+
+/// The runsv child: signals back to default, optional new session, into the scanned
+/// directory, then the PATH search for `runsv` (spec/common.md §5).
+unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd: i32, pgrp: bool, fail_msg: &[u8]) -> ! {
+    let mut mask: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut mask);
+    for &s in &HANDLED_SIGNALS {
+        libc::signal(s, libc::SIG_DFL);
+        libc::sigaddset(&mut mask, s);
+    }
+    libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
+    if pgrp {
+        libc::setsid();
+    }
+    let mut err = libc::ENOENT;
+    if dirfd >= 0 && libc::fchdir(dirfd) < 0 {
+        err = sys::errno();
+    } else {
+        let mut remembered = 0;
+        for p in paths {
+            libc::execv(p.as_ptr(), argv.as_ptr());
+            let e = sys::errno();
+            match e {
+                libc::ENOENT => {}
+                libc::EACCES | libc::EPERM | libc::EISDIR => remembered = e,
+                _ => {
+                    remembered = e;
+                    break;
+                }
+            }
+        }
+        if remembered != 0 {
+            err = remembered;
+        }
+    }
+    let text = model::errno::errstr(err).as_bytes();
+    libc::write(2, fail_msg.as_ptr().cast(), fail_msg.len());
+    libc::write(2, text.as_ptr().cast(), text.len());
+    libc::write(2, b"\n".as_ptr().cast(), 1);
+    libc::_exit(msg::EXIT_FATAL)
+}
+
+impl Io<Runsvdir> for RunsvdirIo {
+    fn execute(&mut self, _now: Now, action: Action) -> Option<Input> {
+        match action {
+            Action::SetupLog => Some(Input::LogReady(self.setup_log())),
+            Action::Watch => Some(Input::Watch(self.rewatch())),
+            Action::StatDir => Some(Input::DirStat(self.stat_dir())),
+            Action::Scan => Some(Input::Scanned(self.scan())),
+            Action::StartRunsv { name, dev, ino } => Some(Input::Spawned { dev, ino, result: self.start_runsv(&name) }),
+            Action::Term { pid } => {
+                let _ = process::signal(pid, libc::SIGTERM);
+                None
+            }
+            Action::WriteStamp(text) => Some(Input::StampWritten(self.write_stamp(&text))),
+            Action::WriteLog(bytes) => {
+                let _ = sys::write(2, &bytes);
+                None
+            }
+            Action::ShowTitle(bytes) => {
+                if let Some(t) = &self.title {
+                    t.show(&bytes);
+                }
+                None
+            }
+            Action::Warn(w) => {
+                crate::diag::write_stderr(&msg::format(&self.dir, &w));
+                None
+            }
+            Action::Exit(code) => {
+                self.finished = Some(code);
+                None
+            }
+        }
+    }
+
+    fn interests(&self, out: &mut Vec<Interest>) {
+        if let Some(w) = &self.watch {
+            out.push(Interest::read(w.fd));
+        }
+        if let Some(fd) = self.log_read {
+            out.push(Interest::read(fd));
+        }
+    }
+
+    fn gather(&mut self, _now: Now, woke: &Woke, out: &mut VecDeque<Input>) {
+        if woke.signals.contains(libc::SIGTERM) {
+            out.push_back(Input::Terminate);
+        }
+        if woke.signals.contains(libc::SIGHUP) {
+            out.push_back(Input::Hangup);
+        }
+        // Reap at every wake-up, as runit does (SIGCHLD only makes the wake-up prompt).
+        while let Some(r) = process::reap_nohang() {
+            out.push_back(Input::RunsvExited { pid: r.pid });
+        }
+        if let Some(fd) = self.log_read {
+            let mut buf = [0u8; 1024];
+            let mut got = Vec::new();
+            while let Ok(n) = sys::read(fd, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if got.len() > 64 * 1024 {
+                    break;
+                }
+            }
+            if !got.is_empty() {
+                out.push_back(Input::LogBytes(got));
+            }
+        }
+        let mut changed = false;
+        let mut rebuild = false;
+        if let Some(w) = &mut self.watch {
+            let (c, r) = w.drain();
+            changed = c;
+            rebuild = r;
+        }
+        if rebuild {
+            let st = self.rewatch();
+            if st == WatchState::Unavailable {
+                out.push_back(Input::Watch(st));
+            }
+        }
+        if changed {
+            out.push_back(Input::DirChanged);
+        }
+        if woke.signals.contains(libc::SIGALRM) {
+            out.push_back(Input::Alarm);
+        }
+        if woke.deadline_passed {
+            out.push_back(Input::Tick);
+        }
+    }
+
+    fn finished(&self) -> Option<i32> {
+        self.finished
+    }
+}
+
+/// inotify watches on the directory and on the parents of its symlink chain.
+pub struct Watcher {
+    fd: i32,
+    /// The directory's own watch descriptor.
+    dir_wd: i32,
+    /// Parent watches and the one name in each that matters.
+    parents: Vec<(i32, Vec<u8>)>,
+}
+
+const DIR_MASK: u32 = libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_ONLYDIR;
+const PARENT_MASK: u32 = libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO | libc::IN_ONLYDIR;
+
+fn split_parent(p: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let trimmed: &[u8] = {
+        let mut t = p;
+        while t.len() > 1 && t.ends_with(b"/") {
+            t = &t[..t.len() - 1];
+        }
+        t
+    };
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/".to_vec(), trimmed[1..].to_vec()),
+        Some(i) => (trimmed[..i].to_vec(), trimmed[i + 1..].to_vec()),
+        None => (b".".to_vec(), trimmed.to_vec()),
+    }
+}
+
+impl Watcher {
+    /// Watches `dir` (following symlinks) and the parent of every link on the way;
+    /// `None` if inotify or the directory's own watch is unavailable.
+    pub fn build(dir: &[u8]) -> Option<Watcher> {
+        // SAFETY: plain syscall.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        let add = |path: &[u8], mask: u32| -> Option<i32> {
+            let c = CString::new(path).ok()?;
+            // SAFETY: valid fd and C string.
+            let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), mask) };
+            (wd >= 0).then_some(wd)
+        };
+        let mut parents = Vec::new();
+        let mut p = dir.to_vec();
+        for _ in 0..40 {
+            let (parent, name) = split_parent(&p);
+            if let Some(wd) = add(&parent, PARENT_MASK) {
+                parents.push((wd, name));
+            }
+            let Ok(c) = CString::new(p.clone()) else { break };
+            match sys::lstat(&c) {
+                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => match sys::readlink(&c, 4096) {
+                    Ok(target) if target.first() == Some(&b'/') => p = target,
+                    Ok(target) => {
+                        let mut q = parent.clone();
+                        q.push(b'/');
+                        q.extend_from_slice(&target);
+                        p = q;
+                    }
+                    Err(_) => break,
+                },
+                _ => break,
+            }
+        }
+        let Some(dir_wd) = add(dir, DIR_MASK) else {
+            let _ = sys::close(fd);
+            return None;
+        };
+        Some(Watcher { fd, dir_wd, parents })
+    }
+
+    /// Reads every pending event: (something changed, the watches must be rebuilt).
+    fn drain(&mut self) -> (bool, bool) {
+        let mut changed = false;
+        let mut rebuild = false;
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match sys::read(self.fd, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let mut off = 0;
+            let head = std::mem::size_of::<libc::inotify_event>();
+            while off + head <= n {
+                // SAFETY: the kernel wrote whole events; read_unaligned copes with alignment.
+                let ev: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
+                let name_start = off + head;
+                let name_end = (name_start + ev.len as usize).min(n);
+                let raw = &buf[name_start..name_end];
+                let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
+                off = name_end;
+                if ev.mask & libc::IN_Q_OVERFLOW != 0 {
+                    changed = true;
+                    rebuild = true;
+                } else if ev.wd == self.dir_wd {
+                    changed = true;
+                    if ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0 {
+                        rebuild = true;
+                    }
+                }
+                if self.parents.iter().any(|(wd, n)| *wd == ev.wd && n.as_slice() == name) {
+                    changed = true;
+                    rebuild = true;
+                }
+            }
+        }
+        (changed, rebuild)
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = sys::close(self.fd);
+    }
+}
+
+/// The log argument's bytes inside this process's argv memory.
+pub struct TitleMem {
+    mem: i32,
+    addr: u64,
+    len: usize,
+}
+
+impl TitleMem {
+    /// Finds argv[`index`] in memory via `/proc/self/stat` (arg_start, arg_end) and
+    /// checks the area holds exactly `argv`; `None` if anything does not match.
+    pub fn locate(argv: &[Vec<u8>], index: usize) -> Option<TitleMem> {
+        let stat = std::fs::read("/proc/self/stat").ok()?;
+        let close = stat.iter().rposition(|&b| b == b')')?;
+        let fields: Vec<&[u8]> = stat[close + 1..].split(|&b| b == b' ').filter(|f| !f.is_empty()).collect();
+        let num = |i: usize| -> Option<u64> { std::str::from_utf8(fields.get(i)?).ok()?.trim().parse().ok() };
+        // Field 48 is arg_start, 49 arg_end; fields[0] is field 3 (state).
+        let (start, end) = (num(45)?, num(46)?);
+        let mut expect = Vec::new();
+        for a in argv {
+            expect.extend_from_slice(a);
+            expect.push(0);
+        }
+        if end.checked_sub(start)? as usize != expect.len() {
+            return None;
+        }
+        let mem = sys::open(c"/proc/self/mem", libc::O_RDWR, 0).ok()?;
+        let mut have = vec![0u8; expect.len()];
+        // SAFETY: have is writable for its length.
+        let r = unsafe { libc::pread(mem, have.as_mut_ptr().cast(), have.len(), start as libc::off_t) };
+        if r < 0 || r as usize != have.len() || have != expect {
+            let _ = sys::close(mem);
+            return None;
+        }
+        let offset: usize = argv[..index].iter().map(|a| a.len() + 1).sum();
+        Some(TitleMem { mem, addr: start + offset as u64, len: argv.get(index)?.len() })
+    }
+
+    /// Overwrites the argument's bytes (never beyond its length).
+    pub fn show(&self, bytes: &[u8]) {
+        let n = bytes.len().min(self.len);
+        // SAFETY: bytes is readable for n bytes.
+        unsafe { libc::pwrite(self.mem, bytes.as_ptr().cast(), n, self.addr as libc::off_t) };
+    }
+}
