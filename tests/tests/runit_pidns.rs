@@ -779,3 +779,20 @@ fn runit_same_console_as_debian_restart_and_ctrlaltdel() {
         &["two-fails", "restarting.", "ctrl-alt-del request...", "cad", "stage 2 not terminated, sending sigkill...", "three"],
     );
 }
+
+#[test]
+fn runit_container_propagates_stage2_exit_code() {
+    // A container whose stage 2 is the application itself: its exit code becomes the
+    // container's, through stage 3.
+    let mut b = Boot::start("runit-ct2", Some("1"), |_s, root| {
+        let r = root.display();
+        script(&root.join("etc/runit/1"), "exit 0");
+        script(&root.join("etc/runit/2"), "exit 4");
+        script(&root.join("etc/runit/3"), &format!("touch {r}/s3.ran"));
+    });
+    let st = b.wait_end(15);
+    let con = b.console.text();
+    assert_eq!(st.code(), Some(4), "{st:?}\n{con}");
+    assert!(b.root.join("s3.ran").exists(), "stage 3 must run:\n{con}");
+    in_order(&con, &[&format!("- runit: warning: child failed: {}\n", b.p("etc/runit/2")), "- runit: exit 4.\n"]).unwrap();
+}
