@@ -1,5 +1,96 @@
-//! runit-init (being built).
+//! runit-init: `init 0` (halt) / `init 6` (reboot) set runit's flag files and send
+//! SIGCONT to PID 1; started as PID 1 it execs runit (spec/init.md §2).
+//!
+//! `RUNIT_ROOT=/prefix` moves the flag files and `/sbin/runit` under a prefix (tests).
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+
+use model::errno::Errno;
+use model::stage::init::{self, Command, Flag, Step};
+use model::stage::{msg, Paths};
+use runtime::sys;
+
+fn paths() -> Paths {
+    match std::env::var_os("RUNIT_ROOT") {
+        Some(r) if !r.is_empty() => Paths::under(r.as_bytes()),
+        _ => Paths::default(),
+    }
+}
+
+fn exec_runit(paths: &Paths) -> ! {
+    let e = match (CString::new(paths.runit.clone()), CString::new("runit")) {
+        (Ok(path), Ok(arg0)) => {
+            let argv = [arg0.as_ptr(), std::ptr::null()];
+            extern "C" {
+                static environ: *const *const libc::c_char;
+            }
+            // SAFETY: valid C strings and a NULL-terminated argv; environ is the
+            // process environment.
+            unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), environ) };
+            sys::last_errno()
+        }
+        _ => Errno::EINVAL,
+    };
+    runit_bins::die(&msg::init::exec_failed(e), 111)
+}
+
+fn run_steps(paths: &Paths, steps: &[Step]) {
+    let file = |f: Flag| match f {
+        Flag::Stopit => &paths.stopit,
+        Flag::Reboot => &paths.reboot,
+    };
+    for step in steps {
+        match *step {
+            Step::Create(f) => {
+                let p = file(f);
+                let r = sys::cstr(p).and_then(|c| runtime::fs::open_trunc(&c));
+                match r {
+                    Ok(fd) => {
+                        let _ = sys::close(fd);
+                    }
+                    Err(e) => runit_bins::die(&msg::init::create_failed(p, e), 111),
+                }
+            }
+            Step::Chmod { flag, mode, missing_ok } => {
+                let p = file(flag);
+                let r = sys::cstr(p).and_then(|c| {
+                    // SAFETY: valid C string.
+                    if unsafe { libc::chmod(c.as_ptr(), mode as libc::mode_t) } < 0 {
+                        Err(sys::last_errno())
+                    } else {
+                        Ok(())
+                    }
+                });
+                match r {
+                    Ok(()) => {}
+                    Err(e) if missing_ok && e == Errno::ENOENT => {}
+                    Err(e) => runit_bins::die(&msg::init::chmod_failed(p, e), 111),
+                }
+            }
+            Step::SignalInit => {
+                let _ = sys::kill(1, libc::SIGCONT);
+            }
+        }
+    }
+}
+
 fn main() {
-    eprintln!("runit-init: not implemented yet");
-    std::process::exit(111);
+    let args = runit_bins::args_bytes();
+    let argv0: &[u8] = args.first().map_or(b"runit-init", |a| a.as_slice());
+    let paths = paths();
+    // SAFETY: getpid has no preconditions.
+    let is_pid1 = unsafe { libc::getpid() } == 1;
+    let cmd = init::command(is_pid1, args.get(1).map(|a| a.as_slice()));
+    match cmd {
+        Command::ExecRunit => exec_runit(&paths),
+        Command::Halt | Command::Reboot => {
+            run_steps(&paths, &init::steps(cmd));
+            std::process::exit(0)
+        }
+        Command::Version => {
+            runtime::diag::write_stderr(msg::init::VERSION);
+            runit_bins::die(&msg::init::usage(argv0), 0)
+        }
+        Command::Usage => runit_bins::die(&msg::init::usage(argv0), 0),
+    }
 }

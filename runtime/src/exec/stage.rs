@@ -1,1 +1,386 @@
-//! The stage executor (being built).
+//! The stage executor: carries out [`model::stage::Action`]s for runit as PID 1 and
+//! turns wake-ups (reaped children, signals, deadlines) into inputs. Mechanism only:
+//! which stage runs, when, and what a signal means are decided in `model::stage`.
+//!
+//! Everything a forked child needs (paths, argv, message lines) is prepared before
+//! `fork`, so the child allocates nothing. No `unwrap` anywhere: a panic in PID 1 is a
+//! kernel panic.
+
+use std::collections::VecDeque;
+use std::ffi::CString;
+
+use model::errno::Errno;
+use model::stage::{msg, Action, FinalPlan, FinalStep, Flags, Input, Job, Msg, Paths, RebootCmd, Script, SendSig, Sig, StageId, Stages};
+use model::Now;
+
+use crate::driver::{Io, Woke};
+use crate::sys;
+use crate::wait::Interest;
+
+/// The signals runit catches (SIGTERM only in container mode).
+pub fn handled_signals(container: bool) -> Vec<i32> {
+    let mut v = vec![libc::SIGCHLD, libc::SIGCONT, libc::SIGINT, libc::SIGALRM, libc::SIGPWR];
+    if container {
+        v.push(libc::SIGTERM);
+    }
+    v
+}
+
+/// The signals runit blocks so they are ignored for it (HUP, PIPE, and TERM unless
+/// container mode catches it).
+pub fn blocked_signals(container: bool) -> Vec<i32> {
+    let mut v = vec![libc::SIGHUP, libc::SIGPIPE];
+    if !container {
+        v.push(libc::SIGTERM);
+    }
+    v
+}
+
+/// Blocks `sigs` in the calling process.
+pub fn block(sigs: &[i32]) {
+    // SAFETY: sigset operations on a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// A path as a C string; a path with a NUL (impossible from argv/env) becomes "/".
+fn c(p: &[u8]) -> CString {
+    CString::new(p).unwrap_or_else(|_| CString::from(c"/"))
+}
+
+/// The executor's view of the files.
+pub struct StagePaths {
+    /// The model's byte paths (for messages).
+    pub paths: Paths,
+    stage: [CString; 3],
+    ctrlaltdel: CString,
+    stopit: CString,
+    reboot: CString,
+    nosync: CString,
+    console: CString,
+}
+
+impl StagePaths {
+    /// C strings for every path in `paths`.
+    pub fn new(paths: Paths) -> StagePaths {
+        StagePaths {
+            stage: [c(&paths.stage1), c(&paths.stage2), c(&paths.stage3)],
+            ctrlaltdel: c(&paths.ctrlaltdel),
+            stopit: c(&paths.stopit),
+            reboot: c(&paths.reboot),
+            nosync: c(&paths.nosync),
+            console: c(&paths.console),
+            paths,
+        }
+    }
+
+    fn script(&self, s: Script) -> &CString {
+        match s {
+            Script::Stage(StageId::One) => &self.stage[0],
+            Script::Stage(StageId::Two) => &self.stage[1],
+            Script::Stage(StageId::Three) => &self.stage[2],
+            Script::CtrlAltDel => &self.ctrlaltdel,
+        }
+    }
+
+    /// Samples the flag files (the facts the model needs with an input).
+    pub fn flags(&self) -> Flags {
+        let x = |p: &CString| sys::stat(p).is_ok_and(|st| crate::fs::owner_exec(&st));
+        Flags {
+            stopit: x(&self.stopit),
+            reboot: x(&self.reboot),
+            ctrlaltdel: x(&self.ctrlaltdel),
+            nosync: sys::stat(&self.nosync).is_ok(),
+        }
+    }
+}
+
+/// Opens the console write-only, non-blocking, and makes it fds 0, 1, 2 (`all`) or
+/// only fd 2. If the open fails the inherited fds stay (as runit).
+pub fn point_at_console(console: &CString, all: bool) {
+    let Ok(fd) = sys::open(console, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) else { return };
+    // SAFETY: dup2 onto standard fds; fd is ours.
+    unsafe {
+        if all {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+        }
+        libc::dup2(fd, 2);
+    }
+    if fd > 2 {
+        let _ = sys::close(fd);
+    }
+}
+
+/// How long one message may wait for a busy console (per stall), and how many stalls.
+const CONSOLE_STALL_MS: i32 = 50;
+const CONSOLE_STALLS_MAX: u32 = 20;
+
+/// Writes one runit message to fd 2 (the non-blocking console). A console that is busy
+/// (`EAGAIN`, e.g. a slow serial line) is waited for, 50 ms at a time and at most 1 s
+/// per message, instead of dropping the line as runit does; PID 1 never blocks longer.
+fn say(paths: &Paths, m: Msg) {
+    let line = msg::line(m, paths);
+    let mut rest: &[u8] = &line;
+    let mut stalls = 0;
+    while !rest.is_empty() {
+        match sys::write(2, rest) {
+            Ok(0) => return,
+            Ok(n) => rest = rest.get(n..).unwrap_or(&[]),
+            Err(e) if e == Errno::EAGAIN && stalls < CONSOLE_STALLS_MAX => {
+                stalls += 1;
+                let mut p = libc::pollfd { fd: 2, events: libc::POLLOUT, revents: 0 };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut p, 1, CONSOLE_STALL_MS) };
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Raw write for a forked child (no allocation).
+fn raw_write(fd: i32, b: &[u8]) {
+    // SAFETY: b is a live slice; a failed write is ignored.
+    unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
+}
+
+/// Forks a stage or ctrlaltdel child. Returns the pid or the fork errno.
+fn spawn_script(p: &StagePaths, script: Script) -> Result<i32, Errno> {
+    let path = p.script(script).clone();
+    let argv: [*const libc::c_char; 2] = [path.as_ptr(), std::ptr::null()];
+    let enter = msg::line(Msg::EnterStage(script), &p.paths);
+    // The failure lines need the errno: prepare them without its text ("no error\n" cut
+    // off); the child appends the text from the model's static table.
+    let fail_prefix = {
+        let mut l = msg::line(Msg::StartFailed(script, Errno(0)), &p.paths);
+        let cut = l.len().saturating_sub(b"no error\n".len());
+        l.truncate(cut);
+        l
+    };
+    let console_prefix = {
+        let mut l = msg::line(Msg::ConsoleFailed(Errno(0)), &p.paths);
+        let cut = l.len().saturating_sub(b"no error\n".len());
+        l.truncate(cut);
+        l
+    };
+    let console = p.console.clone();
+    // SAFETY: runit is single-threaded; the child only makes async-signal-safe calls on
+    // memory prepared above, then execs or _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(sys::last_errno());
+    }
+    if pid > 0 {
+        return Ok(pid);
+    }
+    // Child.
+    unsafe {
+        let write_err = |prefix: &[u8], e: i32| {
+            raw_write(2, prefix);
+            raw_write(2, model::errno::errstr(e).as_bytes());
+            raw_write(2, b"\n");
+        };
+        match script {
+            Script::Stage(StageId::One) => {
+                // Console read-write as the controlling terminal on fd 0.
+                let fd = libc::open(console.as_ptr(), libc::O_RDWR);
+                if fd < 0 {
+                    write_err(&console_prefix, sys::errno());
+                } else {
+                    libc::ioctl(fd, libc::TIOCSCTTY, 0);
+                    libc::dup2(fd, 0);
+                    if fd > 2 {
+                        libc::close(fd);
+                    }
+                }
+            }
+            Script::Stage(StageId::Two | StageId::Three) => {
+                libc::setsid();
+            }
+            Script::CtrlAltDel => {}
+        }
+        // HUP, PIPE, TERM are blocked (and ignored) in runit: default again here.
+        libc::signal(libc::SIGHUP, libc::SIG_DFL);
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+        if let Script::Stage(_) = script {
+            // All of runit's signals unblocked, CHLD and INT default, CONT ignored (the
+            // 2.1.2 leak, kept: a script can observe it).
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGCONT, libc::SIG_IGN);
+        }
+        raw_write(2, &enter);
+        extern "C" {
+            static environ: *const *const libc::c_char;
+        }
+        libc::execve(path.as_ptr(), argv.as_ptr(), environ);
+        write_err(&fail_prefix, sys::errno());
+        libc::_exit(0)
+    }
+}
+
+/// Carries out the final plan (in the final child, or in runit if the fork failed).
+pub fn run_final(paths: &Paths, plan: &FinalPlan) {
+    for step in &plan.0 {
+        match *step {
+            FinalStep::Say(m) => say(paths, m),
+            // SAFETY: sync and reboot have no memory preconditions.
+            FinalStep::Sync => unsafe { libc::sync() },
+            FinalStep::Reboot(cmd) => {
+                let how = match cmd {
+                    RebootCmd::Restart => libc::RB_AUTOBOOT,
+                    RebootCmd::PowerOff => libc::RB_POWER_OFF,
+                    RebootCmd::Halt => libc::RB_HALT_SYSTEM,
+                };
+                // SAFETY: as above.
+                unsafe { libc::reboot(how) };
+            }
+            FinalStep::Sleep(span) => std::thread::sleep(std::time::Duration::from_nanos(span.0)),
+        }
+    }
+}
+
+fn spawn_final(paths: &Paths, plan: &FinalPlan) -> Result<i32, Errno> {
+    // SAFETY: single-threaded; the child runs the plan (its message lines allocate, which
+    // is fine after fork in a single-threaded process) and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(sys::last_errno());
+    }
+    if pid == 0 {
+        run_final(paths, plan);
+        // SAFETY: leaving the child.
+        unsafe { libc::_exit(0) };
+    }
+    Ok(pid)
+}
+
+/// The executor for runit's stage machine.
+pub struct StageIo {
+    paths: StagePaths,
+    exit: Option<i32>,
+}
+
+impl StageIo {
+    /// An executor for these paths.
+    pub fn new(paths: StagePaths) -> StageIo {
+        StageIo { paths, exit: None }
+    }
+}
+
+fn signo(s: SendSig) -> i32 {
+    match s {
+        SendSig::Term => libc::SIGTERM,
+        SendSig::Kill => libc::SIGKILL,
+        SendSig::Alrm => libc::SIGALRM,
+    }
+}
+
+impl Io<Stages> for StageIo {
+    fn execute(&mut self, _now: Now, action: Action) -> Option<Input> {
+        match action {
+            Action::Say(m) => {
+                say(&self.paths.paths, m);
+                None
+            }
+            Action::Spawn(job) => {
+                let r = match &job {
+                    Job::Stage(s) => spawn_script(&self.paths, Script::Stage(*s)),
+                    Job::CtrlAltDel => spawn_script(&self.paths, Script::CtrlAltDel),
+                    Job::Final(plan) => spawn_final(&self.paths.paths, plan),
+                };
+                Some(match r {
+                    Ok(pid) => Input::Spawned { pid },
+                    Err(errno) => Input::SpawnFailed { errno },
+                })
+            }
+            Action::Kill { pid, sig } => {
+                let _ = sys::kill(pid, signo(sig));
+                None
+            }
+            Action::KillGroup { pgid } => {
+                let _ = sys::kill(-pgid, libc::SIGKILL);
+                None
+            }
+            Action::ClearStopit => {
+                // SAFETY: valid C string; the result is ignored as runit does.
+                unsafe { libc::chmod(self.paths.stopit.as_ptr(), 0) };
+                None
+            }
+            Action::KillAll => {
+                let _ = sys::kill(-1, libc::SIGKILL);
+                None
+            }
+            Action::Sync => {
+                // SAFETY: no preconditions.
+                unsafe { libc::sync() };
+                None
+            }
+            Action::RunInline(plan) => {
+                run_final(&self.paths.paths, &plan);
+                None
+            }
+            Action::Exit(code) => {
+                self.exit = Some(code);
+                None
+            }
+        }
+    }
+
+    fn interests(&self, _out: &mut Vec<Interest>) {}
+
+    fn gather(&mut self, _now: Now, woke: &Woke, out: &mut VecDeque<Input>) {
+        // runit re-points fd 2 at the console after every wake-up.
+        point_at_console(&self.paths.console, false);
+        // Children first (as runit: reap, then look at signals). Every orphan is reaped.
+        let mut flags: Option<Flags> = None;
+        while let Some(r) = crate::process::reap_nohang() {
+            let f = *flags.get_or_insert_with(|| self.paths.flags());
+            out.push_back(Input::Exited { pid: r.pid, status: r.status, flags: f });
+        }
+        let sigs = [
+            (libc::SIGCONT, Sig::Cont),
+            (libc::SIGINT, Sig::Int),
+            (libc::SIGPWR, Sig::Pwr),
+            (libc::SIGALRM, Sig::Alrm),
+            (libc::SIGTERM, Sig::Term),
+        ];
+        for (n, sig) in sigs {
+            if woke.signals.contains(n) {
+                let f = *flags.get_or_insert_with(|| self.paths.flags());
+                out.push_back(Input::Signal { sig, flags: f });
+            }
+        }
+        if woke.deadline_passed {
+            out.push_back(Input::Tick);
+        }
+    }
+
+    fn finished(&self) -> Option<i32> {
+        self.exit
+    }
+}
+
+/// The inode number the kernel gives the initial PID namespace (`PROC_PID_INIT_INO`,
+/// fixed in the kernel ABI): `/proc/self/ns/pid` reads `pid:[4026531836]` there.
+pub const INITIAL_PID_NS: &str = "pid:[4026531836]";
+
+/// Whether this process lives in a non-initial PID namespace (a container): its
+/// `/proc/self/ns/pid` names another namespace than the initial one. `false` when
+/// `/proc` is not mounted (a real boot, before stage 1 mounts it).
+pub fn in_child_pid_namespace() -> bool {
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(target) => target.as_os_str() != INITIAL_PID_NS,
+        Err(_) => false,
+    }
+}
