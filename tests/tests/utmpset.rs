@@ -172,7 +172,7 @@ fn same_files_as_debian_utmpset() {
     for args in steps {
         let theirs = Command::new(bin("chpst")).args(["-/"]).arg(&root).arg("/utmpset").args(*args).output().unwrap();
         let (code, _, err) = utmpset(&s, args);
-        assert_eq!(theirs.status.code(), Some(code), "exit code for {args:?}");
+        assert_eq!(theirs.status.code(), Some(code), "exit code for {args:?} (theirs said {:?}, ours {err:?})", String::from_utf8_lossy(&theirs.stderr));
         let their_err = String::from_utf8_lossy(&theirs.stderr).replace("/var/run/utmp", &s.join("utmp").display().to_string());
         let ours_err = err.replace(&bin("utmpset").display().to_string(), "/utmpset");
         assert_eq!(ours_err, their_err, "stderr for {args:?}");
