@@ -463,8 +463,12 @@ impl TitleMem {
             let _ = sys::close(mem);
             return None;
         }
-        let offset: usize = argv[..index].iter().map(|a| a.len() + 1).sum();
-        Some(TitleMem { mem, addr: start + offset as u64, len: argv.get(index)?.len() })
+        let (Some(arg), Some(before)) = (argv.get(index), argv.get(..index)) else {
+            let _ = sys::close(mem);
+            return None;
+        };
+        let offset: usize = before.iter().map(|a| a.len() + 1).sum();
+        Some(TitleMem { mem, addr: start + offset as u64, len: arg.len() })
     }
 
     /// Overwrites the argument's bytes (never beyond its length).
