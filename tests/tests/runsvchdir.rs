@@ -79,6 +79,20 @@ fn missing_base_directory() {
 }
 
 #[test]
+fn missing_current_link() {
+    if !have_unshare() {
+        eprintln!("skipped: no mount namespaces here");
+        return;
+    }
+    // spec/init.md §5: no `current` link is fatal before anything is renamed.
+    let s = Scratch::new("rchd-nocurrent");
+    let (code, out, err) = in_namespace(&s, "rm /etc/runit/runsvdir/current; $B other; echo rc=$?; ls -a /etc/runit/runsvdir | tr '\\n' ' '");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "rc=111\n. .. default other ");
+    assert_eq!(err, format!("{}: fatal: unable to stat: current: file does not exist\n", bin("runsvchdir").display()));
+}
+
+#[test]
 fn live_runsvdir_follows_the_switch_at_once() {
     if !have_unshare() {
         eprintln!("skipped: no mount namespaces here");

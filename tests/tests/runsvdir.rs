@@ -153,11 +153,12 @@ const T: Duration = Duration::from_secs(10);
 #[test]
 fn usage_and_exit_codes() {
     let s = Scratch::new("rsd-usage");
-    let (code, _, err) = e2e::run("runsvdir", &[], &s.path, &[]);
-    assert_eq!(code, 1);
-    assert!(err.starts_with("usage: ") && err.ends_with(" [-P] dir\n\n"), "{err:?}");
-    let (code, _, err) = e2e::run("runsvdir", &["-P"], &s.path, &[]);
-    assert_eq!(code, 1, "{err}");
+    // spec/runsvdir.md §9: `usage: <argv0> [-P] dir` and a blank line, exit 1.
+    let usage = format!("usage: {} [-P] dir\n\n", e2e::bin("runsvdir").display());
+    for args in [&[][..], &["-P"][..]] {
+        let (code, out, err) = e2e::run("runsvdir", args, &s.path, &[]);
+        assert_eq!((code, out.as_str(), err.as_str()), (1, "", usage.as_str()), "{args:?}");
+    }
 }
 
 #[test]
