@@ -12,6 +12,16 @@ fn have_unshare() -> bool {
     Command::new("unshare").args(["--mount", "true"]).status().map(|s| s.success()).unwrap_or(false)
 }
 
+/// A scratch directory for a test that needs a mount namespace; `None` (after a skip
+/// message) where namespaces are unavailable.
+fn ns_scratch(name: &str) -> Option<Scratch> {
+    if !have_unshare() {
+        eprintln!("skipped: no mount namespaces here");
+        return None;
+    }
+    Some(Scratch::new(name))
+}
+
 /// Runs `body` (sh) in a private mount namespace with an empty tmpfs on /etc;
 /// returns (exit code, stdout, stderr).
 fn in_namespace(s: &Scratch, body: &str) -> (i32, String, String) {
@@ -39,11 +49,7 @@ fn usage_and_dot() {
 
 #[test]
 fn switches_current_and_previous() {
-    if !have_unshare() {
-        eprintln!("skipped: no mount namespaces here");
-        return;
-    }
-    let s = Scratch::new("rchd-switch");
+    let Some(s) = ns_scratch("rchd-switch") else { return };
     let body = r#"
 cd /etc/runit/runsvdir
 touch afile
@@ -67,11 +73,7 @@ ls -a | tr '\n' ' '
 
 #[test]
 fn missing_base_directory() {
-    if !have_unshare() {
-        eprintln!("skipped: no mount namespaces here");
-        return;
-    }
-    let s = Scratch::new("rchd-nobase");
+    let Some(s) = ns_scratch("rchd-nobase") else { return };
     let (code, out, err) = in_namespace(&s, "rm -rf /etc/runit; $B default; echo rc=$?");
     assert_eq!(code, 0);
     assert_eq!(out, "rc=111\n");
@@ -79,12 +81,18 @@ fn missing_base_directory() {
 }
 
 #[test]
+fn missing_current_link() {
+    // spec/init.md §5: no `current` link is fatal before anything is renamed.
+    let Some(s) = ns_scratch("rchd-nocurrent") else { return };
+    let (code, out, err) = in_namespace(&s, "rm /etc/runit/runsvdir/current; $B other; echo rc=$?; ls -a /etc/runit/runsvdir | tr '\\n' ' '");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "rc=111\n. .. default other ");
+    assert_eq!(err, format!("{}: fatal: unable to stat: current: file does not exist\n", bin("runsvchdir").display()));
+}
+
+#[test]
 fn live_runsvdir_follows_the_switch_at_once() {
-    if !have_unshare() {
-        eprintln!("skipped: no mount namespaces here");
-        return;
-    }
-    let s = Scratch::new("rchd-live");
+    let Some(s) = ns_scratch("rchd-live") else { return };
     // A fake runsv: records its name and start, exits on TERM (which runsvdir sends when
     // the service disappears).
     s.script("pathbin/runsv", &format!("echo \"$1 $$\" >> {}/started\ntrap 'echo \"$1\" >> {}/stopped; exit 0' TERM\nwhile :; do sleep 0.05; done", s.path.display(), s.path.display()));

@@ -94,6 +94,21 @@ fn ppid_of(pid: i32) -> Option<i32> {
     after.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Whether `pid` has a handler installed for `sig` (the SigCgt mask in /proc): before
+/// that, SIGALRM's default action would kill it.
+fn catches(pid: i32, sig: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigCgt:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
+    mask.is_some_and(|m| m & (1u64 << (sig - 1)) != 0)
+}
+
+/// Whether `pid` holds an inotify descriptor (runsvdir builds its watch before its first
+/// scan, so from then on a change is noticed at once).
+fn watching(pid: i32) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok()).any(|l| l.to_string_lossy().contains("inotify"))
+}
+
 fn cmdline(pid: i32) -> Vec<u8> {
     std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default()
 }
@@ -153,11 +168,12 @@ const T: Duration = Duration::from_secs(10);
 #[test]
 fn usage_and_exit_codes() {
     let s = Scratch::new("rsd-usage");
-    let (code, _, err) = e2e::run("runsvdir", &[], &s.path, &[]);
-    assert_eq!(code, 1);
-    assert!(err.starts_with("usage: ") && err.ends_with(" [-P] dir\n\n"), "{err:?}");
-    let (code, _, err) = e2e::run("runsvdir", &["-P"], &s.path, &[]);
-    assert_eq!(code, 1, "{err}");
+    // spec/runsvdir.md §9: `usage: <argv0> [-P] dir` and a blank line, exit 1.
+    let usage = format!("usage: {} [-P] dir\n\n", e2e::bin("runsvdir").display());
+    for args in [&[][..], &["-P"][..]] {
+        let (code, out, err) = e2e::run("runsvdir", args, &s.path, &[]);
+        assert_eq!((code, out.as_str(), err.as_str()), (1, "", usage.as_str()), "{args:?}");
+    }
 }
 
 #[test]
@@ -167,8 +183,8 @@ fn add_remove_readd_at_once() {
     let path = test_path(&s);
     let rsd = start_runsvdir(&mut s, &["-P", "sv"], &path);
     let r = Reaper::new(rsd);
-    // Let the first scan happen, then add a service: noticed at once (runit: up to 5 s).
-    std::thread::sleep(Duration::from_millis(200));
+    // Once runsvdir watches, add a service: noticed at once (runit: up to 5 s).
+    eventually!(T, watching(rsd as i32), "inotify watch");
     service(&s, "stage/a");
     let t0 = Instant::now();
     std::fs::rename(s.join("stage/a"), s.join("sv/a")).unwrap();
@@ -212,8 +228,10 @@ fn rename_keeps_runsv_and_symlinks_dedup() {
     assert_eq!(names.iter().filter(|n| n.starts_with("link")).count(), 1, "one runsv per directory: {names:?}");
     let a = runsv_named(rsd, "a")[0];
     std::fs::rename(s.join("sv/a"), s.join("sv/renamed")).unwrap();
-    // Give runsvdir every chance to react (it reacts within milliseconds when watching).
-    std::thread::sleep(Duration::from_millis(1500));
+    // A service added after the rename: once its runsv runs, a scan has seen the rename.
+    service(&s, "stage/b");
+    std::fs::rename(s.join("stage/b"), s.join("sv/b")).unwrap();
+    eventually!(T, runsv_named(rsd, "b").len() == 1, "a scan after the rename");
     assert!(alive(a), "renaming keeps the runsv");
     assert_eq!(runsv_named(rsd, "a"), vec![a], "it keeps its old name");
     assert!(runsv_named(rsd, "renamed").is_empty());
@@ -258,7 +276,11 @@ fn runsv_killed_is_restarted_once() {
     unsafe { libc::kill(first, libc::SIGKILL) };
     eventually!(T, runsv_named(rsd, "a").iter().any(|&p| p != first), "restarted");
     r.scan();
-    std::thread::sleep(Duration::from_millis(1200));
+    // A service added now: once its runsv runs, later scans have had their chance to
+    // start a second runsv for a.
+    service(&s, "stage/b");
+    std::fs::rename(s.join("stage/b"), s.join("sv/b")).unwrap();
+    eventually!(T, runsv_named(rsd, "b").len() == 1, "a later scan");
     assert_eq!(runsv_named(rsd, "a").len(), 1, "exactly one runsv for the service");
     r.scan();
 }
@@ -306,7 +328,7 @@ fn sigalrm_forces_rescan_with_stamp() {
     let path = test_path(&s);
     let rsd = start_runsvdir(&mut s, &["sv"], &path);
     let _r = Reaper::new(rsd);
-    std::thread::sleep(Duration::from_millis(1100));
+    eventually!(T, catches(rsd as i32, libc::SIGALRM), "SIGALRM handler installed");
     // SAFETY: signal by pid of the runsvdir this test started.
     unsafe { libc::kill(rsd as i32, libc::SIGALRM) };
     eventually!(T, s.join("sv/.forced-rescan").exists(), "stamp written");
@@ -324,7 +346,7 @@ fn log_argument_scrolls_in_process_title() {
     let log = format!("log: {}", ".".repeat(120));
     let rsd = start_runsvdir(&mut s, &["sv", &log], &path);
     let _r = Reaper::new(rsd);
-    std::thread::sleep(Duration::from_millis(200));
+    eventually!(T, watching(rsd as i32), "inotify watch");
     std::os::unix::fs::symlink("/nonexistent-target", s.join("sv/dang")).unwrap();
     let want = b"runsvdir sv: warning: unable to stat dang: file does not exist\n";
     eventually!(T, cmdline(rsd as i32).ends_with(&[&want[..], b"\0"].concat()), "title: {:?}", String::from_utf8_lossy(&cmdline(rsd as i32)));

@@ -411,6 +411,22 @@ fn timeout_and_force_stop_kill() {
     // SVWAIT is the default limit.
     let (code, out, _) = f.sv_env(&["-v", "down", "./hard"], &[("SVWAIT", "0")]);
     assert_eq!((code, mask(&out).as_str()), (1, "timeout: run: ./hard: (pid P) Ts, want down, got TERM\n"));
+    // A non-numeric limit is 0 (spec/sv.md §14): a satisfied command still says ok:, an
+    // unsatisfied one times out (at once, where runit takes 0.84 s: docs/divergences.md
+    // "Timeout timing"), well before the 7 s default.
+    for (args, env) in [(&["-w", "abc", "-v"][..], &[][..]), (&["-v"][..], &[("SVWAIT", "abc")][..])] {
+        let mut hup = args.to_vec();
+        hup.extend(["hup", "./hard"]);
+        let (code, out, _) = f.sv_env(&hup, env);
+        assert_eq!((code, mask(&out).as_str()), (0, "ok: run: ./hard: (pid P) Ts, want down, got TERM\n"), "{args:?} {env:?}");
+        let mut down = args.to_vec();
+        down.extend(["down", "./hard"]);
+        let t = Instant::now();
+        let (code, out, _) = f.sv_env(&down, env);
+        let took = t.elapsed();
+        assert_eq!((code, mask(&out).as_str()), (1, "timeout: run: ./hard: (pid P) Ts, want down, got TERM\n"), "{args:?} {env:?}");
+        assert!(took < Duration::from_secs(3), "{args:?} {env:?}: {took:?}");
+    }
     let (code, out, _) = f.sv(&["-w", "1", "force-stop", "./hard"]);
     assert_eq!(code, 1);
     assert_eq!(mask(&out), "kill: run: ./hard: (pid P) Ts, want down, got TERM\n");

@@ -2,7 +2,7 @@
 //! never the system's; plus a byte comparison with Debian's utmpset run inside a scratch
 //! chroot (so it too edits only scratch files).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use e2e::{bin, oracle, Scratch};
@@ -155,24 +155,31 @@ fn without_times(mut b: Vec<u8>) -> Vec<u8> {
     b
 }
 
-#[test]
-fn same_files_as_debian_utmpset() {
+/// A scratch directory holding `root/`, a chroot with Debian's utmpset at `/utmpset` and
+/// empty `/var/run` and `/var/log`; `None` (after a skip message) without the oracle.
+fn oracle_chroot(name: &str) -> Option<(Scratch, PathBuf)> {
     let Some(oracle_root) = oracle("runit") else {
         eprintln!("skipping: the runit reference package is not available");
-        return;
+        return None;
     };
-    let s = Scratch::new("utmpset-oracle");
+    let s = Scratch::new(name);
     let root = s.join("root");
     std::fs::create_dir_all(root.join("var/run")).unwrap();
     std::fs::create_dir_all(root.join("var/log")).unwrap();
     populate(&root, &oracle_root.join("usr/sbin/utmpset"), "utmpset");
+    Some((s, root))
+}
+
+#[test]
+fn same_files_as_debian_utmpset() {
+    let Some((s, root)) = oracle_chroot("utmpset-oracle") else { return };
     std::fs::write(root.join("var/run/utmp"), fake_utmp()).unwrap();
     std::fs::write(s.join("utmp"), fake_utmp()).unwrap();
     let steps: &[&[&str]] = &[&["tty5"], &["-w", "tty5"], &["-w", "tty5"], &["tty1"], &["-w", "tty9"], &["-x"]];
     for args in steps {
         let theirs = Command::new(bin("chpst")).args(["-/"]).arg(&root).arg("/utmpset").args(*args).output().unwrap();
         let (code, _, err) = utmpset(&s, args);
-        assert_eq!(theirs.status.code(), Some(code), "exit code for {args:?}");
+        assert_eq!(theirs.status.code(), Some(code), "exit code for {args:?} (theirs said {:?}, ours {err:?})", String::from_utf8_lossy(&theirs.stderr));
         let their_err = String::from_utf8_lossy(&theirs.stderr).replace("/var/run/utmp", &s.join("utmp").display().to_string());
         let ours_err = err.replace(&bin("utmpset").display().to_string(), "/utmpset");
         assert_eq!(ours_err, their_err, "stderr for {args:?}");
@@ -187,15 +194,7 @@ fn same_files_as_debian_utmpset() {
 
 #[test]
 fn random_utmp_files_match_debian() {
-    let Some(oracle_root) = oracle("runit") else {
-        eprintln!("skipping: the runit reference package is not available");
-        return;
-    };
-    let s = Scratch::new("utmpset-oracle-random");
-    let root = s.join("root");
-    std::fs::create_dir_all(root.join("var/run")).unwrap();
-    std::fs::create_dir_all(root.join("var/log")).unwrap();
-    populate(&root, &oracle_root.join("usr/sbin/utmpset"), "utmpset");
+    let Some((s, root)) = oracle_chroot("utmpset-oracle-random") else { return };
     let mut x: u64 = 0x1234_5678_9abc_def1;
     let mut rnd = |n: u64| {
         x ^= x << 13;

@@ -95,6 +95,19 @@ pub enum ScanReply {
     },
 }
 
+impl ScanReply {
+    /// The reply when the executor could not open the directory itself (it stands in
+    /// for runit's `chdir` with an `O_PATH` open): running out of descriptors or memory
+    /// is what runit hits at its `opendir`, anything else at its `chdir`, and the two
+    /// print different warnings.
+    pub fn dir_unopenable(e: Errno) -> ScanReply {
+        match e {
+            Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM => ScanReply::OpenFailed(e),
+            other => ScanReply::ChdirFailed(other),
+        }
+    }
+}
+
 /// Why writing `.forced-rescan` failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StampError {

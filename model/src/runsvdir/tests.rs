@@ -417,3 +417,14 @@ fn test_awaitstat_moved_dir_rewatches() {
     assert!(a.contains(&Action::Term { pid: 100 }));
     assert_eq!(starts(&a), vec![b"b".to_vec()]);
 }
+
+#[test]
+fn test_scan_dir_unopenable_classified() {
+    // Out of descriptors/memory is runit's opendir failure; anything else its chdir one.
+    for e in [Errno::EMFILE, Errno::ENFILE, Errno::ENOMEM] {
+        assert_eq!(ScanReply::dir_unopenable(e), ScanReply::OpenFailed(e));
+    }
+    for e in [Errno::ENOENT, Errno::EACCES, Errno::ENOTDIR] {
+        assert_eq!(ScanReply::dir_unopenable(e), ScanReply::ChdirFailed(e));
+    }
+}

@@ -629,9 +629,8 @@ fn test_wait_watch_lost_falls_back_to_polling_and_rearms() {
     let mut w = World::new().svc("/home/s", Svc::new(down_st(-5000, b'd')));
     let mut s = session(&["sv", "-v", "up", "./s"], SVDIR, Rule::RaceFree);
     s.start(now(0), &mut w);
-    let mut t = 0;
     while w.watched.is_empty() {
-        t = s.poll_deadline().unwrap().0 / 1_000_000;
+        let t = s.poll_deadline().unwrap().0 / 1_000_000;
         s.on_tick(now(t), &mut w);
     }
     assert_eq!(s.poll_deadline(), Some(Mono(420_000_000)));

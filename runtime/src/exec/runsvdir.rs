@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 use std::ffi::CString;
 
+use model::chpst::path::{self as exec_path, AfterFailure};
 use model::errno::Errno;
 use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, ScanReply, StampError, WatchState};
 use model::runsvdir::msg;
@@ -45,15 +46,7 @@ pub struct RunsvdirIo {
 impl RunsvdirIo {
     /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`).
     pub fn new(dir: &[u8], pgrp: bool, path_env: Option<&[u8]>, title: Option<TitleMem>) -> Result<RunsvdirIo, Errno> {
-        let path = path_env.unwrap_or(b"/bin:/usr/bin");
-        let mut runsv_paths = Vec::new();
-        for elem in path.split(|&b| b == b':') {
-            let mut p = if elem.is_empty() { b".".to_vec() } else { elem.to_vec() };
-            p.extend_from_slice(b"/runsv");
-            if let Ok(c) = CString::new(p) {
-                runsv_paths.push(c);
-            }
-        }
+        let runsv_paths = exec_path::candidates(b"runsv", path_env).into_iter().filter_map(|p| CString::new(p).ok()).collect();
         Ok(RunsvdirIo { dir: dir.to_vec(), dir_c: sys::cstr(dir)?, pgrp, scan_fd: None, runsv_paths, log_read: None, title, watch: None, finished: None })
     }
 
@@ -72,12 +65,7 @@ impl RunsvdirIo {
         // SAFETY: open(2) on a valid C string.
         let pfd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
         if pfd < 0 {
-            let e = sys::last_errno();
-            // chdir(2) needs no descriptor: running out of them is runit's opendir failure.
-            return match e.0 {
-                libc::EMFILE | libc::ENFILE | libc::ENOMEM => ScanReply::OpenFailed(e),
-                _ => ScanReply::ChdirFailed(e),
-            };
+            return ScanReply::dir_unopenable(sys::last_errno());
         }
         self.scan_fd = Some(pfd);
         // SAFETY: openat relative to a live fd.
@@ -201,28 +189,26 @@ unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd:
     if pgrp {
         libc::setsid();
     }
-    let mut err = libc::ENOENT;
-    if dirfd >= 0 && libc::fchdir(dirfd) < 0 {
-        err = sys::errno();
+    let err = if dirfd >= 0 && libc::fchdir(dirfd) < 0 {
+        sys::last_errno()
     } else {
-        let mut remembered = 0;
+        // The search rule (which errors try the next PATH element) is the model's; these
+        // calls only copy small values, nothing is allocated after fork.
+        let mut remembered = None;
+        let mut stopped = None;
         for p in paths {
             libc::execv(p.as_ptr(), argv.as_ptr());
-            let e = sys::errno();
-            match e {
-                libc::ENOENT => {}
-                libc::EACCES | libc::EPERM | libc::EISDIR => remembered = e,
-                _ => {
-                    remembered = e;
+            match exec_path::after_failure(sys::last_errno(), remembered) {
+                AfterFailure::Next(r) => remembered = r,
+                AfterFailure::Stop(e) => {
+                    stopped = Some(e);
                     break;
                 }
             }
         }
-        if remembered != 0 {
-            err = remembered;
-        }
-    }
-    let text = model::errno::errstr(err).as_bytes();
+        stopped.unwrap_or_else(|| exec_path::final_error(remembered))
+    };
+    let text = model::errno::errstr(err.0).as_bytes();
     libc::write(2, fail_msg.as_ptr().cast(), fail_msg.len());
     libc::write(2, text.as_ptr().cast(), text.len());
     libc::write(2, b"\n".as_ptr().cast(), 1);
@@ -477,8 +463,12 @@ impl TitleMem {
             let _ = sys::close(mem);
             return None;
         }
-        let offset: usize = argv[..index].iter().map(|a| a.len() + 1).sum();
-        Some(TitleMem { mem, addr: start + offset as u64, len: argv.get(index)?.len() })
+        let (Some(arg), Some(before)) = (argv.get(index), argv.get(..index)) else {
+            let _ = sys::close(mem);
+            return None;
+        };
+        let offset: usize = before.iter().map(|a| a.len() + 1).sum();
+        Some(TitleMem { mem, addr: start + offset as u64, len: arg.len() })
     }
 
     /// Overwrites the argument's bytes (never beyond its length).
