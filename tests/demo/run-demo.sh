@@ -6,9 +6,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-cargo build --release -q -p runit-bins --bins
-bin="$root/target/release"
-work="$(mktemp -d /tmp/runit-rs-demo.XXXXXX)"
+# RUNIT_BIN_DIR: use already-built binaries (the e2e test runs the demo this way).
+if [ -n "${RUNIT_BIN_DIR:-}" ]; then
+  bin="$RUNIT_BIN_DIR"
+else
+  cargo build --release -q -p runit-bins --bins
+  bin="$root/target/release"
+fi
+work="$(mktemp -d "${TMPDIR:-/tmp}/runit-rs-demo.XXXXXX")"
 cp -r tests/demo/services "$work/services"
 export PATH="$bin:$PATH" SVDIR="$work/services"
 echo "== supervising $work/services with runsvdir"
