@@ -6,6 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 cargo build --release -q -p runit-bins --bin runsv
+# A freshly written binary's pages are dirty in the page cache and would be counted as the
+# process's private dirty memory: flush them first.
+sync
 work="$(mktemp -d /tmp/runit-bench-runsv.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 oracle="${RUNIT_ORACLE_DIR:-/tmp/runit-rs-oracle}/runit"

@@ -438,3 +438,15 @@ fn no_extra_wakeups_while_idle() {
     let after = ctxt(s.runsv);
     assert!(after - before <= 1, "runsv woke {} times while idle", after - before);
 }
+
+/// The service gets the signal dispositions runsv inherited: in particular SIGPIPE is not
+/// ignored (a Rust `main` would ignore it before our code runs, and services would inherit
+/// that: `yes | head` in a run script would then spin on EPIPE instead of dying).
+#[test]
+fn service_inherits_default_sigpipe() {
+    let mut s = Svc::new("runsv-sigpipe", "grep SigIgn /proc/self/status > sigign; exec sleep 100");
+    s.start();
+    eventually!(LIMIT, !s.read("sigign").is_empty(), "service did not start");
+    let mask = u64::from_str_radix(s.read("sigign").split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(mask & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE ignored in the service: SigIgn {mask:x}");
+}

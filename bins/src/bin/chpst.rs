@@ -9,11 +9,6 @@
 
 use std::ffi::CStr;
 
-// Take the unwinder from libgcc_eh.a (whole archive, so it is linked before std asks for
-// it) instead of loading libgcc_s.so.1 at every start: chpst runs once per service start,
-// and that one extra shared library was its whole start-up gap to runit's C chpst.
-#[cfg_attr(all(target_os = "linux", target_env = "gnu"), link(name = "gcc_eh", kind = "static", modifiers = "+whole-archive,-bundle"))]
-extern "C" {}
 
 use model::chpst::{parse, Parsed, EXIT_USAGE};
 

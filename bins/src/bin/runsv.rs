@@ -1,11 +1,14 @@
 //! runsv: supervise one service directory (and its log service). See docs/man/runsv.8.
+#![no_main]
 
 use model::runsv::{text, Input, Runsv};
 use runtime::driver::{self, RealOs, Trace};
 use runtime::exec::runsv::{handled_signals, RunsvIo};
 use runtime::signals::Signals;
 
-fn main() {
+runit_bins::c_main!(runsv_main);
+
+fn runsv_main() -> i32 {
     let args = runit_bins::args_bytes();
     let argv0 = args.first().cloned().unwrap_or_else(|| b"runsv".to_vec());
     if args.len() != 2 {
@@ -26,6 +29,5 @@ fn main() {
     let mut trace = Trace::from_env();
     trace.note(&(now, &config));
     let mut machine = Runsv::new(now, config);
-    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace);
-    std::process::exit(code);
+    driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
 }

@@ -1,5 +1,6 @@
 //! runsvdir: starts and watches one runsv per service directory (spec/runsvdir.md).
 //! argv parsing and wiring only; decisions live in `model::runsvdir`.
+#![no_main]
 
 use std::os::unix::ffi::OsStrExt;
 
@@ -7,7 +8,9 @@ use model::runsvdir::{msg, parse_args, Input, Runsvdir};
 use runtime::driver::{self, RealOs, Trace};
 use runtime::exec::runsvdir::{RunsvdirIo, TitleMem, HANDLED_SIGNALS};
 
-fn main() {
+runit_bins::c_main!(runsvdir_main);
+
+fn runsvdir_main() -> i32 {
     let argv = runit_bins::args_bytes();
     let args = match parse_args(&argv) {
         Ok(a) => a,
@@ -36,6 +39,5 @@ fn main() {
     let mut os = RealOs { signals };
     let mut machine = Runsvdir::new(args.log.as_deref());
     let mut trace = Trace::from_env();
-    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace);
-    std::process::exit(code)
+    driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
 }
