@@ -586,11 +586,13 @@ impl Logger {
         let mut sends = VecDeque::new();
         let mut stale = 0;
         if self.dirs.iter().any(|d| d.open && d.has_plus) {
-            if self.linebuf.len() != self.s.line_max {
-                self.linebuf.resize(self.s.line_max, 0);
+            // Grown on demand (never zero-filled up to a huge `-l` at once); bytes no
+            // line has reached yet read as NUL, as freshly allocated memory would.
+            if self.linebuf.len() < line.len() {
+                self.linebuf.resize(line.len(), 0);
             }
             self.linebuf[..line.len()].copy_from_slice(line);
-            stale = self.linebuf.get(line.len()).copied().unwrap_or(0);
+            stale = if line.len() < self.s.line_max { self.linebuf.get(line.len()).copied().unwrap_or(0) } else { 0 };
         }
         for d in 0..self.dirs.len() {
             if !self.dirs[d].open {
