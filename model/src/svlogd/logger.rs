@@ -1345,7 +1345,9 @@ impl Logger {
         }
         for d in 0..self.dirs.len() {
             if let Proc::RestartAt { name, at } = self.dirs[d].proc {
-                if at <= now && self.paused_until.is_none() {
+                // Taken even while paused (the start then waits behind the pause), so a
+                // past restart time never keeps the deadline in the past.
+                if at <= now {
                     self.dirs[d].proc = Proc::Finishing { name };
                     self.queue.push_front(Step::StartProcessor(d, name));
                 }
