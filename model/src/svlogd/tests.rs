@@ -187,3 +187,26 @@ fn regression_pattern_deselect_stops_file_and_rest_of_long_line() {
     assert_eq!(text(&h.written[0]), "xyz\n");
     let _ = Vec::<u8>::new();
 }
+
+#[test]
+fn regression_no_past_deadline_while_paused() {
+    // A processor restart falling due during a write pause must not leave a deadline in
+    // the past (the loop would spin until the pause ends).
+    let mut h = started(&["svlogd", "d"], Faults { config: Some(b"s4\n!cat\n".into()), ..Faults::default() });
+    h.feed(Input::Data(b"abcdef\n".to_vec()));
+    h.feed(Input::ChildExited { pid: 101, status: 1 << 8 }); // restart due in 3 s
+    h.tick(2);
+    h.faults.write_errors.push_back(Errno::EIO);
+    h.feed(Input::Data(b"x\n".to_vec())); // paused for 3 s from here
+    assert_eq!(h.m.phase(), "paused (3 s retry)");
+    h.tick(1); // the restart is due, the pause is not over
+    let d = h.m.poll_deadline_for_test().expect("a deadline");
+    assert!(d > h.now.mono, "deadline in the past: {d:?} <= {:?}", h.now.mono);
+    h.tick(2);
+    assert_eq!(count(&h, "StartProcessor"), 2);
+    // The line end needs a rotation (s4 is full), which waits for the processor.
+    assert_eq!(text(&h.written[0]), "abcdef\nx");
+    assert_eq!(h.m.phase(), "waiting for processor");
+    h.feed(Input::ChildExited { pid: 102, status: 0 });
+    assert_eq!(text(&h.written[0]), "abcdef\nx\n");
+}

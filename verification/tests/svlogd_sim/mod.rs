@@ -280,6 +280,13 @@ impl Sim {
                 self.m.handle(self.now, reply);
             }
         }
+        // A deadline that is already due after everything was handled would make the
+        // real loop spin.
+        if let Some(d) = self.m.poll_deadline() {
+            if d <= self.now.mono && self.exited.is_none() {
+                self.violation(format!("deadline {d:?} not after now {:?} in phase {}", self.now.mono, self.m.phase()));
+            }
+        }
     }
 
     /// Applies one test event.
