@@ -1,5 +1,6 @@
 //! svlogd: reads log lines on stdin and writes them to rotated log directories
 //! (spec/svlogd.md). argv parsing and wiring only; behaviour lives in `model::svlogd`.
+#![no_main]
 
 use model::svlogd::options::{self, Parsed};
 use model::svlogd::{diag, Input, Logger};
@@ -7,7 +8,9 @@ use runtime::driver::{self, RealOs, Trace};
 use runtime::exec::svlogd::SvlogdIo;
 use runtime::signals::Signals;
 
-fn main() {
+runit_bins::c_main!(svlogd_main);
+
+fn svlogd_main() -> i32 {
     let argv = runit_bins::args_bytes();
     let settings = match options::parse(&argv) {
         Parsed::Run(s) => s,
@@ -29,6 +32,5 @@ fn main() {
     let mut machine = Logger::new(settings);
     let mut io = SvlogdIo::new(dirs);
     let mut os = RealOs { signals };
-    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::from_env());
-    std::process::exit(code)
+    driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::from_env())
 }
