@@ -240,12 +240,15 @@ fn stat_fields(stat: &str) -> Vec<String> {
 #[test]
 fn nice_and_session() {
     let s = Scratch::new("chpst-nice");
+    // -n adds to the niceness chpst inherits (the test may itself run under `nice`).
+    let base: i64 = stat_fields(&std::fs::read_to_string("/proc/self/stat").unwrap())[16].parse().unwrap();
+    let nice = |out: &str| stat_fields(out)[16].parse::<i64>().unwrap();
     let (_, out, _) = chpst(&["-n", "5", "cat", "/proc/self/stat"], &s.path);
-    assert_eq!(stat_fields(&out)[16], "5");
+    assert_eq!(nice(&out), (base + 5).min(19));
     let (_, out, _) = chpst(&["-n", "+3", "-n", "2", "cat", "/proc/self/stat"], &s.path);
-    assert_eq!(stat_fields(&out)[16], "2");
+    assert_eq!(nice(&out), (base + 2).min(19));
     let (_, out, _) = chpst(&["-n", "-2", "cat", "/proc/self/stat"], &s.path);
-    assert_eq!(stat_fields(&out)[16], "-2");
+    assert_eq!(nice(&out), base - 2);
 
     // -P: the program leads a new session and process group (pid = pgrp = sid).
     let (_, out, _) = chpst(&["-P", "sh", "-c", "echo $$; exec cat /proc/self/stat"], &s.path);
