@@ -152,16 +152,9 @@ pub fn env_edits(ids: &Ids) -> [EnvEdit; 2] {
     [EnvEdit::set(b"GID", &decimal(gid)), EnvEdit::set(b"UID", &decimal(ids.uid))]
 }
 
-fn decimal(mut n: u32) -> Vec<u8> {
+fn decimal(n: u32) -> Vec<u8> {
     let mut buf = Vec::new();
-    loop {
-        buf.push(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.reverse();
+    crate::status::push_decimal(&mut buf, n as u64);
     buf
 }
 

@@ -271,18 +271,7 @@ pub fn parse_into(bytes: &[u8], c: &mut Config, warnings: &mut Vec<ConfigWarning
 }
 
 fn push_num(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    crate::status::push_decimal(out, v);
 }
 
 /// Prints a config that [`parse`] reads back as `c` (for configs that can be written:

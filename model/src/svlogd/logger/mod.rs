@@ -483,18 +483,7 @@ fn step_dir(s: &Step) -> usize {
 
 fn fmt_u64(v: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    crate::status::push_decimal(&mut out, v);
     out
 }
 
