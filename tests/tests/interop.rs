@@ -109,7 +109,9 @@ fn daemontools_tools_work_against_our_runsv() {
     eventually!(LIMIT, run_tool(&svstat, &["d"], &sc.path).1.ends_with(", paused\n"), "svc -p had no effect");
     run_tool(&svc, &["-c", "d"], &sc.path);
     adopt_services(&mut sc, &["d"]);
-    run_tool(&svc, &["-x", "-d", "d"], &sc.path);
+    // `-d -x`, in this order: runsv's want is one value, so a `d` after the `x` would
+    // cancel the exit (daemontools' supervise keeps them as separate flags).
+    run_tool(&svc, &["-d", "-x", "d"], &sc.path);
     eventually!(LIMIT, run_tool(&svok, &["d"], &sc.path).0 == 100, "svok still says running after svc -x");
 }
 
