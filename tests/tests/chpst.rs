@@ -144,6 +144,19 @@ fn env_of(out: &str) -> Vec<String> {
 }
 
 #[test]
+fn envdir_endless_file_stops_at_the_read_limit() {
+    // A value file linked to /dev/zero: runit reads until memory runs out. We stop at
+    // the model's read limit; a line that long can never be passed to exec (E2BIG).
+    // The memory cap turns a regression into a failed test instead of a starved host.
+    let s = Scratch::new("chpst-e-zero");
+    s.write("env/A", "a\n", 0o644);
+    std::os::unix::fs::symlink("/dev/zero", s.join("env/Z")).unwrap();
+    let script = format!("ulimit -v 400000; exec {} -e env /bin/true", bin("chpst").display());
+    let (code, out, err) = run_path(Path::new("/bin/sh"), &["-c", &script], &s.path);
+    assert_eq!((code, out.as_str(), err.as_str()), (111, "", "chpst: fatal: unable to run: /bin/true: argument list too long\n"));
+}
+
+#[test]
 fn envdir_semantics() {
     let s = Scratch::new("chpst-e");
     make_envdir(&s);

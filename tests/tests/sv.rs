@@ -112,6 +112,17 @@ impl Fixture {
     fn start(&mut self, name: &str, expect_run: bool) {
         let mut cmd = Command::new(&self.runsv);
         cmd.arg(name).current_dir(self.path()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        // A test run started in the background (`cargo test &`) inherits SIGINT and SIGQUIT
+        // ignored, and a shell cannot trap a signal ignored at its start: give runsv (and
+        // so the run scripts) the default dispositions, as at a terminal.
+        // SAFETY: signal(2) is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let pid = self.scratch.spawn(cmd);
         self.runsv_pids.push(pid as i32);
         let want = if expect_run { "run: " } else { "down: " };
