@@ -171,12 +171,11 @@ fn read_file(name: &[u8]) -> SysResult<Vec<u8>> {
 }
 
 fn set_ids(ids: &Ids) -> Result<(), Fatal> {
-    let gids: Vec<libc::gid_t> = ids.gids.clone();
-    let primary = gids.first().copied().unwrap_or(0);
+    let gids: &[libc::gid_t] = &ids.gids;
     // SAFETY: gids is a live slice of gid_t of the given length.
     check(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) }).map_err(Fatal::Setgroups)?;
     // SAFETY: no memory preconditions.
-    check(unsafe { libc::setgid(primary) }).map_err(Fatal::Setgid)?;
+    check(unsafe { libc::setgid(ids.primary_gid()) }).map_err(Fatal::Setgid)?;
     // SAFETY: no memory preconditions.
     check(unsafe { libc::setuid(ids.uid) }).map_err(Fatal::Setuid)
 }
