@@ -144,6 +144,19 @@ fn env_of(out: &str) -> Vec<String> {
 }
 
 #[test]
+fn envdir_endless_file_stops_at_the_read_limit() {
+    // A value file linked to /dev/zero: runit reads until memory runs out. We stop at
+    // the model's read limit; a line that long can never be passed to exec (E2BIG).
+    // The memory cap turns a regression into a failed test instead of a starved host.
+    let s = Scratch::new("chpst-e-zero");
+    s.write("env/A", "a\n", 0o644);
+    std::os::unix::fs::symlink("/dev/zero", s.join("env/Z")).unwrap();
+    let script = format!("ulimit -v 400000; exec {} -e env /bin/true", bin("chpst").display());
+    let (code, out, err) = run_path(Path::new("/bin/sh"), &["-c", &script], &s.path);
+    assert_eq!((code, out.as_str(), err.as_str()), (111, "", "chpst: fatal: unable to run: /bin/true: argument list too long\n"));
+}
+
+#[test]
 fn envdir_semantics() {
     let s = Scratch::new("chpst-e");
     make_envdir(&s);
@@ -339,20 +352,7 @@ fn closing_descriptors() {
 #[test]
 fn chroot_changes_root_and_cwd() {
     let mut s = Scratch::new("chpst-root");
-    // A minimal root: sleep and the libraries it needs.
-    let root = s.join("root");
-    let ldd = Command::new("ldd").arg("/bin/sleep").output().unwrap();
-    let mut files = vec![PathBuf::from("/bin/sleep")];
-    for tok in String::from_utf8_lossy(&ldd.stdout).split_whitespace() {
-        if tok.starts_with('/') {
-            files.push(PathBuf::from(tok));
-        }
-    }
-    for f in &files {
-        let dest = root.join(f.strip_prefix("/").unwrap());
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(f, &dest).unwrap();
-    }
+    let root = sleep_root(&s);
     std::fs::create_dir_all(s.join("env")).unwrap();
     s.write("env/WHERE", "outside\n", 0o644);
     let mut cmd = Command::new(bin("chpst"));
@@ -477,8 +477,13 @@ fn environment_order_matches_runit() {
     assert_eq!(env_of(&String::from_utf8_lossy(&out.stdout)), ["A=1", "D=4", "C=3", "B=x"]);
 }
 
-/// A scratch root holding `sleep`, its libraries, and its own user database.
-fn mini_root(s: &Scratch) -> PathBuf {
+/// `root/` in the scratch dir holding `/bin/sleep` and the libraries `ldd` lists.
+///
+/// Files are hard-linked where possible (the real files, not the symlinks `ldd` may name):
+/// a copy holds a descriptor open for writing, and a
+/// child forked meanwhile by a parallel test keeps it until its exec, so running the
+/// copy could fail with ETXTBSY (`text file busy`).
+fn sleep_root(s: &Scratch) -> PathBuf {
     let root = s.join("root");
     let ldd = Command::new("ldd").arg("/bin/sleep").output().unwrap();
     let mut files = vec![PathBuf::from("/bin/sleep")];
@@ -486,8 +491,18 @@ fn mini_root(s: &Scratch) -> PathBuf {
     for f in &files {
         let dest = root.join(f.strip_prefix("/").unwrap());
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(f, &dest).unwrap();
+        // Link the file itself, not a symlink to it (ld.so is usually reached by one).
+        let real = std::fs::canonicalize(f).unwrap();
+        if std::fs::hard_link(&real, &dest).is_err() {
+            std::fs::copy(f, &dest).unwrap();
+        }
     }
+    root
+}
+
+/// A scratch root holding `sleep`, its libraries, and its own user database.
+fn mini_root(s: &Scratch) -> PathBuf {
+    let root = sleep_root(s);
     s.write("root/etc/passwd", "root:x:0:0::/:/bin/sh\ninside:x:4321:4322::/:/bin/sh\n", 0o644);
     s.write("root/etc/group", "root:x:0:\ninsidegrp:x:4322:\nother:x:4323:\n", 0o644);
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();

@@ -2,7 +2,7 @@
 //! 2.1.2-54 chpst, byte for byte on stdout, stderr and the exit code. Skips (with a
 //! message) when the reference package cannot be fetched.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use e2e::{bin, oracle, Scratch};
@@ -15,6 +15,16 @@ fn links(dir: &Path, target: &Path) {
     for n in NAMES {
         std::os::unix::fs::symlink(target, dir.join(n)).unwrap();
     }
+}
+
+/// Debian's chpst from the unpacked reference package; `None` (after a skip message)
+/// when it cannot be fetched.
+fn debian_chpst() -> Option<PathBuf> {
+    let Some(root) = oracle("runit") else {
+        eprintln!("skipping: the runit reference package is not available");
+        return None;
+    };
+    Some(root.join("usr/bin/chpst"))
 }
 
 fn run(prog: &Path, args: &[&str], cwd: &Path) -> (Option<i32>, Vec<u8>, Vec<u8>) {
@@ -34,15 +44,12 @@ fn run(prog: &Path, args: &[&str], cwd: &Path) -> (Option<i32>, Vec<u8>, Vec<u8>
 
 #[test]
 fn same_output_as_debian_chpst() {
-    let Some(root) = oracle("runit") else {
-        eprintln!("skipping: the runit reference package is not available");
-        return;
-    };
+    let Some(theirs_chpst) = debian_chpst() else { return };
     let s = Scratch::new("chpst-oracle");
     let ours = s.join("ours");
     let theirs = s.join("theirs");
     links(&ours, &bin("chpst"));
-    links(&theirs, &root.join("usr/bin/chpst"));
+    links(&theirs, &theirs_chpst);
     s.write("env/A", "value1\nsecond line\n", 0o644);
     s.write("env/B", "trail   \t \n", 0o644);
     s.write("env/C", "nul\0inside\n", 0o644);
@@ -176,12 +183,9 @@ impl Rng {
 
 #[test]
 fn random_envdirs_match_debian() {
-    let Some(root) = oracle("runit") else {
-        eprintln!("skipping: the runit reference package is not available");
-        return;
-    };
+    let Some(theirs_chpst) = debian_chpst() else { return };
     let s = Scratch::new("chpst-oracle-envdir");
-    let theirs = root.join("usr/bin/chpst");
+    let theirs = theirs_chpst;
     let alphabet: &[u8] = b"ab= \t\n\0.";
     let seed = std::env::var("CHPST_ORACLE_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
     let mut rng = Rng(seed | 1);
@@ -216,17 +220,14 @@ fn random_envdirs_match_debian() {
 
 #[test]
 fn random_argv_match_debian() {
-    let Some(root) = oracle("runit") else {
-        eprintln!("skipping: the runit reference package is not available");
-        return;
-    };
+    let Some(theirs_chpst) = debian_chpst() else { return };
     let s = Scratch::new("chpst-oracle-argv");
     s.write("env/A", "envvalue\n", 0o644);
     s.write("env/KEEP", "", 0o644);
     let ours = s.join("ours");
     let theirs = s.join("theirs");
     links(&ours, &bin("chpst"));
-    links(&theirs, &root.join("usr/bin/chpst"));
+    links(&theirs, &theirs_chpst);
     let words: &[&str] = &[
         "-u", "-U", "nobody", "nobody:daemon", ":5:6", ":x", "nosuch", "-e", "env", "-n", "3", "-x", "-m", "100000000", "12x", "-o", "50", "-t",
         "=", "-P", "-v", "-b", "zero", "-0", "-V", "--", "-", "-L", "lk", "-l", "", "-d", "-c", "0", "-/", "/", "-2", "-n-5",

@@ -130,3 +130,43 @@ wait $RSD; echo "rsd=$?"
     assert!(stopped.lines().any(|l| l == "a"), "{stopped}");
     let _ = Duration::ZERO;
 }
+
+/// The same sequence of switches (good, repeated, missing, a file, absolute, dotted,
+/// empty, nested) through our runsvchdir and Debian's, each from a fresh
+/// `/etc/runit/runsvdir`: identical output, exit codes and resulting links. Both are run
+/// by the name `runsvchdir` (through PATH) so their messages carry the same argv[0].
+#[test]
+fn same_as_debian_runsvchdir() {
+    let Some(root) = e2e::oracle("runit") else {
+        eprintln!("skipping: the runit reference package is not available");
+        return;
+    };
+    let Some(s) = ns_scratch("rchd-oracle") else { return };
+    for (dir, target) in [("ours", bin("runsvchdir")), ("theirs", root.join("usr/sbin/runsvchdir"))] {
+        std::fs::create_dir_all(s.join(dir)).unwrap();
+        std::os::unix::fs::symlink(target, s.join(&format!("{dir}/runsvchdir"))).unwrap();
+    }
+    let body = r#"
+for impl in ours theirs; do
+  rm -rf /etc/runit/runsvdir
+  mkdir -p /etc/runit/runsvdir/default /etc/runit/runsvdir/other /etc/runit/runsvdir/sub/inner
+  ln -s default /etc/runit/runsvdir/current
+  touch /etc/runit/runsvdir/afile
+  cd /etc/runit/runsvdir
+  for arg in default other other nope afile /tmp .dot '' sub/inner current previous default; do
+    PATH=$S/$impl:$PATH runsvchdir "$arg" > $S/$impl.out 2> $S/$impl.err
+    echo "[$arg] rc=$? out=$(cat $S/$impl.out) err=$(cat $S/$impl.err) current=$(readlink current) previous=$(readlink previous) $(ls -a | tr '\n' ' ')" >> $S/$impl.log
+  done
+  PATH=$S/$impl:$PATH runsvchdir > $S/$impl.out 2> $S/$impl.err
+  echo "[none] rc=$? out=$(cat $S/$impl.out) err=$(cat $S/$impl.err)" >> $S/$impl.log
+done
+"#;
+    let (code, out, err) = in_namespace(&s, body);
+    assert_eq!(code, 0, "{out}{err}");
+    let (ours, theirs) = (s.read("ours.log"), s.read("theirs.log"));
+    assert_eq!(ours.matches("\n[").count(), 12, "{ours}");
+    for (o, t) in ours.lines().zip(theirs.lines()) {
+        assert_eq!(o, t);
+    }
+    assert_eq!(ours, theirs);
+}

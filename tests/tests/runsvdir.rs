@@ -381,6 +381,23 @@ fn bad_directories_warn_and_keep_running() {
 }
 
 #[test]
+fn option_like_dir_and_short_log() {
+    // spec/runsvdir.md §9: `runsvdir -X /tmp` watches `-X` (only -P is an option), and a
+    // log argument under seven bytes is reported twice and ignored.
+    let mut s = Scratch::new("rsd-dashx");
+    let path = test_path(&s);
+    let rsd = start_runsvdir(&mut s, &["-X", "/tmp"], &path);
+    let _r = Reaper::new(rsd);
+    let head = "runsvdir -X: warning: log must have at least seven characters.\nrunsvdir -X: warning: log service disabled.\n";
+    let stat = "runsvdir -X: warning: unable to stat -X: file does not exist\n";
+    eventually!(T, s.read("rsd.err").matches(stat).count() >= 2, "repeats: {:?}", s.read("rsd.err"));
+    let err = s.read("rsd.err");
+    let rest = err.strip_prefix(head).unwrap_or_else(|| panic!("{err:?}"));
+    assert!(rest.split_inclusive('\n').all(|l| l == stat), "{err:?}");
+    assert!(alive(rsd as i32));
+}
+
+#[test]
 fn directory_created_later_is_picked_up() {
     let mut s = Scratch::new("rsd-late");
     let path = test_path(&s);

@@ -132,17 +132,28 @@ fn long_line_is_cut_in_wtmp() {
     assert_eq!(&w[38..40], &[0, 0]);
 }
 
-/// Copies `binary` and the libraries `ldd` lists into `root`.
+/// Hard-links (or, across file systems, copies) `from` to `to`. A copy holds a
+/// descriptor open for writing, and a child forked meanwhile by a parallel test keeps it
+/// until its exec, so executing the copy could fail with ETXTBSY (`text file busy`).
+fn place(from: &Path, to: &Path) {
+    // Link the file itself, not a symlink to it (ld.so is usually reached by one).
+    let real = std::fs::canonicalize(from).unwrap();
+    if std::fs::hard_link(&real, to).is_err() {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// Places `binary` and the libraries `ldd` lists into `root`.
 fn populate(root: &Path, binary: &Path, dest: &str) {
     let ldd = Command::new("ldd").arg(binary).output().unwrap();
     for tok in String::from_utf8_lossy(&ldd.stdout).split_whitespace() {
         if tok.starts_with('/') {
             let d = root.join(tok.trim_start_matches('/'));
             std::fs::create_dir_all(d.parent().unwrap()).unwrap();
-            std::fs::copy(tok, &d).unwrap();
+            place(Path::new(tok), &d);
         }
     }
-    std::fs::copy(binary, root.join(dest)).unwrap();
+    place(binary, &root.join(dest));
 }
 
 /// Zeroes the time of every record (the only field expected to differ between runs).

@@ -25,7 +25,7 @@ impl Chaos {
         [Errno::ENOENT, Errno::ENXIO, Errno::EACCES, Errno::ENOTDIR, Errno::EIO, Errno(9999)][(self.pick() % 6) as usize]
     }
     fn result(&mut self) -> Result<(), Errno> {
-        if self.pick() % 4 == 0 {
+        if self.pick().is_multiple_of(4) {
             Err(self.errno())
         } else {
             Ok(())
@@ -75,7 +75,7 @@ impl Effects for Chaos {
         }
     }
     fn watch(&mut self, _: usize) -> bool {
-        self.pick() % 2 == 0
+        self.pick().is_multiple_of(2)
     }
     fn stdout(&mut self, line: &[u8]) {
         self.lines_ok &= line.last() == Some(&b'\n');

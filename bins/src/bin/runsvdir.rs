@@ -23,7 +23,7 @@ fn runsvdir_main() -> i32 {
     };
     let _ = cwd;
     let title = match (args.log.as_ref(), args.log_index) {
-        (Some(l), Some(i)) if l.len() >= model::runsvdir::title::MIN_LEN => TitleMem::locate(&argv, i),
+        (Some(l), Some(i)) if model::runsvdir::title::usable(l) => TitleMem::locate(&argv, i),
         _ => None,
     };
     let path = std::env::var_os("PATH");

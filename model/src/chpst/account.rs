@@ -43,6 +43,14 @@ pub struct Ids {
     pub gids: Vec<u32>,
 }
 
+impl Ids {
+    /// The primary gid (the first of the list): what `setgid` gets and `GID` says. The
+    /// list is never empty; 0 would only stand in for a broken invariant.
+    pub fn primary_gid(&self) -> u32 {
+        self.gids.first().copied().unwrap_or(0)
+    }
+}
+
 /// One user-database answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup<T> {
@@ -148,8 +156,7 @@ pub fn resolve(spec: &AccountSpec, db: &mut dyn UserDb) -> Result<Ids, Fatal> {
 
 /// `-U`/envuidgid's edits: `GID` (the first gid) then `UID`, in decimal.
 pub fn env_edits(ids: &Ids) -> [EnvEdit; 2] {
-    let gid = ids.gids.first().copied().unwrap_or(0);
-    [EnvEdit::set(b"GID", &decimal(gid)), EnvEdit::set(b"UID", &decimal(ids.uid))]
+    [EnvEdit::set(b"GID", &decimal(ids.primary_gid())), EnvEdit::set(b"UID", &decimal(ids.uid))]
 }
 
 fn decimal(n: u32) -> Vec<u8> {

@@ -26,6 +26,20 @@ pub fn value(content: &[u8]) -> Option<Vec<u8>> {
     Some(content[..end].iter().map(|&c| if c == 0 { b'\n' } else { c }).collect())
 }
 
+/// How many bytes of a value file are read at most when no newline has come yet. Only the
+/// first line counts, and exec refuses any environment string over 128 KiB (Linux
+/// `MAX_ARG_STRLEN`), so a longer first line fails at exec with `E2BIG` whether it is cut
+/// here or not; the cut is what keeps an endless file (a link to `/dev/zero`) from
+/// exhausting memory, where runit reads on until it runs out.
+pub const READ_LIMIT: usize = 1 << 20;
+
+/// Whether reading a value file can stop: `total` bytes read so far, the last of them
+/// `last_chunk`. Enough once a newline has been seen (the rest cannot change the value)
+/// or [`READ_LIMIT`] is reached.
+pub fn read_enough(total: usize, last_chunk: &[u8]) -> bool {
+    total >= READ_LIMIT || last_chunk.contains(&b'\n')
+}
+
 /// What one entry contributes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
@@ -70,6 +84,16 @@ mod tests {
         assert_eq!(value(b"  lead\n"), Some(b"  lead".to_vec()));
         assert_eq!(value(b"\n"), Some(b"".to_vec()));
         assert_eq!(value(b" \t"), Some(b"".to_vec()));
+    }
+
+    #[test]
+    fn read_stops_at_first_newline_or_limit() {
+        assert!(!read_enough(0, b""));
+        assert!(!read_enough(4096, &[b'x'; 4096]));
+        assert!(read_enough(10, b"abc\ndef"));
+        assert!(read_enough(READ_LIMIT, &[0; 16]));
+        // What is not read after the newline never changes the value.
+        assert_eq!(value(b"abc  \n"), value(b"abc  \nmore\nlines"));
     }
 
     #[test]

@@ -167,6 +167,19 @@ mod tests {
             "chpst: fatal: unable to close stdout: file descriptor not open\n");
         assert_eq!(s(Fatal::Getrlimit(Errno::EINVAL)), "chpst: fatal: unable to getrlimit(): invalid argument\n");
         assert_eq!(s(Fatal::NoMem), "chpst: fatal: out of memory.\n");
+        // The rest of spec/chpst.md §7, one per row.
+        assert_eq!(s(Fatal::PasswdGroupEntry(Errno::EIO)), "chpst: fatal: unable to get password/group file entry: input/output error\n");
+        assert_eq!(s(Fatal::PasswdEntry(Errno::EIO)), "chpst: fatal: unable to get password file entry: input/output error\n");
+        assert_eq!(s(Fatal::Setgroups(Errno::EPERM)), "chpst: fatal: unable to setgroups: permission denied\n");
+        assert_eq!(s(Fatal::Setgid(Errno::EPERM)), "chpst: fatal: unable to setgid: permission denied\n");
+        assert_eq!(s(Fatal::Setuid(Errno::EPERM)), "chpst: fatal: unable to setuid: permission denied\n");
+        assert_eq!(s(Fatal::Chroot(Errno::EPERM)), "chpst: fatal: unable to change root directory: permission denied\n");
+        assert_eq!(s(Fatal::Nice(Errno::EPERM)), "chpst: fatal: unable to set nice level: permission denied\n");
+        assert_eq!(s(Fatal::OpenLock { file: b"lk".to_vec(), errno: Errno::EACCES }),
+            "chpst: fatal: unable to open lock: lk: access denied\n");
+        assert_eq!(s(Fatal::Setrlimit(Errno::EPERM)), "chpst: fatal: unable to setrlimit(): permission denied\n");
+        assert_eq!(s(Fatal::Close { fd: 0, errno: Errno::EBADF }), "chpst: fatal: unable to close stdin: file descriptor not open\n");
+        assert_eq!(s(Fatal::Close { fd: 2, errno: Errno::EBADF }), "chpst: fatal: unable to close stderr: file descriptor not open\n");
         assert_eq!(warn_read(b"env", b"SUB", Errno::EISDIR), b"chpst: warning: unable to read env/SUB: is a directory\n");
     }
 }

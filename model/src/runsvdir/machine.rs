@@ -606,7 +606,7 @@ impl Runsvdir {
         self.stampcheck = now.mono;
         self.next_look = Some(now.mono);
         match self.log_arg.take() {
-            Some(arg) if arg.len() >= title::MIN_LEN => {
+            Some(arg) if title::usable(&arg) => {
                 self.title = Some(Title::new(&arg));
                 self.phase = Phase::AwaitLog;
                 self.push(Action::SetupLog);

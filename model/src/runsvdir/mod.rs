@@ -5,8 +5,8 @@
 //! signals, inotify change notices, bytes from the log pipe — and the [`Runsvdir`]
 //! machine decides what to start, what to TERM, what to warn about and when to look
 //! again. Pure parts beside it: argv parsing ([`args`]), runit's exact message text
-//! ([`msg`]), the readproctitle scrolling buffer ([`title`]) and runsvchdir's step
-//! machine ([`chdir`]).
+//! ([`msg`]), the readproctitle scrolling buffer ([`title`]), what an inotify event
+//! means ([`watch`]) and runsvchdir's step machine ([`chdir`]).
 //!
 //! Services are keyed by the (device, inode) of their directory, at most
 //! [`MAX_SERVICES`] of them, as runit does.
@@ -17,6 +17,7 @@ pub mod machine;
 pub mod msg;
 pub mod table;
 pub mod title;
+pub mod watch;
 
 pub use args::{parse_args, Args};
 pub use machine::{

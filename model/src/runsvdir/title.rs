@@ -12,6 +12,12 @@ pub const MIN_LEN: usize = 7;
 /// Seconds between the `.` markers written into the log pipe.
 pub const DOT_INTERVAL_SECS: u64 = 900;
 
+/// Whether a log argument is long enough to be used (shorter ones are warned about and
+/// ignored): the one rule both the machine and the binary's argv lookup follow.
+pub fn usable(arg: &[u8]) -> bool {
+    arg.len() >= MIN_LEN
+}
+
 /// The scrolling process-title buffer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Title {
@@ -53,6 +59,14 @@ mod tests {
         t.feed(b".");
         t.feed(b"to-stderr-from-a\n");
         assert_eq!(t.bytes(), &b"log: STUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.to-stderr-from-a\n"[..]);
+    }
+
+    #[test]
+    fn usable_from_seven_bytes() {
+        // spec/runsvdir.md §9: `short` (5 bytes) and `-X` are too short; seven is enough.
+        assert!(!usable(b"short"));
+        assert!(!usable(b"log: ."));
+        assert!(usable(b"log: .."));
     }
 
     #[test]

@@ -144,8 +144,9 @@ fn io_errno(e: &std::io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
-/// Reads a whole file the way runit does (open for reading, non-blocking, so a FIFO
-/// without a writer reads as empty instead of hanging).
+/// Reads a value file the way runit does (open for reading, non-blocking, so a FIFO
+/// without a writer reads as empty instead of hanging), until the model says the rest
+/// cannot matter ([`envdir::read_enough`]).
 fn read_file(name: &[u8]) -> SysResult<Vec<u8>> {
     let c = sys::cstr(name)?;
     let fd = crate::fs::open_read(&c)?;
@@ -154,7 +155,13 @@ fn read_file(name: &[u8]) -> SysResult<Vec<u8>> {
     let result = loop {
         match sys::read(fd, &mut buf) {
             Ok(0) => break Ok(()),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                let chunk = &buf[..n];
+                out.extend_from_slice(chunk);
+                if envdir::read_enough(out.len(), chunk) {
+                    break Ok(());
+                }
+            }
             Err(Errno::EAGAIN) => break Ok(()),
             Err(e) => break Err(e),
         }
@@ -164,12 +171,11 @@ fn read_file(name: &[u8]) -> SysResult<Vec<u8>> {
 }
 
 fn set_ids(ids: &Ids) -> Result<(), Fatal> {
-    let gids: Vec<libc::gid_t> = ids.gids.clone();
-    let primary = gids.first().copied().unwrap_or(0);
+    let gids: &[libc::gid_t] = &ids.gids;
     // SAFETY: gids is a live slice of gid_t of the given length.
     check(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) }).map_err(Fatal::Setgroups)?;
     // SAFETY: no memory preconditions.
-    check(unsafe { libc::setgid(primary) }).map_err(Fatal::Setgid)?;
+    check(unsafe { libc::setgid(ids.primary_gid()) }).map_err(Fatal::Setgid)?;
     // SAFETY: no memory preconditions.
     check(unsafe { libc::setuid(ids.uid) }).map_err(Fatal::Setuid)
 }

@@ -17,6 +17,7 @@ use model::chpst::path::{self as exec_path, AfterFailure};
 use model::errno::Errno;
 use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, ScanReply, StampError, WatchState};
 use model::runsvdir::msg;
+use model::runsvdir::watch::{self, Effect, Source};
 use model::runsvdir::Runsvdir;
 use model::Now;
 
@@ -285,13 +286,7 @@ impl Io<Runsvdir> for RunsvdirIo {
                 out.push_back(Input::LogBytes(got));
             }
         }
-        let mut changed = false;
-        let mut rebuild = false;
-        if let Some(w) = &mut self.watch {
-            let (c, r) = w.drain();
-            changed = c;
-            rebuild = r;
-        }
+        let Effect { changed, rebuild } = self.watch.as_mut().map(Watcher::drain).unwrap_or_default();
         if rebuild {
             let st = self.rewatch();
             if st == WatchState::Unavailable {
@@ -385,10 +380,9 @@ impl Watcher {
         Some(Watcher { fd, dir_wd, parents })
     }
 
-    /// Reads every pending event: (something changed, the watches must be rebuilt).
-    fn drain(&mut self) -> (bool, bool) {
-        let mut changed = false;
-        let mut rebuild = false;
+    /// Reads every pending event: what they add up to ([`watch::effect`] of each).
+    fn drain(&mut self) -> Effect {
+        let mut total = Effect::default();
         let mut buf = [0u8; 8192];
         loop {
             let n = match sys::read(self.fd, &mut buf) {
@@ -406,21 +400,19 @@ impl Watcher {
                 let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
                 off = name_end;
                 if ev.mask & libc::IN_Q_OVERFLOW != 0 {
-                    changed = true;
-                    rebuild = true;
+                    total = total.merge(watch::effect(Source::Overflow));
                 } else if ev.wd == self.dir_wd {
-                    changed = true;
-                    if ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0 {
-                        rebuild = true;
-                    }
+                    let gone = ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0;
+                    total = total.merge(watch::effect(Source::Dir { gone }));
                 }
-                if self.parents.iter().any(|(wd, n)| *wd == ev.wd && n.as_slice() == name) {
-                    changed = true;
-                    rebuild = true;
+                // Not `else`: one inode can be both the directory and a parent on its chain
+                // (the kernel then hands out one watch descriptor for both).
+                for (_, chain_name) in self.parents.iter().filter(|(wd, _)| *wd == ev.wd) {
+                    total = total.merge(watch::effect(Source::Parent { on_chain: chain_name.as_slice() == name }));
                 }
             }
         }
-        (changed, rebuild)
+        total
     }
 }
 
