@@ -82,6 +82,7 @@ impl Scratch {
 
     /// Starts a process that is killed (SIGKILL, by pid) when the scratch is dropped.
     pub fn spawn(&mut self, mut cmd: Command) -> u32 {
+        default_signals(&mut cmd);
         let child = cmd.spawn().expect("spawn");
         let pid = child.id();
         self.children.push(child);
@@ -140,6 +141,21 @@ impl Drop for Scratch {
     }
 }
 
+/// Gives the process the default SIGINT and SIGQUIT dispositions. A test suite started
+/// from a background job inherits them ignored, and a shell cannot trap a signal it
+/// started with ignored, so services that record signals would miss INT and QUIT.
+pub fn default_signals(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+}
+
 /// Polls `cond` every 2 ms until it holds or `limit` passes; returns whether it held.
 pub fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -166,6 +182,7 @@ macro_rules! eventually {
 pub fn run(binary: &str, args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(bin(binary));
     cmd.args(args).current_dir(cwd).stdin(Stdio::null());
+    default_signals(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
