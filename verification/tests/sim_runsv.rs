@@ -18,7 +18,7 @@ use std::time::Instant;
 use verification::sim::runsv::{run, Check, Plant, Report, SimConfig};
 
 /// Seeds in the normal suite.
-const SEEDS: u64 = 200;
+const SEEDS: u64 = 1000;
 
 fn replay_hint(seed: u64) -> String {
     format!("replay: RUNSV_SIM_SEED={seed} cargo test -p runit-verification --test sim_runsv -- --nocapture")
@@ -47,7 +47,7 @@ fn sweep(seeds: impl Iterator<Item = u64>, label: &str) -> Vec<Report> {
     }
     let sum = |f: fn(&Report) -> usize| reports.iter().map(f).sum::<usize>();
     println!(
-        "sim runsv ({label}): {} seeds in {secs:.2} s ({:.0} seeds/s), {:.0} virtual s ({:.0} virtual s per wall s), {} wake-ups, {} inputs, {} actions, {} main starts, {} log starts, {} signals, {} stale-clock starts, faults {faults:?}",
+        "sim runsv ({label}): {} seeds in {secs:.2} s ({:.0} seeds/s), {:.0} virtual s ({:.0} virtual s per wall s), {} wake-ups, {} inputs, {} actions, {} main starts, {} log starts, {} signals, {} starts decided on a stale clock, faults {faults:?}",
         reports.len(),
         n / secs.max(1e-9),
         virt as f64 / 1000.0,
@@ -59,6 +59,13 @@ fn sweep(seeds: impl Iterator<Item = u64>, label: &str) -> Vec<Report> {
         sum(|r| r.starts[1]),
         sum(|r| r.signals),
         sum(|r| r.stale_starts),
+    );
+    let misses: Vec<(u64, &String)> = reports.iter().flat_map(|r| r.real_throttle_misses.iter().map(move |m| (r.seed, m))).collect();
+    println!(
+        "sim runsv ({label}): stale clock: longest {} ms; {} starts inside runit's 1 s throttle on the kernel clock{}",
+        reports.iter().map(|r| r.max_stale_ms).max().unwrap_or(0),
+        misses.len(),
+        misses.first().map(|(s, m)| format!(", first: seed {s}: {m}")).unwrap_or_default(),
     );
     reports
 }
@@ -132,6 +139,23 @@ fn planted_bugs_are_caught() {
         }
         assert!(caught >= 8, "{plant:?} caught on only {caught}/10 seeds");
     }
+}
+
+/// Finding (docs/assurance.md, "Deterministic simulation"): `runtime::driver::run` reads
+/// the clock once per iteration, so after a `control/<c>` script that blocks runsv (runit
+/// waits for it too) every later decision in the same batch uses the time from before the
+/// script: `./run` is stamped with a stale start, and a cycle that really lasted 0 s looks
+/// long, so it is restarted at once where runit's throttle waits 1 s. Fails until the
+/// driver re-reads the clock after an obligation's reply.
+#[test]
+#[ignore = "known: the driver's clock is stale after a blocking control script"]
+fn regression_throttle_on_the_real_clock_after_a_hanging_control_script() {
+    let mut misses = Vec::new();
+    for seed in 0..SEEDS {
+        let r = run(seed, &SimConfig::default());
+        misses.extend(r.real_throttle_misses.iter().map(|m| format!("seed {seed}: {m}")));
+    }
+    assert!(misses.is_empty(), "{} starts inside runit's throttle on the real clock, e.g. {:?}", misses.len(), &misses[..misses.len().min(3)]);
 }
 
 #[test]

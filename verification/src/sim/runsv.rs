@@ -35,7 +35,7 @@ use runtime::wait::{Interest, Ready};
 use crate::reference::runsv::{Effect, Event, Replies, Step, T0};
 use crate::reference::runsv_world::{PidPolicy, World};
 
-use kernel::{FaultKind, Kernel, KernelConfig, LOG_CONTROL_FD, MAIN_CONTROL_FD, SIGTERM};
+use kernel::{FaultKind, Kernel, Kind, KernelConfig, LOG_CONTROL_FD, MAIN_CONTROL_FD, SIGTERM};
 
 /// How many plan entries each shadow step is offered (more than one input can consume).
 const WINDOW: usize = 8;
@@ -130,6 +130,12 @@ pub struct Report {
     /// Starts decided with a clock older than the kernel's (after a blocking control script
     /// in the same batch): the status stamp and throttle measure from a stale time.
     pub stale_starts: usize,
+    /// The largest such staleness, in ms.
+    pub max_stale_ms: u64,
+    /// Starts less than 1 s (kernel time) after the previous start of the slot, or after
+    /// the end of a cycle that lasted under 1 s (kernel time): the throttle as runit
+    /// applies it, measured on the real clock. Non-zero only through the stale clock.
+    pub real_throttle_misses: Vec<String>,
 }
 
 impl Report {
@@ -164,6 +170,11 @@ struct Sim {
     planted: bool,
     reaps: usize,
     stale_starts: usize,
+    max_stale_ms: u64,
+    /// Kernel-time throttle bookkeeping per slot: last start, last cycle end (+ short).
+    real_start: [Option<Mono>; 2],
+    real_down: [Option<(Mono, bool)>; 2],
+    real_throttle_misses: Vec<String>,
     finished: Option<i32>,
     stalled: bool,
     violations: Vec<(Check, String)>,
@@ -185,7 +196,16 @@ impl Sim {
         x.hash(&mut self.hasher);
         if self.cfg.keep_trace {
             let t = now.mono.0.saturating_sub(T0.mono.0);
-            self.trace.push(format!("{tag} +{}.{:09} wall {} {:?}", t / 1_000_000_000, t % 1_000_000_000, now.wall.unix_secs, x));
+            let k = self.k.now.mono.0.saturating_sub(T0.mono.0);
+            self.trace.push(format!(
+                "{tag} +{}.{:03} (kernel +{}.{:03}) wall {} {:?}",
+                t / 1_000_000_000,
+                t % 1_000_000_000 / 1_000_000,
+                k / 1_000_000_000,
+                k % 1_000_000_000 / 1_000_000,
+                now.wall.unix_secs,
+                x
+            ));
         }
     }
 
@@ -222,6 +242,25 @@ impl Sim {
         self.world.now = now;
         self.world.apply(&Step { event, replies });
         self.consume_shadow();
+    }
+
+    /// runit's throttle on the kernel clock, at a successful start of `./run`/`log/run`.
+    fn real_throttle(&mut self, slot: Slot, now: Mono) {
+        let i = if slot == Slot::Main { 0 } else { 1 };
+        let sec = Span::from_secs(1);
+        let t = (now.0 - T0.mono.0) / 1_000_000;
+        if let Some(last) = self.real_start[i] {
+            if now < last + sec {
+                self.real_throttle_misses.push(format!("{slot:?} started {} ms after its previous start (at +{t} ms)", (now - last).as_millis()));
+            }
+        }
+        if let Some((down, true)) = self.real_down[i] {
+            if now < down + sec {
+                self.real_throttle_misses.push(format!("{slot:?} started {} ms after a short cycle ended (at +{t} ms)", (now - down).as_millis()));
+            }
+        }
+        self.real_start[i] = Some(now);
+        self.real_down[i] = None;
     }
 
     /// After one status update: every file whose write did not fail holds exactly what
@@ -347,15 +386,23 @@ impl Io<Runsv> for SimIo {
                 if !live.is_empty() {
                     s.violate(Check::OneChildPerSlot, format!("{program:?} for {slot:?} beside unreaped {live:?}"));
                 }
-                if !matches!(program, Program::Finish { .. }) && s.k.now.mono > now.mono {
+                let is_run = !matches!(program, Program::Finish { .. });
+                let real = s.k.now.mono;
+                if is_run && real > now.mono {
                     s.stale_starts += 1;
+                    s.max_stale_ms = s.max_stale_ms.max((real - now.mono).as_millis());
                 }
                 let i = s.real_fork;
                 s.real_fork += 1;
-                Some(match s.k.spawn(i, slot, &program) {
-                    Ok(pid) => Input::Spawned(slot, pid),
-                    Err(e) => Input::SpawnFailed(slot, e),
-                })
+                match s.k.spawn(i, slot, &program) {
+                    Ok(pid) => {
+                        if is_run {
+                            s.real_throttle(slot, real);
+                        }
+                        Some(Input::Spawned(slot, pid))
+                    }
+                    Err(e) => Some(Input::SpawnFailed(slot, e)),
+                }
             }
             Action::RunControl(byte) => {
                 s.real_effects.push(Effect::Control(byte));
@@ -434,8 +481,16 @@ impl Io<Runsv> for SimIo {
         let mut inputs = Vec::new();
         // The production order: reap every exited child, one byte from the main FIFO, one
         // from the log FIFO, then SIGTERM as `x`, then the tick.
-        while let Some((pid, status, _slot)) = s.k.reap() {
+        while let Some((pid, status, slot, kind)) = s.k.reap() {
             s.reaps += 1;
+            // A cycle ends when the slot goes down: after `./finish`, or after `./run`
+            // when there is no `./finish` to run.
+            let ends = kind != Kind::Run || !s.k.finish_present;
+            let si = if slot == Slot::Main { 0 } else { 1 };
+            if let (true, Some(start)) = (ends, s.real_start[si]) {
+                let t = s.k.now.mono;
+                s.real_down[si] = Some((t, t < start + Span::from_secs(1)));
+            }
             let pid = if s.cfg.plant == Plant::ReapWrongPid && s.reaps == 1 { pid + 1000 } else { pid };
             inputs.push(Input::ChildExited { pid, status, finish_present: s.k.finish_present });
         }
@@ -514,6 +569,10 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         planted: false,
         reaps: 0,
         stale_starts: 0,
+        max_stale_ms: 0,
+        real_start: [None, None],
+        real_down: [None, None],
+        real_throttle_misses: Vec::new(),
         finished: None,
         stalled: false,
         violations: Vec::new(),
@@ -548,6 +607,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
                 signals: s.k.signals,
                 faults: s.k.faults.clone(),
                 stale_starts: s.stale_starts,
+                max_stale_ms: s.max_stale_ms,
+                real_throttle_misses: s.real_throttle_misses.clone(),
             };
         }
     };
@@ -576,5 +637,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         signals: s.k.signals,
         faults: s.k.faults,
         stale_starts: s.stale_starts,
+        max_stale_ms: s.max_stale_ms,
+        real_throttle_misses: s.real_throttle_misses,
     }
 }

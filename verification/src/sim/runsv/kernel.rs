@@ -463,11 +463,11 @@ impl Kernel {
         }
     }
 
-    /// The next reaped child, in exit order: (pid, raw status, slot).
-    pub fn reap(&mut self) -> Option<(u32, i32, Slot)> {
+    /// The next reaped child, in exit order: (pid, raw status, slot, program).
+    pub fn reap(&mut self) -> Option<(u32, i32, Slot, Kind)> {
         let pid = self.zombies.pop_front()?;
         let p = self.procs.remove(&pid)?;
-        Some((pid, p.zombie.unwrap_or(0), p.slot))
+        Some((pid, p.zombie.unwrap_or(0), p.slot, p.kind))
     }
 
     /// Closes the log pipe: every `log/run` sees EOF and exits shortly after it runs again.
