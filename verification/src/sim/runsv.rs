@@ -54,6 +54,17 @@ pub enum Plant {
     ReapWrongPid,
 }
 
+/// Which driver loop runs the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// `runtime::driver::run`, unchanged (the point of the simulation).
+    Production,
+    /// A copy of it that re-reads the clock after each obligation's reply (the change
+    /// proposed for the stale-clock finding). The shadow world is off (it models one
+    /// `now` per input); the kernel-level checks stay.
+    RefreshAfterObligation,
+}
+
 /// How a run is set up.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -69,11 +80,13 @@ pub struct SimConfig {
     pub keep_trace: bool,
     /// A planted bug.
     pub plant: Plant,
+    /// The loop under test.
+    pub driver: Driver,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { faults: true, active_secs: 60, exit_within_secs: 90, max_waits: 20_000, keep_trace: false, plant: Plant::None }
+        SimConfig { faults: true, active_secs: 60, exit_within_secs: 90, max_waits: 20_000, keep_trace: false, plant: Plant::None, driver: Driver::Production }
     }
 }
 
@@ -222,8 +235,16 @@ impl Sim {
         self.shadow_effects.extend(effects);
     }
 
+    /// Whether the shadow world follows the run.
+    fn shadowing(&self) -> bool {
+        self.cfg.driver == Driver::Production
+    }
+
     /// Mirrors one input the driver is about to feed into the shadow world.
     fn shadow(&mut self, now: Now, input: &Input) {
+        if !self.shadowing() {
+            return;
+        }
         let event = match input {
             Input::Control(slot, b) => Event::Control(*slot, *b),
             Input::Terminate => Event::Terminate,
@@ -281,6 +302,9 @@ impl Sim {
     /// Compares what the driver did in the batch just fed with the shadow, and checks the
     /// fake disk.
     fn end_batch(&mut self) {
+        if !self.shadowing() {
+            return;
+        }
         if self.world.violations != 0 {
             let m = self.world.first_violation.clone().unwrap_or_default();
             self.violate(Check::World, m);
@@ -334,7 +358,7 @@ impl Os for SimOs {
         s.progress = false;
         s.last_spurious = false;
         let shadow_deadline = s.world.m.poll_deadline();
-        if deadline != shadow_deadline && !s.world.exited {
+        if s.shadowing() && deadline != shadow_deadline && !s.world.exited {
             s.violate(Check::Shadow, format!("driver deadline {deadline:?}, shadow {shadow_deadline:?}"));
         }
         let fds: Vec<i32> = interests.iter().filter(|i| i.read).map(|i| i.fd).collect();
@@ -348,6 +372,8 @@ impl Os for SimOs {
                 .map(|&fd| Ready { fd, readable: true, writable: false })
                 .collect();
             if !ready.is_empty() || s.k.pending != 0 {
+                // Woken by an event: the next wait at this instant is not a spin.
+                s.progress = true;
                 return (ready, SignalSet(s.k.take_signals()));
             }
             if deadline.is_some_and(|d| d <= s.k.now.mono) {
@@ -585,7 +611,10 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let mut machine = Runsv::new(T0, config);
     let mut io = SimIo(shared.clone());
     let mut os = SimOs(shared.clone());
-    let code = runtime::driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::none());
+    let code = match cfg.driver {
+        Driver::Production => runtime::driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::none()),
+        Driver::RefreshAfterObligation => run_refreshing(&mut machine, &mut io, &mut os, vec![Input::Start]),
+    };
     drop((io, os));
     let mut s = match Rc::try_unwrap(shared) {
         Ok(cell) => cell.into_inner(),
@@ -613,7 +642,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         }
     };
     s.end_batch();
-    if s.world.m != machine {
+    if s.shadowing() && s.world.m != machine {
         s.violate(Check::Shadow, format!("final machines differ: driver {machine:?}, shadow {:?}", s.world.m));
     }
     if s.finished.is_none() && s.violations.is_empty() {
@@ -639,5 +668,45 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         stale_starts: s.stale_starts,
         max_stale_ms: s.max_stale_ms,
         real_throttle_misses: s.real_throttle_misses,
+    }
+}
+
+/// `runtime::driver::run` with one change: after an obligation's reply (a fork, or a
+/// `control/<c>` script runsv waited for), the clock is read again before the reply is
+/// fed, so what follows is decided at the time it really happens (as runit's
+/// `startservice` takes the time after `fork`). Used only to test the proposed fix.
+fn run_refreshing<M, I, O>(machine: &mut M, io: &mut I, os: &mut O, initial: Vec<M::Input>) -> i32
+where
+    M: Machine,
+    I: Io<M>,
+    O: Os,
+{
+    let mut queue: VecDeque<M::Input> = initial.into();
+    let mut interests = Vec::new();
+    loop {
+        let mut now = os.now();
+        while let Some(input) = queue.pop_front() {
+            let mut next = Some(input);
+            loop {
+                if let Some(input) = next.take() {
+                    machine.handle(now, input);
+                }
+                let Some(action) = machine.poll_action() else { break };
+                next = io.execute(now, action);
+                if next.is_some() {
+                    now = os.now();
+                }
+            }
+        }
+        if let Some(code) = io.finished() {
+            return code;
+        }
+        let deadline = machine.poll_deadline();
+        interests.clear();
+        io.interests(&mut interests);
+        let (ready, signals) = os.wait(&interests, now, deadline);
+        let now = os.now();
+        let woke = Woke { ready, signals, deadline_passed: deadline.is_some_and(|d| now.mono >= d) };
+        io.gather(now, &woke, &mut queue);
     }
 }

@@ -67,6 +67,8 @@ pub enum Ext {
     FinishToggle,
     /// From now on no new faults are injected (the end phase).
     Quiet,
+    /// A signal runsv catches and ignores (HUP, INT, ...): it wakes the loop for nothing.
+    Stray(i32),
 }
 
 /// Which program a fake process runs.
@@ -257,8 +259,11 @@ impl Kernel {
                     let b = self.byte();
                     self.at(t, Ext::Byte(slot, b));
                 }
-            } else if r < 93 {
+            } else if r < 91 {
                 self.at(t, Ext::FinishToggle);
+            } else if r < 94 {
+                let sig = runtime::exec::runsv::STRAY_SIGNALS[self.rng.below(7) as usize];
+                self.at(t, Ext::Stray(sig));
             } else if cfg.faults {
                 let secs = 1 + self.rng.below(86_400) as i64;
                 let step = if self.rng.chance(500) { secs } else { -secs };
@@ -588,6 +593,7 @@ impl Kernel {
             }
             Ext::FinishToggle => self.finish_present = !self.finish_present,
             Ext::Quiet => self.faults_on = false,
+            Ext::Stray(sig) => self.pending |= 1 << sig,
         }
     }
 
