@@ -122,7 +122,8 @@ fn without_faults_too() {
 /// Every planted bug is reported, by a check meant for it, on (nearly) every seed.
 #[test]
 fn planted_bugs_are_caught() {
-    let cases: [(Plant, &[Check]); 3] = [
+    let cases: [(Plant, &[Check]); 4] = [
+        (Plant::LostReap, &[Check::ExitLiveness]),
         (Plant::DropStatusWrite, &[Check::StatusFiles]),
         (Plant::SpinWait, &[Check::BusyLoop]),
         // runsv keeps believing the child lives: the shadow (which reaps it) disagrees, or

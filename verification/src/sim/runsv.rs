@@ -52,6 +52,8 @@ pub enum Plant {
     SpinWait,
     /// The first reaped child is reported with a wrong pid.
     ReapWrongPid,
+    /// The first child to exit is never reaped (a lost SIGCHLD): runsv waits for it forever.
+    LostReap,
 }
 
 /// Which driver loop runs the machine.
@@ -568,6 +570,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let dir = b"/service/sim".to_vec();
     let config = Config { dir: dir.clone(), down: rng.chance(150), log: if has_log { Some(rng.chance(150)) } else { None } };
     let mut k = Kernel::new(seed, &KernelConfig { faults: cfg.faults, active: Span::from_secs(cfg.active_secs), has_log });
+    k.lose_next_reap = cfg.plant == Plant::LostReap;
     let start_replies = Replies {
         spawn_ok: (0..WINDOW).map(|i| k.fork_plan(i)).collect(),
         control: (0..WINDOW).map(|i| k.control_plan(i).outcome).collect(),

@@ -168,6 +168,9 @@ pub struct Kernel {
     pub starts: [usize; 2],
     /// Signals delivered.
     pub signals: usize,
+    /// Planted bug: the next child to exit can never be reaped (its SIGCHLD and its
+    /// `waitpid` result are lost; it stays a zombie).
+    pub lose_next_reap: bool,
 }
 
 fn ix(slot: Slot) -> usize {
@@ -221,6 +224,7 @@ impl Kernel {
             end_at: T0.mono + cfg.active,
             starts: [0, 0],
             signals: 0,
+            lose_next_reap: false,
         };
         k.finish_present = k.rng.chance(500);
         k.schedule(cfg);
@@ -470,7 +474,11 @@ impl Kernel {
 
     /// The next reaped child, in exit order: (pid, raw status, slot, program).
     pub fn reap(&mut self) -> Option<(u32, i32, Slot, Kind)> {
-        let pid = self.zombies.pop_front()?;
+        let mut pid = self.zombies.pop_front()?;
+        if self.lose_next_reap {
+            self.lose_next_reap = false;
+            pid = self.zombies.pop_front()?;
+        }
         let p = self.procs.remove(&pid)?;
         Some((pid, p.zombie.unwrap_or(0), p.slot, p.kind))
     }
