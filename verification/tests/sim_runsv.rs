@@ -62,8 +62,10 @@ fn sweep(seeds: impl Iterator<Item = u64>, label: &str) -> Vec<Report> {
     );
     let misses: Vec<(u64, &String)> = reports.iter().flat_map(|r| r.real_throttle_misses.iter().map(move |m| (r.seed, m))).collect();
     println!(
-        "sim runsv ({label}): stale clock: longest {} ms; {} starts inside runit's 1 s throttle on the kernel clock{}",
+        "sim runsv ({label}): stale clock: longest {} ms; {} deadlines fired late (latest by {} ms); {} starts inside runit's 1 s throttle on the kernel clock{}",
         reports.iter().map(|r| r.max_stale_ms).max().unwrap_or(0),
+        sum(|r| r.late_deadlines),
+        reports.iter().map(|r| r.max_late_ms).max().unwrap_or(0),
         misses.len(),
         misses.first().map(|(s, m)| format!(", first: seed {s}: {m}")).unwrap_or_default(),
     );
@@ -173,6 +175,7 @@ fn refreshing_the_clock_after_an_obligation_fixes_the_throttle() {
             panic!("seed {seed} (refreshing driver) failed: {f}");
         }
         assert!(r.real_throttle_misses.is_empty(), "seed {seed}: {:?}", r.real_throttle_misses);
+        assert_eq!(r.late_deadlines, 0, "seed {seed}: a deadline fired {} ms late", r.max_late_ms);
         stale += r.stale_starts;
     }
     assert_eq!(stale, 0, "no start is decided on a stale clock");

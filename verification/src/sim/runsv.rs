@@ -151,6 +151,11 @@ pub struct Report {
     /// the end of a cycle that lasted under 1 s (kernel time): the throttle as runit
     /// applies it, measured on the real clock. Non-zero only through the stale clock.
     pub real_throttle_misses: Vec<String>,
+    /// Deadlines (throttle, fork retry) that fired later than due on the kernel clock: the
+    /// wait's timeout is computed from the driver's `now`, stale after a blocking script.
+    pub late_deadlines: usize,
+    /// The latest of them, in ms.
+    pub max_late_ms: u64,
 }
 
 impl Report {
@@ -190,6 +195,8 @@ struct Sim {
     real_start: [Option<Mono>; 2],
     real_down: [Option<(Mono, bool)>; 2],
     real_throttle_misses: Vec<String>,
+    late_deadlines: usize,
+    max_late_ms: u64,
     finished: Option<i32>,
     stalled: bool,
     violations: Vec<(Check, String)>,
@@ -367,6 +374,9 @@ impl Os for SimOs {
         if s.cfg.plant == Plant::SpinWait && deadline.is_some() {
             return (Vec::new(), SignalSet::default());
         }
+        // As `runtime::wait::wait`: the timeout is `deadline - now` with the `now` the
+        // driver passed, counted from the moment the wait starts.
+        let wake_at = deadline.map(|d| s.k.now.mono + (d - now.mono));
         loop {
             let ready: Vec<Ready> = fds
                 .iter()
@@ -378,14 +388,23 @@ impl Os for SimOs {
                 s.progress = true;
                 return (ready, SignalSet(s.k.take_signals()));
             }
-            if deadline.is_some_and(|d| d <= s.k.now.mono) {
+            if wake_at.is_some_and(|w| w <= s.k.now.mono) {
+                // The timeout ran out. Late if the deadline was passed before that: the
+                // timeout was computed from a `now` older than the kernel's clock.
+                if let Some(d) = deadline {
+                    let late = (s.k.now.mono - d).as_millis();
+                    if late > 0 {
+                        s.late_deadlines += 1;
+                        s.max_late_ms = s.max_late_ms.max(late);
+                    }
+                }
                 return (Vec::new(), SignalSet::default());
             }
             if s.k.spurious_wake() {
                 s.last_spurious = true;
                 return (Vec::new(), SignalSet::default());
             }
-            let next = match (deadline, s.k.next_event()) {
+            let next = match (wake_at, s.k.next_event()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -602,6 +621,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         real_start: [None, None],
         real_down: [None, None],
         real_throttle_misses: Vec::new(),
+        late_deadlines: 0,
+        max_late_ms: 0,
         finished: None,
         stalled: false,
         violations: Vec::new(),
@@ -641,6 +662,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
                 stale_starts: s.stale_starts,
                 max_stale_ms: s.max_stale_ms,
                 real_throttle_misses: s.real_throttle_misses.clone(),
+                late_deadlines: s.late_deadlines,
+                max_late_ms: s.max_late_ms,
             };
         }
     };
@@ -671,6 +694,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         stale_starts: s.stale_starts,
         max_stale_ms: s.max_stale_ms,
         real_throttle_misses: s.real_throttle_misses,
+        late_deadlines: s.late_deadlines,
+        max_late_ms: s.max_late_ms,
     }
 }
 
