@@ -121,7 +121,8 @@ fn without_faults_too() {
     }
 }
 
-/// Every planted bug is reported, by a check meant for it, on (nearly) every seed.
+/// Every planted bug is reported, by a check meant for it, on every seed where it took
+/// effect (and it takes effect on most).
 #[test]
 fn planted_bugs_are_caught() {
     let cases: [(Plant, &[Check]); 4] = [
@@ -133,16 +134,17 @@ fn planted_bugs_are_caught() {
         (Plant::ReapWrongPid, &[Check::Shadow, Check::SignalsOnlyToLive, Check::StatusFiles]),
     ];
     for (plant, checks) in cases {
-        let mut caught = 0;
+        let mut fired = 0;
         for seed in 0..10 {
             let r = run(seed, &SimConfig { plant, ..SimConfig::default() });
             match r.violations.first() {
-                Some((c, _)) if checks.contains(c) => caught += 1,
+                Some((c, _)) if checks.contains(c) => assert!(r.plant_fired, "{plant:?} seed {seed}: reported without firing"),
                 Some((c, m)) => panic!("{plant:?} seed {seed}: reported as {c:?} ({m}), expected one of {checks:?}"),
-                None => {}
+                None => assert!(!r.plant_fired, "{plant:?} seed {seed}: fired and nothing noticed"),
             }
+            fired += usize::from(r.plant_fired);
         }
-        assert!(caught >= 8, "{plant:?} caught on only {caught}/10 seeds");
+        assert!(fired >= 5, "{plant:?} fired on only {fired}/10 seeds");
     }
 }
 

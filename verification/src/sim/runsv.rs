@@ -156,6 +156,8 @@ pub struct Report {
     pub late_deadlines: usize,
     /// The latest of them, in ms.
     pub max_late_ms: u64,
+    /// The planted bug ([`SimConfig::plant`]) actually took effect in this run.
+    pub plant_fired: bool,
 }
 
 impl Report {
@@ -188,6 +190,7 @@ struct Sim {
     actions: usize,
     status_writes: usize,
     planted: bool,
+    plant_fired: bool,
     reaps: usize,
     stale_starts: usize,
     max_stale_ms: u64,
@@ -372,6 +375,7 @@ impl Os for SimOs {
         }
         let fds: Vec<i32> = interests.iter().filter(|i| i.read).map(|i| i.fd).collect();
         if s.cfg.plant == Plant::SpinWait && deadline.is_some() {
+            s.plant_fired = true;
             return (Vec::new(), SignalSet::default());
         }
         // As `runtime::wait::wait`: the timeout is `deadline - now` with the `now` the
@@ -481,6 +485,7 @@ impl Io<Runsv> for SimIo {
                 let mut dropped = false;
                 let failures = s.k.write_status(slot, pid.as_deref(), &stat, &status, drop, &mut dropped);
                 s.planted |= dropped;
+                s.plant_fired |= dropped;
                 s.check_files(slot, pid.as_deref(), &stat, &status);
                 for (file, step) in failures {
                     let line = text::status_write_failed(&s.dir, slot, file, step);
@@ -538,7 +543,9 @@ impl Io<Runsv> for SimIo {
                 let t = s.k.now.mono;
                 s.real_down[si] = Some((t, t < start + Span::from_secs(1)));
             }
-            let pid = if s.cfg.plant == Plant::ReapWrongPid && s.reaps == 1 { pid + 1000 } else { pid };
+            let wrong = s.cfg.plant == Plant::ReapWrongPid && s.reaps == 1;
+            s.plant_fired |= wrong;
+            let pid = if wrong { pid + 1000 } else { pid };
             inputs.push(Input::ChildExited { pid, status, finish_present: s.k.finish_present });
         }
         let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
@@ -584,7 +591,7 @@ impl Io<Runsv> for SimIo {
 
 /// Runs one seeded simulation to its end and reports what happened and what failed.
 pub fn run(seed: u64, cfg: &SimConfig) -> Report {
-    let mut rng = crate::sim::rng::Rng::new(seed ^ 0x5EED_0F_5EED);
+    let mut rng = crate::sim::rng::Rng::new(seed ^ 0x5EED_5EED);
     let has_log = rng.chance(700);
     let dir = b"/service/sim".to_vec();
     let config = Config { dir: dir.clone(), down: rng.chance(150), log: if has_log { Some(rng.chance(150)) } else { None } };
@@ -615,6 +622,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         actions: 0,
         status_writes: 0,
         planted: false,
+        plant_fired: false,
         reaps: 0,
         stale_starts: 0,
         max_stale_ms: 0,
@@ -640,33 +648,11 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         Driver::RefreshAfterObligation => run_refreshing(&mut machine, &mut io, &mut os, vec![Input::Start]),
     };
     drop((io, os));
-    let mut s = match Rc::try_unwrap(shared) {
-        Ok(cell) => cell.into_inner(),
-        Err(rc) => {
-            let s = rc.borrow();
-            // Unreachable: both handles were dropped above.
-            return Report {
-                seed,
-                has_log,
-                exit_code: code,
-                violations: vec![(Check::Shadow, "simulation state still shared".into())],
-                digest: 0,
-                trace: Vec::new(),
-                virtual_ms: 0,
-                waits: s.waits,
-                inputs: s.inputs,
-                actions: s.actions,
-                starts: s.k.starts,
-                signals: s.k.signals,
-                faults: s.k.faults.clone(),
-                stale_starts: s.stale_starts,
-                max_stale_ms: s.max_stale_ms,
-                real_throttle_misses: s.real_throttle_misses.clone(),
-                late_deadlines: s.late_deadlines,
-                max_late_ms: s.max_late_ms,
-            };
-        }
-    };
+    let mut guard = shared.borrow_mut();
+    let s = &mut *guard;
+    if s.cfg.plant == Plant::LostReap && !s.k.lose_next_reap {
+        s.plant_fired = true;
+    }
     s.end_batch();
     if s.shadowing() && s.world.m != machine {
         s.violate(Check::Shadow, format!("final machines differ: driver {machine:?}, shadow {:?}", s.world.m));
@@ -681,21 +667,22 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         seed,
         has_log,
         exit_code: code,
-        violations: s.violations,
+        violations: std::mem::take(&mut s.violations),
         digest,
-        trace: s.trace,
+        trace: std::mem::take(&mut s.trace),
         virtual_ms: (s.k.now.mono - T0.mono).as_millis(),
         waits: s.waits,
         inputs: s.inputs,
         actions: s.actions,
         starts: s.k.starts,
         signals: s.k.signals,
-        faults: s.k.faults,
+        faults: std::mem::take(&mut s.k.faults),
         stale_starts: s.stale_starts,
         max_stale_ms: s.max_stale_ms,
-        real_throttle_misses: s.real_throttle_misses,
+        real_throttle_misses: std::mem::take(&mut s.real_throttle_misses),
         late_deadlines: s.late_deadlines,
         max_late_ms: s.max_late_ms,
+        plant_fired: s.plant_fired,
     }
 }
 
