@@ -215,15 +215,16 @@ impl Sim {
         }
     }
 
-    fn record<T: std::fmt::Debug + Hash>(&mut self, tag: &str, now: Now, x: &T) {
+    fn record<T: std::fmt::Debug + Hash>(&mut self, tag: &str, now: Now, x: &T, text: Option<String>) {
         tag.hash(&mut self.hasher);
         now.hash(&mut self.hasher);
         x.hash(&mut self.hasher);
         if self.cfg.keep_trace {
+            let x = text.unwrap_or_else(|| format!("{x:?}"));
             let t = now.mono.0.saturating_sub(T0.mono.0);
             let k = self.k.now.mono.0.saturating_sub(T0.mono.0);
             self.trace.push(format!(
-                "{tag} +{}.{:03} (kernel +{}.{:03}) wall {} {:?}",
+                "{tag} +{}.{:03} (kernel +{}.{:03}) wall {} {}",
                 t / 1_000_000_000,
                 t % 1_000_000_000 / 1_000_000,
                 k / 1_000_000_000,
@@ -429,7 +430,8 @@ impl Io<Runsv> for SimIo {
         let s = &mut *self.0.borrow_mut();
         s.actions += 1;
         s.progress = true;
-        s.record("out", now, &action);
+        let text = s.cfg.keep_trace.then(|| describe(&action));
+        s.record("out", now, &action, text);
         match action {
             Action::Spawn { slot, program, .. } => {
                 s.real_effects.push(Effect::Spawn(slot, program.clone()));
@@ -570,7 +572,7 @@ impl Io<Runsv> for SimIo {
                 s.progress = true;
             }
             s.inputs += 1;
-            s.record("in", now, &i);
+            s.record("in", now, &i, None);
             s.shadow(now, &i);
             out.push_back(i);
         }
@@ -638,7 +640,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         trace: Vec::new(),
     };
     sim.consume_shadow();
-    sim.record("in", T0, &Input::Start);
+    sim.record("in", T0, &Input::Start, None);
     let shared = Rc::new(RefCell::new(sim));
     let mut machine = Runsv::new(T0, config);
     let mut io = SimIo(shared.clone());
@@ -683,6 +685,21 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         late_deadlines: s.late_deadlines,
         max_late_ms: s.max_late_ms,
         plant_fired: s.plant_fired,
+    }
+}
+
+/// An action for the trace, with its bytes as text.
+fn describe(a: &Action) -> String {
+    let t = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match a {
+        Action::Spawn { slot, program, .. } => format!("Spawn {slot:?} {program:?}"),
+        Action::WriteStatus { slot, pid, stat, status } => {
+            let hex: String = status.iter().map(|b| format!("{b:02x}")).collect();
+            format!("WriteStatus {slot:?} pid {:?} stat {:?} status {hex}", pid.as_deref().map(t), t(stat))
+        }
+        Action::Warn(line) => format!("Warn {:?}", t(line)),
+        Action::RunControl(c) => format!("RunControl({:?})", *c as char),
+        other => format!("{other:?}"),
     }
 }
 
