@@ -6,9 +6,13 @@
 //! Everything is a function of the seed, so a failing seed replays exactly
 //! (`RUNSVDIR_SIM_SEED=<n>`). After every input the invariants are checked; at the end
 //! the environment goes quiet and the services must converge to the directory.
+//!
+//! [`runsv`] is the simulation of one real runsv through the production driver loop
+//! (`RUNSV_SIM_SEED=<n>`).
 
 pub mod kernel;
 pub mod rng;
+pub mod runsv;
 
 pub use kernel::{Fault, Kernel, Outcome, SimConfig};
 pub use rng::Rng;
