@@ -1,7 +1,8 @@
 //! The generic driver loop, the same for every machine and for the simulator.
 //!
-//! One iteration: read the clock once; feed queued inputs one at a time, draining every
-//! action after each (an obligation's reply is fed back at once, before anything else);
+//! One iteration: read the clock; feed queued inputs one at a time, draining every
+//! action after each (an obligation's reply is fed back at once, before anything else,
+//! with the clock read again, since an obligation may have blocked);
 //! stop if the executor says so; otherwise wait until an fd is ready, a signal arrives,
 //! or the machine's deadline passes; turn what woke the loop into inputs.
 //!
@@ -104,23 +105,29 @@ impl Trace {
     }
 }
 
-fn feed<M, I>(machine: &mut M, io: &mut I, trace: &mut Trace, now: Now, input: M::Input)
+fn feed<M, I, O>(machine: &mut M, io: &mut I, os: &mut O, trace: &mut Trace, now: &mut Now, input: M::Input)
 where
     M: Machine,
     M::Input: Debug,
     M::Action: Debug,
     I: Io<M>,
+    O: Os,
 {
     let mut next = Some(input);
     loop {
         if let Some(input) = next.take() {
-            trace.input(now, &input);
-            machine.handle(now, input);
+            trace.input(*now, &input);
+            machine.handle(*now, input);
         }
         let Some(action) = machine.poll_action() else { break };
         trace.action(&action);
-        // An obligation's reply goes in before the next action is taken.
-        next = io.execute(now, action);
+        // An obligation's reply goes in before the next action is taken. Obligations can
+        // block (a `control/<c>` script runs to completion), so the clock is read again:
+        // what follows must not be decided on the time from before the script.
+        next = io.execute(*now, action);
+        if next.is_some() {
+            *now = os.now();
+        }
     }
 }
 
@@ -136,9 +143,9 @@ where
     let mut queue: VecDeque<M::Input> = initial.into();
     let mut interests = Vec::new();
     loop {
-        let now = os.now();
+        let mut now = os.now();
         while let Some(input) = queue.pop_front() {
-            feed(machine, io, trace, now, input);
+            feed(machine, io, os, trace, &mut now, input);
         }
         if let Some(code) = io.finished() {
             return code;

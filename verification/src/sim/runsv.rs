@@ -84,11 +84,15 @@ pub struct SimConfig {
     pub plant: Plant,
     /// The loop under test.
     pub driver: Driver,
+    /// `control/<c>` scripts may hang. The shadow world models one clock reading per
+    /// input, so it follows only runs without hangs (the driver re-reads the clock after
+    /// an obligation); runs with hangs are judged by the kernel-level checks.
+    pub hangs: bool,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { faults: true, active_secs: 60, exit_within_secs: 90, max_waits: 20_000, keep_trace: false, plant: Plant::None, driver: Driver::Production }
+        SimConfig { faults: true, active_secs: 60, exit_within_secs: 90, max_waits: 20_000, keep_trace: false, plant: Plant::None, driver: Driver::Production, hangs: true }
     }
 }
 
@@ -250,7 +254,7 @@ impl Sim {
 
     /// Whether the shadow world follows the run.
     fn shadowing(&self) -> bool {
-        self.cfg.driver == Driver::Production
+        self.cfg.driver == Driver::Production && !self.cfg.hangs
     }
 
     /// Mirrors one input the driver is about to feed into the shadow world.
@@ -597,7 +601,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let has_log = rng.chance(700);
     let dir = b"/service/sim".to_vec();
     let config = Config { dir: dir.clone(), down: rng.chance(150), log: if has_log { Some(rng.chance(150)) } else { None } };
-    let mut k = Kernel::new(seed, &KernelConfig { faults: cfg.faults, active: Span::from_secs(cfg.active_secs), has_log });
+    let mut k = Kernel::new(seed, &KernelConfig { faults: cfg.faults, active: Span::from_secs(cfg.active_secs), has_log, hangs: cfg.hangs });
     k.lose_next_reap = cfg.plant == Plant::LostReap;
     let start_replies = Replies {
         spawn_ok: (0..WINDOW).map(|i| k.fork_plan(i)).collect(),

@@ -130,6 +130,8 @@ pub struct KernelConfig {
     pub active: Span,
     /// There is a log slot (command bytes may go to its FIFO).
     pub has_log: bool,
+    /// `control/<c>` scripts may hang (runsv blocks while virtual time passes).
+    pub hangs: bool,
 }
 
 /// The whole fake kernel.
@@ -141,6 +143,8 @@ pub struct Kernel {
     plan_rng: Rng,
     /// Faults are being injected.
     pub faults_on: bool,
+    /// Control scripts may hang.
+    pub hangs: bool,
     /// Children (live and zombie), by pid.
     pub procs: BTreeMap<u32, Proc>,
     zombies: VecDeque<u32>,
@@ -208,6 +212,7 @@ impl Kernel {
             rng: Rng::new(seed.wrapping_mul(3).wrapping_add(1)),
             plan_rng: Rng::new(seed.wrapping_mul(7).wrapping_add(5)),
             faults_on: cfg.faults,
+            hangs: cfg.hangs,
             procs: BTreeMap::new(),
             zombies: VecDeque::new(),
             next_pid: FIRST_PID,
@@ -330,6 +335,7 @@ impl Kernel {
                         // Hangs, then exits or is killed by the administrator (KILL or TERM:
                         // runit counts a killed script as a success).
                         let hang = Span::from_millis(200 + self.plan_rng.below(15_000));
+                        let hang = if self.hangs { hang } else { none };
                         let st = [0, 1 << 8, 9, 15][self.plan_rng.below(4) as usize];
                         ControlPlan { outcome: ControlOutcome::Exited(st), hang }
                     }
