@@ -719,9 +719,10 @@ fn runit_same_console_as_debian_boot_and_halt() {
         "diff-halt",
         |root| {
             let r = root.display();
-            script(&root.join("etc/runit/1"), &format!("touch /run/runit.stopit /run/runit.reboot\nchmod 0 /run/runit.stopit /run/runit.reboot\necho one\nexit 1"));
-            script(&root.join("etc/runit/2"), &format!("trap 'echo two-term; exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
-            script(&root.join("etc/runit/3"), "echo three\nexit 2");
+            // Each stage shows its signal mask and ignored set (compared with Debian's).
+            script(&root.join("etc/runit/1"), "touch /run/runit.stopit /run/runit.reboot\nchmod 0 /run/runit.stopit /run/runit.reboot\necho one $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\nexit 1");
+            script(&root.join("etc/runit/2"), &format!("echo two $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\ntrap 'echo two-term; exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
+            script(&root.join("etc/runit/3"), "echo three $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\nexit 2");
         },
         |b| {
             wait_file(b, "s2.up");
@@ -730,7 +731,7 @@ fn runit_same_console_as_debian_boot_and_halt() {
             let (code, _, err) = b.inside(&bin("runit-init"), &["0"]);
             assert_eq!(code, 0, "{err}");
         },
-        &["warning: child failed: /etc/runit/1", "two-term", "warning: child failed: /etc/runit/3", "power off..."],
+        &["one SigBlk:", "two SigBlk:", "warning: child failed: /etc/runit/1", "two-term", "warning: child failed: /etc/runit/3", "power off..."],
     );
 }
 
@@ -767,9 +768,9 @@ fn runit_same_console_as_debian_restart_and_ctrlaltdel() {
             script(&root.join("etc/runit/1"), "touch /run/runit.stopit\nchmod 0 /run/runit.stopit");
             script(
                 &root.join("etc/runit/2"),
-                &format!("if [ ! -e {r}/once ]; then touch {r}/once; echo two-fails; exit 111; fi\ntrap '' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"),
+                &format!("echo two $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\nif [ ! -e {r}/once ]; then touch {r}/once; echo two-fails; exit 111; fi\ntrap '' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"),
             );
-            script(&root.join("etc/runit/ctrlaltdel"), "echo cad\ntouch /run/runit.stopit\nchmod 100 /run/runit.stopit");
+            script(&root.join("etc/runit/ctrlaltdel"), "echo cad $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\ntouch /run/runit.stopit\nchmod 100 /run/runit.stopit");
             script(&root.join("etc/runit/3"), "echo three");
         },
         |b| {
