@@ -687,8 +687,9 @@ fn differential(name: &str, setup: fn(&Path), drive: fn(&Boot)) -> Option<(Strin
         let mut b = Boot::start_bound(&format!("{name}-{tag}"), &init, |_s, root| setup(root));
         drive(&b);
         let st = b.wait_end(25);
-        assert!(is_poweroff(st), "{tag}: {st:?}\n{}", b.console.text());
-        b.console.text()
+        assert!(is_poweroff(st) || is_reboot(st), "{tag}: {st:?}\n{}", b.console.text());
+        let end = if is_reboot(st) { "[namespace ended: reboot]\n" } else { "[namespace ended: power off]\n" };
+        b.console.text() + end
     };
     std::thread::scope(|sc| {
         let ours = sc.spawn(|| run("ours", bin("runit")));
@@ -796,4 +797,40 @@ fn runit_container_propagates_stage2_exit_code() {
     assert_eq!(st.code(), Some(4), "{st:?}\n{con}");
     assert!(b.root.join("s3.ran").exists(), "stage 3 must run:\n{con}");
     in_order(&con, &[&format!("- runit: warning: child failed: {}\n", b.p("etc/runit/2")), "- runit: exit 4.\n"]).unwrap();
+}
+
+#[test]
+fn runit_same_console_as_debian_alrm_and_reboot() {
+    assert_same_console(
+        "diff-reboot",
+        |root| {
+            let r = root.display();
+            script(&root.join("etc/runit/1"), "echo one");
+            script(&root.join("etc/runit/2"), &format!("trap 'echo two-alrm; touch {r}/alrm' ALRM\ntrap 'exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
+            script(&root.join("etc/runit/3"), "echo three");
+        },
+        |b| {
+            wait_file(b, "s2.up");
+            b.signal(libc::SIGALRM);
+            wait_file(b, "alrm");
+            let (code, _, err) = b.inside(&bin("runit-init"), &["6"]);
+            assert_eq!(code, 0, "{err}");
+        },
+        &["two-alrm", "system reboot.", "[namespace ended: reboot]"],
+    );
+}
+
+#[test]
+fn runit_same_console_as_debian_stage1_killed() {
+    // 2.1.2's quirk, kept: a stage 1 killed by a signal counts as exit 0 (stage 2 runs).
+    assert_same_console(
+        "diff-s1kill",
+        |root| {
+            script(&root.join("etc/runit/1"), "kill -9 $$");
+            script(&root.join("etc/runit/2"), "echo two\nexit 0");
+            script(&root.join("etc/runit/3"), "echo three");
+        },
+        |_b| {},
+        &["two", "three", "[namespace ended: power off]"],
+    );
 }
