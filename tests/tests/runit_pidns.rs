@@ -834,3 +834,31 @@ fn runit_same_console_as_debian_stage1_killed() {
         &["two", "three", "[namespace ended: power off]"],
     );
 }
+
+#[test]
+fn runit_same_console_as_debian_bad_scripts() {
+    assert_same_console(
+        "diff-bad",
+        |root| {
+            let r = root.display();
+            // Stage 1 not executable; ctrlaltdel first not executable, later crashing.
+            fs::write(root.join("etc/runit/1"), "#!/bin/sh\necho never\n").expect("write");
+            script(&root.join("etc/runit/2"), &format!("trap 'exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
+            fs::write(root.join("etc/runit/ctrlaltdel"), format!("#!/bin/sh\necho cad-crashes\ntouch {r}/cad.ran\nkill -9 $$\n")).expect("write");
+            script(&root.join("etc/runit/3"), "echo three");
+        },
+        |b| {
+            wait_file(b, "s2.up");
+            b.signal(libc::SIGINT); // ctrlaltdel not executable: nothing
+            b.signal(libc::SIGCONT); // no stopit at all: nothing
+            let cad = b.root.join("etc/runit/ctrlaltdel");
+            fs::set_permissions(&cad, fs::Permissions::from_mode(0o755)).expect("chmod");
+            b.signal(libc::SIGINT);
+            wait_file(b, "cad.ran");
+            b.wait_console("leave stage: /etc/runit/ctrlaltdel", 5);
+            let (code, _, err) = b.inside(&bin("runit-init"), &["0"]);
+            assert_eq!(code, 0, "{err}");
+        },
+        &["unable to start child: /etc/runit/1: access denied", "cad-crashes", "warning: child crashed: /etc/runit/ctrlaltdel", "three"],
+    );
+}
