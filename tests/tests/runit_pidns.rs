@@ -147,6 +147,9 @@ struct Boot {
     root: PathBuf,
     /// Real paths (/etc/runit, /run bind-mounted from the root) instead of RUNIT_ROOT.
     bound: bool,
+    /// The namespace ended and `outer` was reaped (its pid may be reused: never look
+    /// at its children again).
+    ended: bool,
 }
 
 fn children_of(pid: u32) -> Vec<u32> {
@@ -184,7 +187,7 @@ impl Boot {
         }
         let mut s = s;
         let outer = s.spawn(cmd);
-        Boot { s, console, outer, root, bound: false }
+        Boot { s, console, outer, root, bound: false, ended: false }
     }
 
     /// Like [`Boot::start`], but for any runit binary (ours or Debian's) using the real
@@ -215,7 +218,7 @@ impl Boot {
             .stderr(fs::File::create(root.join("unshare.err")).expect("err"));
         let mut s = s;
         let outer = s.spawn(cmd);
-        Boot { s, console, outer, root, bound: true }
+        Boot { s, console, outer, root, bound: true, ended: false }
     }
 
     /// runit's pid as seen from here (timeout -> unshare -> runit).
@@ -252,6 +255,7 @@ impl Boot {
         let outer = self.outer;
         match self.s.wait_exit(outer, Duration::from_secs(secs)) {
             Some(st) => {
+                self.ended = true;
                 self.console.drain();
                 st
             }
@@ -261,6 +265,24 @@ impl Boot {
 
     fn p(&self, rel: &str) -> String {
         self.root.join(rel).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Boot {
+    /// A test that fails half-way must not leave its namespace behind: killing the
+    /// `timeout` wrapper (Scratch does that) would orphan `unshare`, which ignores
+    /// TERM and INT. SIGKILL to the namespace's init (our runit, by pid) ends every
+    /// process in it, and unshare with it.
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        if let Some(pid) = self.runit_pid() {
+            // SAFETY: kill by pid of the init this test started.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            let outer = self.outer;
+            let _ = self.s.wait_exit(outer, Duration::from_secs(5));
+        }
     }
 }
 
