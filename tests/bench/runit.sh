@@ -59,7 +59,12 @@ one_run() { # one_run INIT_BINARY -> "up_ms rss hwm down_ms"
         mount -t tmpfs tmpfs /etc && mkdir /etc/runit && mount --bind $r/etc/runit /etc/runit &&
         mount --bind $r/run /run && mount --bind /dev/null /dev/console && exec $init" >/dev/null 2>&1 &
     outer=$!
-    until [ "$(ls "$r/up" | wc -l)" -ge "$n" ]; do sleep 0.005; done
+    tries=0
+    until [ "$(ls "$r/up" | wc -l)" -ge "$n" ]; do
+        tries=$((tries+1))
+        [ $tries -lt 6000 ] || { echo "services never came up" >&2; exit 1; }
+        sleep 0.005
+    done
     t1=$(now_ms)
     u=$(children $outer); pid1=$(children "$u")
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid1/status")

@@ -210,11 +210,20 @@ fn spawn_script(p: &StagePaths, script: Script) -> Result<i32, Errno> {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         libc::signal(libc::SIGTERM, libc::SIG_DFL);
         if let Script::Stage(_) = script {
-            // All of runit's signals unblocked, CHLD and INT default, CONT ignored (the
-            // 2.1.2 leak, kept: a script can observe it).
+            // runit's signals unblocked (but see SIGPWR below), CHLD and INT default,
+            // CONT ignored (the 2.1.2 leak, kept: a script can observe it).
             let mut empty: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            if let Script::Stage(StageId::Two | StageId::Three) = script {
+                // [deb] observed: Debian's runit leaves SIGPWR blocked in the stages it
+                // forks after its first wait (2 and 3), not in stage 1. Kept: a script
+                // can see it (SigBlk) and a `kill -PWR` to stage 2 stays pending.
+                let mut pwr: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut pwr);
+                libc::sigaddset(&mut pwr, libc::SIGPWR);
+                libc::sigprocmask(libc::SIG_BLOCK, &pwr, std::ptr::null_mut());
+            }
             libc::signal(libc::SIGCHLD, libc::SIG_DFL);
             libc::signal(libc::SIGINT, libc::SIG_DFL);
             libc::signal(libc::SIGCONT, libc::SIG_IGN);
