@@ -232,7 +232,7 @@ fn rename_keeps_runsv_and_symlinks_dedup() {
     service(&s, "stage/b");
     std::fs::rename(s.join("stage/b"), s.join("sv/b")).unwrap();
     eventually!(T, runsv_named(rsd, "b").len() == 1, "a scan after the rename");
-    assert!(alive(a), "renaming keeps the runsv");
+    assert!(alive(a), "renaming keeps the runsv; runsvs now {:?}; runsvdir stderr: {}", runsvs(rsd), s.read("rsd.err"));
     assert_eq!(runsv_named(rsd, "a"), vec![a], "it keeps its old name");
     assert!(runsv_named(rsd, "renamed").is_empty());
     r.scan();
@@ -331,7 +331,8 @@ fn sigalrm_forces_rescan_with_stamp() {
     eventually!(T, catches(rsd as i32, libc::SIGALRM), "SIGALRM handler installed");
     // SAFETY: signal by pid of the runsvdir this test started.
     unsafe { libc::kill(rsd as i32, libc::SIGALRM) };
-    eventually!(T, s.join("sv/.forced-rescan").exists(), "stamp written");
+    // The stamp is written with open-truncate + write (as runit): wait for its 25 bytes.
+    eventually!(T, std::fs::read(s.join("sv/.forced-rescan")).is_ok_and(|b| b.len() == 25), "stamp written");
     let stamp = std::fs::read(s.join("sv/.forced-rescan")).unwrap();
     assert_eq!(stamp.len(), 25);
     assert!(stamp.starts_with(b"@4000"), "{stamp:?}");
