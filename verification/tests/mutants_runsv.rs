@@ -162,3 +162,42 @@ fn finish_spawn_owed_blocks_restart() {
     assert_eq!(a.iter().filter(|a| matches!(a, Action::Spawn { .. })).count(), 1, "{a:?}");
     assert!(h.m.owed().is_some());
 }
+
+/// With a log service: `./run` is throttled (two quick exits) while the log's restart is
+/// owed; no deadline may be reported until the spawn is answered (kills `|| -> &&` in
+/// `poll_deadline`'s guard, which would report the main throttle end).
+#[test]
+fn no_deadline_while_log_spawn_owed_and_main_throttled() {
+    let mut h = H::new(Some(false));
+    let mut next_pid = 10;
+    let mut pid_of = |h: &mut H, i: Input| -> Vec<(Slot, u32)> {
+        h.feed(i);
+        let mut got = Vec::new();
+        while let Some(o) = h.m.owed() {
+            match o {
+                model::runsv::Owed::Control(_) => {
+                    h.feed(Input::ControlDone(ControlOutcome::Absent));
+                }
+                model::runsv::Owed::Spawn(slot) => {
+                    next_pid += 1;
+                    got.push((slot, next_pid));
+                    h.feed(Input::Spawned(slot, next_pid));
+                }
+            }
+        }
+        got
+    };
+    let started = pid_of(&mut h, Input::Start);
+    let main = started.iter().find(|(s, _)| *s == Slot::Main).map(|p| p.1).expect("main started");
+    let log = started.iter().find(|(s, _)| *s == Slot::Log).map(|p| p.1).expect("log started");
+    h.now = h.now.after(Span::from_secs(2));
+    let again = pid_of(&mut h, Input::ChildExited { pid: main, status: 0, finish_present: false });
+    let main2 = again.iter().find(|(s, _)| *s == Slot::Main).map(|p| p.1).expect("main restarted at once");
+    h.now = h.now.after(Span::from_millis(100));
+    assert!(pid_of(&mut h, Input::ChildExited { pid: main2, status: 0, finish_present: false }).is_empty(), "throttled");
+    assert!(h.m.poll_deadline().is_some(), "throttle deadline");
+    h.now = h.now.after(Span::from_millis(100));
+    h.feed(Input::ChildExited { pid: log, status: 0, finish_present: false });
+    assert!(matches!(h.m.owed(), Some(model::runsv::Owed::Spawn(Slot::Log))), "{:?}", h.m.owed());
+    assert_eq!(h.m.poll_deadline(), None, "deadline reported while a spawn reply is owed");
+}
