@@ -1,0 +1,203 @@
+//! Tests written to kill mutants that cargo-mutants found surviving in
+//! `model/src/runsv/`; see docs/assurance.md, "Mutation testing".
+
+use model::runsv::{Action, Config, ControlOutcome, Input, Runsv, Slot};
+use model::time::{Mono, Now, Span, Wall};
+use model::Machine;
+
+const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } };
+
+struct H {
+    m: Runsv,
+    now: Now,
+}
+
+impl H {
+    fn new(log: Option<bool>) -> H {
+        H { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log }), now: T0 }
+    }
+    fn feed(&mut self, i: Input) -> Vec<Action> {
+        self.m.handle(self.now, i);
+        let mut out = Vec::new();
+        while let Some(a) = self.m.poll_action() {
+            out.push(a);
+        }
+        out
+    }
+    /// Feeds `i`, then answers owed control scripts as absent; all actions.
+    fn settle(&mut self, i: Input) -> Vec<Action> {
+        let mut out = self.feed(i);
+        while let Some(model::runsv::Owed::Control(_)) = self.m.owed() {
+            out.extend(self.feed(Input::ControlDone(ControlOutcome::Absent)));
+        }
+        out
+    }
+    /// A normally-up service without log whose `./run` runs as `pid`.
+    fn running(pid: u32) -> H {
+        let mut h = H::new(None);
+        h.feed(Input::Start);
+        h.feed(Input::ControlDone(ControlOutcome::Absent));
+        h.feed(Input::Spawned(Slot::Main, pid));
+        h
+    }
+}
+
+/// Control bytes are read only for an existing slot, and not while a reply is owed
+/// (kills `accepts_control -> true` and both `&& -> ||`).
+#[test]
+fn accepts_control_only_when_idle_and_slot_exists() {
+    let mut h = H::new(None);
+    assert!(h.m.accepts_control(Slot::Main));
+    assert!(!h.m.accepts_control(Slot::Log), "no log service, no log control");
+    h.feed(Input::Start);
+    assert!(h.m.owed().is_some());
+    assert!(!h.m.accepts_control(Slot::Main), "a reply is owed");
+    h.feed(Input::ControlDone(ControlOutcome::Absent));
+    h.feed(Input::Spawned(Slot::Main, 7));
+    assert!(h.m.owed().is_none());
+    assert!(h.m.accepts_control(Slot::Main));
+    assert!(!h.m.accepts_control(Slot::Log));
+}
+
+/// A control byte for the log slot of a service without log is ignored (kills
+/// `has -> true`, which would reach for the missing slot).
+#[test]
+fn log_control_without_log_is_ignored() {
+    let mut h = H::running(7);
+    for b in [b'd', b'u', b'x', b't', b'k'] {
+        assert!(h.feed(Input::Control(Slot::Log, b)).is_empty());
+    }
+}
+
+/// No deadline while a reply is owed (kills `|| -> &&` in `poll_deadline`): the runtime
+/// must answer first, and a deadline would make it tick a machine that is waiting.
+#[test]
+fn no_deadline_while_reply_owed() {
+    let mut h = H::new(None);
+    h.feed(Input::Start);
+    h.feed(Input::ControlDone(ControlOutcome::Absent));
+    assert!(h.m.owed().is_some());
+    assert_eq!(h.m.poll_deadline(), None);
+}
+
+/// After exiting, a tick does nothing (kills `|| -> &&` in `step`'s guard, which would
+/// run the exit check again and emit a second `Exit`).
+#[test]
+fn nothing_after_exit() {
+    let mut h = H::running(7);
+    let a = h.settle(Input::Control(Slot::Main, b'x'));
+    assert!(!a.iter().any(|a| matches!(a, Action::Exit(_))));
+    let a = h.settle(Input::ChildExited { pid: 7, status: 15, finish_present: false });
+    assert!(a.iter().any(|a| matches!(a, Action::Exit(0))), "{a:?}");
+    h.now = h.now.after(Span::from_secs(2));
+    assert!(h.feed(Input::Tick).is_empty());
+    assert_eq!(h.m.poll_deadline(), None);
+}
+
+/// A spawn reply for the other slot is not taken as the owed one (kills the
+/// `owed == slot` guards -> true); debug builds assert on it.
+#[test]
+#[should_panic(expected = "unexpected reply")]
+fn spawned_reply_for_wrong_slot_is_refused() {
+    let mut h = H::new(Some(false));
+    h.feed(Input::Start);
+    let owed = h.m.owed();
+    // Answer everything until a spawn is owed, then answer it for the other slot.
+    for _ in 0..4 {
+        match h.m.owed() {
+            Some(model::runsv::Owed::Spawn(slot)) => {
+                let other = if slot == Slot::Main { Slot::Log } else { Slot::Main };
+                h.feed(Input::Spawned(other, 9));
+                return;
+            }
+            Some(model::runsv::Owed::Control(_)) => {
+                h.feed(Input::ControlDone(ControlOutcome::Absent));
+            }
+            None => break,
+        }
+    }
+    panic!("no spawn owed (first owed: {owed:?})");
+}
+
+/// The same for a spawn failure.
+#[test]
+#[should_panic(expected = "unexpected reply")]
+fn spawn_failed_for_wrong_slot_is_refused() {
+    let mut h = H::new(Some(false));
+    h.feed(Input::Start);
+    for _ in 0..4 {
+        match h.m.owed() {
+            Some(model::runsv::Owed::Spawn(slot)) => {
+                let other = if slot == Slot::Main { Slot::Log } else { Slot::Main };
+                h.feed(Input::SpawnFailed(other, model::errno::Errno::EAGAIN));
+                return;
+            }
+            Some(model::runsv::Owed::Control(_)) => {
+                h.feed(Input::ControlDone(ControlOutcome::Absent));
+            }
+            None => break,
+        }
+    }
+    panic!("no spawn owed");
+}
+
+/// While the finish script's spawn is owed and `./run` is throttled, there is no deadline
+/// (kills `|| -> &&` in `poll_deadline`'s guard, which would report the throttle end).
+#[test]
+fn no_deadline_while_finish_spawn_owed_under_throttle() {
+    let mut h = H::running(7);
+    let a = h.settle(Input::ChildExited { pid: 7, status: 0, finish_present: true });
+    assert_eq!(a.iter().filter(|a| matches!(a, Action::Spawn { .. })).count(), 1, "{a:?}");
+    assert!(matches!(h.m.owed(), Some(model::runsv::Owed::Spawn(Slot::Main))));
+    assert_eq!(h.m.poll_deadline(), None);
+}
+
+/// When `./run` exits after the throttle, only `./finish` is spawned; `./run` waits for
+/// the owed reply and for finish to end (kills `|| -> &&` in `step`'s guard).
+#[test]
+fn finish_spawn_owed_blocks_restart() {
+    let mut h = H::running(7);
+    h.now = h.now.after(Span::from_secs(2));
+    let a = h.settle(Input::ChildExited { pid: 7, status: 0, finish_present: true });
+    assert_eq!(a.iter().filter(|a| matches!(a, Action::Spawn { .. })).count(), 1, "{a:?}");
+    assert!(h.m.owed().is_some());
+}
+
+/// With a log service: `./run` is throttled (two quick exits) while the log's restart is
+/// owed; no deadline may be reported until the spawn is answered (kills `|| -> &&` in
+/// `poll_deadline`'s guard, which would report the main throttle end).
+#[test]
+fn no_deadline_while_log_spawn_owed_and_main_throttled() {
+    let mut h = H::new(Some(false));
+    let mut next_pid = 10;
+    let mut pid_of = |h: &mut H, i: Input| -> Vec<(Slot, u32)> {
+        h.feed(i);
+        let mut got = Vec::new();
+        while let Some(o) = h.m.owed() {
+            match o {
+                model::runsv::Owed::Control(_) => {
+                    h.feed(Input::ControlDone(ControlOutcome::Absent));
+                }
+                model::runsv::Owed::Spawn(slot) => {
+                    next_pid += 1;
+                    got.push((slot, next_pid));
+                    h.feed(Input::Spawned(slot, next_pid));
+                }
+            }
+        }
+        got
+    };
+    let started = pid_of(&mut h, Input::Start);
+    let main = started.iter().find(|(s, _)| *s == Slot::Main).map(|p| p.1).expect("main started");
+    let log = started.iter().find(|(s, _)| *s == Slot::Log).map(|p| p.1).expect("log started");
+    h.now = h.now.after(Span::from_secs(2));
+    let again = pid_of(&mut h, Input::ChildExited { pid: main, status: 0, finish_present: false });
+    let main2 = again.iter().find(|(s, _)| *s == Slot::Main).map(|p| p.1).expect("main restarted at once");
+    h.now = h.now.after(Span::from_millis(100));
+    assert!(pid_of(&mut h, Input::ChildExited { pid: main2, status: 0, finish_present: false }).is_empty(), "throttled");
+    assert!(h.m.poll_deadline().is_some(), "throttle deadline");
+    h.now = h.now.after(Span::from_millis(100));
+    h.feed(Input::ChildExited { pid: log, status: 0, finish_present: false });
+    assert!(matches!(h.m.owed(), Some(model::runsv::Owed::Spawn(Slot::Log))), "{:?}", h.m.owed());
+    assert_eq!(h.m.poll_deadline(), None, "deadline reported while a spawn reply is owed");
+}
