@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use verification::sim::runsv::{run, Check, Driver, Plant, Report, SimConfig};
+use verification::sim::runsv::{run, Check, Plant, Report, SimConfig};
 
 /// Seeds in the normal suite.
 const SEEDS: u64 = 1000;
@@ -166,23 +166,6 @@ fn regression_throttle_on_the_real_clock_after_a_hanging_control_script() {
     assert!(misses.is_empty(), "{} starts inside runit's throttle on the real clock, e.g. {:?}", misses.len(), &misses[..misses.len().min(3)]);
 }
 
-/// The proposed fix for the finding above, tried on a copy of the driver loop: with the
-/// clock re-read after each obligation's reply, no start falls inside runit's throttle on
-/// the real clock, and the kernel-level checks still hold.
-#[test]
-fn refreshing_the_clock_after_an_obligation_fixes_the_throttle() {
-    let mut stale = 0;
-    for seed in 0..SEEDS {
-        let r = run(seed, &SimConfig { driver: Driver::RefreshAfterObligation, ..SimConfig::default() });
-        if let Some(f) = r.failure() {
-            panic!("seed {seed} (refreshing driver) failed: {f}");
-        }
-        assert!(r.real_throttle_misses.is_empty(), "seed {seed}: {:?}", r.real_throttle_misses);
-        assert_eq!(r.late_deadlines, 0, "seed {seed}: a deadline fired {} ms late", r.max_late_ms);
-        stale += r.stale_starts;
-    }
-    assert_eq!(stale, 0, "no start is decided on a stale clock");
-}
 
 #[test]
 #[ignore = "soak: RUNSV_SIM_SEEDS=100000 cargo test --release -p runit-verification --test sim_runsv -- --ignored --nocapture"]

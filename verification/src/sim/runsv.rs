@@ -56,17 +56,6 @@ pub enum Plant {
     LostReap,
 }
 
-/// Which driver loop runs the machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Driver {
-    /// `runtime::driver::run`, unchanged (the point of the simulation).
-    Production,
-    /// A copy of it that re-reads the clock after each obligation's reply (the change
-    /// proposed for the stale-clock finding). The shadow world is off (it models one
-    /// `now` per input); the kernel-level checks stay.
-    RefreshAfterObligation,
-}
-
 /// How a run is set up.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -82,8 +71,6 @@ pub struct SimConfig {
     pub keep_trace: bool,
     /// A planted bug.
     pub plant: Plant,
-    /// The loop under test.
-    pub driver: Driver,
     /// `control/<c>` scripts may hang. The shadow world models one clock reading per
     /// input, so it follows only runs without hangs (the driver re-reads the clock after
     /// an obligation); runs with hangs are judged by the kernel-level checks.
@@ -92,7 +79,7 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { faults: true, active_secs: 60, exit_within_secs: 90, max_waits: 20_000, keep_trace: false, plant: Plant::None, driver: Driver::Production, hangs: true }
+        SimConfig { faults: true, active_secs: 60, exit_within_secs: 90, max_waits: 20_000, keep_trace: false, plant: Plant::None, hangs: true }
     }
 }
 
@@ -254,7 +241,7 @@ impl Sim {
 
     /// Whether the shadow world follows the run.
     fn shadowing(&self) -> bool {
-        self.cfg.driver == Driver::Production && !self.cfg.hangs
+        !self.cfg.hangs
     }
 
     /// Mirrors one input the driver is about to feed into the shadow world.
@@ -649,10 +636,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let mut machine = Runsv::new(T0, config);
     let mut io = SimIo(shared.clone());
     let mut os = SimOs(shared.clone());
-    let code = match cfg.driver {
-        Driver::Production => runtime::driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::none()),
-        Driver::RefreshAfterObligation => run_refreshing(&mut machine, &mut io, &mut os, vec![Input::Start]),
-    };
+    let code = runtime::driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::none());
     drop((io, os));
     let mut guard = shared.borrow_mut();
     let s = &mut *guard;
@@ -707,42 +691,3 @@ fn describe(a: &Action) -> String {
     }
 }
 
-/// `runtime::driver::run` with one change: after an obligation's reply (a fork, or a
-/// `control/<c>` script runsv waited for), the clock is read again before the reply is
-/// fed, so what follows is decided at the time it really happens (as runit's
-/// `startservice` takes the time after `fork`). Used only to test the proposed fix.
-fn run_refreshing<M, I, O>(machine: &mut M, io: &mut I, os: &mut O, initial: Vec<M::Input>) -> i32
-where
-    M: Machine,
-    I: Io<M>,
-    O: Os,
-{
-    let mut queue: VecDeque<M::Input> = initial.into();
-    let mut interests = Vec::new();
-    loop {
-        let mut now = os.now();
-        while let Some(input) = queue.pop_front() {
-            let mut next = Some(input);
-            loop {
-                if let Some(input) = next.take() {
-                    machine.handle(now, input);
-                }
-                let Some(action) = machine.poll_action() else { break };
-                next = io.execute(now, action);
-                if next.is_some() {
-                    now = os.now();
-                }
-            }
-        }
-        if let Some(code) = io.finished() {
-            return code;
-        }
-        let deadline = machine.poll_deadline();
-        interests.clear();
-        io.interests(&mut interests);
-        let (ready, signals) = os.wait(&interests, now, deadline);
-        let now = os.now();
-        let woke = Woke { ready, signals, deadline_passed: deadline.is_some_and(|d| now.mono >= d) };
-        io.gather(now, &woke, &mut queue);
-    }
-}
