@@ -10,8 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use model::chpst::{self, Dialect, Parsed};
 
-const NAMES: [&[u8]; 8] =
-    [b"chpst", b"/usr/bin/setuidgid", b"envuidgid", b"envdir", b"pgrphack", b"setlock", b"softlimit", b"dsetuidgid"];
+const NAMES: [&[u8]; 8] = [b"chpst", b"/usr/bin/setuidgid", b"envuidgid", b"envdir", b"pgrphack", b"setlock", b"softlimit", b"dsetuidgid"];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };

@@ -20,7 +20,10 @@ fn replies(sel: u8) -> Replies {
         3 => Replies { spawn_ok: vec![false], control: vec![] },
         4 => Replies { spawn_ok: vec![], control: vec![ControlOutcome::Exited(0); 4] },
         5 => Replies { spawn_ok: vec![], control: vec![ControlOutcome::Exited(1 << 8), ControlOutcome::Exited(9)] },
-        6 => Replies { spawn_ok: vec![], control: vec![ControlOutcome::StatFailed(Errno::EACCES), ControlOutcome::WaitFailed(Errno::ECHILD)] },
+        6 => Replies {
+            spawn_ok: vec![],
+            control: vec![ControlOutcome::StatFailed(Errno::EACCES), ControlOutcome::WaitFailed(Errno::ECHILD)],
+        },
         _ => Replies { spawn_ok: vec![true, false], control: vec![ControlOutcome::ForkFailed(Errno::EAGAIN)] },
     }
 }
@@ -40,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
             0 | 1 => Event::Control(Slot::Main, arg),
             2 => Event::Control(Slot::Log, arg),
             3 => Event::Terminate,
-            4 => Event::ChildExit { slot: Slot::Main, status: if sel & 16 != 0 { (arg as i32) << 8 } else { arg as i32 }, finish: sel & 8 != 0 },
+            4 => Event::ChildExit {
+                slot: Slot::Main,
+                status: if sel & 16 != 0 { (arg as i32) << 8 } else { arg as i32 },
+                finish: sel & 8 != 0,
+            },
             5 => Event::ChildExit { slot: Slot::Log, status: arg as i32, finish: false },
             6 => Event::Tick(arg as u64 * 25),
             _ => Event::Stray,

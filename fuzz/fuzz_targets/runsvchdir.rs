@@ -40,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
                     None => OpResult::Done,
                     Some(c) => match c[0] % 3 {
                         0 => OpResult::Done,
-                        1 => OpResult::Stat { dev: c.get(1).copied().unwrap_or(0) as u64 % 2, ino: c.get(2).copied().unwrap_or(0) as u64 % 3, is_dir: c[0] & 8 != 0 },
+                        1 => OpResult::Stat {
+                            dev: c.get(1).copied().unwrap_or(0) as u64 % 2,
+                            ino: c.get(2).copied().unwrap_or(0) as u64 % 3,
+                            is_dir: c[0] & 8 != 0,
+                        },
                         _ => OpResult::Failed(Errno(c.get(1).copied().unwrap_or(2) as i32 % 40)),
                     },
                 };

@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use model::runsvdir::title::{Title, KEEP, MIN_LEN};
 use model::runsvdir::parse_args;
+use model::runsvdir::title::{Title, KEEP, MIN_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&n, rest)) = data.split_first() else { return };

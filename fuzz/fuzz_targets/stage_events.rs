@@ -86,7 +86,12 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Action::Spawn(_) => spawns += 1,
                 Action::Exit(_) => exited = true,
-                Action::Kill { .. } | Action::KillGroup { .. } | Action::ClearStopit | Action::KillAll | Action::Sync | Action::RunInline(_) => {}
+                Action::Kill { .. }
+                | Action::KillGroup { .. }
+                | Action::ClearStopit
+                | Action::KillAll
+                | Action::Sync
+                | Action::RunInline(_) => {}
             }
         }
         assert!(n <= MAX_ACTIONS_PER_INPUT, "{n} actions for one input");

@@ -76,14 +76,7 @@ pub const STATUS_LEN: usize = 20;
 impl StatusRecord {
     /// The record runsv writes for a slot.
     pub fn new(stamp: Tai64n, pid: u32, paused: bool, want: Want, got_term: bool, state: RunState) -> StatusRecord {
-        StatusRecord {
-            stamp,
-            pid,
-            paused,
-            want: if want == Want::Up { b'u' } else { b'd' },
-            got_term,
-            state_byte: state.byte(),
-        }
+        StatusRecord { stamp, pid, paused, want: if want == Want::Up { b'u' } else { b'd' }, got_term, state_byte: state.byte() }
     }
 
     /// The 20 bytes, as runsv writes them.
@@ -191,17 +184,9 @@ mod tests {
 
     #[test]
     fn encodes_formats_md_example() {
-        let rec = StatusRecord::new(
-            Tai64n { secs: 0x4000_0000_6b05_576c, nanos: 0x3b75_4e4c },
-            7600,
-            false,
-            Want::Up,
-            false,
-            RunState::Run,
-        );
-        let want: [u8; 20] = [
-            0x40, 0, 0, 0, 0x6b, 0x05, 0x57, 0x6c, 0x3b, 0x75, 0x4e, 0x4c, 0xb0, 0x1d, 0, 0, 0, 0x75, 0, 1,
-        ];
+        let rec =
+            StatusRecord::new(Tai64n { secs: 0x4000_0000_6b05_576c, nanos: 0x3b75_4e4c }, 7600, false, Want::Up, false, RunState::Run);
+        let want: [u8; 20] = [0x40, 0, 0, 0, 0x6b, 0x05, 0x57, 0x6c, 0x3b, 0x75, 0x4e, 0x4c, 0xb0, 0x1d, 0, 0, 0, 0x75, 0, 1];
         assert_eq!(rec.encode(), want);
         assert_eq!(StatusRecord::decode(&want), Some(rec));
         assert_eq!(StatusRecord::decode(&want[..19]), None);

@@ -104,10 +104,7 @@ pub struct Tai64n {
 impl Tai64n {
     /// The stamp runit would write for this wall-clock time.
     pub fn from_wall(wall: Wall) -> Tai64n {
-        Tai64n {
-            secs: TAI64_UNIX_EPOCH.wrapping_add(wall.unix_secs as u64),
-            nanos: (wall.nanos / 1000) * 1000 + 500,
-        }
+        Tai64n { secs: TAI64_UNIX_EPOCH.wrapping_add(wall.unix_secs as u64), nanos: (wall.nanos / 1000) * 1000 + 500 }
     }
 
     /// Unix seconds of this stamp (inverse of the label offset).

@@ -77,9 +77,7 @@ pub struct Trace {
 impl Trace {
     /// Opens the trace file named by `RUNIT_TRACE`, if set.
     pub fn from_env() -> Trace {
-        let out = std::env::var_os("RUNIT_TRACE").and_then(|p| {
-            std::fs::OpenOptions::new().create(true).append(true).open(p).ok()
-        });
+        let out = std::env::var_os("RUNIT_TRACE").and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
         Trace { out }
     }
     /// No trace.

@@ -187,11 +187,7 @@ pub fn run(binary: &str, args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i3
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Whether a process with `pid` exists (and is not a zombie).
@@ -206,9 +202,7 @@ pub fn alive(pid: i32) -> bool {
 /// with `apt-get download` + `dpkg -x` (never installed). `None` if unavailable (no
 /// network to the package registry); interop tests then skip with a message.
 pub fn oracle(package: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("RUNIT_ORACLE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("runit-rs-oracle"));
+    let cache = std::env::var_os("RUNIT_ORACLE_DIR").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("runit-rs-oracle"));
     let root = cache.join(package);
     let marker = root.join(".unpacked");
     if marker.exists() {
@@ -223,9 +217,10 @@ pub fn oracle(package: &str) -> Option<PathBuf> {
     if !dl.status.success() {
         return None;
     }
-    let deb = std::fs::read_dir(&cache).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
-        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{package}_")) && n.ends_with(".deb"))
-    })?;
+    let deb =
+        std::fs::read_dir(&cache).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{package}_")) && n.ends_with(".deb"))
+        })?;
     let x = Command::new("dpkg").arg("-x").arg(&deb).arg(&root).status().ok()?;
     if !x.success() {
         return None;

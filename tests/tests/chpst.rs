@@ -179,12 +179,18 @@ fn envdir_semantics() {
     let (code, _, err) = chpst(&["-v", "-e", "env", "true"], &s.path);
     assert_eq!((code, err.as_str()), (0, "chpst: warning: unable to read env/SUB: is a directory\n"));
     let ed = personality(&s, "envdir");
-    assert_eq!(run_path(&ed, &["env", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to read env/SUB: is a directory\n".into()));
+    assert_eq!(
+        run_path(&ed, &["env", "true"], &s.path),
+        (111, String::new(), "chpst: fatal: unable to read env/SUB: is a directory\n".into())
+    );
     std::fs::remove_dir(s.join("env/SUB")).unwrap();
     let (code, out, _) = run_path(&ed, &["env", "sh", "-c", "echo \"$A|$E\""], &s.path);
     assert_eq!((code, out.as_str()), (0, "value1|noeol\n"));
     assert_eq!(run_path(&ed, &["env"], &s.path), (100, String::new(), "usage: envdir dir child\n\n".into()));
-    assert_eq!(run_path(&ed, &["/nonexistent", "true"], &s.path).2, "chpst: fatal: unable to switch to directory: /nonexistent: file does not exist\n");
+    assert_eq!(
+        run_path(&ed, &["/nonexistent", "true"], &s.path).2,
+        "chpst: fatal: unable to switch to directory: /nonexistent: file does not exist\n"
+    );
 }
 
 #[test]
@@ -206,7 +212,13 @@ fn regression_envdir_dangling_symlink_unsets() {
         s.write(&format!("env/V{n}"), "foo\n", 0o644);
         std::os::unix::fs::symlink("/nonexistent", s.join(&format!("env/L{n}"))).unwrap();
     }
-    let out = Command::new(bin("chpst")).args(["-e", "env", "/usr/bin/env", "-0"]).current_dir(&s.path).env_clear().env("L3", "x").output().unwrap();
+    let out = Command::new(bin("chpst"))
+        .args(["-e", "env", "/usr/bin/env", "-0"])
+        .current_dir(&s.path)
+        .env_clear()
+        .env("L3", "x")
+        .output()
+        .unwrap();
     let env = env_of(&String::from_utf8_lossy(&out.stdout));
     assert!(env.iter().all(|e| !e.starts_with('L')), "{env:?}");
     assert_eq!(env.len(), 8);
@@ -281,18 +293,27 @@ fn nice_and_session() {
 
 /// The soft limit of a `/proc/self/limits` row.
 fn soft(limits: &str, row: &str) -> String {
-    limits.lines().find(|l| l.starts_with(row)).map(|l| l[row.len()..].split_whitespace().next().unwrap_or("").to_string()).unwrap_or_default()
+    limits
+        .lines()
+        .find(|l| l.starts_with(row))
+        .map(|l| l[row.len()..].split_whitespace().next().unwrap_or("").to_string())
+        .unwrap_or_default()
 }
 
 fn hard(limits: &str, row: &str) -> String {
-    limits.lines().find(|l| l.starts_with(row)).map(|l| l[row.len()..].split_whitespace().nth(1).unwrap_or("").to_string()).unwrap_or_default()
+    limits
+        .lines()
+        .find(|l| l.starts_with(row))
+        .map(|l| l[row.len()..].split_whitespace().nth(1).unwrap_or("").to_string())
+        .unwrap_or_default()
 }
 
 #[test]
 fn resource_limits() {
     let s = Scratch::new("chpst-limits");
     let (_, base, _) = chpst(&["cat", "/proc/self/limits"], &s.path);
-    let (code, out, _) = chpst(&["-o", "17", "-f", "4096", "-c", "0", "-t", "77", "-p", "999", "-d", "100000000", "cat", "/proc/self/limits"], &s.path);
+    let (code, out, _) =
+        chpst(&["-o", "17", "-f", "4096", "-c", "0", "-t", "77", "-p", "999", "-d", "100000000", "cat", "/proc/self/limits"], &s.path);
     assert_eq!(code, 0);
     assert_eq!(soft(&out, "Max open files"), "17");
     assert_eq!(hard(&out, "Max open files"), hard(&base, "Max open files"));
@@ -358,7 +379,11 @@ fn chroot_changes_root_and_cwd() {
     let mut cmd = Command::new(bin("chpst"));
     cmd.args(["-e", "env", "-/", "root", "/bin/sleep", "30"]).current_dir(&s.path);
     let pid = s.spawn(cmd);
-    eventually!(Duration::from_secs(5), std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false), "sleep started");
+    eventually!(
+        Duration::from_secs(5),
+        std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false),
+        "sleep started"
+    );
     assert_eq!(std::fs::read_link(format!("/proc/{pid}/root")).unwrap(), root);
     assert_eq!(std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(), root);
     // (The exe link changes early in execve, the environment a little later: poll.)
@@ -374,11 +399,18 @@ fn locks_wait_or_fail() {
     let hpid = s.spawn(holder);
     // The holder locks before it execs sleep. (Probing with `-L` instead could itself grab
     // the lock at the moment the holder tries, making the holder fail.)
-    eventually!(Duration::from_secs(5), std::fs::read_link(format!("/proc/{hpid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false), "lock held");
+    eventually!(
+        Duration::from_secs(5),
+        std::fs::read_link(format!("/proc/{hpid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false),
+        "lock held"
+    );
     // The held lock makes -L fail at once with runit's text.
     assert_eq!(chpst(&["-L", "lk", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to lock: lk: temporary failure\n".into()));
     let sl = personality(&s, "setlock");
-    assert_eq!(run_path(&sl, &["lk", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to lock: lk: temporary failure\n".into()));
+    assert_eq!(
+        run_path(&sl, &["lk", "true"], &s.path),
+        (111, String::new(), "chpst: fatal: unable to lock: lk: temporary failure\n".into())
+    );
     assert_eq!(run_path(&sl, &["-x", "lk", "true"], &s.path), (0, String::new(), String::new()));
     assert_eq!(run_path(&sl, &["-N", "lk", "true"], &s.path).0, 111);
 
@@ -443,7 +475,10 @@ fn setuidgid_personality() {
     let s = Scratch::new("chpst-setuidgid");
     let su = personality(&s, "setuidgid");
     assert_eq!(run_path(&su, &["nobody", "id", "-u"], &s.path), (0, "65534\n".into(), String::new()));
-    assert_eq!(run_path(&su, &["nobody:daemon", "id"], &s.path), (111, String::new(), "chpst: fatal: unknown account: nobody:daemon\n".into()));
+    assert_eq!(
+        run_path(&su, &["nobody:daemon", "id"], &s.path),
+        (111, String::new(), "chpst: fatal: unknown account: nobody:daemon\n".into())
+    );
     assert_eq!(run_path(&su, &["nobody"], &s.path), (100, String::new(), "usage: setuidgid account child\n\n".into()));
     let dsu = personality(&s, "dsetuidgid");
     assert_eq!(run_path(&dsu, &[], &s.path).2, "usage: setuidgid account child\n\n");
@@ -518,7 +553,11 @@ fn accounts_and_lock_are_resolved_inside_the_new_root() {
     let mut cmd = Command::new(bin("chpst"));
     cmd.args(["-/", "root", "-u", "inside:insidegrp:other", "-l", "lk", "/bin/sleep", "30"]).current_dir(&s.path);
     let pid = s.spawn(cmd);
-    eventually!(Duration::from_secs(5), std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false), "sleep started");
+    eventually!(
+        Duration::from_secs(5),
+        std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.ends_with("sleep")).unwrap_or(false),
+        "sleep started"
+    );
     let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert_eq!(status_line(&st, "Uid:"), "4321 4321 4321 4321");
     assert_eq!(status_line(&st, "Gid:"), "4322 4322 4322 4322");
@@ -561,9 +600,18 @@ fn unprivileged_failures_report_runits_messages() {
     std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let c = bin("chpst");
     let c = c.to_str().unwrap();
-    assert_eq!(chpst(&["-u", "nobody", c, "-u", "root", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to setgroups: permission denied\n".into()));
-    assert_eq!(chpst(&["-u", "nobody", c, "-n", "-5", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to set nice level: permission denied\n".into()));
-    assert_eq!(chpst(&["-u", "nobody", c, "-/", "/", "true"], &s.path), (111, String::new(), "chpst: fatal: unable to change root directory: permission denied\n".into()));
+    assert_eq!(
+        chpst(&["-u", "nobody", c, "-u", "root", "true"], &s.path),
+        (111, String::new(), "chpst: fatal: unable to setgroups: permission denied\n".into())
+    );
+    assert_eq!(
+        chpst(&["-u", "nobody", c, "-n", "-5", "true"], &s.path),
+        (111, String::new(), "chpst: fatal: unable to set nice level: permission denied\n".into())
+    );
+    assert_eq!(
+        chpst(&["-u", "nobody", c, "-/", "/", "true"], &s.path),
+        (111, String::new(), "chpst: fatal: unable to change root directory: permission denied\n".into())
+    );
     // As nobody, a plain `-n 5` and limits below the hard limit work.
     assert_eq!(chpst(&["-u", "nobody", c, "-n", "5", "-o", "100", "true"], &s.path).0, 0);
 }
@@ -575,7 +623,14 @@ fn envdir_fifo_reads_as_empty() {
     std::fs::create_dir_all(s.join("env")).unwrap();
     let p = std::ffi::CString::new(s.join("env/F").to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(p.as_ptr(), 0o644) }, 0);
-    let out = Command::new(bin("chpst")).args(["-e", "env", "/usr/bin/env", "-0"]).current_dir(&s.path).env_clear().env("F", "set").env("G", "1").output().unwrap();
+    let out = Command::new(bin("chpst"))
+        .args(["-e", "env", "/usr/bin/env", "-0"])
+        .current_dir(&s.path)
+        .env_clear()
+        .env("F", "set")
+        .env("G", "1")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(env_of(&String::from_utf8_lossy(&out.stdout)), ["G=1"]);
 }

@@ -165,7 +165,6 @@ fn same_output_as_debian_chpst() {
     println!("{} cases identical", cases.len());
 }
 
-
 /// A small deterministic generator (xorshift), so a failing case can be replayed by seed.
 struct Rng(u64);
 
@@ -229,9 +228,55 @@ fn random_argv_match_debian() {
     links(&ours, &bin("chpst"));
     links(&theirs, &theirs_chpst);
     let words: &[&str] = &[
-        "-u", "-U", "nobody", "nobody:daemon", ":5:6", ":x", "nosuch", "-e", "env", "-n", "3", "-x", "-m", "100000000", "12x", "-o", "50", "-t",
-        "=", "-P", "-v", "-b", "zero", "-0", "-V", "--", "-", "-L", "lk", "-l", "", "-d", "-c", "0", "-/", "/", "-2", "-n-5",
-        "-uroot", "-e/nonexistent", ":1", "-N", "-X", "-a", "-s", "-vP", "-mx", "-U:7:8:9", "env/A",
+        "-u",
+        "-U",
+        "nobody",
+        "nobody:daemon",
+        ":5:6",
+        ":x",
+        "nosuch",
+        "-e",
+        "env",
+        "-n",
+        "3",
+        "-x",
+        "-m",
+        "100000000",
+        "12x",
+        "-o",
+        "50",
+        "-t",
+        "=",
+        "-P",
+        "-v",
+        "-b",
+        "zero",
+        "-0",
+        "-V",
+        "--",
+        "-",
+        "-L",
+        "lk",
+        "-l",
+        "",
+        "-d",
+        "-c",
+        "0",
+        "-/",
+        "/",
+        "-2",
+        "-n-5",
+        "-uroot",
+        "-e/nonexistent",
+        ":1",
+        "-N",
+        "-X",
+        "-a",
+        "-s",
+        "-vP",
+        "-mx",
+        "-U:7:8:9",
+        "env/A",
     ];
     let probe = ["sh", "-c", "echo \"$0 $UID $GID $A $KEEP\"; id; ulimit -n -d -t -c; cut -d' ' -f19 /proc/self/stat"];
     // CHPST_ORACLE_SEED picks another sequence (a failure message names the round).

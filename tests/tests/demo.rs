@@ -9,12 +9,8 @@ use e2e::Scratch;
 fn readme_demo_supervises_and_logs_the_example_service() {
     let sc = Scratch::new("demo");
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/run-demo.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .env("RUNIT_BIN_DIR", e2e::bin_dir())
-        .env("TMPDIR", &sc.path)
-        .output()
-        .expect("run the demo");
+    let out =
+        Command::new("bash").arg(&script).env("RUNIT_BIN_DIR", e2e::bin_dir()).env("TMPDIR", &sc.path).output().expect("run the demo");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "demo failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("run: hello: (pid ") && stdout.contains("; run: log: (pid "), "{stdout}");

@@ -79,7 +79,12 @@ fn runit_sv_drives_our_runsv() {
     assert!(code == 0 && out.starts_with("ok: run: ./s: (pid "), "{out}");
     // runit's sv may report the restart before it happened (its whole-second check, the
     // race ours fixes), and runsv then throttles the quick restart: wait for it to run.
-    eventually!(LIMIT, run_tool(&sv, &["status", "s"], &sc.path).1.starts_with("run: s: (pid "), "SVDIR resolution: {}", run_tool(&sv, &["status", "s"], &sc.path).1);
+    eventually!(
+        LIMIT,
+        run_tool(&sv, &["status", "s"], &sc.path).1.starts_with("run: s: (pid "),
+        "SVDIR resolution: {}",
+        run_tool(&sv, &["status", "s"], &sc.path).1
+    );
     adopt_services(&mut sc, &["s"]);
     let (code, out) = run_tool(&sv, &["-w", "5", "exit", "./s"], &sc.path);
     assert_eq!((code, out.as_str()), (0, "ok: ./s: runsv not running\n"));
@@ -102,7 +107,12 @@ fn daemontools_tools_work_against_our_runsv() {
     assert!(code == 0 && out.starts_with("d: up (pid ") && out.ends_with(" seconds\n"), "{out}");
     assert_eq!(run_tool(&svok, &["d"], &sc.path).0, 0);
     run_tool(&svc, &["-d", "d"], &sc.path);
-    eventually!(LIMIT, run_tool(&svstat, &["d"], &sc.path).1.ends_with("seconds, normally up\n"), "svc -d had no effect: {}", run_tool(&svstat, &["d"], &sc.path).1);
+    eventually!(
+        LIMIT,
+        run_tool(&svstat, &["d"], &sc.path).1.ends_with("seconds, normally up\n"),
+        "svc -d had no effect: {}",
+        run_tool(&svstat, &["d"], &sc.path).1
+    );
     assert!(run_tool(&svstat, &["d"], &sc.path).1.starts_with("d: down "));
     run_tool(&svc, &["-u", "d"], &sc.path);
     eventually!(LIMIT, stat(&sc, "d") == "run\n", "svc -u had no effect");
@@ -120,11 +130,8 @@ fn daemontools_tools_work_against_our_runsv() {
 fn observe(sc: &Scratch, svc: &str) -> Vec<String> {
     let dir = sc.join(&format!("{svc}/supervise"));
     // Transient `x.new` files exist only between a write and its rename.
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| !n.ends_with(".new"))
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| !n.ends_with(".new")).collect();
     names.sort();
     let mut out = Vec::new();
     for n in names {
@@ -150,7 +157,16 @@ fn our_runsv_leaves_the_same_files_as_runits() {
     cmd.arg("theirs").current_dir(&sc.path);
     sc.spawn(cmd);
     // Each step: the same bytes to both, then wait until both settle on the expected stat.
-    let steps: &[(&str, &str)] = &[("", "run\n"), ("p", "run, paused\n"), ("c", "run\n"), ("d", "down\n"), ("p", "down, paused\n"), ("u", "run\n"), ("o", "run, want down\n"), ("t", "down\n")];
+    let steps: &[(&str, &str)] = &[
+        ("", "run\n"),
+        ("p", "run, paused\n"),
+        ("c", "run\n"),
+        ("d", "down\n"),
+        ("p", "down, paused\n"),
+        ("u", "run\n"),
+        ("o", "run, want down\n"),
+        ("t", "down\n"),
+    ];
     for (bytes, want) in steps {
         for s in ["ours", "theirs"] {
             if !bytes.is_empty() {
@@ -158,10 +174,21 @@ fn our_runsv_leaves_the_same_files_as_runits() {
             }
         }
         for s in ["ours", "theirs"] {
-            eventually!(LIMIT, stat(&sc, s) == *want && observe(&sc, s).last().is_some_and(|l| l.contains("flags")), "{s} after {bytes:?}: {:?}", stat(&sc, s));
+            eventually!(
+                LIMIT,
+                stat(&sc, s) == *want && observe(&sc, s).last().is_some_and(|l| l.contains("flags")),
+                "{s} after {bytes:?}: {:?}",
+                stat(&sc, s)
+            );
         }
         // status is written after stat; give both a moment to finish the update.
-        eventually!(LIMIT, observe(&sc, "ours") == observe(&sc, "theirs"), "after {bytes:?}:\nours   {:?}\ntheirs {:?}", observe(&sc, "ours"), observe(&sc, "theirs"));
+        eventually!(
+            LIMIT,
+            observe(&sc, "ours") == observe(&sc, "theirs"),
+            "after {bytes:?}:\nours   {:?}\ntheirs {:?}",
+            observe(&sc, "ours"),
+            observe(&sc, "theirs")
+        );
         let log_ours = sc.read("ours/log/supervise/stat");
         assert_eq!(log_ours, sc.read("theirs/log/supervise/stat"));
     }

@@ -228,7 +228,12 @@ impl Boot {
     }
 
     fn wait_console(&self, needle: &str, secs: u64) {
-        eventually!(Duration::from_secs(secs), self.console.text().contains(needle), "console never showed {needle:?}:\n{}", self.console.text());
+        eventually!(
+            Duration::from_secs(secs),
+            self.console.text().contains(needle),
+            "console never showed {needle:?}:\n{}",
+            self.console.text()
+        );
     }
 
     /// Runs a command inside the namespace (nsenter into runit's PID + mount ns).
@@ -242,7 +247,11 @@ impl Boot {
             .stdin(Stdio::null())
             .output()
             .expect("nsenter");
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     fn signal(&self, sig: i32) {
@@ -307,7 +316,10 @@ fn script(path: &Path, body: &str) {
 /// Stage 1 that prepares Debian's flag files (mode 000) like Debian's `/etc/runit/1`.
 fn stage1_debian(root: &Path) {
     let r = root.display();
-    script(&root.join("etc/runit/1"), &format!("touch {r}/run/runit.stopit {r}/run/runit.reboot\nchmod 0 {r}/run/runit.stopit {r}/run/runit.reboot\necho stage-one-ran"));
+    script(
+        &root.join("etc/runit/1"),
+        &format!("touch {r}/run/runit.stopit {r}/run/runit.reboot\nchmod 0 {r}/run/runit.stopit {r}/run/runit.reboot\necho stage-one-ran"),
+    );
 }
 
 /// Order of `needles` in `hay` (each found after the previous).
@@ -387,7 +399,11 @@ fn runit_boot_service_sv_status_then_halt() {
     // runit chmods stopit to 0 when it acts on it; runit-init 0 made reboot 0.
     assert_eq!(mode(&b.p("run/runit.stopit")), 0);
     assert_eq!(mode(&b.p("run/runit.reboot")), 0);
-    assert!(b.s.read("stage3.out").contains("ok: down") || b.s.read("stage3.out").contains("down:"), "stage 3 sv output: {}", b.s.read("stage3.out"));
+    assert!(
+        b.s.read("stage3.out").contains("ok: down") || b.s.read("stage3.out").contains("down:"),
+        "stage 3 sv output: {}",
+        b.s.read("stage3.out")
+    );
 }
 
 #[test]
@@ -436,7 +452,10 @@ fn runit_container_sigterm_runs_stage3_and_exits_with_its_code() {
     let mut b = Boot::start("runit-container", None, |_s, root| {
         let r = root.display();
         script(&root.join("etc/runit/1"), "exit 0");
-        script(&root.join("etc/runit/2"), &format!("echo stage2-up > {r}/s2.up\ntrap 'echo stage2-term; exit 0' TERM\nwhile :; do sleep 0.1; done"));
+        script(
+            &root.join("etc/runit/2"),
+            &format!("echo stage2-up > {r}/s2.up\ntrap 'echo stage2-term; exit 0' TERM\nwhile :; do sleep 0.1; done"),
+        );
         script(&root.join("etc/runit/3"), &format!("echo stage3 > {r}/s3.ran\nexit 7"));
     });
     eventually!(Duration::from_secs(10), b.root.join("s2.up").exists(), "stage 2 never ran: {}", b.console.text());
@@ -653,7 +672,11 @@ fn runit_container_sigterm_in_stage1_skips_stage2() {
     assert_eq!(st.code(), Some(0), "{st:?}\n{con}");
     assert!(!b.root.join("s2.ran").exists(), "stage 2 must be skipped:\n{con}");
     assert!(!con.contains("signals only work in stage 2."), "{con}");
-    in_order(&con, &["- runit: warning: skipping stage 2...\n", &format!("- runit: leave stage: {}\n", b.p("etc/runit/3")), "- runit: exit 0.\n"]).unwrap();
+    in_order(
+        &con,
+        &["- runit: warning: skipping stage 2...\n", &format!("- runit: leave stage: {}\n", b.p("etc/runit/3")), "- runit: exit 0.\n"],
+    )
+    .unwrap();
 }
 
 #[test]
@@ -754,7 +777,14 @@ fn runit_same_console_as_debian_boot_and_halt() {
             let (code, _, err) = b.inside(&bin("runit-init"), &["0"]);
             assert_eq!(code, 0, "{err}");
         },
-        &["one SigBlk:", "two SigBlk:", "warning: child failed: /etc/runit/1", "two-term", "warning: child failed: /etc/runit/3", "power off..."],
+        &[
+            "one SigBlk:",
+            "two SigBlk:",
+            "warning: child failed: /etc/runit/1",
+            "two-term",
+            "warning: child failed: /etc/runit/3",
+            "power off...",
+        ],
     );
 }
 
@@ -793,7 +823,10 @@ fn runit_same_console_as_debian_restart_and_ctrlaltdel() {
                 &root.join("etc/runit/2"),
                 &format!("echo two $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\nif [ ! -e {r}/once ]; then touch {r}/once; echo two-fails; exit 111; fi\ntrap '' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"),
             );
-            script(&root.join("etc/runit/ctrlaltdel"), "echo cad $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\ntouch /run/runit.stopit\nchmod 100 /run/runit.stopit");
+            script(
+                &root.join("etc/runit/ctrlaltdel"),
+                "echo cad $(grep -E '^Sig(Blk|Ign)' /proc/self/status)\ntouch /run/runit.stopit\nchmod 100 /run/runit.stopit",
+            );
             script(&root.join("etc/runit/3"), "echo three");
         },
         |b| {
@@ -828,7 +861,10 @@ fn runit_same_console_as_debian_alrm_and_reboot() {
         |root| {
             let r = root.display();
             script(&root.join("etc/runit/1"), "echo one");
-            script(&root.join("etc/runit/2"), &format!("trap 'echo two-alrm; touch {r}/alrm' ALRM\ntrap 'exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
+            script(
+                &root.join("etc/runit/2"),
+                &format!("trap 'echo two-alrm; touch {r}/alrm' ALRM\ntrap 'exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"),
+            );
             script(&root.join("etc/runit/3"), "echo three");
         },
         |b| {
@@ -866,7 +902,8 @@ fn runit_same_console_as_debian_bad_scripts() {
             // Stage 1 not executable; ctrlaltdel first not executable, later crashing.
             fs::write(root.join("etc/runit/1"), "#!/bin/sh\necho never\n").expect("write");
             script(&root.join("etc/runit/2"), &format!("trap 'exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
-            fs::write(root.join("etc/runit/ctrlaltdel"), format!("#!/bin/sh\necho cad-crashes\ntouch {r}/cad.ran\nkill -9 $$\n")).expect("write");
+            fs::write(root.join("etc/runit/ctrlaltdel"), format!("#!/bin/sh\necho cad-crashes\ntouch {r}/cad.ran\nkill -9 $$\n"))
+                .expect("write");
             script(&root.join("etc/runit/3"), "echo three");
         },
         |b| {

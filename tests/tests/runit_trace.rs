@@ -46,7 +46,12 @@ impl P<'_> {
     }
     fn flags(&mut self) -> Flags {
         assert!(self.eat("flags") && self.eat("Flags"), "flags at {:?}", self.s);
-        Flags { stopit: self.field_bool("stopit"), reboot: self.field_bool("reboot"), ctrlaltdel: self.field_bool("ctrlaltdel"), nosync: self.field_bool("nosync") }
+        Flags {
+            stopit: self.field_bool("stopit"),
+            reboot: self.field_bool("reboot"),
+            ctrlaltdel: self.field_bool("ctrlaltdel"),
+            nosync: self.field_bool("nosync"),
+        }
     }
     fn input(&mut self) -> Input {
         if self.eat("Boot") {

@@ -80,22 +80,15 @@ impl Drop for Svc {
 }
 
 fn ok_open(path: &std::path::Path) -> bool {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .is_ok()
+    std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path).is_ok()
 }
 
 use std::os::unix::fs::OpenOptionsExt;
 
 fn send_to(control: &std::path::Path, bytes: &str) {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(control)
-        .expect("open control (is runsv running?)");
+    let mut f =
+        std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(control).expect("open control (is runsv running?)");
     f.write_all(bytes.as_bytes()).expect("write control");
 }
 
@@ -205,7 +198,8 @@ fn pause_and_continue_stop_the_process() {
     s.start();
     eventually!(LIMIT, s.stat() == "run\n", "not running");
     let pid = s.pid();
-    let state = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().rsplit(')').next().unwrap_or("").trim().chars().next();
+    let state =
+        || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().rsplit(')').next().unwrap_or("").trim().chars().next();
     s.send("p");
     eventually!(LIMIT, state() == Some('T'), "not stopped");
     eventually!(LIMIT, s.stat() == "run, paused\n" && s.status().get(16) == Some(&1), "stat {:?}", s.stat());
@@ -257,7 +251,10 @@ fn once_runs_without_restart() {
 
 #[test]
 fn finish_gets_runit_arguments() {
-    let mut s = Svc::new("runsv-finish", "n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; if [ $n = 0 ]; then exit 3; else exec sleep 100; fi");
+    let mut s = Svc::new(
+        "runsv-finish",
+        "n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; if [ $n = 0 ]; then exit 3; else exec sleep 100; fi",
+    );
     s.sc.script("s/finish", "echo \"$@\" >> finish_args");
     s.start();
     eventually!(LIMIT, s.read("finish_args") == "3 0\n", "finish args: {:?}", s.read("finish_args"));
@@ -348,7 +345,12 @@ fn log_service_gets_the_output_and_flushes_on_exit() {
     send_to(&s.path("supervise/control"), "k");
     eventually!(LIMIT, s.read("supervise/stat") == "run\n" && s.pid() != main_pid, "main not restarted");
     send_to(&s.path("log/supervise/control"), "u");
-    eventually!(LIMIT, s.sc.read("s/logged").lines().count() == 10, "lines written while the log was down were lost: {:?}", s.sc.read("s/logged"));
+    eventually!(
+        LIMIT,
+        s.sc.read("s/logged").lines().count() == 10,
+        "lines written while the log was down were lost: {:?}",
+        s.sc.read("s/logged")
+    );
     // Orderly exit: main stops, then the log sees EOF and runsv exits 0.
     s.send("x");
     let st = s.sc.wait_exit(s.runsv, LIMIT).expect("runsv did not exit");

@@ -32,7 +32,11 @@ fn in_namespace(s: &Scratch, body: &str) -> (i32, String, String) {
         s.path.display(),
         body
     );
-    let out = Command::new("timeout").args(["-s", "KILL", "30", "unshare", "--mount", "sh", "-c", &script]).current_dir(&s.path).output().expect("unshare");
+    let out = Command::new("timeout")
+        .args(["-s", "KILL", "30", "unshare", "--mount", "sh", "-c", &script])
+        .current_dir(&s.path)
+        .output()
+        .expect("unshare");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -84,7 +88,8 @@ fn missing_base_directory() {
 fn missing_current_link() {
     // spec/init.md §5: no `current` link is fatal before anything is renamed.
     let Some(s) = ns_scratch("rchd-nocurrent") else { return };
-    let (code, out, err) = in_namespace(&s, "rm /etc/runit/runsvdir/current; $B other; echo rc=$?; ls -a /etc/runit/runsvdir | tr '\\n' ' '");
+    let (code, out, err) =
+        in_namespace(&s, "rm /etc/runit/runsvdir/current; $B other; echo rc=$?; ls -a /etc/runit/runsvdir | tr '\\n' ' '");
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out, "rc=111\n. .. default other ");
     assert_eq!(err, format!("{}: fatal: unable to stat: current: file does not exist\n", bin("runsvchdir").display()));
@@ -95,7 +100,14 @@ fn live_runsvdir_follows_the_switch_at_once() {
     let Some(s) = ns_scratch("rchd-live") else { return };
     // A fake runsv: records its name and start, exits on TERM (which runsvdir sends when
     // the service disappears).
-    s.script("pathbin/runsv", &format!("echo \"$1 $$\" >> {}/started\ntrap 'echo \"$1\" >> {}/stopped; exit 0' TERM\nwhile :; do sleep 0.05; done", s.path.display(), s.path.display()));
+    s.script(
+        "pathbin/runsv",
+        &format!(
+            "echo \"$1 $$\" >> {}/started\ntrap 'echo \"$1\" >> {}/stopped; exit 0' TERM\nwhile :; do sleep 0.05; done",
+            s.path.display(),
+            s.path.display()
+        ),
+    );
     let body = r#"
 mkdir /etc/runit/runsvdir/default/a /etc/runit/runsvdir/other/b
 ln -s /etc/runit/runsvdir/current /etc/service

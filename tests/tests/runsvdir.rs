@@ -18,7 +18,10 @@ fn runsv_under_test() -> PathBuf {
         return PathBuf::from(p);
     }
     let ours = bin("runsv");
-    let usable = Command::new(&ours).output().map(|o| o.status.code() == Some(1) && String::from_utf8_lossy(&o.stderr).starts_with("usage:")).unwrap_or(false);
+    let usable = Command::new(&ours)
+        .output()
+        .map(|o| o.status.code() == Some(1) && String::from_utf8_lossy(&o.stderr).starts_with("usage:"))
+        .unwrap_or(false);
     if usable {
         return ours;
     }
@@ -254,7 +257,12 @@ fn ignored_entries_and_warnings() {
     eventually!(T, runsv_named(rsd, "good").len() == 1, "good service unaffected");
     eventually!(T, runsv_named(rsd, "odd\x01name").len() == 1, "odd bytes in a name are fine");
     eventually!(T, runsv_named(rsd, "norun").len() == 1, "a directory without run still gets a runsv");
-    eventually!(T, s.read("rsd.err").contains("runsvdir sv: warning: unable to stat dang: file does not exist\n"), "dangling symlink warned: {}", s.read("rsd.err"));
+    eventually!(
+        T,
+        s.read("rsd.err").contains("runsvdir sv: warning: unable to stat dang: file does not exist\n"),
+        "dangling symlink warned: {}",
+        s.read("rsd.err")
+    );
     r.scan();
     assert!(runsv_named(rsd, ".hidden").is_empty() && runsv_named(rsd, "afile").is_empty());
     assert!(!s.join("sv_.hidden.pid").exists());
@@ -350,7 +358,12 @@ fn log_argument_scrolls_in_process_title() {
     eventually!(T, watching(rsd as i32), "inotify watch");
     std::os::unix::fs::symlink("/nonexistent-target", s.join("sv/dang")).unwrap();
     let want = b"runsvdir sv: warning: unable to stat dang: file does not exist\n";
-    eventually!(T, cmdline(rsd as i32).ends_with(&[&want[..], b"\0"].concat()), "title: {:?}", String::from_utf8_lossy(&cmdline(rsd as i32)));
+    eventually!(
+        T,
+        cmdline(rsd as i32).ends_with(&[&want[..], b"\0"].concat()),
+        "title: {:?}",
+        String::from_utf8_lossy(&cmdline(rsd as i32))
+    );
     let c = cmdline(rsd as i32);
     let arg = c.split(|&b| b == 0).nth(2).unwrap();
     assert_eq!(arg.len(), log.len(), "length kept");
@@ -361,7 +374,13 @@ fn log_argument_scrolls_in_process_title() {
     std::fs::create_dir_all(s2.join("sv")).unwrap();
     let rsd2 = start_runsvdir(&mut s2, &["sv", "short"], &path);
     let _r2 = Reaper::new(rsd2);
-    eventually!(T, s2.read("rsd.err") == "runsvdir sv: warning: log must have at least seven characters.\nrunsvdir sv: warning: log service disabled.\n", "{:?}", s2.read("rsd.err"));
+    eventually!(
+        T,
+        s2.read("rsd.err")
+            == "runsvdir sv: warning: log must have at least seven characters.\nrunsvdir sv: warning: log service disabled.\n",
+        "{:?}",
+        s2.read("rsd.err")
+    );
 }
 
 #[test]
@@ -378,7 +397,12 @@ fn bad_directories_warn_and_keep_running() {
     s2.write("afile", "", 0o644);
     let rsd2 = start_runsvdir(&mut s2, &["afile"], &path);
     let _r2 = Reaper::new(rsd2);
-    eventually!(T, s2.read("rsd.err").contains("runsvdir afile: warning: unable to change directory to afile: not a directory\n"), "{:?}", s2.read("rsd.err"));
+    eventually!(
+        T,
+        s2.read("rsd.err").contains("runsvdir afile: warning: unable to change directory to afile: not a directory\n"),
+        "{:?}",
+        s2.read("rsd.err")
+    );
 }
 
 #[test]
@@ -417,7 +441,12 @@ fn runsv_missing_from_path() {
     service(&s, "sv/a");
     let rsd = start_runsvdir(&mut s, &["sv"], "/nonexistent");
     let _r = Reaper::new(rsd);
-    eventually!(T, s.read("rsd.err").contains("runsvdir sv: fatal: unable to start runsv a: file does not exist\n"), "{:?}", s.read("rsd.err"));
+    eventually!(
+        T,
+        s.read("rsd.err").contains("runsvdir sv: fatal: unable to start runsv a: file does not exist\n"),
+        "{:?}",
+        s.read("rsd.err")
+    );
     assert!(alive(rsd as i32));
 }
 
@@ -460,10 +489,19 @@ fn descriptor_limit_is_warned_not_fatal() {
     let err = std::fs::File::create(s.join("rsd.err")).unwrap();
     let mut cmd = Command::new("sh");
     // fds 0-2, ".", the self-pipe: nothing left for inotify or the scan.
-    cmd.args(["-c", &format!("ulimit -n 6 && exec {} sv", bin("runsvdir").display())]).current_dir(&s.path).env("PATH", &path).stdin(std::process::Stdio::null()).stderr(err);
+    cmd.args(["-c", &format!("ulimit -n 6 && exec {} sv", bin("runsvdir").display())])
+        .current_dir(&s.path)
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::null())
+        .stderr(err);
     let rsd = s.spawn(cmd);
     let _r = Reaper::new(rsd);
-    eventually!(T, s.read("rsd.err").contains("runsvdir sv: warning: unable to open directory sv: process cannot open more files\n"), "{:?}", s.read("rsd.err"));
+    eventually!(
+        T,
+        s.read("rsd.err").contains("runsvdir sv: warning: unable to open directory sv: process cannot open more files\n"),
+        "{:?}",
+        s.read("rsd.err")
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert!(alive(rsd as i32), "no crash at the fd limit");
 }
@@ -485,7 +523,15 @@ fn process_limit_is_warned_and_retried() {
     // A uid of its own (no other test uses it): the limit counts only our processes, once
     // the zombies of an earlier run are gone.
     let uid = "54329";
-    let uid_procs = || all_pids().into_iter().filter(|p| std::fs::read_to_string(format!("/proc/{p}/status")).is_ok_and(|st| st.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(uid)))).count();
+    let uid_procs = || {
+        all_pids()
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/status"))
+                    .is_ok_and(|st| st.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(uid)))
+            })
+            .count()
+    };
     assert!(poll_until(Duration::from_secs(10), || uid_procs() == 0), "processes of uid {uid} left over");
     let mut cmd = Command::new("setpriv");
     // With at most 3 processes: runsvdir and two runsv; the third fork fails.
@@ -509,7 +555,14 @@ fn process_limit_is_warned_and_retried() {
     let victim = descendants(rsd as i32)[0];
     // SAFETY: kill by pid of a fake runsv started by this test's runsvdir.
     unsafe { libc::kill(victim, libc::SIGKILL) };
-    eventually!(T, { let d = descendants(rsd as i32); d.len() == 2 && !d.contains(&victim) }, "refilled");
+    eventually!(
+        T,
+        {
+            let d = descendants(rsd as i32);
+            d.len() == 2 && !d.contains(&victim)
+        },
+        "refilled"
+    );
     r.scan();
 }
 

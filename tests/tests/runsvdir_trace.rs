@@ -84,7 +84,14 @@ impl<'a> P<'a> {
         Entry { name, kind }
     }
     fn input(&mut self) -> Input {
-        for (t, i) in [("Start", Input::Start), ("DirChanged", Input::DirChanged), ("Tick", Input::Tick), ("Terminate", Input::Terminate), ("Hangup", Input::Hangup), ("Alarm", Input::Alarm)] {
+        for (t, i) in [
+            ("Start", Input::Start),
+            ("DirChanged", Input::DirChanged),
+            ("Tick", Input::Tick),
+            ("Terminate", Input::Terminate),
+            ("Hangup", Input::Hangup),
+            ("Alarm", Input::Alarm),
+        ] {
             if self.s == t {
                 return i;
             }
@@ -139,7 +146,9 @@ impl<'a> P<'a> {
             self.expect("ino:");
             let ino = self.num() as u64;
             self.expect("result:");
-            let result = if self.eat("Ok(") { Ok(self.num() as i32) } else {
+            let result = if self.eat("Ok(") {
+                Ok(self.num() as i32)
+            } else {
                 self.expect("Err(");
                 Err(self.errno())
             };

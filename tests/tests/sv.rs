@@ -144,10 +144,7 @@ impl Fixture {
 
     /// The pid runsv reports for `name`'s current run.
     fn pid(&self, name: &str) -> i32 {
-        std::fs::read_to_string(self.path().join(format!("{name}/supervise/pid")))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0)
+        std::fs::read_to_string(self.path().join(format!("{name}/supervise/pid"))).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
     }
 
     fn sv(&self, args: &[&str]) -> (i32, String, String) {
@@ -188,11 +185,7 @@ fn run_prog(prog: &Path, args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i3
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run sv");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Replaces every `(pid N)` with `(pid P)` and every `Ns` age with `Ts` for comparison.
@@ -242,10 +235,7 @@ fn status_running_and_by_svdir() {
     let dir = f.path().to_str().unwrap().to_string();
     let (code, out, _) = f.sv_env(&["stat", "s", "nonexist"], &[("SVDIR", &dir)]);
     assert_eq!(code, 1);
-    assert_eq!(
-        mask(&out),
-        "run: s: (pid P) Ts\nfail: nonexist: unable to change to service directory: file does not exist\n"
-    );
+    assert_eq!(mask(&out), "run: s: (pid P) Ts\nfail: nonexist: unable to change to service directory: file does not exist\n");
     // Trailing slash: resolved relative to the current directory in the first pass.
     let (code, out, _) = f.sv(&["sXYZ", "s/"]);
     assert_eq!((code, mask(&out).as_str()), (0, "run: s/: (pid P) Ts\n"));
@@ -295,15 +285,7 @@ fn status_log_not_a_directory_and_unreadable_log() {
 fn signal_commands_reach_the_service() {
     let Some(mut f) = Fixture::new("sv-signals") else { return };
     f.up("s", false);
-    let rows = [
-        ("hup", "HUP"),
-        ("alarm", "ALRM"),
-        ("interrupt", "INT"),
-        ("quit", "QUIT"),
-        ("1", "USR1"),
-        ("2", "USR2"),
-        ("cont", "CONT"),
-    ];
+    let rows = [("hup", "HUP"), ("alarm", "ALRM"), ("interrupt", "INT"), ("quit", "QUIT"), ("1", "USR1"), ("2", "USR2"), ("cont", "CONT")];
     for (cmd, sig) in rows {
         let before = f.scratch.read("s/sig").matches(sig).count();
         let (code, out, err) = f.sv(&[cmd, "./s"]);
@@ -748,10 +730,48 @@ fn random_argv_same_as_oracle() {
     s.write("file", "x", 0o644);
     let svdir = s.path.to_str().unwrap().to_string();
     const WORDS: &[&str] = &[
-        "-v", "-w", "0", "1", "-w0", "-wabc", "-x", "-V", "--", "-", "-vw", "status", "s", "stat", "up", "down", "once",
-        "exit", "x", "e", "check", "start", "stop", "restart", "shutdown", "force-stop", "force-reload", "reload",
-        "try-restart", "T", "Down", "bogus", "", "./empty", "empty", "file", "./nonexist", "nonexist", "/", "empty/",
-        "./file", "-v",
+        "-v",
+        "-w",
+        "0",
+        "1",
+        "-w0",
+        "-wabc",
+        "-x",
+        "-V",
+        "--",
+        "-",
+        "-vw",
+        "status",
+        "s",
+        "stat",
+        "up",
+        "down",
+        "once",
+        "exit",
+        "x",
+        "e",
+        "check",
+        "start",
+        "stop",
+        "restart",
+        "shutdown",
+        "force-stop",
+        "force-reload",
+        "reload",
+        "try-restart",
+        "T",
+        "Down",
+        "bogus",
+        "",
+        "./empty",
+        "empty",
+        "file",
+        "./nonexist",
+        "nonexist",
+        "/",
+        "empty/",
+        "./file",
+        "-v",
     ];
     let seed: u64 = std::env::var("SV_ORACLE_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_0f5f_2026_1201);
     let mut x = seed | 1;

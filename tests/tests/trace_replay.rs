@@ -183,11 +183,21 @@ fn a_real_runsv_run_replays_exactly_through_the_model() {
     let send = |b: &str| {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(sc.join("s/supervise/control")).unwrap().write_all(b.as_bytes()).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(sc.join("s/supervise/control"))
+            .unwrap()
+            .write_all(b.as_bytes())
+            .unwrap();
     };
     eventually!(Duration::from_secs(10), sc.read("s/n") == "3\n" && sc.read("s/supervise/stat") == "run\n", "service never settled");
     send("hpcd");
-    eventually!(Duration::from_secs(5), sc.read("s/supervise/stat") == "down, paused\n" || sc.read("s/supervise/stat") == "down\n", "not down");
+    eventually!(
+        Duration::from_secs(5),
+        sc.read("s/supervise/stat") == "down, paused\n" || sc.read("s/supervise/stat") == "down\n",
+        "not down"
+    );
     send("ux");
     assert!(sc.wait_exit(pid, Duration::from_secs(5)).is_some_and(|s| s.success()), "runsv did not exit");
     let inputs = replay(&sc.read("trace"));

@@ -61,7 +61,10 @@ fn usage_and_version() {
     let b = b.display();
     assert_eq!(utmpset(&s, &[]), (1, String::new(), format!("usage: {b} [-w] line\n\n")));
     assert_eq!(utmpset(&s, &["-x"]), (1, String::new(), format!("utmpset: illegal option -- x\nusage: {b} [-w] line\n\n")));
-    assert_eq!(utmpset(&s, &["-V"]), (1, String::new(), format!("$Id: cb399098f794012a7f5e6a3a7090b2d53b86c08c $\nusage: {b} [-w] line\n\n")));
+    assert_eq!(
+        utmpset(&s, &["-V"]),
+        (1, String::new(), format!("$Id: cb399098f794012a7f5e6a3a7090b2d53b86c08c $\nusage: {b} [-w] line\n\n"))
+    );
     assert_eq!(utmpset(&s, &["-w"]).0, 1);
 }
 
@@ -190,11 +193,20 @@ fn same_files_as_debian_utmpset() {
     for args in steps {
         let theirs = Command::new(bin("chpst")).args(["-/"]).arg(&root).arg("/utmpset").args(*args).output().unwrap();
         let (code, _, err) = utmpset(&s, args);
-        assert_eq!(theirs.status.code(), Some(code), "exit code for {args:?} (theirs said {:?}, ours {err:?})", String::from_utf8_lossy(&theirs.stderr));
+        assert_eq!(
+            theirs.status.code(),
+            Some(code),
+            "exit code for {args:?} (theirs said {:?}, ours {err:?})",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
         let their_err = String::from_utf8_lossy(&theirs.stderr).replace("/var/run/utmp", &s.join("utmp").display().to_string());
         let ours_err = err.replace(&bin("utmpset").display().to_string(), "/utmpset");
         assert_eq!(ours_err, their_err, "stderr for {args:?}");
-        assert_eq!(without_times(std::fs::read(s.join("utmp")).unwrap()), without_times(std::fs::read(root.join("var/run/utmp")).unwrap()), "utmp after {args:?}");
+        assert_eq!(
+            without_times(std::fs::read(s.join("utmp")).unwrap()),
+            without_times(std::fs::read(root.join("var/run/utmp")).unwrap()),
+            "utmp after {args:?}"
+        );
         assert_eq!(
             without_times(std::fs::read(s.join("wtmp")).unwrap_or_default()),
             without_times(std::fs::read(root.join("var/log/wtmp")).unwrap_or_default()),
@@ -232,8 +244,16 @@ fn random_utmp_files_match_debian() {
         let args: Vec<&str> = if rnd(2) == 0 { vec!["-w", line] } else { vec![line] };
         let theirs = Command::new(bin("chpst")).arg("-/").arg(&root).arg("/utmpset").args(&args).output().unwrap();
         let (code, _, err) = utmpset(&s, &args);
-        assert_eq!((theirs.status.code(), String::from_utf8_lossy(&theirs.stderr).into_owned()), (Some(code), err), "round {round} {args:?}");
-        assert_eq!(without_times(std::fs::read(s.join("utmp")).unwrap()), without_times(std::fs::read(root.join("var/run/utmp")).unwrap()), "round {round} utmp");
+        assert_eq!(
+            (theirs.status.code(), String::from_utf8_lossy(&theirs.stderr).into_owned()),
+            (Some(code), err),
+            "round {round} {args:?}"
+        );
+        assert_eq!(
+            without_times(std::fs::read(s.join("utmp")).unwrap()),
+            without_times(std::fs::read(root.join("var/run/utmp")).unwrap()),
+            "round {round} utmp"
+        );
         assert_eq!(
             without_times(std::fs::read(s.join("wtmp")).unwrap_or_default()),
             without_times(std::fs::read(root.join("var/log/wtmp")).unwrap_or_default()),

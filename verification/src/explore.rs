@@ -235,17 +235,26 @@ mod tests {
             vec![true, false]
         }
         fn step(&self, s: &u8, i: &bool) -> u8 {
-            if *i { (s + 1) % 5 } else { 0 }
+            if *i {
+                (s + 1) % 5
+            } else {
+                0
+            }
         }
     }
 
     #[test]
     fn finds_all_states_and_checks_properties() {
-        let r = explore(&Counter, 10, 1000, &[
-            Property::always("below five", |s| *s < 5),
-            Property::sometimes("reaches four", |s| *s == 4),
-            Property::eventually("returns to zero", |s| *s == 3, |s| *s == 0, 2),
-        ]);
+        let r = explore(
+            &Counter,
+            10,
+            1000,
+            &[
+                Property::always("below five", |s| *s < 5),
+                Property::sometimes("reaches four", |s| *s == 4),
+                Property::eventually("returns to zero", |s| *s == 3, |s| *s == 0, 2),
+            ],
+        );
         assert!(r.violation.is_none());
         assert_eq!(r.states, 5);
     }

@@ -48,7 +48,8 @@ impl Explore for Argv {
 }
 
 fn with_facts(mut s: S) -> S {
-    s.facts = [ordered(&s), exec_is_an_operand(&s), deterministic(&s), many_kinds(&s), lock_with_account(&s), version(&s), setlock_plan(&s)];
+    s.facts =
+        [ordered(&s), exec_is_an_operand(&s), deterministic(&s), many_kinds(&s), lock_with_account(&s), version(&s), setlock_plan(&s)];
     s
 }
 

@@ -157,7 +157,9 @@ fn one_lock(opts: Vec<Opt>) -> Vec<Opt> {
 
 /// Each kind of step at most once (closes: one per fd), in runit's order.
 fn strictly_ordered(plan: &Plan) -> bool {
-    plan.steps.windows(2).all(|w| w[0].rank() < w[1].rank() || matches!((&w[0], &w[1]), (Step::Close { fd: a }, Step::Close { fd: b }) if a < b))
+    plan.steps
+        .windows(2)
+        .all(|w| w[0].rank() < w[1].rank() || matches!((&w[0], &w[1]), (Step::Close { fd: a }, Step::Close { fd: b }) if a < b))
 }
 
 proptest! {

@@ -14,7 +14,9 @@ fn describe(step: &Step) -> String {
         Step::Nice { inc } => format!("nice({inc})"),
         Step::EnvAccount(a) => format!("{}; set GID, UID", account(a)),
         Step::SetAccount(a) => format!("{}; setgroups, setgid, setuid", account(a)),
-        Step::Lock { file, wait, on_failure } => format!("lock {} (wait: {wait}, on failure: {on_failure:?})", String::from_utf8_lossy(file)),
+        Step::Lock { file, wait, on_failure } => {
+            format!("lock {} (wait: {wait}, on failure: {on_failure:?})", String::from_utf8_lossy(file))
+        }
         Step::Close { fd } => format!("close({fd})"),
         Step::Limit { limit, value } => format!("soft {limit:?} = {value:?}"),
     }

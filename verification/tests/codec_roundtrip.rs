@@ -92,7 +92,9 @@ fn status_decode_total_and_reencodes_first_20_bytes_when_flags_canonical() {
                 canon.copy_from_slice(&bytes[..20]);
                 canon[16] = (canon[16] != 0) as u8;
                 canon[18] = (canon[18] != 0) as u8;
-                bytes.len() >= STATUS_LEN && rec.encode() == canon && rec.pid == u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])
+                bytes.len() >= STATUS_LEN
+                    && rec.encode() == canon
+                    && rec.pid == u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])
             }
         }
     }
@@ -338,7 +340,8 @@ fn getopt_invariants(argv: &[Vec<u8>], spec: &[u8]) -> bool {
     // Without an error, everything before the operands is an option word (or `--`).
     if errors == 0 {
         // ... or a whole word consumed as the value of the option before it.
-        let is_value = |a: &Vec<u8>| p.opts.iter().any(|o| matches!(o, Opt::Flag(_, Some(v)) if v.as_ptr() == a.as_ptr() && v.len() == a.len()));
+        let is_value =
+            |a: &Vec<u8>| p.opts.iter().any(|o| matches!(o, Opt::Flag(_, Some(v)) if v.as_ptr() == a.as_ptr() && v.len() == a.len()));
         for a in argv.iter().take(p.operands).skip(1) {
             if (a.len() < 2 || a[0] != b'-') && !is_value(a) {
                 return false;
@@ -385,7 +388,8 @@ fn scan_ulong_matches_leading_digits() {
     fn prop(s: Vec<u8>) -> bool {
         let (v, n) = getopt::scan_ulong(&s);
         let digits: Vec<u8> = s.iter().copied().take_while(u8::is_ascii_digit).collect();
-        let expect = std::str::from_utf8(&digits).ok().and_then(|d| if d.is_empty() { Some(0) } else { d.parse::<u64>().ok() }).unwrap_or(u64::MAX);
+        let expect =
+            std::str::from_utf8(&digits).ok().and_then(|d| if d.is_empty() { Some(0) } else { d.parse::<u64>().ok() }).unwrap_or(u64::MAX);
         n == digits.len() && v == expect
     }
     qc().quickcheck(prop as fn(Vec<u8>) -> bool);

@@ -33,7 +33,7 @@ fn now_after_carries_nanoseconds() {
     assert_eq!(later.mono, Mono(5 + 500_000_000));
     let same = now.after(Span::from_millis(300));
     assert_eq!(same.wall, Wall { unix_secs: 10, nanos: 900_000_000 });
-    let far = now.after(Span::from_secs(3) );
+    let far = now.after(Span::from_secs(3));
     assert_eq!(far.wall, Wall { unix_secs: 13, nanos: 600_000_000 });
 }
 

@@ -274,11 +274,15 @@ fn properties() -> Vec<Property<S>> {
         3,
     ));
     p.push(Property::sometimes("finish runs", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.state == RunState::Finish && m.pid != 0)));
-    p.push(Property::sometimes("throttle armed", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid == 0 && m.not_before.is_some())));
+    p.push(Property::sometimes("throttle armed", |s| {
+        s.w.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid == 0 && m.not_before.is_some())
+    }));
     p.push(Property::sometimes("log pipe closed", |s| s.w.pipe_closed && !s.w.exited));
     p.push(Property::sometimes("exit reached", |s| s.w.exited));
     p.push(Property::sometimes("paused while down", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.paused && m.state == RunState::Down)));
-    p.push(Property::sometimes("fork retry pending", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.pid == 0 && m.not_before.is_some() && m.state == RunState::Finish)));
+    p.push(Property::sometimes("fork retry pending", |s| {
+        s.w.m.slot(Slot::Main).is_some_and(|m| m.pid == 0 && m.not_before.is_some() && m.state == RunState::Finish)
+    }));
     p
 }
 
@@ -297,11 +301,7 @@ fn run(depth: usize, max_states: usize, strict: bool) -> usize {
 /// The default run: fast enough for debug CI.
 #[test]
 fn explore_runsv_default_depth() {
-    let _ = run(
-        std::env::var("RUNSV_EXPLORE_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_DEPTH),
-        2_000_000,
-        true,
-    );
+    let _ = run(std::env::var("RUNSV_EXPLORE_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_DEPTH), 2_000_000, true);
 }
 
 /// The default depth (kept under ~20 s in a debug build).
@@ -315,4 +315,3 @@ fn explore_runsv_deep() {
     let reached = run(16, 20_000_000, true);
     assert!(reached < 16, "closure not reached: the alphabet or the key grew");
 }
-

@@ -220,7 +220,10 @@ fn inputs(d: &Drive) -> Vec<NamedInput> {
     if d.m.slot(Slot::Log).is_some_and(|s| s.pid != 0) {
         v.push(("log child exits 0".into(), Box::new(|d: &mut Drive| d.exit(Slot::Log, 0, false))));
     }
-    v.push(("stray child reaped".into(), Box::new(|d: &mut Drive| d.feed(Input::ChildExited { pid: 999_999, status: 0, finish_present: false }))));
+    v.push((
+        "stray child reaped".into(),
+        Box::new(|d: &mut Drive| d.feed(Input::ChildExited { pid: 999_999, status: 0, finish_present: false })),
+    ));
     v.push(("tick +1 s".into(), Box::new(|d: &mut Drive| d.tick(1000))));
     v.push(("tick +5 s".into(), Box::new(|d: &mut Drive| d.tick(5000))));
     v

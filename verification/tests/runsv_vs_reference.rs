@@ -184,10 +184,8 @@ fn cfg(down: bool, log: Option<bool>) -> Config {
 #[test]
 fn regression_throttle_boundary_999_1000_1001() {
     for (lived, restarts_at_once) in [(999, false), (1000, true), (1001, true)] {
-        let (w, _) = run_both(
-            cfg(false, None),
-            &[step(Event::Tick(lived)), step(Event::ChildExit { slot: Slot::Main, status: 0, finish: false })],
-        );
+        let (w, _) =
+            run_both(cfg(false, None), &[step(Event::Tick(lived)), step(Event::ChildExit { slot: Slot::Main, status: 0, finish: false })]);
         assert_eq!(w.view(Slot::Main).map(|v| v.pid != 0), Some(restarts_at_once), "lived {lived} ms");
     }
 }
@@ -204,7 +202,11 @@ fn regression_k_during_finish_runs_finish_once() {
             step(Event::ChildExit { slot: Slot::Main, status: 0, finish: true }),
         ],
     );
-    let finishes = w.effects.iter().filter(|e| matches!(e, verification::reference::runsv::Effect::Spawn(_, model::runsv::Program::Finish { .. }))).count();
+    let finishes = w
+        .effects
+        .iter()
+        .filter(|e| matches!(e, verification::reference::runsv::Effect::Spawn(_, model::runsv::Program::Finish { .. })))
+        .count();
     assert_eq!(finishes, 0, "finish started again: {:?}", w.effects);
 }
 
@@ -212,7 +214,8 @@ fn regression_k_during_finish_runs_finish_once() {
 /// beside it (runit does; one child per slot).
 #[test]
 fn regression_control_k_ok_then_u_keeps_one_child() {
-    let ok_k = Step { event: Event::Control(Slot::Main, b'k'), replies: Replies { spawn_ok: vec![], control: vec![ControlOutcome::Exited(0)] } };
+    let ok_k =
+        Step { event: Event::Control(Slot::Main, b'k'), replies: Replies { spawn_ok: vec![], control: vec![ControlOutcome::Exited(0)] } };
     let (w, _) = run_both(cfg(false, None), &[ok_k, step(Event::Control(Slot::Main, b'u')), step(Event::Tick(5000))]);
     assert!(w.live[0].len() == 1 && w.violations == 0);
 }
@@ -223,10 +226,7 @@ fn regression_control_k_ok_then_u_keeps_one_child() {
 fn regression_exit_waits_for_log_on_eof() {
     let (w, _) = run_both(
         cfg(false, Some(false)),
-        &[
-            step(Event::Control(Slot::Main, b'x')),
-            step(Event::ChildExit { slot: Slot::Main, status: 15, finish: false }),
-        ],
+        &[step(Event::Control(Slot::Main, b'x')), step(Event::ChildExit { slot: Slot::Main, status: 15, finish: false })],
     );
     assert!(w.pipe_closed && !w.exited);
     let mut w = w;
@@ -238,13 +238,7 @@ fn regression_exit_waits_for_log_on_eof() {
 #[test]
 fn regression_fork_failure_retries_after_5s() {
     let fail = Replies { spawn_ok: vec![false], control: vec![] };
-    let (w, _) = run_both(
-        cfg(true, None),
-        &[
-            Step { event: Event::Control(Slot::Main, b'u'), replies: fail },
-            step(Event::Tick(4999)),
-        ],
-    );
+    let (w, _) = run_both(cfg(true, None), &[Step { event: Event::Control(Slot::Main, b'u'), replies: fail }, step(Event::Tick(4999))]);
     assert_eq!(w.view(Slot::Main).map(|v| v.pid), Some(0));
     let mut w = w;
     w.apply(&step(Event::Tick(1)));

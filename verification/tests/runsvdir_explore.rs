@@ -69,7 +69,14 @@ impl S {
     }
 
     fn fresh_ino(&self) -> u64 {
-        let used: BTreeSet<u64> = self.fs.iter().flatten().filter_map(|n| if let Node::Dir(i) = n { Some(*i) } else { None }).chain(self.procs.iter().map(|p| p.1)).chain(self.m.services().iter().map(|s| s.ino)).collect();
+        let used: BTreeSet<u64> = self
+            .fs
+            .iter()
+            .flatten()
+            .filter_map(|n| if let Node::Dir(i) = n { Some(*i) } else { None })
+            .chain(self.procs.iter().map(|p| p.1))
+            .chain(self.m.services().iter().map(|s| s.ino))
+            .collect();
         (10..).find(|i| !used.contains(i)).unwrap_or(99)
     }
 
@@ -158,7 +165,10 @@ impl S {
     }
 
     fn wanted_inos(&self) -> BTreeSet<u64> {
-        (0..3).filter(|&i| !NAMES[i].starts_with(b".")).filter_map(|i| if let Some(Node::Dir(ino)) = self.fs[i] { Some(ino) } else { None }).collect()
+        (0..3)
+            .filter(|&i| !NAMES[i].starts_with(b"."))
+            .filter_map(|i| if let Some(Node::Dir(ino)) = self.fs[i] { Some(ino) } else { None })
+            .collect()
     }
 }
 
@@ -170,7 +180,17 @@ impl Explore for World {
         [true, false]
             .into_iter()
             .map(|watching| {
-                let mut s = S { m: Runsvdir::new(None), watching, fs: [Some(Node::Dir(10)), None, None], mtime: 5, procs: vec![], violation: None, restarted: false, stamped: false, exited: None };
+                let mut s = S {
+                    m: Runsvdir::new(None),
+                    watching,
+                    fs: [Some(Node::Dir(10)), None, None],
+                    mtime: 5,
+                    procs: vec![],
+                    violation: None,
+                    restarted: false,
+                    stamped: false,
+                    exited: None,
+                };
                 s.feed(0, Input::Start);
                 s.canonical(0)
             })
@@ -266,7 +286,9 @@ fn explore_small_directories() {
             let inos: BTreeSet<u64> = live.iter().map(|p| p.1).collect();
             inos.len() == live.len() && live.iter().all(|p| s.m.services().iter().any(|t| t.pid == Some(p.0)))
         }),
-        Property::always("tracked pids are live", |s: &S| s.m.services().iter().filter_map(|t| t.pid).all(|pid| s.procs.iter().any(|p| p.0 == pid))),
+        Property::always("tracked pids are live", |s: &S| {
+            s.m.services().iter().filter_map(|t| t.pid).all(|pid| s.procs.iter().any(|p| p.0 == pid))
+        }),
         Property::always("dot names never started", |s: &S| s.m.services().iter().all(|t| !t.name.starts_with(b"."))),
         Property::sometimes("two services up", |s: &S| s.running_inos().len() == 2),
         Property::sometimes("a runsv died and was restarted", |s: &S| s.restarted && !s.running_inos().is_empty()),

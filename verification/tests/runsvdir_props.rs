@@ -114,7 +114,11 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn name(n: u8) -> Vec<u8> {
-    if n == 5 { b".dot".to_vec() } else { vec![b'a' + n] }
+    if n == 5 {
+        b".dot".to_vec()
+    } else {
+        vec![b'a' + n]
+    }
 }
 
 proptest! {

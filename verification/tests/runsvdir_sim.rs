@@ -22,14 +22,19 @@ fn fixed_seeds_watching_and_polling() {
     let mut totals = (0, 0, 0, 0);
     for seed in 0..SEEDS {
         for watching in [true, false] {
-            let out = Kernel::new(seed, SimConfig { watching, ..SimConfig::default() }).run().unwrap_or_else(|e| panic!("seed {seed} (watching {watching}) failed: {e}\nreplay: RUNSVDIR_SIM_SEED={seed}"));
+            let out = Kernel::new(seed, SimConfig { watching, ..SimConfig::default() })
+                .run()
+                .unwrap_or_else(|e| panic!("seed {seed} (watching {watching}) failed: {e}\nreplay: RUNSVDIR_SIM_SEED={seed}"));
             totals.0 += out.inputs;
             totals.1 += out.starts;
             totals.2 += out.terms;
             totals.3 += out.faults.values().sum::<usize>();
         }
     }
-    println!("sim runsvdir: {} seeds x 2 modes, {} inputs, {} runsv starts, {} TERMs, {} faults", SEEDS, totals.0, totals.1, totals.2, totals.3);
+    println!(
+        "sim runsvdir: {} seeds x 2 modes, {} inputs, {} runsv starts, {} TERMs, {} faults",
+        SEEDS, totals.0, totals.1, totals.2, totals.3
+    );
     assert!(totals.1 > 0 && totals.2 > 0 && totals.3 > 0, "the simulation exercised nothing");
 }
 

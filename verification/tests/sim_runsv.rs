@@ -163,9 +163,13 @@ fn regression_throttle_on_the_real_clock_after_a_hanging_control_script() {
         let r = run(seed, &SimConfig::default());
         misses.extend(r.real_throttle_misses.iter().map(|m| format!("seed {seed}: {m}")));
     }
-    assert!(misses.is_empty(), "{} starts inside runit's throttle on the real clock, e.g. {:?}", misses.len(), &misses[..misses.len().min(3)]);
+    assert!(
+        misses.is_empty(),
+        "{} starts inside runit's throttle on the real clock, e.g. {:?}",
+        misses.len(),
+        &misses[..misses.len().min(3)]
+    );
 }
-
 
 #[test]
 #[ignore = "soak: RUNSV_SIM_SEEDS=100000 cargo test --release -p runit-verification --test sim_runsv -- --ignored --nocapture"]

@@ -264,7 +264,9 @@ fn stage_explore() {
             State::ForkPause { .. } | State::RestartPause { .. } | State::Stopping { .. } => x.m.poll_deadline().is_some(),
             _ => true,
         }),
-        Property::always("halted only after the final step", |x| !matches!(x.m.state(), State::Halted) || x.final_started || x.exit.is_some()),
+        Property::always("halted only after the final step", |x| {
+            !matches!(x.m.state(), State::Halted) || x.final_started || x.exit.is_some()
+        }),
         Property::sometimes("stage 2 restarted", |x| x.starts[1] >= 2),
         Property::sometimes("stage 1 skipped stage 2", |x| x.starts[2] == 1 && x.starts[1] == 0),
         Property::sometimes("ctrlaltdel ran", |x| x.cad_runs >= 1),
@@ -272,7 +274,9 @@ fn stage_explore() {
         Property::sometimes("reboot chosen", |x| x.rebooting),
         Property::sometimes("power off reached halted", |x| matches!(x.m.state(), State::Halted) && !x.rebooting && x.final_started),
         Property::sometimes("container exit", |x| x.exit.is_some()),
-        Property::sometimes("container stop during stage 1 skipped stage 2", |x| x.m.term_pending() && x.starts[2] == 1 && x.starts[1] == 0),
+        Property::sometimes("container stop during stage 1 skipped stage 2", |x| {
+            x.m.term_pending() && x.starts[2] == 1 && x.starts[1] == 0
+        }),
         Property::sometimes("fork failure retried", |x| x.forked_failed && x.starts[0] == 1),
         Property::eventually(
             "a shutdown request reaches stage 3",

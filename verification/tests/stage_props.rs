@@ -10,7 +10,12 @@ use model::{Machine, Mono, Now, Wall};
 use proptest::prelude::*;
 
 fn arb_flags() -> impl Strategy<Value = Flags> {
-    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(stopit, reboot, ctrlaltdel, nosync)| Flags { stopit, reboot, ctrlaltdel, nosync })
+    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(stopit, reboot, ctrlaltdel, nosync)| Flags {
+        stopit,
+        reboot,
+        ctrlaltdel,
+        nosync,
+    })
 }
 
 fn arb_sig() -> impl Strategy<Value = Sig> {

@@ -18,7 +18,9 @@ enum Phase {
     /// Stage 2 failed (111 / crash); waiting 5 s to restart it.
     Pause,
     /// ctrlaltdel runs; `stage2_exit` is stage 2's status if it exited meanwhile.
-    CtrlAltDel { stage2_exit: Option<i32> },
+    CtrlAltDel {
+        stage2_exit: Option<i32>,
+    },
     Three,
     /// Final child (normal mode) or exited (container mode).
     End,
@@ -37,7 +39,8 @@ enum Ev {
 }
 
 fn arb_ev() -> impl Strategy<Value = Ev> {
-    let status = prop_oneof![Just(status_exit(0)), Just(status_exit(1)), Just(status_exit(100)), Just(status_exit(111)), Just(status_signal(11))];
+    let status =
+        prop_oneof![Just(status_exit(0)), Just(status_exit(1)), Just(status_exit(100)), Just(status_exit(111)), Just(status_signal(11))];
     let sig = prop_oneof![Just(Sig::Cont), Just(Sig::Int), Just(Sig::Pwr), Just(Sig::Alrm), Just(Sig::Term)];
     let flags = (any::<bool>(), any::<bool>()).prop_map(|(stopit, ctrlaltdel)| Flags { stopit, ctrlaltdel, ..Flags::default() });
     prop_oneof![

@@ -194,7 +194,19 @@ struct SvWait {
 
 fn running(hard: bool) -> Runsv {
     // Started 100 ms before sv: the same wall-clock second as sv's start.
-    Runsv { alive: true, pid: 1, state: 1, want: b'u', term: false, paused: false, stamp_ms: -100, queue: vec![], next_pid: 2, exiting: false, hard }
+    Runsv {
+        alive: true,
+        pid: 1,
+        state: 1,
+        want: b'u',
+        term: false,
+        paused: false,
+        stamp_ms: -100,
+        queue: vec![],
+        next_pid: 2,
+        exiting: false,
+        hard,
+    }
 }
 fn stopped() -> Runsv {
     Runsv { pid: 0, state: 0, want: b'd', ..running(false) }

@@ -35,10 +35,18 @@ impl Chaos {
 
 impl Effects for Chaos {
     fn open_home(&mut self) -> Result<(), Errno> {
-        if self.pick() == 255 { Err(Errno::EACCES) } else { Ok(()) }
+        if self.pick() == 255 {
+            Err(Errno::EACCES)
+        } else {
+            Ok(())
+        }
     }
     fn go_home(&mut self) -> Result<(), Errno> {
-        if self.pick() == 254 { Err(Errno::ENOENT) } else { Ok(()) }
+        if self.pick() == 254 {
+            Err(Errno::ENOENT)
+        } else {
+            Ok(())
+        }
     }
     fn chdir(&mut self, _: &[u8]) -> Result<(), Errno> {
         self.result()
@@ -89,7 +97,8 @@ fn now(ms: u64) -> Now {
     Now { mono: Mono(ms * 1_000_000), wall: Wall { unix_secs: 1_700_000_000 + (ms / 1000) as i64, nanos: 0 } }
 }
 
-const WORDS: &[&str] = &["status", "up", "down", "once", "restart", "check", "exit", "force-stop", "T", "pause", "kill", "hup", "try-restart"];
+const WORDS: &[&str] =
+    &["status", "up", "down", "once", "restart", "check", "exit", "force-stop", "T", "pause", "kill", "hup", "try-restart"];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]

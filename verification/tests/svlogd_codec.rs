@@ -14,7 +14,10 @@ fn value() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn config_strategy() -> impl Strategy<Value = Config> {
-    let pattern = (prop_oneof![Just(PatternKind::Select), Just(PatternKind::Deselect), Just(PatternKind::Stderr), Just(PatternKind::NoStderr)], value())
+    let pattern = (
+        prop_oneof![Just(PatternKind::Select), Just(PatternKind::Deselect), Just(PatternKind::Stderr), Just(PatternKind::NoStderr)],
+        value(),
+    )
         .prop_map(|(kind, text)| Pattern { kind, text });
     (
         (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),

@@ -47,7 +47,16 @@ impl Explore for Model {
     }
 
     fn inputs(&self, _s: &State) -> Vec<Event> {
-        vec![Event::Data(4), Event::Alrm, Event::Tick(3), Event::ClockBack(10), Event::ProcExit(true), Event::ProcExit(false), Event::Enospc(true), Event::Enospc(false)]
+        vec![
+            Event::Data(4),
+            Event::Alrm,
+            Event::Tick(3),
+            Event::ClockBack(10),
+            Event::ProcExit(true),
+            Event::ProcExit(false),
+            Event::Enospc(true),
+            Event::Enospc(false),
+        ]
     }
 
     fn fair_inputs(&self, _s: &State) -> Vec<Event> {
@@ -64,7 +73,9 @@ impl Explore for Model {
 #[test]
 fn explore_rotation_model() {
     let props = [
-        Property::always("no simulator violation (names increase, pending .u kept, no write to a closed current)", |s: &State| s.sim.violations.is_empty()),
+        Property::always("no simulator violation (names increase, pending .u kept, no write to a closed current)", |s: &State| {
+            s.sim.violations.is_empty()
+        }),
         // n=2, plus the file handed to the processor, which Debian's svlogd does not count.
         Property::always("never more than n=2 old files besides the processor's", |s: &State| s.sim.dirs[0].old_count() <= 3),
         Property::always("what is kept is one contiguous run of what was read", |s: &State| {

@@ -15,7 +15,10 @@ struct Dir {
 }
 
 fn dir() -> impl Strategy<Value = Dir> {
-    let pat = (prop_oneof![Just(b'+'), Just(b'-'), Just(b'e'), Just(b'E')], prop::collection::vec(prop_oneof![Just(b'*'), Just(b'+'), b'a'..=b'c'], 0..4));
+    let pat = (
+        prop_oneof![Just(b'+'), Just(b'-'), Just(b'e'), Just(b'E')],
+        prop::collection::vec(prop_oneof![Just(b'*'), Just(b'+'), b'a'..=b'c'], 0..4),
+    );
     (prop::collection::vec(b'P'..=b'R', 0..3), prop::collection::vec(pat, 0..4)).prop_map(|(prefix, patterns)| Dir { prefix, patterns })
 }
 

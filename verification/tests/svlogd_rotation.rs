@@ -83,7 +83,16 @@ proptest! {
 fn names_increase_when_the_clock_goes_back() {
     let mut sim = Sim::new(&[], &["s0\n"]);
     sim.pending = b"a\nb\nc\n".to_vec();
-    for e in [Event::Data(2), Event::Alrm, Event::ClockBack(100), Event::Data(2), Event::Alrm, Event::ClockBack(100), Event::Data(2), Event::Alrm] {
+    for e in [
+        Event::Data(2),
+        Event::Alrm,
+        Event::ClockBack(100),
+        Event::Data(2),
+        Event::Alrm,
+        Event::ClockBack(100),
+        Event::Data(2),
+        Event::Alrm,
+    ] {
         sim.event(&e);
     }
     sim.finish();

@@ -9,7 +9,6 @@
 
 use std::ffi::CStr;
 
-
 use model::chpst::{parse, Parsed, EXIT_USAGE};
 
 /// The C entry point: argv as bytes, parse, then run the plan (never returns on success).

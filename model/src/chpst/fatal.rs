@@ -86,9 +86,7 @@ impl Fatal {
             SwitchDir { dir, errno } => msg::line(&[FATAL, b"unable to switch to directory: ", dir, b": "], Some(*errno)),
             OpenDir { dir, errno } => msg::line(&[FATAL, b"unable to open directory: ", dir, b": "], Some(*errno)),
             ReadDir { dir, errno } => msg::line(&[FATAL, b"unable to read directory: ", dir, b": "], Some(*errno)),
-            ReadEntry { dir, name, errno } => {
-                msg::line(&[FATAL, b"unable to read ", dir, b"/", name, b": "], Some(*errno))
-            }
+            ReadEntry { dir, name, errno } => msg::line(&[FATAL, b"unable to read ", dir, b"/", name, b": "], Some(*errno)),
             SwitchBack(e) => msg::line(&[FATAL, b"unable to switch to starting directory: "], Some(*e)),
             ChangeDir { root, errno } => msg::line(&[FATAL, b"unable to change directory: ", root, b": "], Some(*errno)),
             Chroot(e) => msg::line(&[FATAL, b"unable to change root directory: "], Some(*e)),
@@ -149,22 +147,27 @@ mod tests {
 
     #[test]
     fn spec_strings() {
-        assert_eq!(s(Fatal::Run { prog: b"/nonexistent/prog".to_vec(), errno: Errno::ENOENT }),
-            "chpst: fatal: unable to run: /nonexistent/prog: file does not exist\n");
-        assert_eq!(s(Fatal::UnknownUserGroup(b"root:nosuchgroup".to_vec())),
-            "chpst: fatal: unknown user/group: root:nosuchgroup\n");
+        assert_eq!(
+            s(Fatal::Run { prog: b"/nonexistent/prog".to_vec(), errno: Errno::ENOENT }),
+            "chpst: fatal: unable to run: /nonexistent/prog: file does not exist\n"
+        );
+        assert_eq!(s(Fatal::UnknownUserGroup(b"root:nosuchgroup".to_vec())), "chpst: fatal: unknown user/group: root:nosuchgroup\n");
         assert_eq!(s(Fatal::UnknownAccount(b"nobody:daemon".to_vec())), "chpst: fatal: unknown account: nobody:daemon\n");
         assert_eq!(s(Fatal::InvalidIds(b"1234".to_vec())), "chpst: fatal: invalid uid/gids: 1234\n");
-        assert_eq!(s(Fatal::SwitchDir { dir: b"/nonexistent".to_vec(), errno: Errno::ENOENT }),
-            "chpst: fatal: unable to switch to directory: /nonexistent: file does not exist\n");
-        assert_eq!(s(Fatal::ChangeDir { root: b"/nonexistent".to_vec(), errno: Errno::ENOENT }),
-            "chpst: fatal: unable to change directory: /nonexistent: file does not exist\n");
-        assert_eq!(s(Fatal::Lock { file: b"lk".to_vec(), errno: Errno::EAGAIN }),
-            "chpst: fatal: unable to lock: lk: temporary failure\n");
-        assert_eq!(s(Fatal::ReadEntry { dir: b"env".to_vec(), name: b"SUB".to_vec(), errno: Errno::EISDIR }),
-            "chpst: fatal: unable to read env/SUB: is a directory\n");
-        assert_eq!(s(Fatal::Close { fd: 1, errno: Errno::EBADF }),
-            "chpst: fatal: unable to close stdout: file descriptor not open\n");
+        assert_eq!(
+            s(Fatal::SwitchDir { dir: b"/nonexistent".to_vec(), errno: Errno::ENOENT }),
+            "chpst: fatal: unable to switch to directory: /nonexistent: file does not exist\n"
+        );
+        assert_eq!(
+            s(Fatal::ChangeDir { root: b"/nonexistent".to_vec(), errno: Errno::ENOENT }),
+            "chpst: fatal: unable to change directory: /nonexistent: file does not exist\n"
+        );
+        assert_eq!(s(Fatal::Lock { file: b"lk".to_vec(), errno: Errno::EAGAIN }), "chpst: fatal: unable to lock: lk: temporary failure\n");
+        assert_eq!(
+            s(Fatal::ReadEntry { dir: b"env".to_vec(), name: b"SUB".to_vec(), errno: Errno::EISDIR }),
+            "chpst: fatal: unable to read env/SUB: is a directory\n"
+        );
+        assert_eq!(s(Fatal::Close { fd: 1, errno: Errno::EBADF }), "chpst: fatal: unable to close stdout: file descriptor not open\n");
         assert_eq!(s(Fatal::Getrlimit(Errno::EINVAL)), "chpst: fatal: unable to getrlimit(): invalid argument\n");
         assert_eq!(s(Fatal::NoMem), "chpst: fatal: out of memory.\n");
         // The rest of spec/chpst.md §7, one per row.
@@ -175,8 +178,10 @@ mod tests {
         assert_eq!(s(Fatal::Setuid(Errno::EPERM)), "chpst: fatal: unable to setuid: permission denied\n");
         assert_eq!(s(Fatal::Chroot(Errno::EPERM)), "chpst: fatal: unable to change root directory: permission denied\n");
         assert_eq!(s(Fatal::Nice(Errno::EPERM)), "chpst: fatal: unable to set nice level: permission denied\n");
-        assert_eq!(s(Fatal::OpenLock { file: b"lk".to_vec(), errno: Errno::EACCES }),
-            "chpst: fatal: unable to open lock: lk: access denied\n");
+        assert_eq!(
+            s(Fatal::OpenLock { file: b"lk".to_vec(), errno: Errno::EACCES }),
+            "chpst: fatal: unable to open lock: lk: access denied\n"
+        );
         assert_eq!(s(Fatal::Setrlimit(Errno::EPERM)), "chpst: fatal: unable to setrlimit(): permission denied\n");
         assert_eq!(s(Fatal::Close { fd: 0, errno: Errno::EBADF }), "chpst: fatal: unable to close stdin: file descriptor not open\n");
         assert_eq!(s(Fatal::Close { fd: 2, errno: Errno::EBADF }), "chpst: fatal: unable to close stderr: file descriptor not open\n");

@@ -337,10 +337,10 @@ fn getopt_error(argv0: &[u8], o: &Opt<'_>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::format;
     use crate::chpst::account::AccountSpec;
-    use alloc::vec;
     use crate::chpst::limits::LimitValue::{Hard, Value};
+    use alloc::format;
+    use alloc::vec;
 
     fn run(args: &[&str]) -> Plan {
         match parse(args) {
@@ -386,18 +386,24 @@ mod tests {
 
     #[test]
     fn test_chpst_full_order() {
-        let p = run(&["chpst", "-t", "9", "-2", "-l", "lk", "-u", "nobody", "-U", ":1:2", "-n", "-3", "-/", "/r", "-e", "env", "-P", "-v", "-b", "zero", "prog", "a"]);
-        assert_eq!(p.steps, vec![
-            Step::Setsid,
-            Step::EnvDir { dir: b"env".to_vec(), subdirs: SubdirPolicy::Skip { verbose: true } },
-            Step::Chroot { root: b"/r".to_vec() },
-            Step::Nice { inc: -3 },
-            Step::EnvAccount(account::parse(b":1:2", true)),
-            Step::SetAccount(account::parse(b"nobody", true)),
-            Step::Lock { file: b"lk".to_vec(), wait: true, on_failure: OnFailure::Fatal },
-            Step::Close { fd: 2 },
-            Step::Limit { limit: Limit::Cpu, value: Value(9) },
+        let p = run(&[
+            "chpst", "-t", "9", "-2", "-l", "lk", "-u", "nobody", "-U", ":1:2", "-n", "-3", "-/", "/r", "-e", "env", "-P", "-v", "-b",
+            "zero", "prog", "a",
         ]);
+        assert_eq!(
+            p.steps,
+            vec![
+                Step::Setsid,
+                Step::EnvDir { dir: b"env".to_vec(), subdirs: SubdirPolicy::Skip { verbose: true } },
+                Step::Chroot { root: b"/r".to_vec() },
+                Step::Nice { inc: -3 },
+                Step::EnvAccount(account::parse(b":1:2", true)),
+                Step::SetAccount(account::parse(b"nobody", true)),
+                Step::Lock { file: b"lk".to_vec(), wait: true, on_failure: OnFailure::Fatal },
+                Step::Close { fd: 2 },
+                Step::Limit { limit: Limit::Cpu, value: Value(9) },
+            ]
+        );
         assert_eq!(p.exec.file, b"prog");
         assert_eq!(p.exec.argv, vec![b"zero".to_vec(), b"a".to_vec()]);
         // runit's quirk: a failed exec names argv[0], i.e. the -b name.
@@ -407,14 +413,17 @@ mod tests {
     #[test]
     fn test_chpst_limits() {
         let p = run(&["chpst", "-m", "100", "-d", "7", "-o17", "-r", "", "true"]);
-        assert_eq!(p.steps, vec![
-            Step::Limit { limit: Limit::Data, value: Value(7) },
-            Step::Limit { limit: Limit::Stack, value: Value(100) },
-            Step::Limit { limit: Limit::Memlock, value: Value(100) },
-            Step::Limit { limit: Limit::As, value: Value(100) },
-            Step::Limit { limit: Limit::Nofile, value: Value(17) },
-            Step::Limit { limit: Limit::Rss, value: Value(0) },
-        ]);
+        assert_eq!(
+            p.steps,
+            vec![
+                Step::Limit { limit: Limit::Data, value: Value(7) },
+                Step::Limit { limit: Limit::Stack, value: Value(100) },
+                Step::Limit { limit: Limit::Memlock, value: Value(100) },
+                Step::Limit { limit: Limit::As, value: Value(100) },
+                Step::Limit { limit: Limit::Nofile, value: Value(17) },
+                Step::Limit { limit: Limit::Rss, value: Value(0) },
+            ]
+        );
         assert_eq!(usage(&["chpst", "-m", "=", "true"]), U);
     }
 
@@ -474,13 +483,16 @@ mod tests {
         let p = run(&["setlock", "-nNxX", "lk", "prog"]);
         assert_eq!(p.steps, vec![Step::Lock { file: b"lk".to_vec(), wait: false, on_failure: OnFailure::Fatal }]);
         let p = run(&["softlimit", "-m", "=", "-s", "5", "-t", "3", "prog"]);
-        assert_eq!(p.steps, vec![
-            Step::Limit { limit: Limit::Data, value: Hard },
-            Step::Limit { limit: Limit::Stack, value: Value(5) },
-            Step::Limit { limit: Limit::Memlock, value: Hard },
-            Step::Limit { limit: Limit::As, value: Hard },
-            Step::Limit { limit: Limit::Cpu, value: Value(3) },
-        ]);
+        assert_eq!(
+            p.steps,
+            vec![
+                Step::Limit { limit: Limit::Data, value: Hard },
+                Step::Limit { limit: Limit::Stack, value: Value(5) },
+                Step::Limit { limit: Limit::Memlock, value: Hard },
+                Step::Limit { limit: Limit::As, value: Hard },
+                Step::Limit { limit: Limit::Cpu, value: Value(3) },
+            ]
+        );
     }
 
     #[test]

@@ -86,7 +86,13 @@ mod tests {
         assert_eq!(search(b"p", Some(b"a:b:c"), |_| errs.next().unwrap()), Errno::EACCES);
         let mut errs = [Errno::ENOEXEC, Errno::ENOENT].into_iter();
         let mut tried = 0;
-        assert_eq!(search(b"p", Some(b"a:b"), |_| { tried += 1; errs.next().unwrap() }), Errno::ENOEXEC);
+        assert_eq!(
+            search(b"p", Some(b"a:b"), |_| {
+                tried += 1;
+                errs.next().unwrap()
+            }),
+            Errno::ENOEXEC
+        );
         assert_eq!(tried, 1);
         assert_eq!(search(b"p", None, |_| Errno::ENOENT), Errno::ENOENT);
         let mut errs = [Errno::EACCES, Errno::EPERM].into_iter();

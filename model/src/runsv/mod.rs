@@ -643,9 +643,8 @@ impl Machine for Runsv {
         if self.owed.is_some() || self.exited {
             return None;
         }
-        let wants_start = |s: &SlotState, main: bool| {
-            s.pid == 0 && (s.want == Want::Up || s.once_pending || (main && s.state == RunState::Finish))
-        };
+        let wants_start =
+            |s: &SlotState, main: bool| s.pid == 0 && (s.want == Want::Up || s.once_pending || (main && s.state == RunState::Finish));
         let mut d: Option<Mono> = None;
         if wants_start(&self.main, true) {
             d = self.main.not_before;

@@ -48,10 +48,7 @@ fn signals(actions: &[Action]) -> Vec<Sig> {
 }
 
 fn writes(actions: &[Action]) -> Vec<(Slot, Vec<u8>)> {
-    actions
-        .iter()
-        .filter_map(|a| if let Action::WriteStatus { slot, stat, .. } = a { Some((*slot, stat.clone())) } else { None })
-        .collect()
+    actions.iter().filter_map(|a| if let Action::WriteStatus { slot, stat, .. } = a { Some((*slot, stat.clone())) } else { None }).collect()
 }
 
 fn spawns(actions: &[Action]) -> Vec<Program> {
@@ -255,7 +252,9 @@ fn test_run_p_and_c_signal_and_flag() {
 
 #[test]
 fn test_run_signal_commands_without_status_update() {
-    for (b, sig) in [(b'h', Sig::Hup), (b'a', Sig::Alrm), (b'i', Sig::Int), (b'q', Sig::Quit), (b'1', Sig::Usr1), (b'2', Sig::Usr2), (b'k', Sig::Kill)] {
+    for (b, sig) in
+        [(b'h', Sig::Hup), (b'a', Sig::Alrm), (b'i', Sig::Int), (b'q', Sig::Quit), (b'1', Sig::Usr1), (b'2', Sig::Usr2), (b'k', Sig::Kill)]
+    {
         let mut h = H::running(7);
         h.feed(Input::Control(Slot::Main, b));
         let a = h.feed(Input::ControlDone(ControlOutcome::Absent));

@@ -185,12 +185,16 @@ mod tests {
         assert_eq!(s, Step::Do(Op::Chdir));
         let mut ops = vec![];
         let mut step = m.next(OpResult::Done);
-        let mut results = vec![DIR, OTHER, OpResult::Failed(Errno::ENOENT), OpResult::Done, OpResult::Done, OpResult::Done, OpResult::Done].into_iter();
+        let mut results =
+            vec![DIR, OTHER, OpResult::Failed(Errno::ENOENT), OpResult::Done, OpResult::Done, OpResult::Done, OpResult::Done].into_iter();
         while let Step::Do(op) = step.clone() {
             ops.push(op);
             step = m.next(results.next().unwrap());
         }
-        assert_eq!(ops, vec![Op::StatDir, Op::StatCurrent, Op::UnlinkNew, Op::SymlinkNew, Op::UnlinkPrevious, Op::CurrentToPrevious, Op::NewToCurrent]);
+        assert_eq!(
+            ops,
+            vec![Op::StatDir, Op::StatCurrent, Op::UnlinkNew, Op::SymlinkNew, Op::UnlinkPrevious, Op::CurrentToPrevious, Op::NewToCurrent]
+        );
         assert_eq!(step, Step::Finish { code: 0, stdout: b"runsvchdir: other: now current.\n".to_vec(), stderr: vec![] });
     }
 
@@ -211,7 +215,10 @@ mod tests {
         assert_eq!(err(m.next(OpResult::Failed(Errno::ENOENT))), (111, b"rc: fatal: nope: file does not exist\n".to_vec()));
 
         let mut m = Chdir::start(&argv(&["rc", "x"])).0.unwrap();
-        assert_eq!(err(m.next(OpResult::Failed(Errno::ENOENT))), (111, b"rc: fatal: unable to chdir: /etc/runit/runsvdir: file does not exist\n".to_vec()));
+        assert_eq!(
+            err(m.next(OpResult::Failed(Errno::ENOENT))),
+            (111, b"rc: fatal: unable to chdir: /etc/runit/runsvdir: file does not exist\n".to_vec())
+        );
     }
 
     #[test]
@@ -221,6 +228,9 @@ mod tests {
             m.next(r);
         }
         assert_eq!(m.next(OpResult::Failed(Errno::EROFS)), Step::Do(Op::PreviousBack));
-        assert_eq!(err(m.next(OpResult::Done)), (111, b"rc: fatal: unable to move: current.new to current: read-only file system\n".to_vec()));
+        assert_eq!(
+            err(m.next(OpResult::Done)),
+            (111, b"rc: fatal: unable to move: current.new to current: read-only file system\n".to_vec())
+        );
     }
 }

@@ -394,9 +394,7 @@ impl Runsvdir {
 
     /// Whether a look is due at `now`.
     fn look_due(&self, now: Mono) -> bool {
-        self.next_look.is_some_and(|t| now >= t)
-            || self.change_at.is_some_and(|t| now >= t)
-            || (self.forced && now >= self.stampcheck)
+        self.next_look.is_some_and(|t| now >= t) || self.change_at.is_some_and(|t| now >= t) || (self.forced && now >= self.stampcheck)
     }
 
     fn begin_look(&mut self, now: Now) {
@@ -679,7 +677,10 @@ impl Machine for Runsvdir {
                 self.end_look(now);
             }
             // Spawn replies come while the scan's actions drain (phase already moved on).
-            (P::Idle | P::AwaitStamp | P::AwaitScan | P::AwaitStat | P::AwaitWatch | P::Settling | P::AwaitLog, I::Spawned { dev, ino, result }) => {
+            (
+                P::Idle | P::AwaitStamp | P::AwaitScan | P::AwaitStat | P::AwaitWatch | P::Settling | P::AwaitLog,
+                I::Spawned { dev, ino, result },
+            ) => {
                 self.settle_owed(Owed::Spawned);
                 self.on_spawned(now, dev, ino, result);
             }

@@ -20,9 +20,7 @@ pub mod title;
 pub mod watch;
 
 pub use args::{parse_args, Args};
-pub use machine::{
-    Action, DirStamp, Entry, EntryKind, Input, Owed, Runsvdir, ScanReply, Service, StampError, WatchState,
-};
+pub use machine::{Action, DirStamp, Entry, EntryKind, Input, Owed, Runsvdir, ScanReply, Service, StampError, WatchState};
 pub use msg::Warning;
 pub use title::Title;
 

@@ -92,9 +92,18 @@ mod tests {
 
     #[test]
     fn exact_texts() {
-        assert_eq!(s("/tmp/r1/sv", Warning::StatEntry(b"dang".to_vec(), Errno::ENOENT)), "runsvdir /tmp/r1/sv: warning: unable to stat dang: file does not exist\n");
-        assert_eq!(s("/nonexistent", Warning::StatDir(Errno::ENOENT)), "runsvdir /nonexistent: warning: unable to stat /nonexistent: file does not exist\n");
-        assert_eq!(s("/tmp/afile", Warning::ChdirDir(Errno::ENOTDIR)), "runsvdir /tmp/afile: warning: unable to change directory to /tmp/afile: not a directory\n");
+        assert_eq!(
+            s("/tmp/r1/sv", Warning::StatEntry(b"dang".to_vec(), Errno::ENOENT)),
+            "runsvdir /tmp/r1/sv: warning: unable to stat dang: file does not exist\n"
+        );
+        assert_eq!(
+            s("/nonexistent", Warning::StatDir(Errno::ENOENT)),
+            "runsvdir /nonexistent: warning: unable to stat /nonexistent: file does not exist\n"
+        );
+        assert_eq!(
+            s("/tmp/afile", Warning::ChdirDir(Errno::ENOTDIR)),
+            "runsvdir /tmp/afile: warning: unable to change directory to /tmp/afile: not a directory\n"
+        );
         assert_eq!(s("-X", Warning::LogTooShort), "runsvdir -X: warning: log must have at least seven characters.\n");
         assert_eq!(s("-X", Warning::LogDisabled), "runsvdir -X: warning: log service disabled.\n");
         assert_eq!(s("d", Warning::TooMany(b"x".to_vec())), "runsvdir d: warning: unable to start runsv x: too many services.\n");
@@ -107,7 +116,10 @@ mod tests {
             s("/tmp/r7/sv", Warning::StampOpen(*b"@400000006b0562533ab23ccc")),
             "runsvdir /tmp/r7/sv: warning: failed to open./.forced-rescan@400000006b0562533ab23ccc\n"
         );
-        assert_eq!(s("d", Warning::StampWrite(*b"@400000006b0562533ab23ccc")), "runsvdir d: warning: failed to write./.forced-rescan@400000006b0562533ab23ccc\n");
+        assert_eq!(
+            s("d", Warning::StampWrite(*b"@400000006b0562533ab23ccc")),
+            "runsvdir d: warning: failed to write./.forced-rescan@400000006b0562533ab23ccc\n"
+        );
         assert_eq!(fatal_cwd(b"d", Errno::EACCES), b"runsvdir d: fatal: unable to open current directory: access denied\n".to_vec());
         assert_eq!(exec_failed_prefix(b"/tmp/r8/sv", b"a"), b"runsvdir /tmp/r8/sv: fatal: unable to start runsv a: ".to_vec());
     }

@@ -65,7 +65,13 @@ pub fn idle_with_one(watching: bool) -> Runsvdir {
     drain(&mut m);
     m.handle(at(0), Input::DirStat(Ok(DirStamp { mtime_secs: 1, ino: 5, dev: 1 })));
     drain(&mut m);
-    m.handle(at(0), Input::Scanned(ScanReply::Listed { entries: vec![Entry { name: b"a".to_vec(), kind: EntryKind::Dir { dev: 1, ino: 10 } }], read_error: None }));
+    m.handle(
+        at(0),
+        Input::Scanned(ScanReply::Listed {
+            entries: vec![Entry { name: b"a".to_vec(), kind: EntryKind::Dir { dev: 1, ino: 10 } }],
+            read_error: None,
+        }),
+    );
     drain(&mut m);
     m.handle(at(0), Input::Spawned { dev: 1, ino: 10, result: Ok(100) });
     drain(&mut m);
@@ -74,7 +80,13 @@ pub fn idle_with_one(watching: bool) -> Runsvdir {
     drain(&mut m);
     m.handle(at(1), Input::DirStat(Ok(DirStamp { mtime_secs: 1, ino: 5, dev: 1 })));
     drain(&mut m);
-    m.handle(at(1), Input::Scanned(ScanReply::Listed { entries: vec![Entry { name: b"a".to_vec(), kind: EntryKind::Dir { dev: 1, ino: 10 } }], read_error: None }));
+    m.handle(
+        at(1),
+        Input::Scanned(ScanReply::Listed {
+            entries: vec![Entry { name: b"a".to_vec(), kind: EntryKind::Dir { dev: 1, ino: 10 } }],
+            read_error: None,
+        }),
+    );
     drain(&mut m);
     m
 }

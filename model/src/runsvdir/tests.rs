@@ -113,7 +113,13 @@ fn test_awaitlog_logready() {
     assert_eq!(drain(&mut m), vec![Action::StatDir]);
     m.handle(at_ms(0), Input::DirStat(Ok(OLD)));
     assert_eq!(drain(&mut m), vec![Action::Scan]);
-    m.handle(at_ms(0), Input::Scanned(ScanReply::Listed { entries: vec![Entry { name: b"dang".to_vec(), kind: EntryKind::StatFailed(Errno::ENOENT) }], read_error: None }));
+    m.handle(
+        at_ms(0),
+        Input::Scanned(ScanReply::Listed {
+            entries: vec![Entry { name: b"dang".to_vec(), kind: EntryKind::StatFailed(Errno::ENOENT) }],
+            read_error: None,
+        }),
+    );
     assert_eq!(drain(&mut m), vec![Action::Warn(Warning::StatEntry(b"dang".to_vec(), Errno::ENOENT)), Action::WriteLog(b".".to_vec())]);
 }
 
@@ -165,7 +171,8 @@ fn test_awaitstat_dirstat_no_settle_when_watching() {
 #[test]
 fn test_awaitscan_scanned_starts_and_dedups() {
     let mut m = started(WatchState::Unavailable);
-    let a = look(&mut m, 0, vec![dir("a", 10), dir("link", 10), dir(".hidden", 11), Entry { name: b"f".to_vec(), kind: EntryKind::NotDir }]);
+    let a =
+        look(&mut m, 0, vec![dir("a", 10), dir("link", 10), dir(".hidden", 11), Entry { name: b"f".to_vec(), kind: EntryKind::NotDir }]);
     assert_eq!(starts(&a), vec![b"a".to_vec()]);
     assert_eq!(m.services().len(), 1);
     assert!(m.check(), "a new service sets check");

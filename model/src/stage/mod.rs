@@ -506,7 +506,9 @@ impl Stages {
             return;
         }
         // Container mode: a stop request during stage 1 is kept; stage 2 is skipped.
-        if sig == Sig::Term && matches!(self.state, State::Running { stage: StageId::One, .. } | State::ForkPause { job: Job::Stage(StageId::One), .. }) {
+        if sig == Sig::Term
+            && matches!(self.state, State::Running { stage: StageId::One, .. } | State::ForkPause { job: Job::Stage(StageId::One), .. })
+        {
             self.term_pending = true;
             return;
         }
@@ -585,11 +587,7 @@ impl Stages {
                 self.state = State::CtrlAltDel { stage2: Stage2 { pid, exited: Some(status) }, pid: cad };
             }
             State::ForkPause { job: Job::CtrlAltDel, stage2: Some(s2), until } if s2.pid == pid && s2.exited.is_none() => {
-                self.state = State::ForkPause {
-                    job: Job::CtrlAltDel,
-                    stage2: Some(Stage2 { pid, exited: Some(status) }),
-                    until,
-                };
+                self.state = State::ForkPause { job: Job::CtrlAltDel, stage2: Some(Stage2 { pid, exited: Some(status) }), until };
             }
             State::Stopping { pid: p, .. } | State::Killing { pid: p } if p == pid => {
                 self.stage2_code = 0;

@@ -198,12 +198,8 @@ pub fn line(m: Msg, paths: &Paths) -> Vec<u8> {
         Msg::SystemReboot => put(&[INFO, b"system reboot."]),
         Msg::PowerOff => put(&[INFO, b"power off..."]),
         Msg::SystemHalt => put(&[INFO, b"system halt."]),
-        Msg::ForkFailed(s, e) => {
-            put(&[FATAL, b"unable to fork for \"", paths.script(s), b"\" pausing: ", e.text().as_bytes()])
-        }
-        Msg::StartFailed(s, e) => {
-            put(&[FATAL, b"unable to start child: ", paths.script(s), b": ", e.text().as_bytes()])
-        }
+        Msg::ForkFailed(s, e) => put(&[FATAL, b"unable to fork for \"", paths.script(s), b"\" pausing: ", e.text().as_bytes()]),
+        Msg::StartFailed(s, e) => put(&[FATAL, b"unable to start child: ", paths.script(s), b": ", e.text().as_bytes()]),
         Msg::ConsoleFailed(e) => put(&[WARNING, b"unable to open /dev/console: ", e.text().as_bytes()]),
         Msg::NotPid1 => put(&[FATAL, b"must be run as process no 1."]),
         Msg::SelfpipeFailed(e) => put(&[FATAL, b"unable to create selfpipe, pausing: ", e.text().as_bytes()]),

@@ -28,7 +28,13 @@ fn relative_times(text: &str) -> String {
         let mono = rest.find("Mono(");
         let span = rest.find("Span(");
         let (at, is_mono) = match (mono, span) {
-            (Some(m), Some(s)) => if m < s { (m, true) } else { (s, false) },
+            (Some(m), Some(s)) => {
+                if m < s {
+                    (m, true)
+                } else {
+                    (s, false)
+                }
+            }
             (Some(m), None) => (m, true),
             (None, Some(s)) => (s, false),
             (None, None) => break,

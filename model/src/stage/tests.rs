@@ -198,7 +198,10 @@ fn test_stage2_cont_with_stopit() {
     assert_eq!(a, vec![Action::ClearStopit, Action::Kill { pid: 20, sig: SendSig::Term }]);
     assert_eq!(m.poll_deadline(), Some(T0 + STAGE2_TERM_GRACE));
     // Exits in time: leave, stage 3.
-    assert_eq!(step(&mut m, exited(20, status_signal(15))), vec![Action::Say(Msg::LeaveStage(S2)), Action::Spawn(Job::Stage(StageId::Three))]);
+    assert_eq!(
+        step(&mut m, exited(20, status_signal(15))),
+        vec![Action::Say(Msg::LeaveStage(S2)), Action::Spawn(Job::Stage(StageId::Three))]
+    );
 }
 
 #[test]
@@ -207,7 +210,10 @@ fn test_stopping_tick_kills() {
     assert_eq!(step(&mut m, Input::Tick), vec![Action::Say(Msg::Stage2NotTerminated), Action::Kill { pid: 20, sig: SendSig::Kill }]);
     assert_eq!(*m.state(), State::Killing { pid: 20 });
     assert_eq!(step(&mut m, exited(99, 0)), vec![]);
-    assert_eq!(step(&mut m, exited(20, status_signal(9))), vec![Action::Say(Msg::LeaveStage(S2)), Action::Spawn(Job::Stage(StageId::Three))]);
+    assert_eq!(
+        step(&mut m, exited(20, status_signal(9))),
+        vec![Action::Say(Msg::LeaveStage(S2)), Action::Spawn(Job::Stage(StageId::Three))]
+    );
 }
 
 #[test]
@@ -321,7 +327,8 @@ fn test_stage3_exit_poweroff() {
 #[test]
 fn test_stage3_exit_reboot_nosync() {
     let mut m = at(running(StageId::Three, 30));
-    let a = step(&mut m, Input::Exited { pid: 30, status: status_exit(2), flags: Flags { reboot: true, nosync: true, ..Flags::default() } });
+    let a =
+        step(&mut m, Input::Exited { pid: 30, status: status_exit(2), flags: Flags { reboot: true, nosync: true, ..Flags::default() } });
     assert_eq!(
         a,
         vec![
@@ -407,7 +414,10 @@ fn test_messages_exact() {
     assert_eq!(l(Msg::StartFailed(S2, Errno::ENOENT)), "- runit: fatal: unable to start child: /etc/runit/2: file does not exist\n");
     assert_eq!(l(Msg::ConsoleFailed(Errno::ENOENT)), "- runit: warning: unable to open /dev/console: file does not exist\n");
     assert_eq!(l(Msg::NotPid1), "- runit: fatal: must be run as process no 1.\n");
-    assert_eq!(l(Msg::SelfpipeFailed(Errno::EMFILE)), "- runit: fatal: unable to create selfpipe, pausing: process cannot open more files\n");
+    assert_eq!(
+        l(Msg::SelfpipeFailed(Errno::EMFILE)),
+        "- runit: fatal: unable to create selfpipe, pausing: process cannot open more files\n"
+    );
     assert_eq!(l(Msg::ContainerExit(-3)), "- runit: exit -3.\n");
     assert_eq!(l(Msg::ContainerExit(111)), "- runit: exit 111.\n");
 }
@@ -424,7 +434,10 @@ fn test_paths_under_root() {
 #[test]
 fn test_init_messages() {
     assert_eq!(msg::init::usage(b"runit-init"), b"usage: runit-init 0|6\n\n");
-    assert_eq!(msg::init::create_failed(b"/run/runit.stopit", Errno::EACCES), b"init: fatal: unable to create /run/runit.stopit: access denied\n");
+    assert_eq!(
+        msg::init::create_failed(b"/run/runit.stopit", Errno::EACCES),
+        b"init: fatal: unable to create /run/runit.stopit: access denied\n"
+    );
     assert_eq!(msg::init::chmod_failed(b"/x", Errno::EPERM), b"init: fatal: unable to chmod /x: permission denied\n");
     assert_eq!(msg::init::exec_failed(Errno::ENOENT), b"init: fatal: unable to start runit: file does not exist\n");
 }

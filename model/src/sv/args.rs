@@ -7,9 +7,7 @@ use alloc::vec::Vec;
 use crate::getopt::{self, Opt};
 use crate::msg;
 use crate::sv::command::{dispatch, Command};
-use crate::sv::{
-    EXIT_USAGE, EXIT_USAGE_LSB, SVDIR_DEFAULT, SVWAIT_DEFAULT_SECS, SYNOPSIS, SYNOPSIS_LSB, VERSION,
-};
+use crate::sv::{EXIT_USAGE, EXIT_USAGE_LSB, SVDIR_DEFAULT, SVWAIT_DEFAULT_SECS, SYNOPSIS, SYNOPSIS_LSB, VERSION};
 
 /// Normal (`sv cmd svc…`) or LSB init-script mode (`/etc/init.d/<svc> cmd`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

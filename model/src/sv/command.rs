@@ -102,9 +102,7 @@ pub fn dispatch(word: &[u8], mode: Mode) -> Option<Command> {
         b'T' => send(b"tc", Always, true),
         b'c' if word == b"check" => CHECK,
         b't' if word == b"try-restart" => send(b"tc", Always, false),
-        b'u' | b'd' | b'o' | b't' | b'p' | b'c' | b'h' | b'a' | b'i' | b'k' | b'q' | b'1' | b'2' => {
-            send(letter(first), IfVerbose, false)
-        }
+        b'u' | b'd' | b'o' | b't' | b'p' | b'c' | b'h' | b'a' | b'i' | b'k' | b'q' | b'1' | b'2' => send(letter(first), IfVerbose, false),
         b's' => match word {
             b"shutdown" => send(b"x", Always, false),
             b"start" => send(b"u", Always, false),
@@ -189,10 +187,23 @@ mod tests {
     #[test]
     fn test_dispatch_first_letter() {
         let rows: [(&str, &[u8]); 17] = [
-            ("up", b"u"), ("u", b"u"), ("upward", b"u"), ("down", b"d"), ("dance", b"d"),
-            ("once", b"o"), ("pause", b"p"), ("cont", b"c"), ("hup", b"h"), ("alarm", b"a"),
-            ("interrupt", b"i"), ("quit", b"q"), ("1", b"1"), ("2x", b"2"), ("term", b"t"),
-            ("kill", b"k"), ("exit", b"x"),
+            ("up", b"u"),
+            ("u", b"u"),
+            ("upward", b"u"),
+            ("down", b"d"),
+            ("dance", b"d"),
+            ("once", b"o"),
+            ("pause", b"p"),
+            ("cont", b"c"),
+            ("hup", b"h"),
+            ("alarm", b"a"),
+            ("interrupt", b"i"),
+            ("quit", b"q"),
+            ("1", b"1"),
+            ("2x", b"2"),
+            ("term", b"t"),
+            ("kill", b"k"),
+            ("exit", b"x"),
         ];
         for (w, b) in rows {
             assert_eq!(sent(w), (b, IfVerbose, false), "{w}");

@@ -105,14 +105,7 @@ mod tests {
     use crate::time::Tai64n;
 
     fn rec(secs: i64, pid: u32, paused: bool, want: u8, term: bool, state: u8) -> StatusRecord {
-        StatusRecord {
-            stamp: Tai64n::from_wall(Wall { unix_secs: secs, nanos: 0 }),
-            pid,
-            paused,
-            want,
-            got_term: term,
-            state_byte: state,
-        }
+        StatusRecord { stamp: Tai64n::from_wall(Wall { unix_secs: secs, nanos: 0 }), pid, paused, want, got_term: term, state_byte: state }
     }
     fn text(r: &StatusRecord, now: i64, up: bool) -> alloc::string::String {
         alloc::string::String::from_utf8(status_text(b"./s", r, Wall { unix_secs: now, nanos: 0 }, up)).unwrap()
@@ -132,10 +125,7 @@ mod tests {
             text(&rec(100, 10492, false, b'd', true, 1), 101, false),
             "run: ./s: (pid 10492) 1s, normally down, want down, got TERM"
         );
-        assert_eq!(
-            text(&rec(100, 10492, true, b'd', true, 1), 101, true),
-            "run: ./s: (pid 10492) 1s, paused, want down, got TERM"
-        );
+        assert_eq!(text(&rec(100, 10492, true, b'd', true, 1), 101, true), "run: ./s: (pid 10492) 1s, paused, want down, got TERM");
         assert_eq!(text(&rec(0, 4242, true, b'u', true, 2), 100, true), "finish: ./s: (pid 4242) 100s, paused, got TERM");
         // Flags only shown for the side of pid they belong to.
         assert_eq!(text(&rec(100, 0, true, b'd', true, 0), 100, false), "down: ./s: 0s");
@@ -163,6 +153,9 @@ mod tests {
         );
         assert_eq!(service_msg(b"ok: ", b"./s", b"runsv not running", None), b"ok: ./s: runsv not running");
         assert_eq!(file_warning(b"run", b"./s", b"check", Errno::EACCES), b"warning: unable to run ./s/check: access denied\n");
-        assert_eq!(fatal(b"unable to change to original directory", Errno::ENOENT), b"fatal: unable to change to original directory: file does not exist\n");
+        assert_eq!(
+            fatal(b"unable to change to original directory", Errno::ENOENT),
+            b"fatal: unable to change to original directory: file does not exist\n"
+        );
     }
 }

@@ -16,10 +16,7 @@ const T0: i64 = 1_000_000;
 /// sv time `ms` (sv starts at 0, half a second into wall-clock second T0).
 fn now(ms: u64) -> Now {
     let wall_ms = ms + 500;
-    Now {
-        mono: Mono(ms * 1_000_000),
-        wall: Wall { unix_secs: T0 + (wall_ms / 1000) as i64, nanos: ((wall_ms % 1000) * 1_000_000) as u32 },
-    }
+    Now { mono: Mono(ms * 1_000_000), wall: Wall { unix_secs: T0 + (wall_ms / 1000) as i64, nanos: ((wall_ms % 1000) * 1_000_000) as u32 } }
 }
 
 /// A 20-byte status stamped at sv time `ms`: pid, paused, want, term, state.
@@ -259,9 +256,7 @@ fn test_status_bare_name_via_svdir_and_fail() {
 
 #[test]
 fn test_status_with_log() {
-    let mut w = World::new()
-        .svc("/home/s", Svc::new(run_st(-3000, 42)))
-        .svc("/home/s/log", Svc::new(down_st(0, b'u')));
+    let mut w = World::new().svc("/home/s", Svc::new(run_st(-3000, 42))).svc("/home/s/log", Svc::new(down_st(0, b'u')));
     assert_eq!(go(&["sv", "status", "./s"], &mut w).0, 0);
     assert_eq!(w.stdout(), "run: ./s: (pid 42) 3s; down: log: 0s, normally up, want up\n");
 }

@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn exact_texts() {
-        assert_eq!(warn2("unable to lock directory", b"a", Errno::EAGAIN), b"svlogd: warning: unable to lock directory: a: temporary failure\n");
+        assert_eq!(
+            warn2("unable to lock directory", b"a", Errno::EAGAIN),
+            b"svlogd: warning: unable to lock directory: a: temporary failure\n"
+        );
         assert_eq!(warnx("processor failed, restart", b"d"), b"svlogd: warning: processor failed, restart: d\n");
         assert_eq!(pause2("unable to open current", b"d", Errno::EISDIR), b"svlogd: pausing: unable to open current: d: is a directory\n");
         assert_eq!(info(&[b"new: ", b"d", b"/current"]), b"svlogd: info: new: d/current\n");

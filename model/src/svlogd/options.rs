@@ -127,7 +127,10 @@ mod tests {
         assert_eq!(exit_text(&["svlogd", "-l", "0", "-b", "1000", "d"]), u);
         assert_eq!(exit_text(&["svlogd", "-r", "ab", "d"]), u);
         assert_eq!(exit_text(&["svlogd", "-r", "", "d"]), u);
-        assert_eq!(exit_text(&["/x/svlogd", "-Q", "d"]), "svlogd: illegal option -- Q\nusage: /x/svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n\n");
+        assert_eq!(
+            exit_text(&["/x/svlogd", "-Q", "d"]),
+            "svlogd: illegal option -- Q\nusage: /x/svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n\n"
+        );
         assert!(exit_text(&["svlogd", "-V"]).starts_with("$Id: 5e55a90e0a1b35ec47fed3021453c50675ea1117 $\nusage: "));
     }
 

@@ -232,7 +232,8 @@ pub fn rows() -> Vec<Row> {
     h.feed(Input::ChildExited { pid: 103, status: 0 });
     all.extend(h.rows);
     // A write that fails: pause, retry after 3 s; ENOSPC with N < n scans first.
-    let faults = Faults { config: Some(b"n5\nN1\n".to_vec()), write_errors: [Errno::ENOSPC, Errno::EIO].into_iter().collect(), ..Faults::default() };
+    let faults =
+        Faults { config: Some(b"n5\nN1\n".to_vec()), write_errors: [Errno::ENOSPC, Errno::EIO].into_iter().collect(), ..Faults::default() };
     let mut h = Harness::new(&base, faults);
     h.feed(Input::Start);
     h.feed(Input::Data(b"x\n".to_vec()));

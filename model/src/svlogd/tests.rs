@@ -35,7 +35,10 @@ fn test_new_start() {
 #[test]
 fn test_awaiting_dir_open_dir_opened_error() {
     let h = started(&["svlogd", "d"], Faults { open_dir: Some((OpenStep::Lock, Errno::EAGAIN)), ..Faults::default() });
-    assert_eq!(text(&h.stderr), "svlogd: warning: unable to lock directory: d: temporary failure\nsvlogd: fatal: no functional log directories.\n");
+    assert_eq!(
+        text(&h.stderr),
+        "svlogd: warning: unable to lock directory: d: temporary failure\nsvlogd: fatal: no functional log directories.\n"
+    );
     assert_eq!(h.actions.last().map(String::as_str), Some("Exit(111)"));
     assert!(h.m.is_done());
 }

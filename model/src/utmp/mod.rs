@@ -204,9 +204,7 @@ pub fn parse<S: AsRef<[u8]>>(argv: &[S]) -> Parsed {
             Opt::Flag(b'V', _) => return usage(VERSION),
             Opt::Flag(..) => {}
             Opt::Illegal(c) => return usage(&msg::line(&[basename(argv0), b": illegal option -- ", &[*c]], None)),
-            Opt::MissingArg(c) => {
-                return usage(&msg::line(&[basename(argv0), b": option requires an argument -- ", &[*c]], None))
-            }
+            Opt::MissingArg(c) => return usage(&msg::line(&[basename(argv0), b": option requires an argument -- ", &[*c]], None)),
         }
     }
     match argv.get(p.operands) {
@@ -262,12 +260,8 @@ impl Failure {
             Failure::Open { path, errno } => msg::line(&[FATAL, b"unable to open ", path, b": "], Some(*errno)),
             Failure::LockUtmp { path, errno } => msg::line(&[FATAL, b"unable to lock: ", path, b": "], Some(*errno)),
             Failure::LockWtmp { path, errno } => msg::line(&[FATAL, b"unable to lock ", path, b": "], Some(*errno)),
-            Failure::NoEntry { line } => {
-                msg::line(&[WARNING, b"unable to logout line ", line, b" in utmp: no such entry"], None)
-            }
-            Failure::Wtmp { line, errno } => {
-                msg::line(&[WARNING, b"unable to logout line ", line, b" in wtmp: "], Some(*errno))
-            }
+            Failure::NoEntry { line } => msg::line(&[WARNING, b"unable to logout line ", line, b" in utmp: no such entry"], None),
+            Failure::Wtmp { line, errno } => msg::line(&[WARNING, b"unable to logout line ", line, b" in wtmp: "], Some(*errno)),
         }
     }
 
@@ -356,15 +350,22 @@ mod tests {
     #[test]
     fn messages() {
         let s = |f: Failure| String::from_utf8(f.line()).unwrap();
-        assert_eq!(s(Failure::Open { path: UTMP_PATH.to_vec(), errno: Errno::ENOENT }),
-            "utmpset: fatal: unable to open /var/run/utmp: file does not exist\n");
-        assert_eq!(s(Failure::NoEntry { line: b"tty9".to_vec() }),
-            "utmpset: warning: unable to logout line tty9 in utmp: no such entry\n");
-        assert_eq!(s(Failure::LockUtmp { path: UTMP_PATH.to_vec(), errno: Errno::EINTR }),
-            "utmpset: fatal: unable to lock: /var/run/utmp: interrupted system call\n");
-        assert_eq!(s(Failure::LockWtmp { path: WTMP_PATH.to_vec(), errno: Errno::EINTR }),
-            "utmpset: fatal: unable to lock /var/log/wtmp: interrupted system call\n");
-        assert_eq!(s(Failure::Wtmp { line: b"tty5".to_vec(), errno: Errno::ENOSPC }),
-            "utmpset: warning: unable to logout line tty5 in wtmp: out of disk space\n");
+        assert_eq!(
+            s(Failure::Open { path: UTMP_PATH.to_vec(), errno: Errno::ENOENT }),
+            "utmpset: fatal: unable to open /var/run/utmp: file does not exist\n"
+        );
+        assert_eq!(s(Failure::NoEntry { line: b"tty9".to_vec() }), "utmpset: warning: unable to logout line tty9 in utmp: no such entry\n");
+        assert_eq!(
+            s(Failure::LockUtmp { path: UTMP_PATH.to_vec(), errno: Errno::EINTR }),
+            "utmpset: fatal: unable to lock: /var/run/utmp: interrupted system call\n"
+        );
+        assert_eq!(
+            s(Failure::LockWtmp { path: WTMP_PATH.to_vec(), errno: Errno::EINTR }),
+            "utmpset: fatal: unable to lock /var/log/wtmp: interrupted system call\n"
+        );
+        assert_eq!(
+            s(Failure::Wtmp { line: b"tty5".to_vec(), errno: Errno::ENOSPC }),
+            "utmpset: warning: unable to logout line tty5 in wtmp: out of disk space\n"
+        );
     }
 }

@@ -9,7 +9,7 @@
 use std::ffi::{CStr, CString};
 
 use model::chpst::account::{self, Ids, Lookup, UserDb};
-use model::chpst::{envdir, env, limits, path, EnvEdit, Fatal, Limit, Plan, Step, Termination};
+use model::chpst::{env, envdir, limits, path, EnvEdit, Fatal, Limit, Plan, Step, Termination};
 use model::errno::Errno;
 
 use crate::sys::{self, SysResult};
@@ -76,9 +76,7 @@ fn perform(step: &Step, edits: &mut Vec<EnvEdit>) -> Result<(), Termination> {
             let ids = account::resolve(spec, &mut LibcDb).map_err(fatal)?;
             set_ids(&ids).map_err(fatal)
         }
-        Step::Lock { file, wait, on_failure } => {
-            lock(file, *wait).map_err(|f| Termination::for_failure(&f, *on_failure))
-        }
+        Step::Lock { file, wait, on_failure } => lock(file, *wait).map_err(|f| Termination::for_failure(&f, *on_failure)),
         Step::Close { fd } => {
             // SAFETY: closing 0, 1 or 2 has no memory-safety preconditions.
             check(unsafe { libc::close(*fd as i32) }).map_err(|errno| fatal(Fatal::Close { fd: *fd, errno }))
@@ -186,9 +184,8 @@ fn lock(file: &[u8], wait: bool) -> Result<(), Fatal> {
     // Not close-on-exec: the program inherits the descriptor and with it the lock.
     // SAFETY: valid C string.
     let fd = loop {
-        let fd = unsafe {
-            libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600 as libc::c_uint)
-        };
+        let fd =
+            unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600 as libc::c_uint) };
         if fd < 0 && sys::errno() == libc::EINTR {
             continue;
         }

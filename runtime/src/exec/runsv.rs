@@ -27,8 +27,7 @@ use crate::wait::Interest;
 pub const CORE_SIGNALS: [i32; 2] = [libc::SIGCHLD, libc::SIGTERM];
 
 /// The stray signals runsv survives (docs/divergences.md).
-pub const STRAY_SIGNALS: [i32; 7] =
-    [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM, libc::SIGPIPE];
+pub const STRAY_SIGNALS: [i32; 7] = [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM, libc::SIGPIPE];
 
 /// The signals to install handlers for: the core ones plus every stray one that is not
 /// currently ignored.
@@ -85,7 +84,8 @@ fn make_supervise(dir: &[u8], name: &str, label: &str, in_log: bool) -> Result<(
     }
     match sys::readlink(&path, 256) {
         Ok(target) => {
-            let target = sys::cstr(&target).map_err(|e| Fatal(text::fatal(dir, format!("unable to readlink {label}").as_bytes(), Some(e))))?;
+            let target =
+                sys::cstr(&target).map_err(|e| Fatal(text::fatal(dir, format!("unable to readlink {label}").as_bytes(), Some(e))))?;
             if in_log {
                 let here = fs::open_read(&c(".")).map_err(|e| Fatal(text::fatal(dir, b"unable to open current directory", Some(e))))?;
                 sys::chdir(&c("./log")).map_err(|e| Fatal(text::fatal(dir, b"unable to change directory to ./log", Some(e))))?;
@@ -98,9 +98,7 @@ fn make_supervise(dir: &[u8], name: &str, label: &str, in_log: bool) -> Result<(
             }
             Ok(())
         }
-        Err(Errno::ENAMETOOLONG) => {
-            Err(Fatal(text::fatal(dir, format!("unable to readlink {label}: name too long").as_bytes(), None)))
-        }
+        Err(Errno::ENAMETOOLONG) => Err(Fatal(text::fatal(dir, format!("unable to readlink {label}: name too long").as_bytes(), None))),
         Err(Errno::ENOENT) | Err(Errno::EINVAL) => Ok(()),
         Err(e) => Err(Fatal(text::fatal(dir, format!("unable to readlink {label}").as_bytes(), Some(e)))),
     }

@@ -48,7 +48,17 @@ impl RunsvdirIo {
     /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`).
     pub fn new(dir: &[u8], pgrp: bool, path_env: Option<&[u8]>, title: Option<TitleMem>) -> Result<RunsvdirIo, Errno> {
         let runsv_paths = exec_path::candidates(b"runsv", path_env).into_iter().filter_map(|p| CString::new(p).ok()).collect();
-        Ok(RunsvdirIo { dir: dir.to_vec(), dir_c: sys::cstr(dir)?, pgrp, scan_fd: None, runsv_paths, log_read: None, title, watch: None, finished: None })
+        Ok(RunsvdirIo {
+            dir: dir.to_vec(),
+            dir_c: sys::cstr(dir)?,
+            pgrp,
+            scan_fd: None,
+            runsv_paths,
+            log_read: None,
+            title,
+            watch: None,
+            finished: None,
+        })
     }
 
     fn stat_dir(&self) -> Result<DirStamp, Errno> {
@@ -318,7 +328,13 @@ pub struct Watcher {
     parents: Vec<(i32, Vec<u8>)>,
 }
 
-const DIR_MASK: u32 = libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_ONLYDIR;
+const DIR_MASK: u32 = libc::IN_CREATE
+    | libc::IN_DELETE
+    | libc::IN_MOVED_FROM
+    | libc::IN_MOVED_TO
+    | libc::IN_DELETE_SELF
+    | libc::IN_MOVE_SELF
+    | libc::IN_ONLYDIR;
 const PARENT_MASK: u32 = libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO | libc::IN_ONLYDIR;
 
 fn split_parent(p: &[u8]) -> (Vec<u8>, Vec<u8>) {

@@ -92,12 +92,7 @@ impl StagePaths {
     /// Samples the flag files (the facts the model needs with an input).
     pub fn flags(&self) -> Flags {
         let x = |p: &CString| sys::stat(p).is_ok_and(|st| crate::fs::owner_exec(&st));
-        Flags {
-            stopit: x(&self.stopit),
-            reboot: x(&self.reboot),
-            ctrlaltdel: x(&self.ctrlaltdel),
-            nosync: sys::stat(&self.nosync).is_ok(),
-        }
+        Flags { stopit: x(&self.stopit), reboot: x(&self.reboot), ctrlaltdel: x(&self.ctrlaltdel), nosync: sys::stat(&self.nosync).is_ok() }
     }
 }
 

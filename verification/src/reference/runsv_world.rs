@@ -357,17 +357,26 @@ impl World {
                 if is_run {
                     let want = self.m.slot(slot).map(|s| s.want);
                     if want != Some(Want::Up) && !self.once_armed[ix(slot)] {
-                        self.violate(Invariant::StartOnlyWhenWanted, format!("{program:?} for {slot:?} with want {want:?} and no pending `o`"));
+                        self.violate(
+                            Invariant::StartOnlyWhenWanted,
+                            format!("{program:?} for {slot:?} with want {want:?} and no pending `o`"),
+                        );
                     }
                     let now = self.now.mono;
                     if let Some(last) = self.last_start[ix(slot)] {
                         if now < last + THROTTLE {
-                            self.violate(Invariant::ThrottleSpacing, format!("{slot:?} restarted {} ms after its last start", (now - last).as_millis()));
+                            self.violate(
+                                Invariant::ThrottleSpacing,
+                                format!("{slot:?} restarted {} ms after its last start", (now - last).as_millis()),
+                            );
                         }
                     }
                     if let Some((down, true)) = self.last_down[ix(slot)] {
                         if now < down + THROTTLE {
-                            self.violate(Invariant::ThrottleSpacing, format!("{slot:?} restarted {} ms after a short cycle", (now - down).as_millis()));
+                            self.violate(
+                                Invariant::ThrottleSpacing,
+                                format!("{slot:?} restarted {} ms after a short cycle", (now - down).as_millis()),
+                            );
                         }
                     }
                 }

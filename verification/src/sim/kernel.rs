@@ -342,7 +342,12 @@ impl Kernel {
             }
             5 => {
                 // A symlink to a directory outside, or a second name for one inside.
-                let targets: Vec<u64> = self.outside.iter().copied().chain(self.dir.values().filter_map(|n| if let Node::Dir(i) = n { Some(*i) } else { None })).collect();
+                let targets: Vec<u64> = self
+                    .outside
+                    .iter()
+                    .copied()
+                    .chain(self.dir.values().filter_map(|n| if let Node::Dir(i) = n { Some(*i) } else { None }))
+                    .collect();
                 let t = targets[self.rng.below(targets.len() as u64) as usize];
                 self.dir.entry(name).or_insert(Node::Dir(t));
             }

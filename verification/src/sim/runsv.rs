@@ -35,7 +35,7 @@ use runtime::wait::{Interest, Ready};
 use crate::reference::runsv::{Effect, Event, Replies, Step, T0};
 use crate::reference::runsv_world::{PidPolicy, World};
 
-use kernel::{FaultKind, Kernel, Kind, KernelConfig, LOG_CONTROL_FD, MAIN_CONTROL_FD, SIGTERM};
+use kernel::{FaultKind, Kernel, KernelConfig, Kind, LOG_CONTROL_FD, MAIN_CONTROL_FD, SIGTERM};
 
 /// How many plan entries each shadow step is offered (more than one input can consume).
 const WINDOW: usize = 8;
@@ -79,7 +79,15 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { faults: true, active_secs: 60, exit_within_secs: 90, max_waits: 20_000, keep_trace: false, plant: Plant::None, hangs: true }
+        SimConfig {
+            faults: true,
+            active_secs: 60,
+            exit_within_secs: 90,
+            max_waits: 20_000,
+            keep_trace: false,
+            plant: Plant::None,
+            hangs: true,
+        }
     }
 }
 
@@ -276,12 +284,14 @@ impl Sim {
         let t = (now.0 - T0.mono.0) / 1_000_000;
         if let Some(last) = self.real_start[i] {
             if now < last + sec {
-                self.real_throttle_misses.push(format!("{slot:?} started {} ms after its previous start (at +{t} ms)", (now - last).as_millis()));
+                self.real_throttle_misses
+                    .push(format!("{slot:?} started {} ms after its previous start (at +{t} ms)", (now - last).as_millis()));
             }
         }
         if let Some((down, true)) = self.real_down[i] {
             if now < down + sec {
-                self.real_throttle_misses.push(format!("{slot:?} started {} ms after a short cycle ended (at +{t} ms)", (now - down).as_millis()));
+                self.real_throttle_misses
+                    .push(format!("{slot:?} started {} ms after a short cycle ended (at +{t} ms)", (now - down).as_millis()));
             }
         }
         self.real_start[i] = Some(now);
@@ -292,12 +302,22 @@ impl Sim {
     /// the update asked for.
     fn check_files(&mut self, slot: Slot, pid: Option<&[u8]>, stat: &[u8], status: &[u8]) {
         let f = self.k.files[if slot == Slot::Main { 0 } else { 1 }].clone();
-        let checks = [("pid", pid, f.pid.as_deref(), f.stale[0]), ("stat", Some(stat), f.stat.as_deref(), f.stale[1]), ("status", Some(status), f.status.as_deref(), f.stale[2])];
+        let checks = [
+            ("pid", pid, f.pid.as_deref(), f.stale[0]),
+            ("stat", Some(stat), f.stat.as_deref(), f.stale[1]),
+            ("status", Some(status), f.status.as_deref(), f.stale[2]),
+        ];
         for (name, want, got, stale) in checks {
             if let Some(w) = want {
                 if !stale && got != Some(w) {
                     let g = got.map(|v| String::from_utf8_lossy(v).into_owned());
-                    self.violate(Check::StatusFiles, format!("{slot:?} {name} on disk {g:?} after an update to {:?} that reported no failure", String::from_utf8_lossy(w)));
+                    self.violate(
+                        Check::StatusFiles,
+                        format!(
+                            "{slot:?} {name} on disk {g:?} after an update to {:?} that reported no failure",
+                            String::from_utf8_lossy(w)
+                        ),
+                    );
                 }
             }
         }
@@ -459,7 +479,12 @@ impl Io<Runsv> for SimIo {
                     let t = s.k.now.mono + plan.hang;
                     s.k.advance_to(t);
                 }
-                if matches!(plan.outcome, model::runsv::ControlOutcome::StatFailed(_) | model::runsv::ControlOutcome::ForkFailed(_) | model::runsv::ControlOutcome::WaitFailed(_)) {
+                if matches!(
+                    plan.outcome,
+                    model::runsv::ControlOutcome::StatFailed(_)
+                        | model::runsv::ControlOutcome::ForkFailed(_)
+                        | model::runsv::ControlOutcome::WaitFailed(_)
+                ) {
                     s.k.count(FaultKind::ControlError);
                 }
                 Some(Input::ControlDone(plan.outcome))
@@ -588,7 +613,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let has_log = rng.chance(700);
     let dir = b"/service/sim".to_vec();
     let config = Config { dir: dir.clone(), down: rng.chance(150), log: if has_log { Some(rng.chance(150)) } else { None } };
-    let mut k = Kernel::new(seed, &KernelConfig { faults: cfg.faults, active: Span::from_secs(cfg.active_secs), has_log, hangs: cfg.hangs });
+    let mut k =
+        Kernel::new(seed, &KernelConfig { faults: cfg.faults, active: Span::from_secs(cfg.active_secs), has_log, hangs: cfg.hangs });
     k.lose_next_reap = cfg.plant == Plant::LostReap;
     let start_replies = Replies {
         spawn_ok: (0..WINDOW).map(|i| k.fork_plan(i)).collect(),
@@ -690,4 +716,3 @@ fn describe(a: &Action) -> String {
         other => format!("{other:?}"),
     }
 }
-

@@ -128,11 +128,16 @@ impl Sim {
     fn exec(&mut self, a: Action) -> Option<Input> {
         match a {
             Action::OpenDir { dir } => {
-                let max = self.dirs[dir].files.keys().filter(|n| n.len() == 27 && n[0] == b'@').filter_map(|n| {
-                    let mut a = [0u8; 27];
-                    a.copy_from_slice(n);
-                    model::svlogd::logger::name_time(&a)
-                }).max();
+                let max = self.dirs[dir]
+                    .files
+                    .keys()
+                    .filter(|n| n.len() == 27 && n[0] == b'@')
+                    .filter_map(|n| {
+                        let mut a = [0u8; 27];
+                        a.copy_from_slice(n);
+                        model::svlogd::logger::name_time(&a)
+                    })
+                    .max();
                 let _ = OpenStep::Open;
                 Some(Input::DirOpened(Ok(max)))
             }
@@ -152,7 +157,11 @@ impl Sim {
             Action::RenameCurrent { dir, to } => {
                 if let Some(last) = self.dirs[dir].generated.last() {
                     if to[..25] <= last[..25] {
-                        self.violation(format!("rotated name not increasing: {:?} after {:?}", String::from_utf8_lossy(&to), String::from_utf8_lossy(last)));
+                        self.violation(format!(
+                            "rotated name not increasing: {:?} after {:?}",
+                            String::from_utf8_lossy(&to),
+                            String::from_utf8_lossy(last)
+                        ));
                     }
                 }
                 if self.dirs[dir].files.contains_key(&to[..]) {

@@ -331,5 +331,4 @@ impl Logger {
             self.line_end_all();
         }
     }
-
 }

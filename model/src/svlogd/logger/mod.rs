@@ -471,7 +471,6 @@ impl Logger {
     fn protected(&self, d: usize) -> Option<LogName> {
         self.dirs[d].proc.name().map(|n| suffixed(n, b'u'))
     }
-
 }
 
 fn step_dir(s: &Step) -> usize {

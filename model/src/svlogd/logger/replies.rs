@@ -71,9 +71,15 @@ impl Logger {
                 }
                 Ok(Some((size, owner_x))) if size > 0 && !owner_x => {
                     let name = self.next_name(d, b'u');
-                    for s in [Step::Recover(d, name), Step::Cleanup(d, Some(name)), Step::OpenCurrent(d, false), Step::ChmodCurrent(d, 0o644), Step::Opened(d, false)]
-                        .into_iter()
-                        .rev()
+                    for s in [
+                        Step::Recover(d, name),
+                        Step::Cleanup(d, Some(name)),
+                        Step::OpenCurrent(d, false),
+                        Step::ChmodCurrent(d, 0o644),
+                        Step::Opened(d, false),
+                    ]
+                    .into_iter()
+                    .rev()
                     {
                         self.queue.push_front(s);
                     }

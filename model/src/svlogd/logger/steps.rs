@@ -254,5 +254,4 @@ impl Logger {
         }
         true
     }
-
 }

@@ -390,16 +390,35 @@ impl Kernel {
                 }
             }
             Program::Finish { .. } => {
-                let exit_at = if self.rng.chance(100) {
-                    Some(now + Span::from_millis(5000 + self.rng.below(25_000)))
-                } else {
-                    ms(self, 3000)
-                };
-                Proc { slot, kind: Kind::Finish, exit_at, exit_status: 0, ignores_term: true, dies_on_other: false, stopped: false, remaining: None, pending_fatal: None, zombie: None }
+                let exit_at =
+                    if self.rng.chance(100) { Some(now + Span::from_millis(5000 + self.rng.below(25_000))) } else { ms(self, 3000) };
+                Proc {
+                    slot,
+                    kind: Kind::Finish,
+                    exit_at,
+                    exit_status: 0,
+                    ignores_term: true,
+                    dies_on_other: false,
+                    stopped: false,
+                    remaining: None,
+                    pending_fatal: None,
+                    zombie: None,
+                }
             }
             Program::LogRun => {
                 let exit_at = if self.fault(FaultKind::LogCrash, 100) { ms(self, 30_000) } else { None };
-                Proc { slot, kind: Kind::LogRun, exit_at, exit_status: 1 << 8, ignores_term: self.rng.chance(50), dies_on_other: self.rng.chance(500), stopped: false, remaining: None, pending_fatal: None, zombie: None }
+                Proc {
+                    slot,
+                    kind: Kind::LogRun,
+                    exit_at,
+                    exit_status: 1 << 8,
+                    ignores_term: self.rng.chance(50),
+                    dies_on_other: self.rng.chance(500),
+                    stopped: false,
+                    remaining: None,
+                    pending_fatal: None,
+                    zombie: None,
+                }
             }
         };
         self.procs.insert(pid, p);
@@ -508,7 +527,15 @@ impl Kernel {
     /// failures; returns the warning lines' (file, step) to report. A failed `pid` write
     /// skips the rest of the update, as runit does. `drop_stat` plants a bug: a `stat`
     /// write that would change the file is lost silently (`*dropped` is then set).
-    pub fn write_status(&mut self, slot: Slot, pid: Option<&[u8]>, stat: &[u8], status: &[u8], drop_stat: bool, dropped: &mut bool) -> Vec<(StatusFile, WriteStep)> {
+    pub fn write_status(
+        &mut self,
+        slot: Slot,
+        pid: Option<&[u8]>,
+        stat: &[u8],
+        status: &[u8],
+        drop_stat: bool,
+        dropped: &mut bool,
+    ) -> Vec<(StatusFile, WriteStep)> {
         let mut failures = Vec::new();
         let mut files: Vec<(StatusFile, usize, &[u8])> = Vec::with_capacity(3);
         if let Some(p) = pid {
