@@ -156,6 +156,8 @@ pub fn default_signals(cmd: &mut Command) {
     }
 }
 
+pub mod debug_text;
+
 /// Polls `cond` every 2 ms until it holds or `limit` passes; returns whether it held.
 pub fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -7,51 +7,21 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use e2e::debug_text::DebugText as P;
 use e2e::{bin, eventually, Scratch};
 use model::errno::Errno;
 use model::runsvdir::machine::{DirStamp, Entry, EntryKind, Input, ScanReply, StampError, WatchState};
 use model::runsvdir::Runsvdir;
 use model::{Machine, Mono, Now, Wall};
 
-/// A reader for the `Debug` text of runsvdir inputs.
-struct P<'a> {
-    s: &'a str,
+/// The parsing of this machine's inputs, on top of the shared reader.
+trait ReadRunsvdir {
+    fn opt_errno(&mut self) -> Option<Errno>;
+    fn entry(&mut self) -> Entry;
+    fn input(&mut self) -> Input;
 }
 
-impl<'a> P<'a> {
-    fn eat(&mut self, t: &str) -> bool {
-        let s = self.s.trim_start_matches([' ', ',']);
-        match s.strip_prefix(t) {
-            Some(rest) => {
-                self.s = rest;
-                true
-            }
-            None => false,
-        }
-    }
-    fn expect(&mut self, t: &str) {
-        assert!(self.eat(t), "expected {t:?} at {:?}", self.s);
-    }
-    fn num(&mut self) -> i64 {
-        let s = self.s.trim_start_matches([' ', ',', ':']);
-        let end = s.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(s.len());
-        self.s = &s[end..];
-        s[..end].parse().unwrap_or_else(|_| panic!("number at {s:?}"))
-    }
-    fn bytes(&mut self) -> Vec<u8> {
-        self.expect("[");
-        let mut v = Vec::new();
-        while !self.eat("]") {
-            v.push(self.num() as u8);
-        }
-        v
-    }
-    fn errno(&mut self) -> Errno {
-        self.expect("Errno(");
-        let n = self.num() as i32;
-        self.expect(")");
-        Errno(n)
-    }
+impl ReadRunsvdir for P<'_> {
     fn opt_errno(&mut self) -> Option<Errno> {
         if self.eat("None") {
             None

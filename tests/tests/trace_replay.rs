@@ -5,51 +5,20 @@
 
 use std::time::Duration;
 
+use e2e::debug_text::DebugText as P;
 use e2e::{eventually, Scratch};
-use model::errno::Errno;
 use model::runsv::{Config, ControlOutcome, Input, Runsv, Slot};
 use model::{Machine, Mono, Now, Wall};
 
-/// A minimal reader for the `Debug` renderings the trace uses.
-struct P<'a> {
-    s: &'a str,
+/// The parsing of this machine's inputs, on top of the shared reader.
+trait ReadRunsv {
+    fn slot(&mut self) -> Slot;
+    fn now(&mut self) -> Now;
+    fn config(&mut self) -> Config;
+    fn input(&mut self) -> Input;
 }
 
-impl<'a> P<'a> {
-    fn eat(&mut self, t: &str) -> bool {
-        let s = self.s.trim_start_matches([' ', ',']);
-        if let Some(rest) = s.strip_prefix(t) {
-            self.s = rest;
-            true
-        } else {
-            false
-        }
-    }
-    fn expect(&mut self, t: &str) {
-        assert!(self.eat(t), "expected {t:?} at {:?}", self.s);
-    }
-    fn num(&mut self) -> i64 {
-        let s = self.s.trim_start_matches([' ', ',', ':']);
-        let end = s.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(s.len());
-        self.s = &s[end..];
-        s[..end].parse().expect("number")
-    }
-    fn boolean(&mut self) -> bool {
-        if self.eat("true") {
-            true
-        } else {
-            self.expect("false");
-            false
-        }
-    }
-    fn bytes(&mut self) -> Vec<u8> {
-        self.expect("[");
-        let mut v = Vec::new();
-        while !self.eat("]") {
-            v.push(self.num() as u8);
-        }
-        v
-    }
+impl ReadRunsv for P<'_> {
     fn slot(&mut self) -> Slot {
         if self.eat("Main") {
             Slot::Main
@@ -57,12 +26,6 @@ impl<'a> P<'a> {
             self.expect("Log");
             Slot::Log
         }
-    }
-    fn errno(&mut self) -> Errno {
-        self.expect("Errno(");
-        let n = self.num() as i32;
-        self.expect(")");
-        Errno(n)
     }
     fn now(&mut self) -> Now {
         self.expect("Now { mono: Mono(");
