@@ -1,7 +1,6 @@
 //! Arbitrary bytes as an input script for a real `Runsv` inside the verification `World`
 //! (obligations auto-answered): it must never panic (the model's `debug_assert!`s are real
-//! checks: build with `-a`) and never break a named invariant (known, reported bugs
-//! excepted, see `World::known_bug`).
+//! checks: build with `-a`) and never break a named invariant.
 //!
 //! Input layout: byte 0 picks the start-up facts (`down` file, log service); then each
 //! pair of bytes is one step: the first selects the event kind and how obligations are
@@ -36,7 +35,6 @@ fuzz_target!(|data: &[u8]| {
         _ => Some(true),
     };
     let mut w = World::new(Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log }, PidPolicy::Fresh, false, Replies::default());
-    w.tolerate_known_bugs = false;
     for pair in rest.chunks(2).take(256) {
         let (sel, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
         let event = match sel & 7 {

@@ -48,7 +48,7 @@ proptest! {
     }
 
     /// Arbitrary bytes on both control FIFOs, interleaved with time: no panic (the model's
-    /// debug assertions are on in tests), no invariant broken (known bugs excepted).
+    /// debug assertions are on in tests), no invariant broken.
     #[test]
     fn runsv_control_bytes_never_panic(
         log in prop_oneof![Just(None), Just(Some(false)), Just(Some(true))],
@@ -56,7 +56,6 @@ proptest! {
         script in proptest::collection::vec((any::<u8>(), any::<u8>()), 0..64),
     ) {
         let mut w = World::new(Config { dir: b"s".to_vec(), down, log }, PidPolicy::Fresh, false, Replies::default());
-        w.tolerate_known_bugs = false;
         for (sel, arg) in script {
             let event = match sel % 4 {
                 0 | 1 => Event::Control(Slot::Main, arg),

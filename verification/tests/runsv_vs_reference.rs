@@ -20,8 +20,8 @@ use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMac
 use verification::reference::runsv::{Event, RefRunsv, Replies, Step};
 use verification::reference::runsv_world::{PidPolicy, World};
 
-/// The reference; `STRICT` = runit's semantics, without reproducing the model's known bugs.
-struct RefMachine<const STRICT: bool>;
+/// The reference: runit's semantics with only the documented divergences.
+struct RefMachine;
 
 /// Every byte runsv acts on, plus a few it must ignore.
 const BYTES: &[u8] = b"udoxtkpchaiq12e\n\xff";
@@ -54,13 +54,13 @@ fn tick_ms() -> impl Strategy<Value = u64> {
     prop_oneof![Just(0u64), Just(999), Just(1000), Just(1001), Just(5000), 0u64..=2000]
 }
 
-impl<const STRICT: bool> ReferenceStateMachine for RefMachine<STRICT> {
+impl ReferenceStateMachine for RefMachine {
     type State = RefRunsv;
     type Transition = Step;
 
     fn init_state() -> BoxedStrategy<RefRunsv> {
         (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))])
-            .prop_map(|(down, log)| RefRunsv::with_known_bugs(Config { dir: b"s".to_vec(), down, log }, !STRICT))
+            .prop_map(|(down, log)| RefRunsv::new(Config { dir: b"s".to_vec(), down, log }))
             .boxed()
     }
 
@@ -99,7 +99,7 @@ impl<const STRICT: bool> ReferenceStateMachine for RefMachine<STRICT> {
     }
 }
 
-struct RunsvTest<const STRICT: bool>;
+struct RunsvTest;
 
 /// Compares the world (real machine) with the reference after a step; panics with a diff.
 fn compare(w: &World, r: &RefRunsv) {
@@ -123,15 +123,12 @@ fn compare(w: &World, r: &RefRunsv) {
     assert_eq!(w.m.poll_deadline(), r.deadline(), "deadline differs");
 }
 
-impl<const STRICT: bool> StateMachineTest for RunsvTest<STRICT> {
+impl StateMachineTest for RunsvTest {
     type SystemUnderTest = World;
-    type Reference = RefMachine<STRICT>;
+    type Reference = RefMachine;
 
     fn init_test(r: &RefRunsv) -> World {
-        let mut w = World::new(r.config.clone(), PidPolicy::Fresh, false, Replies::default());
-        // Known, reported bugs are pinned by the ignored regressions below; keep searching.
-        w.tolerate_known_bugs = !STRICT;
-        w
+        World::new(r.config.clone(), PidPolicy::Fresh, false, Replies::default())
     }
 
     fn apply(mut w: World, r: &RefRunsv, step: Step) -> World {
@@ -153,7 +150,7 @@ prop_state_machine! {
         .. PtConfig::default()
     })]
     #[test]
-    fn runsv_matches_reference(sequential 1..48 => RunsvTest<true>);
+    fn runsv_matches_reference(sequential 1..48 => RunsvTest);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -245,7 +242,7 @@ fn regression_fork_failure_retries_after_5s() {
     assert_ne!(w.view(Slot::Main).map(|v| v.pid), Some(0));
 }
 
-/// Finding (not fixed here; the model owner decides): `o` followed by `d` while the
+/// Finding (fixed: `d` and `x` cancel a pending once-start): `o` followed by `d` while the
 /// restart throttle is pending still starts `./run` when the throttle expires, and it keeps
 /// running with want down. In runit the throttle is a blocking sleep, so the two bytes are
 /// read after it: `o` starts `./run` at once and `d` stops it (TERM, CONT) — the service

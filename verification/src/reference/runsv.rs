@@ -207,10 +207,6 @@ pub struct RefRunsv {
     pub pid_changed: bool,
     /// Effects of the last step, in order.
     pub effects: Vec<Effect>,
-    /// Reproduce the model's known bugs (BUG-2: `d`/`x` keep a pending once-start; BUG-3:
-    /// `o` on a down log slot does nothing) so a comparison can look past them. `false`
-    /// gives runit's semantics (used by the ignored `strict` tests).
-    pub known_bugs: bool,
     replies: Replies,
 }
 
@@ -220,11 +216,6 @@ pub const FIRST_PID: u32 = 100;
 impl RefRunsv {
     /// runsv after start-up: both status files written, then the first loop top.
     pub fn new(config: Config) -> RefRunsv {
-        RefRunsv::with_known_bugs(config, true)
-    }
-
-    /// As [`RefRunsv::new`], choosing whether the model's known bugs are reproduced.
-    pub fn with_known_bugs(config: Config, known_bugs: bool) -> RefRunsv {
         let now = T0;
         let main = RefSlot::new(if config.down { Want::Down } else { Want::Up }, now);
         let log = config.log.map(|down| RefSlot::new(if down { Want::Down } else { Want::Up }, now));
@@ -238,7 +229,6 @@ impl RefRunsv {
             exited: false,
             pid_changed: true,
             effects: Vec::new(),
-            known_bugs,
             replies: Replies::default(),
         };
         r.update_status(Slot::Main);
@@ -290,7 +280,7 @@ impl RefRunsv {
         let m = &self.main;
         let main = if m.pid == 0 && (m.want == Want::Up || m.state == RunState::Finish || m.once) { m.not_before } else { None };
         let log = match &self.log {
-            Some(l) if l.pid == 0 && (l.want == Want::Up || (l.once && !self.known_bugs)) && !self.pipe_closed => l.not_before,
+            Some(l) if l.pid == 0 && (l.want == Want::Up || l.once) && !self.pipe_closed => l.not_before,
             _ => None,
         };
         match (main, log) {
@@ -391,13 +381,12 @@ impl RefRunsv {
         if !self.replies.next_spawn() {
             let warn = text::fork_failed(&self.config.dir, FORK_ERRNO);
             self.effects.push(Effect::Warn(warn));
-            let strict = !self.known_bugs;
             let s = self.sv(slot);
             s.not_before = Some(now.mono + FORK_RETRY);
             if s.state != RunState::Finish {
                 s.fork_retry = true;
             }
-            if (slot == Slot::Main || strict) && s.state != RunState::Finish && s.want != Want::Up {
+            if s.state != RunState::Finish && s.want != Want::Up {
                 s.once = true;
             }
             return;
@@ -436,9 +425,7 @@ impl RefRunsv {
                 }
             }
             b'd' => {
-                if !self.known_bugs {
-                    self.sv(slot).once = false;
-                }
+                self.sv(slot).once = false;
                 self.sv(slot).want = Want::Down;
                 self.update_status(slot);
                 if running {
@@ -446,9 +433,7 @@ impl RefRunsv {
                 }
             }
             b'x' if slot == Slot::Main => {
-                if !self.known_bugs {
-                    self.sv(slot).once = false;
-                }
+                self.sv(slot).once = false;
                 self.sv(slot).want = Want::Exit;
                 self.update_status(slot);
                 if running {
@@ -538,7 +523,7 @@ impl RefRunsv {
             }
             let now = self.now;
             if let Some(l) = &self.log {
-                if l.pid == 0 && (l.want == Want::Up || (l.once && !self.known_bugs)) && l.ready(now) && !self.pipe_closed {
+                if l.pid == 0 && (l.want == Want::Up || l.once) && l.ready(now) && !self.pipe_closed {
                     self.sv(Slot::Log).once = false;
                     self.startservice(Slot::Log);
                     continue;

@@ -131,10 +131,6 @@ pub struct World {
     pub violations: u32,
     /// The first violation, described.
     pub first_violation: Option<String>,
-    /// Do not count violations that match a known bug ([`World::known_bug`]).
-    pub tolerate_known_bugs: bool,
-    /// Known bugs met (when tolerated).
-    pub known_bug_hits: Vec<&'static str>,
 }
 
 fn ix(slot: Slot) -> usize {
@@ -170,8 +166,6 @@ impl World {
             effects: Vec::new(),
             violations: 0,
             first_violation: None,
-            tolerate_known_bugs: false,
-            known_bug_hits: Vec::new(),
         };
         let mut replies = replies;
         w.feed(Input::Start, &mut replies);
@@ -179,41 +173,11 @@ impl World {
         w
     }
 
-    /// Records a violation of `inv` (first message kept), unless it is a known, reported
-    /// bug and [`World::tolerate_known_bugs`] is set (then it is counted in
-    /// [`World::known_bug_hits`]) so the search keeps looking for new ones.
+    /// Records a violation of `inv` (the first message is kept).
     pub fn violate(&mut self, inv: Invariant, detail: String) {
-        if self.tolerate_known_bugs {
-            if let Some(bug) = self.known_bug(inv) {
-                self.known_bug_hits.push(bug);
-                return;
-            }
-        }
         self.violations |= inv.bit();
         if self.first_violation.is_none() {
             self.first_violation = Some(format!("{inv:?}: {detail}"));
-        }
-    }
-
-    /// Known bugs of the model, reported and pinned by ignored `regression_*` tests.
-    pub fn known_bug(&self, inv: Invariant) -> Option<&'static str> {
-        let m = self.m.slot(Slot::Main)?;
-        match inv {
-            // BUG-1 (regression_exit_with_pending_once_spins): `o` (or a failed start of a
-            // once) leaves `once_pending` set; after `x` the exit sequence waits for the log,
-            // but poll_deadline still offers the stale throttle deadline, which is then in
-            // the past forever: the runtime busy-loops until the log exits.
-            Invariant::TimeHygiene if m.want == Want::Exit && m.once_pending => Some("BUG-1 stale deadline while exiting"),
-            // BUG-2 (regression_once_then_down_during_throttle_stays_down): `o` while the
-            // throttle (or a fork retry) is pending, then `d`: the deferred once-start still
-            // happens, with want down.
-            Invariant::StartOnlyWhenWanted => Some("BUG-2 `d` does not cancel a pending once-start"),
-            // BUG-3 (regression_log_once_starts_log): `o` on a down log slot never starts
-            // `log/run` (the model's start rule for the log ignores `once_pending`).
-            Invariant::NeverStuckDown if self.m.slot(Slot::Log).is_some_and(|l| l.once_pending && l.want != Want::Up && l.pid == 0) => {
-                Some("BUG-3 `o` on the log slot is ignored")
-            }
-            _ => None,
         }
     }
 
