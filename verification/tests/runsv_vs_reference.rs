@@ -295,3 +295,25 @@ fn regression_log_once_starts_log() {
     w.apply(&step(Event::Tick(1000)));
     assert_ne!(w.view(Slot::Log).map(|v| v.pid), Some(0), "log/run not started; effects {:?}", w.effects);
 }
+
+/// Finding (issue 14, fixed): a failed fork suspends the start with `control/u` already
+/// run; `d` during the 5 s retry abandoned the start but left the model's retry flag set,
+/// so a later `u` started `./run` without `control/u`. runit runs `custom(s, 'u')` at the
+/// top of every `startservice`; the reference derives the case from that structure (the
+/// suspended fork loop is abandoned by `d`; a new start begins with `custom`).
+#[test]
+fn regression_down_during_fork_retry_then_up_runs_control_u() {
+    let fail = Replies { spawn_ok: vec![false], control: vec![] };
+    let (w, r) = run_both(
+        cfg(true, None),
+        &[
+            Step { event: Event::Control(Slot::Main, b'u'), replies: fail },
+            step(Event::Control(Slot::Main, b'd')),
+            step(Event::Tick(5000)),
+            step(Event::Control(Slot::Main, b'u')),
+        ],
+    );
+    use verification::reference::runsv::Effect;
+    assert_eq!(r.effects[..2], [Effect::Control(b'u'), Effect::Spawn(Slot::Main, model::runsv::Program::Run)], "{:?}", r.effects);
+    assert_eq!(w.effects, r.effects);
+}

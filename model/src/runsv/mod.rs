@@ -349,11 +349,13 @@ impl Runsv {
                 }
             }
             b'd' => {
-                // A once-start deferred by the throttle is cancelled: runit would have
-                // started it and this `d` would stop it, so it ends down either way.
+                // A start deferred by the throttle (a once-start) or by a fork retry is
+                // cancelled: runit would have started it and this `d` would stop it, so it
+                // ends down either way. The next start is a new one, with `control/u`.
                 let s = self.slot_mut(slot);
                 s.want = Want::Down;
                 s.once_pending = false;
+                s.fork_retry = false;
                 self.update(slot);
                 if state == RunState::Run {
                     self.stop(slot);
@@ -363,6 +365,7 @@ impl Runsv {
                 let s = self.slot_mut(slot);
                 s.want = Want::Exit;
                 s.once_pending = false;
+                s.fork_retry = false;
                 self.update(slot);
                 if state == RunState::Run {
                     self.stop(slot);

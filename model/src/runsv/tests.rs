@@ -348,6 +348,25 @@ fn test_run_spawn_failed_retries_after_five_seconds() {
 }
 
 #[test]
+fn regression_down_during_fork_retry_then_up_runs_control_u() {
+    // A failed fork leaves a start half done (control/u ran). `d` during the retry
+    // cancels that start, so the next `u` is a new start, and runit runs control/u on
+    // every start (`custom(s, 'u')` in `startservice`).
+    let mut h = H::new(true, None);
+    h.feed(Input::Start);
+    h.feed(Input::Control(Slot::Main, b'u'));
+    h.feed(Input::ControlDone(ControlOutcome::Absent));
+    h.feed(Input::SpawnFailed(Slot::Main, Errno::EAGAIN));
+    h.feed(Input::Control(Slot::Main, b'd'));
+    h.advance(5000);
+    assert!(h.feed(Input::Tick).is_empty(), "the cancelled start stays cancelled");
+    let a = h.feed(Input::Control(Slot::Main, b'u'));
+    assert_eq!(a.last(), Some(&Action::RunControl(b'u')), "{a:?}");
+    let a = h.feed(Input::ControlDone(ControlOutcome::Absent));
+    assert_eq!(spawns(&a), vec![Program::Run]);
+}
+
+#[test]
 fn regression_once_then_down_during_throttle_stays_down() {
     // `o` during a throttle defers the start; a `d` before the deadline must cancel it
     // (runit would have started it and stopped it again: it ends down either way).

@@ -5,7 +5,11 @@
 //! - the restart throttle is a deadline (`not_before = exit time + 1 s` after a cycle
 //!   shorter than 1 s) instead of a blocking `sleep(1)`;
 //! - a fork failure is retried through a 5 s deadline instead of `sleep(5)` inside
-//!   `startservice` (as in runit, `control/u` runs once per start, not once per fork);
+//!   `startservice`: the start is *suspended* in its fork loop ([`RefSlot::fork_loop`]),
+//!   and commands are read meanwhile. Resuming it only forks (runit's loop never goes back
+//!   to `custom(s, 'u')`). `d`/`x` abandon it: runit would finish the start and the command
+//!   would stop it, so the service ends down either way, and the next start is a new
+//!   `startservice` with its own `custom(s, 'u')`;
 //! - `k` does not mark the slot down before the process is reaped;
 //! - exiting (`x`/SIGTERM) does not wait for a pending throttle.
 //!
@@ -149,8 +153,9 @@ pub struct RefSlot {
     pub not_before: Option<Mono>,
     /// `o` while down: one start is owed despite want down.
     pub once: bool,
-    /// The last fork of `./run` failed: the retry continues that start (no `control/u`).
-    pub fork_retry: bool,
+    /// `startservice` is suspended in its fork loop after a failed fork (`custom(s, 'u')`
+    /// already ran): the next attempt only forks. `d`/`x` abandon it.
+    pub fork_loop: bool,
     /// Arguments of the `./finish` owed for the last exit.
     pub finish_args: (i32, i32),
     /// What `update_status` last wrote.
@@ -171,7 +176,7 @@ impl RefSlot {
             run_started: Mono(0),
             not_before: None,
             once: false,
-            fork_retry: false,
+            fork_loop: false,
             finish_args: (0, 0),
             written: None,
             pid_file: None,
@@ -278,9 +283,10 @@ impl RefRunsv {
             return None;
         }
         let m = &self.main;
-        let main = if m.pid == 0 && (m.want == Want::Up || m.state == RunState::Finish || m.once) { m.not_before } else { None };
+        let main =
+            if m.pid == 0 && (m.want == Want::Up || m.state == RunState::Finish || m.once || m.fork_loop) { m.not_before } else { None };
         let log = match &self.log {
-            Some(l) if l.pid == 0 && (l.want == Want::Up || l.once) && !self.pipe_closed => l.not_before,
+            Some(l) if l.pid == 0 && (l.want == Want::Up || l.once || l.fork_loop) && !self.pipe_closed => l.not_before,
             _ => None,
         };
         match (main, log) {
@@ -361,20 +367,25 @@ impl RefRunsv {
         }
     }
 
-    /// runit's `startservice()` (the fork result comes from the script).
+    /// runit's `startservice()`: `custom(s, 'u')` for `./run`, then the fork loop.
     fn startservice(&mut self, slot: Slot) {
+        if slot == Slot::Main && self.main.state != RunState::Finish {
+            self.custom(Slot::Main, b'u');
+        }
+        self.fork_loop(slot);
+    }
+
+    /// The rest of `startservice()`: `while ((p = fork()) == -1) sleep(5)` and the parent's
+    /// bookkeeping. A failed fork suspends the start here until the retry deadline (the
+    /// fork result comes from the script).
+    fn fork_loop(&mut self, slot: Slot) {
         let program = match (slot, self.sv(slot).state) {
             (Slot::Log, _) => Program::LogRun,
             (Slot::Main, RunState::Finish) => {
                 let (a, b) = self.main.finish_args;
                 Program::Finish { a, b }
             }
-            (Slot::Main, _) => {
-                if !self.main.fork_retry {
-                    self.custom(Slot::Main, b'u');
-                }
-                Program::Run
-            }
+            (Slot::Main, _) => Program::Run,
         };
         self.effects.push(Effect::Spawn(slot, program.clone()));
         let now = self.now;
@@ -383,15 +394,12 @@ impl RefRunsv {
             self.effects.push(Effect::Warn(warn));
             let s = self.sv(slot);
             s.not_before = Some(now.mono + FORK_RETRY);
-            if s.state != RunState::Finish {
-                s.fork_retry = true;
-            }
-            if s.state != RunState::Finish && s.want != Want::Up {
-                s.once = true;
-            }
+            // `./finish` is retried because the state is still finish; a `./run` start is
+            // suspended in the loop.
+            s.fork_loop = s.state != RunState::Finish;
             return;
         }
-        self.sv(slot).fork_retry = false;
+        self.sv(slot).fork_loop = false;
         let pid = self.next_pid;
         self.next_pid += 1;
         self.pid_changed = true;
@@ -425,7 +433,7 @@ impl RefRunsv {
                 }
             }
             b'd' => {
-                self.sv(slot).once = false;
+                self.abandon_start(slot);
                 self.sv(slot).want = Want::Down;
                 self.update_status(slot);
                 if running {
@@ -433,7 +441,7 @@ impl RefRunsv {
                 }
             }
             b'x' if slot == Slot::Main => {
-                self.sv(slot).once = false;
+                self.abandon_start(slot);
                 self.sv(slot).want = Want::Exit;
                 self.update_status(slot);
                 if running {
@@ -481,6 +489,15 @@ impl RefRunsv {
         }
     }
 
+    /// `d`/`x` while a start is deferred (an `o` waiting for the throttle, or a start
+    /// suspended in the fork loop): runit would have made that start before reading the
+    /// byte, and the byte would stop it again, so the service ends down either way: drop it.
+    fn abandon_start(&mut self, slot: Slot) {
+        let s = self.sv(slot);
+        s.once = false;
+        s.fork_loop = false;
+    }
+
     /// What runsv does when a slot's child is reaped (spec/runsv.md §5).
     fn reap(&mut self, slot: Slot, wstatus: i32, finish: bool) {
         let now = self.now;
@@ -523,18 +540,26 @@ impl RefRunsv {
             }
             let now = self.now;
             if let Some(l) = &self.log {
-                if l.pid == 0 && (l.want == Want::Up || l.once) && l.ready(now) && !self.pipe_closed {
+                if l.pid == 0 && (l.want == Want::Up || l.once || l.fork_loop) && l.ready(now) && !self.pipe_closed {
                     self.sv(Slot::Log).once = false;
-                    self.startservice(Slot::Log);
+                    if self.sv(Slot::Log).fork_loop {
+                        self.fork_loop(Slot::Log);
+                    } else {
+                        self.startservice(Slot::Log);
+                    }
                     continue;
                 }
             }
             let m = &self.main;
-            if m.pid == 0 && m.ready(now) && (m.state == RunState::Finish || m.want == Want::Up || m.once) {
+            if m.pid == 0 && m.ready(now) && (m.state == RunState::Finish || m.want == Want::Up || m.once || m.fork_loop) {
                 if self.main.state != RunState::Finish {
                     self.main.once = false;
                 }
-                self.startservice(Slot::Main);
+                if self.main.fork_loop {
+                    self.fork_loop(Slot::Main);
+                } else {
+                    self.startservice(Slot::Main);
+                }
                 continue;
             }
             return;
