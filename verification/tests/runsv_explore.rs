@@ -123,15 +123,18 @@ fn key(w: &World) -> Key {
     let mut slot_key = |slot: Slot| {
         let i = if slot == Slot::Main { 0 } else { 1 };
         w.m.slot(slot).map(|s| SlotKey {
-            state: s.state,
+            state: s.state(),
             want: s.want,
-            pid: canon(s.pid),
+            pid: canon(s.pid()),
             paused: s.paused,
-            got_term: s.got_term,
-            once: s.once_pending,
-            finish_args: s.finish_args,
-            not_before_in_ms: s.not_before.map(|t| t.0.saturating_sub(now) / 1_000_000),
-            run_age_ms: age_ms(now, s.run_started.0),
+            got_term: s.got_term(),
+            once: s.once_pending(),
+            finish_args: s.finish_args(),
+            not_before_in_ms: s.not_before().map(|t| t.0.saturating_sub(now) / 1_000_000),
+            run_age_ms: match s.phase {
+                model::runsv::Phase::Run { started, .. } | model::runsv::Phase::Finish { started, .. } => age_ms(now, started.0),
+                _ => None,
+            },
             last_start_age_ms: w.last_start[i].and_then(|t| age_ms(now, t.0)),
             last_short_down_age_ms: match w.last_down[i] {
                 Some((t, true)) => age_ms(now, t.0),
@@ -149,7 +152,7 @@ fn key(w: &World) -> Key {
         // The shared "pid changed" flag is private; it only decides whether the next
         // status write rewrites `pid`, but keep states apart that differ in it.
         pid_changed: format!("{:?}", w.m).contains("pid_changed: true"),
-        last_run_exit: if w.m.slot(Slot::Main).is_some_and(|s| s.state != RunState::Down) { w.last_run_exit } else { None },
+        last_run_exit: if w.m.slot(Slot::Main).is_some_and(|s| s.state() != RunState::Down) { w.last_run_exit } else { None },
         violations: w.violations,
     }
 }
@@ -260,25 +263,25 @@ fn properties() -> Vec<Property<S>> {
     assert_eq!(p.len(), INVARIANTS.len(), "every named invariant is explored");
     p.push(Property::eventually(
         "wanted up runs without outside help",
-        |s| !s.w.exited && s.w.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid == 0),
-        |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.pid != 0),
+        |s| !s.w.exited && s.w.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid() == 0),
+        |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.pid() != 0),
         3,
     ));
     p.push(Property::eventually(
         "wanted-up log runs without outside help",
-        |s| !s.w.exited && !s.w.pipe_closed && s.w.m.slot(Slot::Log).is_some_and(|l| l.want == Want::Up && l.pid == 0),
-        |s| s.w.m.slot(Slot::Log).is_some_and(|l| l.pid != 0),
+        |s| !s.w.exited && !s.w.pipe_closed && s.w.m.slot(Slot::Log).is_some_and(|l| l.want == Want::Up && l.pid() == 0),
+        |s| s.w.m.slot(Slot::Log).is_some_and(|l| l.pid() != 0),
         3,
     ));
-    p.push(Property::sometimes("finish runs", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.state == RunState::Finish && m.pid != 0)));
+    p.push(Property::sometimes("finish runs", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Finish && m.pid() != 0)));
     p.push(Property::sometimes("throttle armed", |s| {
-        s.w.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid == 0 && m.not_before.is_some())
+        s.w.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid() == 0 && m.not_before().is_some())
     }));
     p.push(Property::sometimes("log pipe closed", |s| s.w.pipe_closed && !s.w.exited));
     p.push(Property::sometimes("exit reached", |s| s.w.exited));
-    p.push(Property::sometimes("paused while down", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.paused && m.state == RunState::Down)));
+    p.push(Property::sometimes("paused while down", |s| s.w.m.slot(Slot::Main).is_some_and(|m| m.paused && m.state() == RunState::Down)));
     p.push(Property::sometimes("fork retry pending", |s| {
-        s.w.m.slot(Slot::Main).is_some_and(|m| m.pid == 0 && m.not_before.is_some() && m.state == RunState::Finish)
+        s.w.m.slot(Slot::Main).is_some_and(|m| m.pid() == 0 && m.not_before().is_some() && m.state() == RunState::Finish)
     }));
     p
 }

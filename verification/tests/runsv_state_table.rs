@@ -57,7 +57,7 @@ impl Drive {
     }
 
     fn exit(&mut self, slot: Slot, status: i32, finish_present: bool) -> Vec<String> {
-        let pid = self.m.slot(slot).map(|s| s.pid).unwrap_or(0);
+        let pid = self.m.slot(slot).map(|s| s.pid()).unwrap_or(0);
         self.feed(Input::ChildExited { pid, status, finish_present })
     }
 }
@@ -104,29 +104,29 @@ fn describe_action(a: &Action) -> String {
 }
 
 fn describe_slot(s: &SlotState, now: Now) -> String {
-    let mut d = String::from(s.state.word());
+    let mut d = String::from(s.state().word());
     d += match s.want {
         Want::Up => ", want up",
         Want::Down => ", want down",
         Want::Exit => ", want exit",
     };
-    if s.pid != 0 {
+    if s.pid() != 0 {
         d += ", pid";
     }
     if s.paused {
         d += ", paused";
     }
-    if s.got_term {
+    if s.got_term() {
         d += ", got TERM";
     }
-    if s.once_pending {
+    if s.once_pending() {
         d += ", once";
     }
-    if let Some(t) = s.not_before {
+    if let Some(t) = s.not_before() {
         d += &format!(", start in {} ms", (t - now.mono).as_millis());
     }
-    if s.state == RunState::Finish {
-        if let Some((a, b)) = s.finish_args {
+    if s.state() == RunState::Finish {
+        if let Some((a, b)) = s.finish_args() {
             d += &format!(", finish {a} {b}");
         }
     }
@@ -213,11 +213,11 @@ fn inputs(d: &Drive) -> Vec<NamedInput> {
         }
     }
     v.push(("SIGTERM".into(), Box::new(|d: &mut Drive| d.feed(Input::Terminate))));
-    if d.m.slot(Slot::Main).is_some_and(|s| s.pid != 0) {
+    if d.m.slot(Slot::Main).is_some_and(|s| s.pid() != 0) {
         v.push(("main child exits 0, finish present".into(), Box::new(|d: &mut Drive| d.exit(Slot::Main, 0, true))));
         v.push(("main child killed by TERM, no finish".into(), Box::new(|d: &mut Drive| d.exit(Slot::Main, 15, false))));
     }
-    if d.m.slot(Slot::Log).is_some_and(|s| s.pid != 0) {
+    if d.m.slot(Slot::Log).is_some_and(|s| s.pid() != 0) {
         v.push(("log child exits 0".into(), Box::new(|d: &mut Drive| d.exit(Slot::Log, 0, false))));
     }
     v.push((

@@ -9,12 +9,22 @@
 //! [`Action::Spawn`] (answer [`Input::Spawned`] / [`Input::SpawnFailed`]) and
 //! [`Action::RunControl`] (answer [`Input::ControlDone`]); [`Runsv::owed`] says which.
 //!
+//! # Shape
+//! Each slot is a [`Phase`] (down / starting / run / finish, each carrying only its own
+//! data) plus `want`, `paused` and `stamp`, which runit keeps across phases. One input is
+//! routed to the slot it concerns as an `Event`, and `Runsv::on` is the whole behaviour:
+//! one `match (phase, event)` without a catch-all arm, the code form of
+//! `docs/state-tables/runsv.md`. runit's level-triggered loop top is the `Due` column,
+//! offered after every input (log first, then main). At most one reply is owed at a time
+//! (`Pending`, which also says where the interrupted command resumes).
+//!
 //! # Deliberate differences from runit (docs/divergences.md)
 //! - The restart throttle is a deadline, not a blocking `sleep(1)`: commands, exits and the
 //!   other slot are served meanwhile. No `./run` starts less than 1 s after the previous
 //!   start of the same slot when that cycle lasted under a second, exactly as runit spaces
 //!   them.
-//! - A fork failure is retried after 5 s through a deadline, not a blocking `sleep(5)`.
+//! - A fork failure is retried after 5 s through a deadline, not a blocking `sleep(5)`;
+//!   `d`/`x` meanwhile cancel that start (the next start runs `control/u` again).
 //! - `k` does not mark the slot down before the process is reaped (runit does, which makes
 //!   `./finish` run twice after `k` during finish, and lets a `u` start a second `./run`
 //!   beside a process that `control/k` chose not to kill).
@@ -28,10 +38,10 @@ use alloc::vec::Vec;
 
 use crate::errno::Errno;
 use crate::machine::Machine;
-use crate::status::{self, RunState, StatusRecord, Want};
+use crate::status::{self, Want};
 use crate::time::{Mono, Now, Span, Tai64n};
 
-pub use slot::SlotState;
+pub use slot::{Deferred, Phase, SlotState};
 
 /// runit's restart throttle: a `./run` cycle shorter than this is followed by a pause of
 /// the same length before the next start.
@@ -195,6 +205,104 @@ enum Then {
     SignalUnless(Sig, u8),
 }
 
+/// Where runsv is in its life, beside the two slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Life {
+    /// Built; [`Input::Start`] not seen yet: nothing starts.
+    Created,
+    /// Supervising both slots.
+    Supervising,
+    /// Main is down with want exit and the log still runs: the log pipe is closed, the log
+    /// is not restarted, and runsv exits when the log has read to EOF and exited.
+    DrainingLog,
+    /// `Exit` was emitted; every input is ignored.
+    Exited,
+}
+
+/// The reply the machine waits for, with where the interrupted work resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Pending {
+    /// A fork for this slot.
+    Spawn(Slot),
+    /// A `control/<byte>` script (main slot only).
+    Control {
+        /// Which script.
+        byte: u8,
+        /// What its result is for.
+        then: Then,
+    },
+}
+
+/// One control byte, decoded for one slot (spec/runsv.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
+    /// `u`: want up.
+    Up,
+    /// `o`: want down, but start once if down.
+    Once,
+    /// `d`: want down, stop.
+    Down,
+    /// `x` (main) or SIGTERM: want exit, stop.
+    Exit,
+    /// `t`: stop, want unchanged.
+    Term,
+    /// `k p c h a i q 1 2`: this signal, unless `control/<byte>` (main slot) exits 0.
+    Signal(u8, Sig),
+    /// Any other byte, and `x` on the log slot: read and ignored.
+    Ignore,
+}
+
+impl Cmd {
+    fn decode(slot: Slot, byte: u8) -> Cmd {
+        match byte {
+            b'u' => Cmd::Up,
+            b'o' => Cmd::Once,
+            b'd' => Cmd::Down,
+            b'x' if slot == Slot::Main => Cmd::Exit,
+            b't' => Cmd::Term,
+            b'k' => Cmd::Signal(byte, Sig::Kill),
+            b'p' => Cmd::Signal(byte, Sig::Stop),
+            b'c' => Cmd::Signal(byte, Sig::Cont),
+            b'h' => Cmd::Signal(byte, Sig::Hup),
+            b'a' => Cmd::Signal(byte, Sig::Alrm),
+            b'i' => Cmd::Signal(byte, Sig::Int),
+            b'q' => Cmd::Signal(byte, Sig::Quit),
+            b'1' => Cmd::Signal(byte, Sig::Usr1),
+            b'2' => Cmd::Signal(byte, Sig::Usr2),
+            // The 241 other byte values (and `x` for the log, which has no exit of its own).
+            _ => Cmd::Ignore,
+        }
+    }
+}
+
+/// One input as it concerns one slot: the columns of the transition table in
+/// [`Runsv::on`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Event {
+    /// A command byte.
+    Cmd(Cmd),
+    /// The slot's process was reaped.
+    Reaped {
+        /// Raw wait status.
+        status: i32,
+        /// `./finish` could be opened at reap time.
+        finish_present: bool,
+    },
+    /// The owed fork succeeded.
+    Spawned(u32),
+    /// The owed fork failed.
+    SpawnFailed(Errno),
+    /// The owed `control/<c>` finished; `ok` = it exited 0.
+    ScriptDone {
+        /// runit's `custom()` result.
+        ok: bool,
+        /// Where the interrupted work resumes.
+        then: Then,
+    },
+    /// runit's loop top: start the slot if it is wanted and its deadline has passed.
+    Due,
+}
+
 /// The whole runsv: two slots and the pieces shared between them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Runsv {
@@ -203,12 +311,8 @@ pub struct Runsv {
     log: Option<SlotState>,
     /// runit's single "pid changed" flag, shared by both slots (formats.md §2.4 quirk).
     pid_changed: bool,
-    /// The log pipe was closed for the exit sequence.
-    log_pipe_closed: bool,
-    owed: Option<Owed>,
-    then: Option<Then>,
-    exited: bool,
-    started: bool,
+    life: Life,
+    pending: Option<Pending>,
     actions: VecDeque<Action>,
 }
 
@@ -217,23 +321,24 @@ impl Runsv {
     /// start-up time (both slots' first stamp).
     pub fn new(now: Now, config: Config) -> Runsv {
         let stamp = Tai64n::from_wall(now.wall);
+        let want = |down: bool| if down { Want::Down } else { Want::Up };
         Runsv {
             dir: config.dir,
-            main: SlotState::new(if config.down { Want::Down } else { Want::Up }, stamp),
-            log: config.log.map(|down| SlotState::new(if down { Want::Down } else { Want::Up }, stamp)),
+            main: SlotState::new(want(config.down), stamp),
+            log: config.log.map(|down| SlotState::new(want(down), stamp)),
             pid_changed: true,
-            log_pipe_closed: false,
-            owed: None,
-            then: None,
-            exited: false,
-            started: false,
+            life: Life::Created,
+            pending: None,
             actions: VecDeque::new(),
         }
     }
 
     /// The reply the runtime owes, if any (it must feed that reply next).
     pub fn owed(&self) -> Option<Owed> {
-        self.owed
+        self.pending.map(|p| match p {
+            Pending::Spawn(slot) => Owed::Spawn(slot),
+            Pending::Control { byte, .. } => Owed::Control(byte),
+        })
     }
 
     /// A slot's state, for the runtime's trace, tests and the explorer.
@@ -246,18 +351,18 @@ impl Runsv {
 
     /// Whether runsv has decided to exit.
     pub fn has_exited(&self) -> bool {
-        self.exited
+        self.life == Life::Exited
     }
 
     /// Whether the log pipe has been closed (exit sequence under way).
     pub fn log_pipe_closed(&self) -> bool {
-        self.log_pipe_closed
+        self.life == Life::DrainingLog
     }
 
     /// Whether the machine reads control bytes for `slot` now (false while a reply is
     /// owed or after exit, so the runtime leaves bytes in the FIFO).
     pub fn accepts_control(&self, slot: Slot) -> bool {
-        self.owed.is_none() && !self.exited && self.slot(slot).is_some()
+        self.pending.is_none() && self.life != Life::Exited && self.slot(slot).is_some()
     }
 
     fn slot_mut(&mut self, slot: Slot) -> &mut SlotState {
@@ -267,317 +372,342 @@ impl Runsv {
         }
     }
 
-    fn has(&self, slot: Slot) -> bool {
-        slot == Slot::Main || self.log.is_some()
+    fn phase(&self, slot: Slot) -> Phase {
+        self.slot(slot).expect("slot exists").phase
+    }
+
+    fn set(&mut self, slot: Slot, phase: Phase) {
+        debug_assert!(slot == Slot::Main || !matches!(phase, Phase::Finish { .. }), "the log slot has no finish");
+        self.slot_mut(slot).phase = phase;
+    }
+
+    /// The slot whose process has this pid (0 is nobody's).
+    fn whose(&self, pid: u32) -> Option<Slot> {
+        [Slot::Main, Slot::Log].into_iter().find(|&s| pid != 0 && self.slot(s).is_some_and(|x| x.pid() == pid))
     }
 
     /// Queues the status files of `slot` (runit's `update_status`).
     fn update(&mut self, slot: Slot) {
-        let pid_changed = self.pid_changed;
-        self.pid_changed = false;
+        let pid_changed = core::mem::replace(&mut self.pid_changed, false);
         let s = self.slot_mut(slot);
-        let record = StatusRecord::new(s.stamp, s.pid, s.paused, s.want, s.got_term, s.state);
-        let stat = status::stat_text(s.state, s.paused, s.got_term, s.want);
-        let pid = if pid_changed { Some(status::pid_text(s.pid)) } else { None };
-        self.actions.push_back(Action::WriteStatus { slot, pid, stat, status: record.encode() });
+        let stat = status::stat_text(s.state(), s.paused, s.got_term(), s.want);
+        let pid = if pid_changed { Some(status::pid_text(s.pid())) } else { None };
+        let status = s.record().encode();
+        self.actions.push_back(Action::WriteStatus { slot, pid, stat, status });
     }
 
-    fn signal(&mut self, slot: Slot, sig: Sig) {
-        let pid = self.slot_mut(slot).pid;
-        debug_assert!(pid != 0, "signals go only to live children");
-        if pid != 0 {
-            self.actions.push_back(Action::Signal(slot, pid, sig));
-        }
+    fn want(&mut self, slot: Slot, want: Want) {
+        self.slot_mut(slot).want = want;
+        self.update(slot);
+    }
+
+    fn signal(&mut self, slot: Slot, pid: u32, sig: Sig) {
+        debug_assert!(pid != 0 && self.slot(slot).is_some_and(|s| s.pid() == pid), "signals go only to the slot's live child");
+        self.actions.push_back(Action::Signal(slot, pid, sig));
     }
 
     fn run_control(&mut self, byte: u8, then: Then) {
-        debug_assert!(self.owed.is_none());
-        self.owed = Some(Owed::Control(byte));
-        self.then = Some(then);
+        debug_assert!(self.pending.is_none(), "one obligation at a time");
+        self.pending = Some(Pending::Control { byte, then });
         self.actions.push_back(Action::RunControl(byte));
     }
 
     fn spawn(&mut self, slot: Slot, program: Program) {
-        debug_assert!(self.owed.is_none());
+        debug_assert!(self.pending.is_none(), "one obligation at a time");
+        debug_assert!(self.slot(slot).is_some_and(|s| s.pid() == 0), "one child per slot");
         let exec_fail_msg = text::exec_failed(&self.dir, &program);
-        self.owed = Some(Owed::Spawn(slot));
+        self.pending = Some(Pending::Spawn(slot));
         self.actions.push_back(Action::Spawn { slot, program, exec_fail_msg });
     }
 
-    /// runit's `stopservice` for the main slot or the log slot (no overrides for the log).
-    fn stop(&mut self, slot: Slot) {
-        if slot == Slot::Main {
-            self.run_control(b't', Then::StopAfterT);
-        } else {
-            self.stop_after_t(slot, false);
+    /// The transition table: what one event does to one slot in each phase. runit's
+    /// `ctrl()` switch, the reap block, `startservice()`'s halves and the loop top, as
+    /// (phase, event) cells. Arms marked "cannot happen" are excluded by the contract
+    /// (no input but the reply while one is owed; a reap is routed by pid).
+    fn on(&mut self, now: Now, slot: Slot, event: Event) {
+        use Event::{Cmd as C, Due, Reaped, ScriptDone, SpawnFailed, Spawned};
+        use Phase::{Down, Finish, Run, Starting};
+        match (self.phase(slot), event) {
+            // Commands. A deferred start is taken over by `u`, kept by `o` (an `o` on a
+            // half-done start lets it finish), and cancelled by `d`/`x`: runit would have
+            // started it and the byte would stop it, so the slot ends down either way.
+            (Down { not_before, deferred }, C(Cmd::Up)) => {
+                let deferred = deferred.filter(|d| *d == Deferred::ForkRetry);
+                self.set(slot, Down { not_before, deferred });
+                self.want(slot, Want::Up);
+            }
+            (Down { not_before, deferred }, C(Cmd::Once)) => {
+                self.set(slot, Down { not_before, deferred: deferred.or(Some(Deferred::Once)) });
+                self.want(slot, Want::Down);
+            }
+            (Down { not_before, .. }, C(Cmd::Down)) => {
+                self.set(slot, Down { not_before, deferred: None });
+                self.want(slot, Want::Down);
+            }
+            (Down { not_before, .. }, C(Cmd::Exit)) => {
+                self.set(slot, Down { not_before, deferred: None });
+                self.want(slot, Want::Exit);
+            }
+            (Run { .. } | Finish { .. }, C(Cmd::Up)) => self.want(slot, Want::Up),
+            (Run { .. } | Finish { .. }, C(Cmd::Once)) => self.want(slot, Want::Down),
+            (Run { .. }, C(Cmd::Down)) => {
+                self.want(slot, Want::Down);
+                self.stop(slot);
+            }
+            (Run { .. }, C(Cmd::Exit)) => {
+                self.want(slot, Want::Exit);
+                self.stop(slot);
+            }
+            // During finish, `d`/`x` change want only; `./finish` runs to completion.
+            (Finish { .. }, C(Cmd::Down)) => self.want(slot, Want::Down),
+            (Finish { .. }, C(Cmd::Exit)) => self.want(slot, Want::Exit),
+            (Run { .. }, C(Cmd::Term)) => self.stop(slot),
+            (Down { .. } | Finish { .. }, C(Cmd::Term)) => {}
+            (Run { .. }, C(Cmd::Signal(byte, sig))) if slot == Slot::Main => self.run_control(byte, Then::SignalUnless(sig, byte)),
+            (Run { pid, .. }, C(Cmd::Signal(byte, sig))) => {
+                self.signal(slot, pid, sig);
+                self.pause_flag(slot, byte);
+            }
+            // Not running: no signal (`k` does not mark the slot down: a divergence), but
+            // `p`/`c` still set the flag.
+            (Down { .. } | Finish { .. }, C(Cmd::Signal(byte, _))) => self.pause_flag(slot, byte),
+            (Down { .. } | Run { .. } | Finish { .. }, C(Cmd::Ignore)) => {}
+
+            // The slot's process exits.
+            (Run { started, .. }, Reaped { status, finish_present }) => {
+                self.pid_changed = true;
+                if slot == Slot::Main && finish_present {
+                    self.set(slot, Finish { pid: None, args: finish_args(status), started, not_before: None });
+                    self.update(slot);
+                } else {
+                    self.went_down(now, slot, started);
+                }
+            }
+            (Finish { pid: Some(_), started, .. }, Reaped { .. }) => {
+                self.pid_changed = true;
+                self.went_down(now, slot, started);
+            }
+
+            // Starting: the loop top, then the replies.
+            (Down { not_before, deferred }, Due) => {
+                let draining = slot == Slot::Log && self.life == Life::DrainingLog;
+                let wanted = self.slot_mut(slot).want == Want::Up || deferred.is_some();
+                if wanted && !draining && not_before.is_none_or(|t| now.mono >= t) {
+                    self.set(slot, Starting);
+                    match (slot, deferred) {
+                        // runit runs `control/u` once per start, not once per fork attempt.
+                        (Slot::Main, Some(Deferred::ForkRetry)) => self.spawn(slot, Program::Run),
+                        (Slot::Main, Some(Deferred::Once) | None) => self.run_control(b'u', Then::StartRun),
+                        (Slot::Log, _) => self.spawn(slot, Program::LogRun),
+                    }
+                }
+            }
+            (Finish { pid: None, args: (a, b), not_before, .. }, Due) => {
+                if not_before.is_none_or(|t| now.mono >= t) {
+                    self.spawn(slot, Program::Finish { a, b });
+                }
+            }
+            (Run { .. } | Finish { pid: Some(_), .. }, Due) => {}
+            (Starting, ScriptDone { then: Then::StartRun, .. }) => self.spawn(slot, Program::Run),
+            (Starting, Spawned(pid)) => {
+                let s = self.slot_mut(slot);
+                s.stamp = Tai64n::from_wall(now.wall);
+                s.paused = false;
+                self.set(slot, Run { pid, started: now.mono, got_term: false });
+                self.pid_changed = true;
+                self.update(slot);
+            }
+            (Finish { pid: None, args, started, .. }, Spawned(pid)) => {
+                self.slot_mut(slot).paused = false;
+                self.set(slot, Finish { pid: Some(pid), args, started, not_before: None });
+                self.pid_changed = true;
+                self.update(slot);
+            }
+            (Starting, SpawnFailed(e)) => {
+                self.actions.push_back(Action::Warn(text::fork_failed(&self.dir, e)));
+                self.set(slot, Down { not_before: Some(now.mono + FORK_RETRY), deferred: Some(Deferred::ForkRetry) });
+            }
+            (Finish { pid: None, args, started, .. }, SpawnFailed(e)) => {
+                self.actions.push_back(Action::Warn(text::fork_failed(&self.dir, e)));
+                self.set(slot, Finish { pid: None, args, started, not_before: Some(now.mono + FORK_RETRY) });
+            }
+
+            // Override scripts come back.
+            (Run { .. }, ScriptDone { ok, then: Then::StopAfterT }) => self.stop_after_t(slot, ok),
+            (Run { pid, .. }, ScriptDone { ok, then: Then::SignalUnless(sig, byte) }) => {
+                if !ok {
+                    self.signal(slot, pid, sig);
+                }
+                self.pause_flag(slot, byte);
+            }
+            (Run { .. }, ScriptDone { then: Then::Nothing, .. }) => {}
+
+            // Cannot happen.
+            (Starting, C(_) | Reaped { .. } | Due | ScriptDone { then: Then::StopAfterT | Then::Nothing | Then::SignalUnless(..), .. })
+            | (Down { .. }, Reaped { .. } | Spawned(_) | SpawnFailed(_) | ScriptDone { .. })
+            | (Run { .. }, Spawned(_) | SpawnFailed(_) | ScriptDone { then: Then::StartRun, .. })
+            | (Finish { pid: None, .. }, Reaped { .. })
+            | (Finish { pid: Some(_), .. }, Spawned(_) | SpawnFailed(_))
+            | (Finish { .. }, ScriptDone { .. }) => debug_assert!(false, "{slot:?}: {event:?} cannot happen in {:?}", self.phase(slot)),
         }
     }
 
-    fn stop_after_t(&mut self, slot: Slot, overridden: bool) {
-        if self.slot_mut(slot).pid == 0 {
-            return;
+    /// The flag updates `p` and `c` make whether or not a signal was sent.
+    fn pause_flag(&mut self, slot: Slot, byte: u8) {
+        if byte == b'p' || byte == b'c' {
+            self.slot_mut(slot).paused = byte == b'p';
+            self.update(slot);
         }
+    }
+
+    /// runit's `stopservice`: the main slot consults `control/t` first (its result decides
+    /// the TERM); the log slot has no overrides.
+    fn stop(&mut self, slot: Slot) {
+        debug_assert!(matches!(self.phase(slot), Phase::Run { .. }), "only a running slot is stopped");
+        match slot {
+            Slot::Main => self.run_control(b't', Then::StopAfterT),
+            Slot::Log => self.stop_after_t(slot, false),
+        }
+    }
+
+    /// The rest of `stopservice`: TERM unless overridden, then CONT and `control/d`/`x` when
+    /// the slot is wanted down or exiting.
+    fn stop_after_t(&mut self, slot: Slot, overridden: bool) {
+        let Phase::Run { pid, started, .. } = self.phase(slot) else {
+            debug_assert!(false, "stop_after_t outside run");
+            return;
+        };
         if !overridden {
-            self.signal(slot, Sig::Term);
-            self.slot_mut(slot).got_term = true;
+            self.signal(slot, pid, Sig::Term);
+            self.set(slot, Phase::Run { pid, started, got_term: true });
             self.update(slot);
         }
         let want = self.slot_mut(slot).want;
         if want != Want::Up {
-            self.signal(slot, Sig::Cont);
+            self.signal(slot, pid, Sig::Cont);
             if slot == Slot::Main {
                 self.run_control(if want == Want::Down { b'd' } else { b'x' }, Then::Nothing);
             }
         }
     }
 
-    /// One control byte for one slot (spec/runsv.md §4).
-    fn control(&mut self, now: Now, slot: Slot, byte: u8) {
-        let state = self.slot_mut(slot).state;
-        match byte {
-            b'u' => {
-                let s = self.slot_mut(slot);
-                s.want = Want::Up;
-                s.once_pending = false;
-                self.update(slot);
-            }
-            b'o' => {
-                self.slot_mut(slot).want = Want::Down;
-                self.update(slot);
-                if state == RunState::Down {
-                    self.slot_mut(slot).once_pending = true;
-                }
-            }
-            b'd' => {
-                // A start deferred by the throttle (a once-start) or by a fork retry is
-                // cancelled: runit would have started it and this `d` would stop it, so it
-                // ends down either way. The next start is a new one, with `control/u`.
-                let s = self.slot_mut(slot);
-                s.want = Want::Down;
-                s.once_pending = false;
-                s.fork_retry = false;
-                self.update(slot);
-                if state == RunState::Run {
-                    self.stop(slot);
-                }
-            }
-            b'x' if slot == Slot::Main => {
-                let s = self.slot_mut(slot);
-                s.want = Want::Exit;
-                s.once_pending = false;
-                s.fork_retry = false;
-                self.update(slot);
-                if state == RunState::Run {
-                    self.stop(slot);
-                }
-            }
-            b't' => {
-                if state == RunState::Run {
-                    self.stop(slot);
-                }
-            }
-            b'k' | b'p' | b'c' | b'h' | b'a' | b'i' | b'q' | b'1' | b'2' => {
-                let sig = sig_for(byte);
-                if state == RunState::Run {
-                    if slot == Slot::Main {
-                        self.run_control(byte, Then::SignalUnless(sig, byte));
-                        return;
-                    }
-                    self.signal(slot, sig);
-                }
-                self.after_signal_command(slot, byte);
-            }
-            _ => {}
-        }
-        let _ = now;
-    }
-
-    /// The flag updates `p` and `c` make whether or not a signal was sent.
-    fn after_signal_command(&mut self, slot: Slot, byte: u8) {
-        match byte {
-            b'p' => {
-                self.slot_mut(slot).paused = true;
-                self.update(slot);
-            }
-            b'c' => {
-                self.slot_mut(slot).paused = false;
-                self.update(slot);
-            }
-            _ => {}
-        }
-    }
-
-    fn child_exited(&mut self, now: Now, pid: u32, wstatus: i32, finish_present: bool) {
-        if pid == 0 {
-            return;
-        }
-        if self.main.pid == pid {
-            self.pid_changed = true;
-            let s = &mut self.main;
-            s.pid = 0;
-            s.got_term = false;
-            if s.state != RunState::Finish && finish_present {
-                s.state = RunState::Finish;
-                s.finish_args = Some(finish_args(wstatus));
-                self.update(Slot::Main);
-                return;
-            }
-            self.slot_down(now, Slot::Main);
-        } else if self.log.as_ref().is_some_and(|l| l.pid == pid) {
-            self.pid_changed = true;
-            let s = self.slot_mut(Slot::Log);
-            s.pid = 0;
-            s.got_term = false;
-            self.slot_down(now, Slot::Log);
-        }
-        // Any other pid (a control script reaped late, a stray) is ignored, as runit does.
-    }
-
-    /// The slot becomes down: restamp, and arm the throttle if the cycle was short.
-    fn slot_down(&mut self, now: Now, slot: Slot) {
-        let s = self.slot_mut(slot);
-        s.state = RunState::Down;
-        s.finish_args = None;
-        if now.mono < s.run_started + RESTART_THROTTLE {
-            s.not_before = Some(now.mono + RESTART_THROTTLE);
-        }
-        s.stamp = Tai64n::from_wall(now.wall);
+    /// The slot becomes down after a cycle that began at `started`: restamp, and arm the
+    /// throttle if the cycle was shorter than [`RESTART_THROTTLE`].
+    fn went_down(&mut self, now: Now, slot: Slot, started: Mono) {
+        debug_assert!(now.mono >= started, "time does not go backwards");
+        let not_before = (now.mono < started + RESTART_THROTTLE).then(|| now.mono + RESTART_THROTTLE);
+        self.set(slot, Phase::Down { not_before, deferred: None });
+        self.slot_mut(slot).stamp = Tai64n::from_wall(now.wall);
         self.update(slot);
     }
 
-    /// runit's loop top + exit check: start what should run, or exit when done.
-    fn step(&mut self, now: Now) {
-        if self.owed.is_some() || self.exited || !self.started {
+    /// runit's loop top and exit check, as explicit [`Event::Due`] events: exit when main
+    /// is down for good, else offer a start to the log slot, then to main. One start at a
+    /// time: each owes a reply, after which the loop top runs again.
+    fn loop_top(&mut self, now: Now) {
+        if self.pending.is_some() || matches!(self.life, Life::Created | Life::Exited) {
             return;
         }
-        if self.main.want == Want::Exit && self.main.state == RunState::Down && self.main.pid == 0 {
+        if self.main.want == Want::Exit && matches!(self.main.phase, Phase::Down { .. }) {
             self.exit_check();
             return;
         }
-        if let Some(log) = &self.log {
-            if log.pid == 0 && (log.want == Want::Up || log.once_pending) && log.ready(now.mono) && !self.log_pipe_closed {
-                self.slot_mut(Slot::Log).once_pending = false;
-                self.spawn(Slot::Log, Program::LogRun);
+        if self.log.is_some() {
+            self.on(now, Slot::Log, Event::Due);
+            if self.pending.is_some() {
                 return;
             }
         }
-        let m = &self.main;
-        if m.pid == 0 && m.ready(now.mono) {
-            if m.state == RunState::Finish {
-                let (a, b) = m.finish_args.unwrap_or((0, 0));
-                self.spawn(Slot::Main, Program::Finish { a, b });
-                return;
-            }
-            if m.want == Want::Up || m.once_pending {
-                self.main.once_pending = false;
-                if self.main.fork_retry {
-                    // runit runs control/u once per start, not once per fork attempt.
-                    self.spawn(Slot::Main, Program::Run);
-                } else {
-                    self.run_control(b'u', Then::StartRun);
-                }
-            }
-        }
+        self.on(now, Slot::Main, Event::Due);
     }
 
+    /// Main is down with want exit: exit, or first let the log read to EOF.
     fn exit_check(&mut self) {
-        if self.main.want != Want::Exit || self.main.state != RunState::Down || self.main.pid != 0 {
-            return;
-        }
-        let log_running = self.log.as_ref().is_some_and(|l| l.pid != 0);
+        debug_assert!(self.main.want == Want::Exit && self.main.pid() == 0);
+        let log_running = self.log.as_ref().is_some_and(|l| l.pid() != 0);
         if !log_running {
-            self.exited = true;
+            self.life = Life::Exited;
             self.actions.push_back(Action::Exit(0));
-            return;
-        }
-        if !self.log_pipe_closed {
-            self.slot_mut(Slot::Log).want = Want::Exit;
-            self.update(Slot::Log);
-            self.log_pipe_closed = true;
+        } else if self.life == Life::Supervising {
+            self.life = Life::DrainingLog;
+            self.want(Slot::Log, Want::Exit);
             self.actions.push_back(Action::CloseLogPipe);
         }
     }
 
-    fn spawned(&mut self, now: Now, slot: Slot, pid: u32) {
-        let is_finish = slot == Slot::Main && self.main.state == RunState::Finish;
-        let s = self.slot_mut(slot);
-        if !is_finish {
-            s.stamp = Tai64n::from_wall(now.wall);
-            s.run_started = now.mono;
-            s.state = RunState::Run;
-        }
-        s.not_before = None;
-        s.fork_retry = false;
-        s.pid = pid;
-        s.paused = false;
-        s.got_term = false;
-        self.pid_changed = true;
-        self.update(slot);
-    }
-
-    fn spawn_failed(&mut self, now: Now, slot: Slot, errno: Errno) {
-        self.actions.push_back(Action::Warn(text::fork_failed(&self.dir, errno)));
-        let s = self.slot_mut(slot);
-        s.not_before = Some(now.mono + FORK_RETRY);
-        if s.state != RunState::Finish {
-            s.fork_retry = true;
-            // `o` is still owed a start once the retry succeeds.
-            if s.want != Want::Up {
-                s.once_pending = true;
-            }
-        }
-    }
-
-    fn control_done(&mut self, now: Now, byte: u8, outcome: ControlOutcome) {
-        let ok = match outcome {
-            ControlOutcome::Absent => false,
-            ControlOutcome::StatFailed(e) => {
-                self.actions.push_back(Action::Warn(text::control_stat_failed(&self.dir, byte, e)));
-                false
-            }
-            ControlOutcome::ForkFailed(e) => {
-                self.actions.push_back(Action::Warn(text::control_fork_failed(&self.dir, byte, e)));
-                false
-            }
-            ControlOutcome::WaitFailed(e) => {
-                self.actions.push_back(Action::Warn(text::control_wait_failed(&self.dir, byte, e)));
-                false
-            }
+    /// runit's `custom()` result for a `control/<byte>` outcome, with its warning.
+    fn script_ok(&mut self, byte: u8, outcome: ControlOutcome) -> bool {
+        let warn = match outcome {
+            ControlOutcome::Absent => None,
+            ControlOutcome::StatFailed(e) => Some(text::control_stat_failed(&self.dir, byte, e)),
+            ControlOutcome::ForkFailed(e) => Some(text::control_fork_failed(&self.dir, byte, e)),
+            ControlOutcome::WaitFailed(e) => Some(text::control_wait_failed(&self.dir, byte, e)),
             // runit: success is `status >> 8 == 0`, so a script killed by a signal succeeds.
-            ControlOutcome::Exited(st) => (st >> 8) & 0xff == 0,
+            ControlOutcome::Exited(st) => return (st >> 8) & 0xff == 0,
         };
-        let then = self.then.take();
-        match then {
-            Some(Then::StartRun) => {
-                if self.main.pid == 0 {
-                    self.spawn(Slot::Main, Program::Run);
-                }
-            }
-            Some(Then::StopAfterT) => self.stop_after_t(Slot::Main, ok),
-            Some(Then::Nothing) | None => {}
-            Some(Then::SignalUnless(sig, b)) => {
-                if !ok && self.main.pid != 0 && self.main.state == RunState::Run {
-                    self.signal(Slot::Main, sig);
-                }
-                self.after_signal_command(Slot::Main, b);
-            }
+        if let Some(w) = warn {
+            self.actions.push_back(Action::Warn(w));
         }
-        let _ = now;
+        false
     }
-}
 
-fn sig_for(byte: u8) -> Sig {
-    match byte {
-        b'k' => Sig::Kill,
-        b'p' => Sig::Stop,
-        b'c' => Sig::Cont,
-        b'h' => Sig::Hup,
-        b'a' => Sig::Alrm,
-        b'i' => Sig::Int,
-        b'q' => Sig::Quit,
-        b'1' => Sig::Usr1,
-        b'2' => Sig::Usr2,
-        _ => Sig::Term,
+    /// Which slot an input concerns, checked against the owed reply (the contract). A reply
+    /// nobody asked for, or anything else while a reply is owed, is a runtime bug: debug
+    /// builds stop; release builds drop it rather than corrupt the state.
+    fn route(&mut self, input: Input) -> Option<(Slot, Event)> {
+        match (self.pending, input) {
+            (_, Input::Start) => {
+                if self.life == Life::Created {
+                    self.life = Life::Supervising;
+                    self.update(Slot::Main);
+                    if self.log.is_some() {
+                        self.update(Slot::Log);
+                    }
+                }
+                None
+            }
+            (Some(Pending::Spawn(owed)), Input::Spawned(slot, pid)) if owed == slot => {
+                self.pending = None;
+                Some((slot, Event::Spawned(pid)))
+            }
+            (Some(Pending::Spawn(owed)), Input::SpawnFailed(slot, e)) if owed == slot => {
+                self.pending = None;
+                Some((slot, Event::SpawnFailed(e)))
+            }
+            (Some(Pending::Control { byte, then }), Input::ControlDone(outcome)) => {
+                self.pending = None;
+                let ok = self.script_ok(byte, outcome);
+                Some((Slot::Main, Event::ScriptDone { ok, then }))
+            }
+            (_, Input::Spawned(..) | Input::SpawnFailed(..) | Input::ControlDone(_)) => {
+                debug_assert!(false, "unexpected reply");
+                None
+            }
+            (Some(_), Input::Control(..) | Input::Terminate | Input::ChildExited { .. } | Input::Tick) => {
+                debug_assert!(false, "input while a reply is owed");
+                None
+            }
+            (None, Input::Control(slot, byte)) => self.slot(slot).map(|_| (slot, Event::Cmd(Cmd::decode(slot, byte)))),
+            (None, Input::Terminate) => Some((Slot::Main, Event::Cmd(Cmd::Exit))),
+            // Any other pid (a control script reaped late, a stray) is ignored, as runit does.
+            (None, Input::ChildExited { pid, status, finish_present }) => {
+                self.whose(pid).map(|slot| (slot, Event::Reaped { status, finish_present }))
+            }
+            (None, Input::Tick) => None,
+        }
+    }
+
+    /// The shape's invariants, checked after every input in debug builds.
+    fn well_formed(&self) -> bool {
+        let starting = [Some(&self.main), self.log.as_ref()].into_iter().flatten().filter(|s| s.phase == Phase::Starting).count();
+        let pending_matches = match self.pending {
+            None => starting == 0,
+            Some(Pending::Spawn(slot)) => starting <= 1 && self.slot(slot).is_some_and(|s| s.pid() == 0),
+            Some(Pending::Control { .. }) => starting <= 1,
+        };
+        let log_no_finish = self.log.as_ref().is_none_or(|l| !matches!(l.phase, Phase::Finish { .. }));
+        let draining_has_log = self.life != Life::DrainingLog || self.log.is_some();
+        pending_matches && log_no_finish && draining_has_log
     }
 }
 
@@ -595,47 +725,14 @@ impl Machine for Runsv {
     type Action = Action;
 
     fn handle(&mut self, now: Now, input: Input) {
-        if self.exited {
+        if self.life == Life::Exited {
             return;
         }
-        match (self.owed, input) {
-            (_, Input::Start) => {
-                if !self.started {
-                    self.started = true;
-                    self.update(Slot::Main);
-                    if self.log.is_some() {
-                        self.update(Slot::Log);
-                    }
-                }
-            }
-            (Some(Owed::Spawn(owed)), Input::Spawned(slot, pid)) if owed == slot => {
-                self.owed = None;
-                self.spawned(now, slot, pid);
-            }
-            (Some(Owed::Spawn(owed)), Input::SpawnFailed(slot, e)) if owed == slot => {
-                self.owed = None;
-                self.spawn_failed(now, slot, e);
-            }
-            (Some(Owed::Control(byte)), Input::ControlDone(outcome)) => {
-                self.owed = None;
-                self.control_done(now, byte, outcome);
-            }
-            // A reply nobody asked for is a runtime bug; ignore it rather than corrupt state.
-            (_, Input::Spawned(..) | Input::SpawnFailed(..) | Input::ControlDone(_)) => {
-                debug_assert!(false, "unexpected reply");
-            }
-            // Anything else while a reply is owed breaks the contract; drop it.
-            (Some(_), _) => debug_assert!(false, "input while a reply is owed"),
-            (None, Input::Control(slot, byte)) => {
-                if self.has(slot) {
-                    self.control(now, slot, byte);
-                }
-            }
-            (None, Input::Terminate) => self.control(now, Slot::Main, b'x'),
-            (None, Input::ChildExited { pid, status, finish_present }) => self.child_exited(now, pid, status, finish_present),
-            (None, Input::Tick) => {}
+        if let Some((slot, event)) = self.route(input) {
+            self.on(now, slot, event);
         }
-        self.step(now);
+        self.loop_top(now);
+        debug_assert!(self.well_formed(), "ill-formed runsv: {self:?}");
     }
 
     fn poll_action(&mut self) -> Option<Action> {
@@ -643,23 +740,18 @@ impl Machine for Runsv {
     }
 
     fn poll_deadline(&self) -> Option<Mono> {
-        if self.owed.is_some() || self.exited {
+        if self.pending.is_some() || self.life == Life::Exited {
             return None;
         }
-        let wants_start =
-            |s: &SlotState, main: bool| s.pid == 0 && (s.want == Want::Up || s.once_pending || (main && s.state == RunState::Finish));
-        let mut d: Option<Mono> = None;
-        if wants_start(&self.main, true) {
-            d = self.main.not_before;
+        let main = self.main.start_due().flatten();
+        let log = match &self.log {
+            Some(l) if self.life != Life::DrainingLog => l.start_due().flatten(),
+            _ => None,
+        };
+        match (main, log) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        if let Some(l) = &self.log {
-            if wants_start(l, false) && !self.log_pipe_closed {
-                if let Some(n) = l.not_before {
-                    d = Some(d.map_or(n, |x| x.min(n)));
-                }
-            }
-        }
-        d
     }
 }
 

@@ -1,56 +1,132 @@
-//! One supervised process slot: what it is doing, what it should do, and the timing facts
-//! the throttle needs.
+//! One supervised process slot (main or log): its phase, which carries only the data that
+//! phase needs, and the three facts runit keeps across phases (`want`, `paused`, `stamp`).
+//!
+//! Upcoming features add variants or fields here, not flags beside them: a readiness flag
+//! in [`Phase::Run`], a kill deadline in a stopping phase, a back-off delay in
+//! [`Phase::Down`] and a given-up phase, an adopted child in [`Phase::Run`].
 
-use crate::status::{RunState, Want};
+use crate::status::{RunState, StatusRecord, Want};
 use crate::time::{Mono, Tai64n};
 
-/// Everything runsv tracks for one slot (main or log).
+/// What a slot is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// No process.
+    Down {
+        /// No start before this: the throttle after a short cycle, or the fork retry.
+        not_before: Option<Mono>,
+        /// A start owed whatever `want` says, if any.
+        deferred: Option<Deferred>,
+    },
+    /// A start is under way: `control/u` or the fork is owed a reply (status says down).
+    Starting,
+    /// `./run` (`log/run`) runs.
+    Run {
+        /// Its pid.
+        pid: u32,
+        /// When it started (the throttle measures the cycle from here).
+        started: Mono,
+        /// TERM was sent and it has not exited since.
+        got_term: bool,
+    },
+    /// `./finish a b` is owed (`pid: None`, started at once or after a fork retry) or runs.
+    /// Main slot only.
+    Finish {
+        /// Its pid, once forked.
+        pid: Option<u32>,
+        /// Its arguments, from the exit of `./run` it follows.
+        args: (i32, i32),
+        /// When the `./run` of this cycle started (the throttle measures run + finish).
+        started: Mono,
+        /// The fork retry deadline after a failed fork of `./finish`.
+        not_before: Option<Mono>,
+    },
+}
+
+/// A start a down slot owes even though `want` is not up (runit would already have made it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Deferred {
+    /// `o` arrived while down and the throttle is pending: start once.
+    Once,
+    /// The fork failed: the start goes on after [`super::FORK_RETRY`], without running
+    /// `control/u` again (runit's `startservice` loops on `fork`).
+    ForkRetry,
+}
+
+/// Everything runsv tracks for one slot.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SlotState {
-    /// down / run / finish.
-    pub state: RunState,
+    /// What the slot is doing.
+    pub phase: Phase,
     /// up / down / exit.
     pub want: Want,
-    /// pid of the process in the slot (run or finish), 0 if none.
-    pub pid: u32,
-    /// STOP sent and no CONT since.
+    /// STOP sent and no CONT since (cleared on every start, as runit does).
     pub paused: bool,
-    /// TERM sent and the process has not exited since.
-    pub got_term: bool,
     /// Wall time of the last change to run or down (written into `status`).
     pub stamp: Tai64n,
-    /// Monotonic time the last `./run` started (the throttle measures cycles from here).
-    pub run_started: Mono,
-    /// No start before this (throttle after a short cycle, or fork retry).
-    pub not_before: Option<Mono>,
-    /// `o` arrived while down: start once, even though want is down.
-    pub once_pending: bool,
-    /// `./finish` arguments while state is finish.
-    pub finish_args: Option<(i32, i32)>,
-    /// The last fork for `./run` failed: the retry skips `control/u`, which already ran.
-    pub fork_retry: bool,
 }
 
 impl SlotState {
     /// A slot at start-up: down, with the initial want, stamped now.
     pub fn new(want: Want, stamp: Tai64n) -> SlotState {
-        SlotState {
-            state: RunState::Down,
-            want,
-            pid: 0,
-            paused: false,
-            got_term: false,
-            stamp,
-            run_started: Mono(0),
-            not_before: None,
-            once_pending: false,
-            finish_args: None,
-            fork_retry: false,
+        SlotState { phase: Phase::Down { not_before: None, deferred: None }, want, paused: false, stamp }
+    }
+
+    /// The state runit publishes: a start under way is still down.
+    pub fn state(&self) -> RunState {
+        match self.phase {
+            Phase::Down { .. } | Phase::Starting => RunState::Down,
+            Phase::Run { .. } => RunState::Run,
+            Phase::Finish { .. } => RunState::Finish,
         }
     }
 
-    /// Whether a start is allowed at `now` (no throttle or retry pending).
-    pub fn ready(&self, now: Mono) -> bool {
-        self.not_before.is_none_or(|t| now >= t)
+    /// The pid of the slot's process, 0 if none (runit's `sv.pid`).
+    pub fn pid(&self) -> u32 {
+        match self.phase {
+            Phase::Run { pid, .. } | Phase::Finish { pid: Some(pid), .. } => pid,
+            Phase::Down { .. } | Phase::Starting | Phase::Finish { pid: None, .. } => 0,
+        }
+    }
+
+    /// TERM sent to the running process and not exited since.
+    pub fn got_term(&self) -> bool {
+        matches!(self.phase, Phase::Run { got_term: true, .. })
+    }
+
+    /// A start is owed although want is not up (an `o`, or the fork retry of one).
+    pub fn once_pending(&self) -> bool {
+        matches!(self.phase, Phase::Down { deferred: Some(_), .. }) && self.want != Want::Up
+    }
+
+    /// The throttle or fork-retry deadline, if one is pending.
+    pub fn not_before(&self) -> Option<Mono> {
+        match self.phase {
+            Phase::Down { not_before, .. } | Phase::Finish { not_before, .. } => not_before,
+            Phase::Starting | Phase::Run { .. } => None,
+        }
+    }
+
+    /// `./finish`'s arguments while in finish.
+    pub fn finish_args(&self) -> Option<(i32, i32)> {
+        match self.phase {
+            Phase::Finish { args, .. } => Some(args),
+            Phase::Down { .. } | Phase::Starting | Phase::Run { .. } => None,
+        }
+    }
+
+    /// When the slot wants to be started, if it does: `Some(None)` = as soon as possible.
+    /// A `./finish` is owed whatever `want` says; `./run` needs want up or a deferred start.
+    pub fn start_due(&self) -> Option<Option<Mono>> {
+        match self.phase {
+            Phase::Down { not_before, deferred } if self.want == Want::Up || deferred.is_some() => Some(not_before),
+            Phase::Finish { pid: None, not_before, .. } => Some(not_before),
+            Phase::Down { .. } | Phase::Starting | Phase::Run { .. } | Phase::Finish { pid: Some(_), .. } => None,
+        }
+    }
+
+    /// The 20-byte `status` record for this slot.
+    pub fn record(&self) -> StatusRecord {
+        StatusRecord::new(self.stamp, self.pid(), self.paused, self.want, self.got_term(), self.state())
     }
 }

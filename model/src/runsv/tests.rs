@@ -4,6 +4,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
+use crate::status::RunState;
 use crate::time::Wall;
 
 struct H {
@@ -35,7 +36,7 @@ impl H {
         h.feed(Input::Start);
         h.feed(Input::ControlDone(ControlOutcome::Absent));
         h.feed(Input::Spawned(Slot::Main, pid));
-        assert_eq!(h.main().state, RunState::Run);
+        assert_eq!(h.main().state(), RunState::Run);
         h
     }
     fn main(&self) -> &SlotState {
@@ -114,7 +115,7 @@ fn test_run_d_with_control_t_ok_sends_only_cont() {
     h.feed(Input::Control(Slot::Main, b'd'));
     let a = h.feed(Input::ControlDone(ControlOutcome::Exited(0)));
     assert_eq!(signals(&a), vec![Sig::Cont]);
-    assert!(!h.main().got_term);
+    assert!(!h.main().got_term());
 }
 
 #[test]
@@ -169,7 +170,7 @@ fn test_run_exit_with_finish_runs_finish_with_args() {
     h.feed(Input::Spawned(Slot::Main, 8));
     // The stamp does not change when finish starts.
     assert_eq!(h.main().stamp, stamp_before);
-    assert_eq!(h.main().state, RunState::Finish);
+    assert_eq!(h.main().state(), RunState::Finish);
     let a = h.feed(Input::ChildExited { pid: 8, status: 0, finish_present: true });
     assert_eq!(writes(&a), vec![(Slot::Main, b"down\n".to_vec())]);
     // Cycle lasted > 1 s: restart at once (via control/u).
@@ -224,7 +225,7 @@ fn test_down_o_runs_once_without_restart() {
     h.advance(5000);
     let a = h.feed(Input::ChildExited { pid: 9, status: 0, finish_present: false });
     assert!(!a.contains(&Action::RunControl(b'u')));
-    assert_eq!(h.main().state, RunState::Down);
+    assert_eq!(h.main().state(), RunState::Down);
     assert_eq!(h.m.poll_deadline(), None);
 }
 
@@ -304,8 +305,8 @@ fn test_run_k_keeps_state_until_reaped() {
     h.feed(Input::Control(Slot::Main, b'k'));
     h.feed(Input::ControlDone(ControlOutcome::Absent));
     // Divergence from runit: still run until the reap (no second ./run can start).
-    assert_eq!(h.main().state, RunState::Run);
-    assert_eq!(h.main().pid, 7);
+    assert_eq!(h.main().state(), RunState::Run);
+    assert_eq!(h.main().pid(), 7);
 }
 
 #[test]
@@ -467,5 +468,5 @@ fn test_log_exit_restarts_log_with_throttle() {
 fn test_unknown_pid_exit_ignored() {
     let mut h = H::running(7);
     assert!(h.feed(Input::ChildExited { pid: 99, status: 0, finish_present: false }).is_empty());
-    assert_eq!(h.main().pid, 7);
+    assert_eq!(h.main().pid(), 7);
 }

@@ -188,7 +188,7 @@ impl World {
 
     /// The observable state of a slot of the machine.
     pub fn view(&self, slot: Slot) -> Option<SlotView> {
-        self.m.slot(slot).map(|s| SlotView { state: s.state, want: s.want, pid: s.pid, paused: s.paused, got_term: s.got_term })
+        self.m.slot(slot).map(|s| SlotView { state: s.state(), want: s.want, pid: s.pid(), paused: s.paused, got_term: s.got_term() })
     }
 
     /// The live child of a slot (the first, if the machine broke "one child per slot").
@@ -206,7 +206,7 @@ impl World {
         match &step.event {
             Event::Control(slot, byte) => {
                 if self.m.accepts_control(*slot) {
-                    let before = self.m.slot(*slot).map(|s| s.state);
+                    let before = self.m.slot(*slot).map(|s| s.state());
                     match byte {
                         b'p' => self.expect_paused[ix(*slot)] = true,
                         b'c' => self.expect_paused[ix(*slot)] = false,
@@ -224,7 +224,7 @@ impl World {
             }
             Event::Terminate => {
                 self.once_armed[0] = false;
-                let before = self.m.slot(Slot::Main).map(|s| s.state);
+                let before = self.m.slot(Slot::Main).map(|s| s.state());
                 self.feed(Input::Terminate, &mut replies);
                 if before == Some(RunState::Run) {
                     self.check_stop(Slot::Main);
@@ -233,7 +233,7 @@ impl World {
             Event::ChildExit { slot, status, finish } => {
                 if let Some(pid) = self.live_pid(*slot) {
                     self.live[ix(*slot)].retain(|&p| p != pid);
-                    let was = self.m.slot(*slot).map(|s| s.state);
+                    let was = self.m.slot(*slot).map(|s| s.state());
                     if *slot == Slot::Main && was == Some(RunState::Run) {
                         self.last_run_exit = Some(*status);
                     }
@@ -382,7 +382,7 @@ impl World {
                 None
             }
             Action::CloseLogPipe => {
-                let main_down = self.m.slot(Slot::Main).is_some_and(|s| s.state == RunState::Down && s.pid == 0);
+                let main_down = self.m.slot(Slot::Main).is_some_and(|s| s.state() == RunState::Down && s.pid() == 0);
                 if !main_down || !self.live[0].is_empty() || self.pipe_closed {
                     self.violate(Invariant::OrderlyExit, "log pipe closed while main is not down (or twice)".into());
                 }
@@ -433,31 +433,31 @@ impl World {
         for slot in [Slot::Main, Slot::Log] {
             let Some(s) = self.m.slot(slot).cloned() else { continue };
             let live = self.live_pid(slot).unwrap_or(0);
-            if s.pid != live {
-                self.violate(Invariant::PidTracksChild, format!("{slot:?} pid {} but live child {live}", s.pid));
+            if s.pid() != live {
+                self.violate(Invariant::PidTracksChild, format!("{slot:?} pid {} but live child {live}", s.pid()));
             }
-            let rec = StatusRecord::new(s.stamp, s.pid, s.paused, s.want, s.got_term, s.state);
-            let expect = (status::stat_text(s.state, s.paused, s.got_term, s.want), rec.encode());
+            let rec = StatusRecord::new(s.stamp, s.pid(), s.paused, s.want, s.got_term(), s.state());
+            let expect = (status::stat_text(s.state(), s.paused, s.got_term(), s.want), rec.encode());
             if self.written[ix(slot)].as_ref() != Some(&expect) {
                 let got = self.written[ix(slot)].as_ref().map(|w| String::from_utf8_lossy(&w.0).into_owned());
                 self.violate(Invariant::StatusEqualsState, format!("{slot:?}: last stat {got:?}, state {s:?}"));
             }
             if let Some(file) = &self.pid_file[ix(slot)] {
-                if *file != status::pid_text(s.pid) {
+                if *file != status::pid_text(s.pid()) {
                     let f = String::from_utf8_lossy(file).into_owned();
-                    self.violate(Invariant::PidFileEqualsPid, format!("{slot:?} pid file {f:?} but pid {}", s.pid));
+                    self.violate(Invariant::PidFileEqualsPid, format!("{slot:?} pid file {f:?} but pid {}", s.pid()));
                 }
             }
             if s.paused != self.expect_paused[ix(slot)] {
                 let e = self.expect_paused[ix(slot)];
                 self.violate(Invariant::PauseConsistency, format!("{slot:?} paused {} expected {e}", s.paused));
             }
-            let should_start = s.pid == 0
+            let should_start = s.pid() == 0
                 && match slot {
-                    Slot::Main => s.want == Want::Up || s.state == RunState::Finish || s.once_pending,
-                    Slot::Log => (s.want == Want::Up || s.once_pending) && !self.pipe_closed,
+                    Slot::Main => s.want == Want::Up || s.state() == RunState::Finish || s.once_pending(),
+                    Slot::Log => (s.want == Want::Up || s.once_pending()) && !self.pipe_closed,
                 };
-            let exiting = self.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Exit && m.state == RunState::Down && m.pid == 0);
+            let exiting = self.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Exit && m.state() == RunState::Down && m.pid() == 0);
             if should_start && !exiting && self.m.poll_deadline().is_none() {
                 self.violate(Invariant::NeverStuckDown, format!("{slot:?} should start but no deadline: {s:?}"));
             }
