@@ -9,7 +9,9 @@
 //!   never vacuous (an explorer that reached nothing interesting fails);
 //! - `eventually` properties: from every reachable state where the trigger holds, the goal
 //!   is reached within `bound` steps using only the *fair* inputs (time passing, children
-//!   exiting), i.e. the machine cannot get stuck without help from outside.
+//!   exiting, obligations answered the normal way; no new commands), i.e. the machine
+//!   cannot get stuck without help from outside; optionally also within a total
+//!   [`Explore::cost`] (virtual time), for "within 1 s" deadlines.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
@@ -31,7 +33,14 @@ pub trait Explore {
     fn fair_inputs(&self, s: &Self::State) -> Vec<Self::Input> {
         self.inputs(s)
     }
+    /// What taking `i` costs for `eventually ... within` properties (e.g. virtual ms).
+    fn cost(&self, _i: &Self::Input) -> u64 {
+        0
+    }
 }
+
+/// A state with how it was reached: its parent and the input taken (none for initial).
+type Parents<S, I> = HashMap<S, Option<(S, I)>>;
 
 /// A named predicate on states.
 pub struct Property<S> {
@@ -47,7 +56,8 @@ pub enum Kind<S> {
     Always(fn(&S) -> bool),
     /// Must hold in at least one reachable state.
     Sometimes(fn(&S) -> bool),
-    /// Whenever `trigger` holds, `goal` is reachable within `bound` fair steps.
+    /// Whenever `trigger` holds, `goal` is reachable within `bound` fair steps whose
+    /// total cost is at most `within`.
     Eventually {
         /// When the obligation starts.
         trigger: fn(&S) -> bool,
@@ -55,6 +65,8 @@ pub enum Kind<S> {
         goal: fn(&S) -> bool,
         /// Within this many fair steps.
         bound: usize,
+        /// And within this total cost ([`Explore::cost`]); `u64::MAX` = any.
+        within: u64,
     },
 }
 
@@ -69,7 +81,12 @@ impl<S> Property<S> {
     }
     /// A bounded liveness check.
     pub fn eventually(name: &'static str, trigger: fn(&S) -> bool, goal: fn(&S) -> bool, bound: usize) -> Self {
-        Property { name, kind: Kind::Eventually { trigger, goal, bound } }
+        Property { name, kind: Kind::Eventually { trigger, goal, bound, within: u64::MAX } }
+    }
+    /// A bounded liveness check with a deadline: the goal within `bound` fair steps that
+    /// cost at most `within` in total.
+    pub fn eventually_within(name: &'static str, trigger: fn(&S) -> bool, goal: fn(&S) -> bool, bound: usize, within: u64) -> Self {
+        Property { name, kind: Kind::Eventually { trigger, goal, bound, within } }
     }
 }
 
@@ -107,7 +124,7 @@ impl<I: Debug> Report<I> {
 /// Explores every state reachable from the initial ones within `depth` inputs (or until
 /// `max_states` distinct states), checking `props`.
 pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Property<E::State>]) -> Report<E::Input> {
-    let mut parent: HashMap<E::State, Option<(E::State, E::Input)>> = HashMap::new();
+    let mut parent: Parents<E::State, E::Input> = HashMap::new();
     let mut frontier: VecDeque<(E::State, usize)> = VecDeque::new();
     for s in e.initial() {
         if !parent.contains_key(&s) {
@@ -119,7 +136,7 @@ pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Prop
     let mut reached_depth = 0;
     let mut truncated = false;
     let mut seen_sometimes = vec![false; props.len()];
-    let trace_to = |parent: &HashMap<E::State, Option<(E::State, E::Input)>>, s: &E::State| {
+    let trace_to = |parent: &Parents<E::State, E::Input>, s: &E::State| {
         let mut trace = Vec::new();
         let mut cur = s.clone();
         while let Some(Some((p, i))) = parent.get(&cur) {
@@ -177,9 +194,9 @@ pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Prop
                     violation: Some((format!("{} (never reached)", p.name), Vec::new())),
                 };
             }
-            Kind::Eventually { trigger, goal, bound } => {
+            Kind::Eventually { trigger, goal, bound, within } => {
                 for s in all_states.iter().filter(|s| trigger(s)) {
-                    if !reaches(e, s, *goal, *bound) {
+                    if !reaches(e, s, *goal, *bound, *within) {
                         let mut trace = trace_to(&parent, s);
                         trace.shrink_to_fit();
                         return Report {
@@ -198,11 +215,13 @@ pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Prop
     Report { depth: reached_depth, states: parent.len(), transitions, truncated, violation: None }
 }
 
-/// Whether some path of fair inputs from `s` reaches `goal` within `bound` steps.
-fn reaches<E: Explore>(e: &E, s: &E::State, goal: fn(&E::State) -> bool, bound: usize) -> bool {
-    let mut seen: HashMap<E::State, ()> = HashMap::new();
-    let mut q = VecDeque::from([(s.clone(), 0usize)]);
-    while let Some((c, d)) = q.pop_front() {
+/// Whether some path of fair inputs from `s` reaches `goal` within `bound` steps and a
+/// total cost of `within`.
+fn reaches<E: Explore>(e: &E, s: &E::State, goal: fn(&E::State) -> bool, bound: usize, within: u64) -> bool {
+    // The cheapest cost at which each state was reached (a cheaper path is worth a revisit).
+    let mut best: HashMap<E::State, u64> = HashMap::new();
+    let mut q = VecDeque::from([(s.clone(), 0usize, 0u64)]);
+    while let Some((c, d, cost)) = q.pop_front() {
         if goal(&c) {
             return true;
         }
@@ -210,9 +229,14 @@ fn reaches<E: Explore>(e: &E, s: &E::State, goal: fn(&E::State) -> bool, bound: 
             continue;
         }
         for i in e.fair_inputs(&c) {
+            let total = cost.saturating_add(e.cost(&i));
+            if total > within {
+                continue;
+            }
             let n = e.step(&c, &i);
-            if seen.insert(n.clone(), ()).is_none() {
-                q.push_back((n, d + 1));
+            if best.get(&n).is_none_or(|&b| total < b) {
+                best.insert(n.clone(), total);
+                q.push_back((n, d + 1, total));
             }
         }
     }
@@ -265,6 +289,37 @@ mod tests {
         let (name, trace) = r.violation.expect("violation");
         assert_eq!(name, "below three");
         assert_eq!(trace, vec![true, true, true]);
+    }
+
+    /// A clock that ticks by 1 or 3; "reaches 3" costs 3 at best, so `within` 2 fails.
+    struct Clock;
+    impl Explore for Clock {
+        type State = u8;
+        type Input = u8;
+        fn initial(&self) -> Vec<u8> {
+            vec![0]
+        }
+        fn inputs(&self, s: &u8) -> Vec<u8> {
+            if *s < 6 {
+                vec![1, 3]
+            } else {
+                vec![]
+            }
+        }
+        fn step(&self, s: &u8, i: &u8) -> u8 {
+            s + i
+        }
+        fn cost(&self, i: &u8) -> u64 {
+            u64::from(*i)
+        }
+    }
+
+    #[test]
+    fn eventually_within_counts_cost() {
+        let ok = explore(&Clock, 3, 100, &[Property::eventually_within("three", |s| *s == 0, |s| *s == 3, 3, 3)]);
+        assert!(ok.violation.is_none(), "{:?}", ok.violation);
+        let late = explore(&Clock, 3, 100, &[Property::eventually_within("three", |s| *s == 0, |s| *s == 3, 3, 2)]);
+        assert!(late.violation.is_some());
     }
 
     #[test]

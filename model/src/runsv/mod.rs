@@ -365,6 +365,16 @@ impl Runsv {
         self.pending.is_none() && self.life != Life::Exited && self.slot(slot).is_some()
     }
 
+    /// Applies `f` to every monotonic time the machine stores (deadlines, start times), so
+    /// the explorer can rebase time: the machine compares times only with each other and
+    /// with the `now` it is given.
+    pub fn map_times(&mut self, mut f: impl FnMut(Mono) -> Mono) {
+        self.main.map_times(&mut f);
+        if let Some(l) = &mut self.log {
+            l.map_times(&mut f);
+        }
+    }
+
     fn slot_mut(&mut self, slot: Slot) -> &mut SlotState {
         match slot {
             Slot::Main => &mut self.main,

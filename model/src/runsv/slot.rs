@@ -125,6 +125,19 @@ impl SlotState {
         }
     }
 
+    /// Applies `f` to every monotonic time the slot stores (explorer canonicalisation:
+    /// states equal up to a shift of time behave alike).
+    pub fn map_times(&mut self, mut f: impl FnMut(Mono) -> Mono) {
+        self.phase = match self.phase {
+            Phase::Down { not_before, deferred } => Phase::Down { not_before: not_before.map(&mut f), deferred },
+            Phase::Starting => Phase::Starting,
+            Phase::Run { pid, started, got_term } => Phase::Run { pid, started: f(started), got_term },
+            Phase::Finish { pid, args, started, not_before } => {
+                Phase::Finish { pid, args, started: f(started), not_before: not_before.map(&mut f) }
+            }
+        };
+    }
+
     /// The 20-byte `status` record for this slot.
     pub fn record(&self) -> StatusRecord {
         StatusRecord::new(self.stamp, self.pid(), self.paused, self.want, self.got_term(), self.state())

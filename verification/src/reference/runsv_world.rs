@@ -55,10 +55,14 @@ pub enum Invariant {
     /// Once a slot's `pid` file exists it holds the slot's current pid (`<pid>\n`, or
     /// empty when none): every pid change is published by the very next status write.
     PidFileEqualsPid,
+    /// A slot's want is what the commands received made it: the start-up `down` file, then
+    /// the last of `u` (up), `o`/`d` (down), `x`/SIGTERM (exit, main), and for the log the
+    /// exit sequence (exit when the log pipe closes).
+    WantFollowsCommands,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 14] = [
+pub const INVARIANTS: [Invariant; 15] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -73,6 +77,7 @@ pub const INVARIANTS: [Invariant; 14] = [
     Invariant::ObligationHygiene,
     Invariant::StartOnlyWhenWanted,
     Invariant::PidFileEqualsPid,
+    Invariant::WantFollowsCommands,
 ];
 
 impl Invariant {
@@ -93,7 +98,7 @@ pub enum PidPolicy {
 }
 
 /// A real [`Runsv`] and everything the checks need to know about its surroundings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct World {
     /// The machine under test.
     pub m: Runsv,
@@ -121,6 +126,8 @@ pub struct World {
     pub expect_paused: [bool; 2],
     /// An `o` arrived while the slot was down and no `d`/`x`/start came after it.
     pub once_armed: [bool; 2],
+    /// What the commands received make each slot's want.
+    pub expect_want: [Want; 2],
     /// The log pipe was closed.
     pub pipe_closed: bool,
     /// Exit was emitted.
@@ -147,6 +154,8 @@ fn is_obligation(a: &Action) -> bool {
 impl World {
     /// A started runsv (Input::Start fed and answered with `replies`).
     pub fn new(config: Config, pid_policy: PidPolicy, fixed_wall: bool, replies: Replies) -> World {
+        let want = |down: bool| if down { Want::Down } else { Want::Up };
+        let expect_want = [want(config.down), want(config.log == Some(true))];
         let mut w = World {
             m: Runsv::new(T0, config),
             now: T0,
@@ -161,6 +170,7 @@ impl World {
             last_run_exit: None,
             expect_paused: [false, false],
             once_armed: [false, false],
+            expect_want,
             pipe_closed: false,
             exited: false,
             effects: Vec::new(),
@@ -179,6 +189,42 @@ impl World {
         if self.first_violation.is_none() {
             self.first_violation = Some(format!("{inv:?}: {detail}"));
         }
+    }
+
+    /// This world with its history normalised where it cannot change what happens next,
+    /// for the explorer (stateright's "representative"): two worlds with equal canonical
+    /// forms answer every input alike, so the explorer may merge them.
+    /// - Time is rebased so that now is [`T0`]: the machine and the checks compare times only
+    ///   with each other, with now, and with now minus [`THROTTLE`]; so every time further
+    ///   back than that is clamped to it (it compares the same way forever after).
+    /// - The last step's effects and the first violation's text are outputs, not state (the
+    ///   violation bits stay).
+    /// - The next fresh pid is unused under [`PidPolicy::SmallestFree`].
+    /// - The last `./run` exit status is read only when `./finish` is forked, and written
+    ///   at every exit of `./run` before that, so it is kept only while a finish is owed.
+    pub fn canonical(&self) -> World {
+        let mut w = self.clone();
+        let now = w.now.mono.0;
+        let floor = now.saturating_sub(THROTTLE.0);
+        let rebase = |t: Mono| Mono(T0.mono.0 + t.0.max(floor) - now);
+        w.m.map_times(rebase);
+        for t in w.last_start.iter_mut().flatten() {
+            *t = rebase(*t);
+        }
+        for (t, _) in w.last_down.iter_mut().flatten() {
+            *t = rebase(*t);
+        }
+        w.now.mono = T0.mono;
+        w.effects.clear();
+        w.first_violation = None;
+        if w.pid_policy == PidPolicy::SmallestFree {
+            w.next_pid = 0;
+        }
+        let finish_owed = w.m.slot(Slot::Main).is_some_and(|m| matches!(m.phase, model::runsv::Phase::Finish { pid: None, .. }));
+        if !finish_owed {
+            w.last_run_exit = None;
+        }
+        w
     }
 
     /// Whether `inv` has been violated.
@@ -208,6 +254,12 @@ impl World {
                 if self.m.accepts_control(*slot) {
                     let before = self.m.slot(*slot).map(|s| s.state());
                     match byte {
+                        b'u' => self.expect_want[ix(*slot)] = Want::Up,
+                        b'o' | b'd' => self.expect_want[ix(*slot)] = Want::Down,
+                        b'x' if *slot == Slot::Main => self.expect_want[0] = Want::Exit,
+                        _ => {}
+                    }
+                    match byte {
                         b'p' => self.expect_paused[ix(*slot)] = true,
                         b'c' => self.expect_paused[ix(*slot)] = false,
                         b'o' if before == Some(RunState::Down) => self.once_armed[ix(*slot)] = true,
@@ -224,6 +276,7 @@ impl World {
             }
             Event::Terminate => {
                 self.once_armed[0] = false;
+                self.expect_want[0] = Want::Exit;
                 let before = self.m.slot(Slot::Main).map(|s| s.state());
                 self.feed(Input::Terminate, &mut replies);
                 if before == Some(RunState::Run) {
@@ -387,6 +440,7 @@ impl World {
                     self.violate(Invariant::OrderlyExit, "log pipe closed while main is not down (or twice)".into());
                 }
                 self.pipe_closed = true;
+                self.expect_want[1] = Want::Exit;
                 self.effects.push(Effect::CloseLogPipe);
                 None
             }
@@ -447,6 +501,10 @@ impl World {
                     let f = String::from_utf8_lossy(file).into_owned();
                     self.violate(Invariant::PidFileEqualsPid, format!("{slot:?} pid file {f:?} but pid {}", s.pid()));
                 }
+            }
+            if s.want != self.expect_want[ix(slot)] {
+                let e = self.expect_want[ix(slot)];
+                self.violate(Invariant::WantFollowsCommands, format!("{slot:?} want {:?} expected {e:?}", s.want));
             }
             if s.paused != self.expect_paused[ix(slot)] {
                 let e = self.expect_paused[ix(slot)];
