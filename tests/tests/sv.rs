@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{bin, eventually, oracle, poll_until, Scratch};
+use e2e::{bin, eventually, poll_until, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
@@ -60,13 +60,9 @@ fn runsv_impl() -> Impl {
     }
 }
 
-/// The runit oracle's root, or `None` (with a skip message).
+/// The runit oracle's root, or `None` (with the skip recorded).
 fn oracle_root(test: &str) -> Option<PathBuf> {
-    let root = oracle("runit");
-    if root.is_none() {
-        eprintln!("SKIP {test}: Debian's runit package is not available");
-    }
-    root
+    e2e::oracle_or_skip(test)
 }
 
 fn runsv_path(which: Impl, test: &str) -> Option<PathBuf> {

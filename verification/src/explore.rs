@@ -104,10 +104,13 @@ impl<I: Debug> Report<I> {
     }
 }
 
+/// Each reached state's predecessor and the input that led from it (`None` for initial states).
+type Parents<E> = HashMap<<E as Explore>::State, Option<(<E as Explore>::State, <E as Explore>::Input)>>;
+
 /// Explores every state reachable from the initial ones within `depth` inputs (or until
 /// `max_states` distinct states), checking `props`.
 pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Property<E::State>]) -> Report<E::Input> {
-    let mut parent: HashMap<E::State, Option<(E::State, E::Input)>> = HashMap::new();
+    let mut parent: Parents<E> = HashMap::new();
     let mut frontier: VecDeque<(E::State, usize)> = VecDeque::new();
     for s in e.initial() {
         if !parent.contains_key(&s) {
@@ -119,7 +122,7 @@ pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Prop
     let mut reached_depth = 0;
     let mut truncated = false;
     let mut seen_sometimes = vec![false; props.len()];
-    let trace_to = |parent: &HashMap<E::State, Option<(E::State, E::Input)>>, s: &E::State| {
+    let trace_to = |parent: &Parents<E>, s: &E::State| {
         let mut trace = Vec::new();
         let mut cur = s.clone();
         while let Some(Some((p, i))) = parent.get(&cur) {
