@@ -734,3 +734,24 @@ fn test_lsb_other_commands() {
     assert_eq!(w.stdout(), "ok: down: s: 0s, normally up\n");
     assert_eq!(lsb("s", "up", &mut w), 0);
 }
+
+/// The inotify wake filter the runtime applies to every event in a watched `supervise/`:
+/// only runsv's new `status` (renamed in or written and closed) and the close of `ok`
+/// by an exiting runsv wake a wait; sv's own probes (opening `ok` for writing, reading
+/// `status`) and every other file or event kind must not, or sv would spin.
+#[test]
+fn event_wakes_only_for_status_changes_and_ok_closing() {
+    use crate::sv::session::{event_wakes, DirEvent};
+    let names: [&[u8]; 7] = [b"status", b"ok", b"lock", b"control", b"pid", b"stat", b"status.new"];
+    let events = [DirEvent::MovedTo, DirEvent::ClosedWrite, DirEvent::ClosedNoWrite, DirEvent::Other];
+    let mut woken = Vec::new();
+    for name in names {
+        for event in events {
+            if event_wakes(name, event) {
+                woken.push((String::from_utf8_lossy(name).into_owned(), event));
+            }
+        }
+    }
+    let want = vec![("status".to_string(), DirEvent::MovedTo), ("status".to_string(), DirEvent::ClosedWrite), ("ok".to_string(), DirEvent::ClosedNoWrite)];
+    assert_eq!(woken, want);
+}
