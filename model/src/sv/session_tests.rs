@@ -10,6 +10,7 @@ use crate::errno::Errno;
 use crate::sv::session::{CheckRun, Effects, Session, StatusError, WriteOutcome};
 use crate::sv::{parse, Env, Parse, Rule};
 use crate::time::{Mono, Now, Tai64n, Wall};
+use crate::StepCap;
 
 const T0: i64 = 1_000_000;
 
@@ -218,7 +219,9 @@ fn drive(s: &mut Session, w: &mut World, rule: Rule) -> (i32, u64) {
     let _ = rule;
     s.start(now(0), w);
     let mut t = 0;
+    let mut cap = StepCap::new("sv session", 100_000);
     while s.finished().is_none() {
+        cap.step();
         let d = s.poll_deadline().expect("a pending session has a deadline");
         assert!(d.0 >= t * 1_000_000, "deadline in the past");
         t = d.0.div_ceil(1_000_000);
@@ -420,7 +423,9 @@ fn test_wait_down_satisfied_on_change() {
     assert!(w.watched.is_empty());
     assert_eq!(sess.poll_deadline(), Some(Mono(1_000_000)));
     let mut t = 0;
+    let mut cap = StepCap::new("fast phase", 1_000);
     while t < 100 {
+        cap.step();
         t = sess.poll_deadline().unwrap().0 / 1_000_000;
         sess.on_tick(now(t), &mut w);
     }
@@ -579,7 +584,9 @@ fn test_wait_polls_when_unwatched() {
     let mut s = session(&["sv", "-v", "up", "./s"], SVDIR, Rule::RaceFree);
     s.start(now(0), &mut w);
     let mut t = 0;
+    let mut cap = StepCap::new("fast phase", 1_000);
     while t < 100 {
+        cap.step();
         assert_eq!(s.poll_deadline(), Some(Mono((t + 1) * 1_000_000)), "1 ms polls in the fast phase");
         t += 1;
         s.on_tick(now(t), &mut w);
@@ -624,7 +631,9 @@ fn test_wait_watch_lost_falls_back_to_polling_and_rearms() {
     let mut w = World::new().svc("/home/s", Svc::new(down_st(-5000, b'd')));
     let mut s = session(&["sv", "-v", "up", "./s"], SVDIR, Rule::RaceFree);
     s.start(now(0), &mut w);
+    let mut cap = StepCap::new("fast phase", 1_000);
     while w.watched.is_empty() {
+        cap.step();
         let t = s.poll_deadline().unwrap().0 / 1_000_000;
         s.on_tick(now(t), &mut w);
     }
