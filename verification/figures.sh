@@ -70,5 +70,6 @@ for t in $(ls verification/tests/*_explore.rs verification/tests/*sim*.rs 2>/dev
         echo "FAILED: $t"
         exit 1
     }
-    echo "$out" | grep -E '^(explore|sim|runit rule)[^:]*:' || echo "   (prints no figure line)"
+    # (-q prints a progress dot per finished test, without a newline, before later output)
+    echo "$out" | sed 's/^[.i]*//' | grep -E '^(explore|sim|runit rule)[^:]*:' || echo "   (prints no figure line)"
 done
