@@ -761,6 +761,10 @@ fn event_wakes_only_for_status_changes_and_ok_closing() {
             }
         }
     }
-    let want = vec![("status".to_string(), DirEvent::MovedTo), ("status".to_string(), DirEvent::ClosedWrite), ("ok".to_string(), DirEvent::ClosedNoWrite)];
+    let want = vec![
+        ("status".to_string(), DirEvent::MovedTo),
+        ("status".to_string(), DirEvent::ClosedWrite),
+        ("ok".to_string(), DirEvent::ClosedNoWrite),
+    ];
     assert_eq!(woken, want);
 }

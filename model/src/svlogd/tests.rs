@@ -5,9 +5,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
-use crate::Machine;
 use crate::svlogd::logger::{Input, OpenStep, Sig, UdpOutcome};
 use crate::svlogd::table::{Faults, Harness};
+use crate::Machine;
 
 fn started(argv: &[&str], faults: Faults) -> Harness {
     let mut h = Harness::new(argv, faults);
