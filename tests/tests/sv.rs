@@ -4,7 +4,7 @@
 //! ours once our runsv is implemented (it answers `usage:` with no arguments), otherwise
 //! Debian's. [`interop_our_sv_drives_oracle_runsv`] always uses Debian's runsv: our sv
 //! driving runit's runsv is the interoperability proof. Without the oracle (no registry
-//! access) tests that need it print a skip message and pass.
+//! access) tests that need it record a skip (`e2e::skip`, counted by `.ci/run`) and pass.
 //!
 //! Services are shell scripts that record every signal they get into `sig` and their
 //! pid into `pids`; the fixture kills those pids (by pid) when a test ends.
