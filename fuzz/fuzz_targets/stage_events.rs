@@ -78,6 +78,7 @@ fuzz_target!(|data: &[u8]| {
         let mut spawns = 0;
         while let Some(a) = m.poll_action() {
             n += 1;
+            assert!(n <= MAX_ACTIONS_PER_INPUT, "more than {MAX_ACTIONS_PER_INPUT} actions for one input");
             assert!(!exited, "action after Exit: {a:?}");
             match a {
                 Action::Say(s) => {

@@ -97,7 +97,9 @@ impl Driver {
                 return;
             }
             self.m.handle(self.now, i);
+            let mut cap = model::StepCap::new("actions of one input", 1_000_000);
             while let Some(a) = self.m.poll_action() {
+                cap.step();
                 if let Some(reply) = self.answer(a) {
                     next = Some(reply);
                     break;

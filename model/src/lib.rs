@@ -25,6 +25,7 @@ pub mod getopt;
 pub mod machine;
 pub mod msg;
 pub mod status;
+pub mod step_cap;
 pub mod table;
 pub mod time;
 
@@ -37,4 +38,5 @@ pub mod svlogd;
 pub mod utmp;
 
 pub use machine::Machine;
+pub use step_cap::StepCap;
 pub use time::{Mono, Now, Span, Tai64n, Wall};

@@ -27,6 +27,8 @@ fn read(clock: libc::clockid_t) -> libc::timespec {
 }
 
 /// The current time on both clocks.
+// time_t is i32 on some 32-bit targets: the cast is a no-op only here.
+#[allow(clippy::unnecessary_cast)]
 pub fn now() -> Now {
     let m = read(libc::CLOCK_MONOTONIC);
     let w = read(libc::CLOCK_REALTIME);

@@ -18,11 +18,6 @@ pub fn open_write(path: &CStr) -> SysResult<i32> {
     sys::open(path, libc::O_WRONLY | libc::O_NONBLOCK, 0)
 }
 
-/// Open for reading and writing, non-blocking (a FIFO held this way never sees EOF).
-pub fn open_read_write(path: &CStr) -> SysResult<i32> {
-    sys::open(path, libc::O_RDWR | libc::O_NONBLOCK, 0)
-}
-
 /// Open-truncate: create 0644 (before umask), truncate.
 pub fn open_trunc(path: &CStr) -> SysResult<i32> {
     sys::open(path, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644)

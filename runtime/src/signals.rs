@@ -38,7 +38,6 @@ extern "C" fn on_signal(signo: libc::c_int) {
 /// The installed handlers and the read end of the self-pipe. One per process.
 pub struct Signals {
     wake_read: i32,
-    mask: libc::sigset_t,
 }
 
 impl Signals {
@@ -64,18 +63,13 @@ impl Signals {
                     return Err(sys::last_errno());
                 }
             }
-            Ok(Signals { wake_read: r, mask })
+            Ok(Signals { wake_read: r })
         }
     }
 
     /// The fd the wait must watch.
     pub fn wake_fd(&self) -> i32 {
         self.wake_read
-    }
-
-    /// The signals this process handles (blocked outside the wait).
-    pub fn handled_mask(&self) -> &libc::sigset_t {
-        &self.mask
     }
 
     /// Drains the self-pipe, then takes every pending signal (this order loses nothing).

@@ -207,19 +207,3 @@ pub fn set_nonblock(fd: i32, on: bool) -> SysResult<()> {
     let nfl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, nfl) }).map(|_| ())
 }
-
-/// Sets `FD_CLOEXEC` on an fd.
-pub fn set_cloexec(fd: i32) -> SysResult<()> {
-    // SAFETY: fcntl on an int fd.
-    check(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(|_| ())
-}
-
-/// The process umask (read without changing it for longer than two calls).
-pub fn umask_get() -> libc::mode_t {
-    // SAFETY: umask has no failure mode.
-    unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m
-    }
-}

@@ -69,7 +69,8 @@ libs=$cache/root/usr/lib/x86_64-linux-gnu:$cache/root/lib/x86_64-linux-gnu
 
 # --- 2. the binaries ----------------------------------------------------------------
 say "building release binaries"
-(cd "$repo" && cargo build -q --release -p runit-bins --bins) || die "cargo build failed"
+# A failed build is a failure, not a setup problem (exit 2 counts as a skip in .ci/run).
+(cd "$repo" && cargo build -q --release -p runit-bins --bins) || { say "cargo build failed"; exit 1; }
 bins=$target/release
 is_stub() { "$1" </dev/null 2>&1 | grep -q 'not implemented yet'; }
 oracle=""

@@ -63,10 +63,16 @@ impl Scratch {
         self.path.join(rel)
     }
 
-    /// Writes a file (creating parent directories) with the given mode.
+    /// Writes a file (creating parent directories) with the given mode; executables
+    /// (any x bit) go through [`write_executable`], so running them cannot fail with
+    /// ETXTBSY.
     pub fn write(&self, rel: &str, content: &str, mode: u32) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let p = self.join(rel);
+        if mode & 0o111 != 0 {
+            write_executable(&p, content.as_bytes(), mode);
+            return p;
+        }
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).expect("mkdir");
         }
@@ -157,6 +163,102 @@ pub fn default_signals(cmd: &mut Command) {
 }
 
 pub mod debug_text;
+
+/// Writes a file that something will execute (a run script, a stage, a copied binary)
+/// with `mode`, creating parent directories, so that the exec can never fail with
+/// ETXTBSY ("text file busy").
+///
+/// The kernel refuses to exec an inode that any process holds open for writing. A file
+/// written by this test process is open for writing for a moment, and a child that a
+/// parallel test thread forks in that moment inherits the descriptor and keeps it until
+/// its own exec; a rename does not help (the child holds the inode, not the name). So
+/// the bytes are written by a short-lived `sh -c 'cat > tmp'` child: the write
+/// descriptor only ever exists in that process, which nobody forks. The file appears
+/// under its final name by rename, complete and with its mode (a supervisor scanning the
+/// directory never sees a half-written script).
+pub fn write_executable(path: &Path, content: &[u8], mode: u32) {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = path.parent().expect("a file path has a parent");
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let tmp = dir.join(format!(".e2e-tmp-{}-{n}", std::process::id()));
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "umask 077 && exec cat > \"$1\"", "sh"])
+        .arg(&tmp)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawn sh to write an executable");
+    child.stdin.take().expect("stdin").write_all(content).expect("write to sh");
+    let st = child.wait().expect("wait for sh");
+    assert!(st.success(), "writing {} failed: {st}", tmp.display());
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    std::fs::rename(&tmp, path).expect("rename into place");
+}
+
+/// Copies an executable (keeping its mode) the ETXTBSY-proof way of [`write_executable`].
+pub fn copy_executable(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(from).expect("stat source").permissions().mode() & 0o7777;
+    write_executable(to, &std::fs::read(from).expect("read source"), mode);
+}
+
+/// A prerequisite that some machines lack. Each has a stable key that `.ci/run` reads from
+/// the skip log to decide whether the skip is acceptable on a CI machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prerequisite {
+    /// Debian's runit 2.1.2, via `apt-get download` (the reference binaries).
+    DebianRunit,
+    /// Debian's daemontools, via `apt-get download`.
+    DebianDaemontools,
+    /// `unshare --mount` (private mount namespaces; needs root).
+    MountNamespace,
+    /// `/usr/bin/python3` (a program that tries to regain root).
+    Python3,
+    /// util-linux's `setpriv` and `prlimit`.
+    SetprivPrlimit,
+}
+
+impl Prerequisite {
+    /// The key in `SKIP:` lines (and in `.ci/run`'s list of what CI must have).
+    pub fn key(self) -> &'static str {
+        match self {
+            Prerequisite::DebianRunit => "debian-runit",
+            Prerequisite::DebianDaemontools => "debian-daemontools",
+            Prerequisite::MountNamespace => "mount-namespace",
+            Prerequisite::Python3 => "python3",
+            Prerequisite::SetprivPrlimit => "setpriv-prlimit",
+        }
+    }
+}
+
+/// Records that `test` did not run its checks because `need` is missing: a test that
+/// skips must say so where it is counted, not pass in silence.
+///
+/// Prints `SKIP: <test>: <key>: <reason>` straight to the process's stderr (the test
+/// harness captures `eprintln!` of passing tests, not the stderr handle itself) and, when
+/// `RUNIT_SKIP_LOG` names a file, appends the same line to it (one `write`, O_APPEND, so
+/// parallel tests do not interleave). `.ci/run` counts that file and fails when CI lacks a
+/// prerequisite it should have.
+pub fn skip(test: &str, need: Prerequisite, reason: &str) {
+    use std::io::Write;
+    let line = format!("SKIP: {test}: {}: {reason}\n", need.key());
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(log) = std::env::var_os("RUNIT_SKIP_LOG") {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("open RUNIT_SKIP_LOG");
+        f.write_all(line.as_bytes()).expect("append to RUNIT_SKIP_LOG");
+    }
+}
+
+/// Debian's runit, or `None` after recording a skip of `test` ([`skip`]).
+pub fn oracle_or_skip(test: &str) -> Option<PathBuf> {
+    let root = oracle("runit");
+    if root.is_none() {
+        skip(test, Prerequisite::DebianRunit, "apt-get download runit failed");
+    }
+    root
+}
 
 /// Polls `cond` every 2 ms until it holds or `limit` passes; returns whether it held.
 pub fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {

@@ -103,7 +103,7 @@ fn set_user_ids_and_groups() {
 #[test]
 fn dropped_privileges_cannot_be_regained() {
     if !Path::new("/usr/bin/python3").exists() {
-        eprintln!("skipping: /usr/bin/python3 is needed to try setuid(0) from the program");
+        e2e::skip("dropped_privileges_cannot_be_regained", e2e::Prerequisite::Python3, "needed to try setuid(0) from the program");
         return;
     }
     let s = Scratch::new("chpst-regain");

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use e2e::{bin, oracle, Scratch};
+use e2e::{bin, Scratch};
 
 const NAMES: &[&str] = &["chpst", "dchpst", "xyz", "envdir", "envuidgid", "setuidgid", "pgrphack", "setlock", "softlimit"];
 
@@ -19,12 +19,8 @@ fn links(dir: &Path, target: &Path) {
 
 /// Debian's chpst from the unpacked reference package; `None` (after a skip message)
 /// when it cannot be fetched.
-fn debian_chpst() -> Option<PathBuf> {
-    let Some(root) = oracle("runit") else {
-        eprintln!("skipping: the runit reference package is not available");
-        return None;
-    };
-    Some(root.join("usr/bin/chpst"))
+fn debian_chpst(test: &str) -> Option<PathBuf> {
+    Some(e2e::oracle_or_skip(test)?.join("usr/bin/chpst"))
 }
 
 fn run(prog: &Path, args: &[&str], cwd: &Path) -> (Option<i32>, Vec<u8>, Vec<u8>) {
@@ -44,7 +40,7 @@ fn run(prog: &Path, args: &[&str], cwd: &Path) -> (Option<i32>, Vec<u8>, Vec<u8>
 
 #[test]
 fn same_output_as_debian_chpst() {
-    let Some(theirs_chpst) = debian_chpst() else { return };
+    let Some(theirs_chpst) = debian_chpst("same_output_as_debian_chpst") else { return };
     let s = Scratch::new("chpst-oracle");
     let ours = s.join("ours");
     let theirs = s.join("theirs");
@@ -182,7 +178,7 @@ impl Rng {
 
 #[test]
 fn random_envdirs_match_debian() {
-    let Some(theirs_chpst) = debian_chpst() else { return };
+    let Some(theirs_chpst) = debian_chpst("random_envdirs_match_debian") else { return };
     let s = Scratch::new("chpst-oracle-envdir");
     let theirs = theirs_chpst;
     let alphabet: &[u8] = b"ab= \t\n\0.";
@@ -219,7 +215,7 @@ fn random_envdirs_match_debian() {
 
 #[test]
 fn random_argv_match_debian() {
-    let Some(theirs_chpst) = debian_chpst() else { return };
+    let Some(theirs_chpst) = debian_chpst("random_argv_match_debian") else { return };
     let s = Scratch::new("chpst-oracle-argv");
     s.write("env/A", "envvalue\n", 0o644);
     s.write("env/KEEP", "", 0o644);

@@ -4,15 +4,15 @@
 //!
 //! The reference binaries come from Debian's `runit` and `daemontools` packages, fetched
 //! with `apt-get download` and unpacked with `dpkg -x` into a cache (never installed). If
-//! they cannot be fetched, each test prints why and passes without asserting anything
-//! about them (the rest of the suite covers our side).
+//! they cannot be fetched, each test records a skip (`e2e::skip`; `.ci/run` counts them and
+//! fails in CI) and asserts nothing about them (the rest of the suite covers our side).
 
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::{eventually, Scratch};
+use e2e::{eventually, Prerequisite, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
@@ -21,8 +21,10 @@ fn oracle_bin(pkg: &str, name: &str) -> Option<PathBuf> {
     ["usr/bin", "sbin", "usr/sbin", "bin"].iter().map(|d| root.join(d).join(name)).find(|p| p.exists())
 }
 
-fn skip(what: &str) {
-    eprintln!("SKIP: {what}: reference binaries unavailable (apt-get download failed)");
+/// Records the skip of `test` for want of Debian's `pkg` (see [`e2e::skip`]).
+fn skip(test: &str, pkg: &str) {
+    let need = if pkg == "daemontools" { Prerequisite::DebianDaemontools } else { Prerequisite::DebianRunit };
+    e2e::skip(test, need, &format!("apt-get download {pkg} failed"));
 }
 
 fn run_tool(tool: &Path, args: &[&str], cwd: &Path) -> (i32, String) {
@@ -56,7 +58,7 @@ fn adopt_services(sc: &mut Scratch, svcs: &[&str]) {
 
 #[test]
 fn runit_sv_drives_our_runsv() {
-    let Some(sv) = oracle_bin("runit", "sv") else { return skip("runit sv") };
+    let Some(sv) = oracle_bin("runit", "sv") else { return skip("runit_sv_drives_our_runsv", "runit") };
     let mut sc = Scratch::new("interop-sv");
     sc.script("s/run", "exec sleep 100");
     sc.script("s/log/run", "exec cat > /dev/null");
@@ -97,7 +99,7 @@ fn daemontools_tools_work_against_our_runsv() {
     let (Some(svstat), Some(svc), Some(svok)) =
         (oracle_bin("daemontools", "svstat"), oracle_bin("daemontools", "svc"), oracle_bin("daemontools", "svok"))
     else {
-        return skip("daemontools");
+        return skip("daemontools_tools_work_against_our_runsv", "daemontools");
     };
     let mut sc = Scratch::new("interop-dt");
     sc.script("d/run", "exec sleep 100");
@@ -146,7 +148,7 @@ fn observe(sc: &Scratch, svc: &str) -> Vec<String> {
 
 #[test]
 fn our_runsv_leaves_the_same_files_as_runits() {
-    let Some(their_runsv) = oracle_bin("runit", "runsv") else { return skip("runit runsv") };
+    let Some(their_runsv) = oracle_bin("runit", "runsv") else { return skip("our_runsv_leaves_the_same_files_as_runits", "runit") };
     let mut sc = Scratch::new("interop-files");
     for s in ["ours", "theirs"] {
         sc.script(&format!("{s}/run"), "trap 'exit 0' TERM; while :; do sleep 0.05; done");

@@ -306,11 +306,7 @@ fn is_reboot(st: ExitStatus) -> bool {
 }
 
 fn script(path: &Path, body: &str) {
-    if let Some(d) = path.parent() {
-        fs::create_dir_all(d).expect("mkdir");
-    }
-    fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("write script");
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
+    e2e::write_executable(path, format!("#!/bin/sh\n{body}\n").as_bytes(), 0o755);
 }
 
 /// Stage 1 that prepares Debian's flag files (mode 000) like Debian's `/etc/runit/1`.
@@ -342,7 +338,7 @@ fn mode(p: &str) -> u32 {
 fn runit_boot_service_sv_status_then_halt() {
     let mut probe = Scratch::new("runit-tools");
     let Some(tools) = tools_dir(&probe) else {
-        eprintln!("skipping: no runsvdir/runsv/sv available");
+        e2e::skip("runit_boot_service_sv_status_then_halt", e2e::Prerequisite::DebianRunit, "no runsvdir/runsv/sv (ours are stubs)");
         return;
     };
     let _ = &mut probe;
@@ -746,7 +742,7 @@ fn differential(name: &str, setup: fn(&Path), drive: fn(&Boot)) -> Option<(Strin
 
 fn assert_same_console(name: &str, setup: fn(&Path), drive: fn(&Boot), must: &[&str]) {
     let Some((ours, theirs)) = differential(name, setup, drive) else {
-        eprintln!("skipping: Debian's runit is not available");
+        e2e::skip(name, e2e::Prerequisite::DebianRunit, "apt-get download runit failed");
         return;
     };
     for m in must {
@@ -902,8 +898,9 @@ fn runit_same_console_as_debian_bad_scripts() {
             // Stage 1 not executable; ctrlaltdel first not executable, later crashing.
             fs::write(root.join("etc/runit/1"), "#!/bin/sh\necho never\n").expect("write");
             script(&root.join("etc/runit/2"), &format!("trap 'exit 0' TERM\ntouch {r}/s2.up\nwhile :; do sleep 0.05; done"));
-            fs::write(root.join("etc/runit/ctrlaltdel"), format!("#!/bin/sh\necho cad-crashes\ntouch {r}/cad.ran\nkill -9 $$\n"))
-                .expect("write");
+            // Not executable yet; written the ETXTBSY-proof way, as it is run later.
+            let cad = format!("#!/bin/sh\necho cad-crashes\ntouch {r}/cad.ran\nkill -9 $$\n");
+            e2e::write_executable(&root.join("etc/runit/ctrlaltdel"), cad.as_bytes(), 0o644);
             script(&root.join("etc/runit/3"), "echo three");
         },
         |b| {

@@ -5,7 +5,6 @@
 //! unit tests, property tests and the explorer check.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
 use e2e::{bin, Scratch};
@@ -85,9 +84,7 @@ impl P<'_> {
 }
 
 fn script(path: &std::path::Path, body: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    e2e::write_executable(path, format!("#!/bin/sh\n{body}\n").as_bytes(), 0o755);
 }
 
 #[test]
@@ -135,7 +132,9 @@ fn runit_trace_replays_through_the_model() {
             let input = P { s: parts.next().unwrap() }.input();
             m.handle(now, input);
             inputs += 1;
+            let mut cap = model::StepCap::new("replay: actions of one input", 10_000);
             while let Some(a) = m.poll_action() {
+                cap.step();
                 replayed.push(format!("{a:?}"));
             }
         } else if let Some(a) = line.strip_prefix("out ") {

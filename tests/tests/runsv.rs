@@ -428,7 +428,10 @@ fn no_extra_wakeups_while_idle() {
     };
     // Let start-up finish: wait until the count stops moving for 200 ms.
     let mut before = ctxt(s.runsv);
+    // A runsv that never settles (a busy loop) fails here instead of hanging the test.
+    let mut cap = model::StepCap::new("runsv settling after start-up", 50);
     loop {
+        cap.step();
         std::thread::sleep(Duration::from_millis(200));
         let c = ctxt(s.runsv);
         if c == before {

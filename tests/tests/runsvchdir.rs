@@ -16,7 +16,7 @@ fn have_unshare() -> bool {
 /// message) where namespaces are unavailable.
 fn ns_scratch(name: &str) -> Option<Scratch> {
     if !have_unshare() {
-        eprintln!("skipped: no mount namespaces here");
+        e2e::skip(name, e2e::Prerequisite::MountNamespace, "unshare --mount failed");
         return None;
     }
     Some(Scratch::new(name))
@@ -149,10 +149,7 @@ wait $RSD; echo "rsd=$?"
 /// by the name `runsvchdir` (through PATH) so their messages carry the same argv[0].
 #[test]
 fn same_as_debian_runsvchdir() {
-    let Some(root) = e2e::oracle("runit") else {
-        eprintln!("skipping: the runit reference package is not available");
-        return;
-    };
+    let Some(root) = e2e::oracle_or_skip("rchd-oracle") else { return };
     let Some(s) = ns_scratch("rchd-oracle") else { return };
     for (dir, target) in [("ours", bin("runsvchdir")), ("theirs", root.join("usr/sbin/runsvchdir"))] {
         std::fs::create_dir_all(s.join(dir)).unwrap();

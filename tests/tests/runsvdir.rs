@@ -454,8 +454,11 @@ fn runsv_missing_from_path() {
 fn thousand_services_up_and_down() {
     let mut s = Scratch::new("rsd-1000");
     let n = 1000;
+    // One script (written the ETXTBSY-proof way), hard-linked into every service.
+    let proto = s.write("proto-run", "#!/bin/sh\nexec sleep 1000\n", 0o755);
     for i in 0..n {
-        s.write(&format!("sv/s{i:04}/run"), "#!/bin/sh\nexec sleep 1000\n", 0o755);
+        std::fs::create_dir_all(s.join(&format!("sv/s{i:04}"))).unwrap();
+        std::fs::hard_link(&proto, s.join(&format!("sv/s{i:04}/run"))).unwrap();
     }
     let path = test_path(&s);
     let t0 = Instant::now();
@@ -510,7 +513,7 @@ fn descriptor_limit_is_warned_not_fatal() {
 fn process_limit_is_warned_and_retried() {
     let have = |c: &str| Command::new(c).arg("--version").stdout(std::process::Stdio::null()).status().is_ok();
     if !have("setpriv") || !have("prlimit") {
-        eprintln!("skipped: setpriv/prlimit missing");
+        e2e::skip("process_limit_is_warned_and_retried", e2e::Prerequisite::SetprivPrlimit, "setpriv or prlimit missing");
         return;
     }
     let mut s = Scratch::new("rsd-nproc");

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use e2e::{bin, poll_until, Scratch};
 
-fn oracle_runsvdir() -> Option<std::path::PathBuf> {
-    let r = e2e::oracle("runit")?;
+fn oracle_runsvdir(test: &str) -> Option<std::path::PathBuf> {
+    let r = e2e::oracle_or_skip(test)?;
     Some(r.join("usr/bin/runsvdir"))
 }
 
@@ -27,10 +27,7 @@ fn run_as_runsvdir(prog: &Path, args: &[&str], cwd: &Path) -> (i32, String) {
 
 #[test]
 fn usage_matches_oracle() {
-    let Some(oracle) = oracle_runsvdir() else {
-        eprintln!("skipped: oracle unavailable");
-        return;
-    };
+    let Some(oracle) = oracle_runsvdir("usage_matches_oracle") else { return };
     let s = Scratch::new("rsdo-usage");
     for args in [&[][..], &["-P"][..], &["-Pxyz"][..]] {
         assert_eq!(run_as_runsvdir(&bin("runsvdir"), args, &s.path), run_as_runsvdir(&oracle, args, &s.path), "args {args:?}");
@@ -81,10 +78,7 @@ fn observe(prog: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
 
 #[test]
 fn tricky_directory_matches_oracle() {
-    let Some(oracle) = oracle_runsvdir() else {
-        eprintln!("skipped: oracle unavailable");
-        return;
-    };
+    let Some(oracle) = oracle_runsvdir("tricky_directory_matches_oracle") else { return };
     let ours = observe(&bin("runsvdir"));
     let theirs = observe(&oracle);
     assert_eq!(ours, theirs);

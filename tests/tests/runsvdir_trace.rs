@@ -193,7 +193,9 @@ fn real_run_replays_through_the_model() {
             let input = P { s: parts.next().unwrap() }.input();
             m.handle(now, input);
             inputs += 1;
+            let mut cap = model::StepCap::new("replay: actions of one input", 10_000);
             while let Some(a) = m.poll_action() {
+                cap.step();
                 replayed.push(format!("{a:?}"));
             }
         } else if let Some(rest) = line.strip_prefix("out ") {

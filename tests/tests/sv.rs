@@ -4,7 +4,7 @@
 //! ours once our runsv is implemented (it answers `usage:` with no arguments), otherwise
 //! Debian's. [`interop_our_sv_drives_oracle_runsv`] always uses Debian's runsv: our sv
 //! driving runit's runsv is the interoperability proof. Without the oracle (no registry
-//! access) tests that need it print a skip message and pass.
+//! access) tests that need it record a skip (`e2e::skip`, counted by `.ci/run`) and pass.
 //!
 //! Services are shell scripts that record every signal they get into `sig` and their
 //! pid into `pids`; the fixture kills those pids (by pid) when a test ends.
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{bin, eventually, oracle, poll_until, Scratch};
+use e2e::{bin, eventually, poll_until, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
@@ -60,13 +60,9 @@ fn runsv_impl() -> Impl {
     }
 }
 
-/// The runit oracle's root, or `None` (with a skip message).
+/// The runit oracle's root, or `None` (with the skip recorded).
 fn oracle_root(test: &str) -> Option<PathBuf> {
-    let root = oracle("runit");
-    if root.is_none() {
-        eprintln!("SKIP {test}: Debian's runit package is not available");
-    }
-    root
+    e2e::oracle_or_skip(test)
 }
 
 fn runsv_path(which: Impl, test: &str) -> Option<PathBuf> {

@@ -117,7 +117,9 @@ fn replay(trace: &str) -> usize {
             inputs += 1;
             // The driver interleaves: after an obligation it feeds the reply before taking
             // the next action, so take actions only up to the next obligation.
+            let mut cap = model::StepCap::new("replay: actions of one input", 10_000);
             while let Some(a) = m.poll_action() {
+                cap.step();
                 let owed = m.owed().is_some() && matches!(a, model::runsv::Action::Spawn { .. } | model::runsv::Action::RunControl(_));
                 got.push(format!("{a:?}"));
                 if owed {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use e2e::{bin, oracle, Scratch};
+use e2e::{bin, Scratch};
 
 const REC: usize = 384;
 
@@ -142,7 +142,7 @@ fn place(from: &Path, to: &Path) {
     // Link the file itself, not a symlink to it (ld.so is usually reached by one).
     let real = std::fs::canonicalize(from).unwrap();
     if std::fs::hard_link(&real, to).is_err() {
-        std::fs::copy(from, to).unwrap();
+        e2e::copy_executable(&real, to);
     }
 }
 
@@ -172,10 +172,7 @@ fn without_times(mut b: Vec<u8>) -> Vec<u8> {
 /// A scratch directory holding `root/`, a chroot with Debian's utmpset at `/utmpset` and
 /// empty `/var/run` and `/var/log`; `None` (after a skip message) without the oracle.
 fn oracle_chroot(name: &str) -> Option<(Scratch, PathBuf)> {
-    let Some(oracle_root) = oracle("runit") else {
-        eprintln!("skipping: the runit reference package is not available");
-        return None;
-    };
+    let oracle_root = e2e::oracle_or_skip(name)?;
     let s = Scratch::new(name);
     let root = s.join("root");
     std::fs::create_dir_all(root.join("var/run")).unwrap();

@@ -85,7 +85,9 @@ impl S {
             return;
         }
         let mut next = Some(input);
+        let mut cap = model::StepCap::new("runsvdir explorer: actions of one input", 10_000);
         loop {
+            cap.step();
             if let Some(i) = next.take() {
                 self.m.handle(now(t), i);
             }

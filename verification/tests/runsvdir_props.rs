@@ -138,7 +138,9 @@ proptest! {
             let mut starts = vec![];
             let mut stops = vec![];
             let mut next = Some(input);
+            let mut cap = model::StepCap::new("runsvdir: actions of one input", 10_000);
             loop {
+                cap.step();
                 if let Some(i) = next.take() { m.handle(now(t), i); }
                 let Some(a) = m.poll_action() else { break };
                 next = match a {
@@ -272,7 +274,9 @@ proptest! {
                 live.retain(|&p| p != pid);
             }
             let mut next = Some(input);
+            let mut cap = model::StepCap::new("runsvdir: actions of one input", 10_000);
             loop {
+                cap.step();
                 if let Some(i) = next.take() { m.handle(now(t), i); }
                 let Some(a) = m.poll_action() else { break };
                 next = match a {

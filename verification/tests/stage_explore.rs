@@ -207,7 +207,9 @@ impl Explore for Model {
         if let Input::SpawnFailed { .. } = input {
             x.forked_failed = true;
         }
+        let mut cap = model::StepCap::new("stage: actions of one input", 10_000);
         while let Some(a) = x.m.poll_action() {
+            cap.step();
             if x.exit.is_some() || (x.final_started && !matches!(a, Action::Say(_) | Action::RunInline(_))) {
                 bad(&mut x, "action after the end");
             }

@@ -9,6 +9,14 @@ use model::stage::*;
 use model::{Machine, Mono, Now, Wall};
 use proptest::prelude::*;
 
+/// Takes every pending action, failing past a cap (a machine that never stops acting).
+fn drain(m: &mut Stages) {
+    let mut cap = model::StepCap::new("stage: draining actions", 10_000);
+    while m.poll_action().is_some() {
+        cap.step();
+    }
+}
+
 fn arb_flags() -> impl Strategy<Value = Flags> {
     (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(stopit, reboot, ctrlaltdel, nosync)| Flags {
         stopit,
@@ -79,7 +87,7 @@ proptest! {
         let mut m = Stages::new(Config::default());
         let t = |s: u64| Now { mono: Mono(s * 1_000_000_000), wall: Wall::default() };
         m.handle(t(0), Input::Boot);
-        while m.poll_action().is_some() {}
+        drain(&mut m);
         let mut pid = 10;
         let mut clock = 1;
         let mut expected_stage = 1u8;
@@ -100,11 +108,11 @@ proptest! {
             };
             clock += 1;
             m.handle(t(clock), Input::Exited { pid, status, flags: Flags::default() });
-            while m.poll_action().is_some() {}
+            drain(&mut m);
             if let Some(d) = m.poll_deadline() {
                 clock = d.0 / 1_000_000_000 + 1;
                 m.handle(t(clock), Input::Tick);
-                while m.poll_action().is_some() {}
+                drain(&mut m);
             }
             if expected_stage == 0 {
                 let at_final = matches!(m.state(), State::Spawning { job: Job::Final(_), .. });

@@ -129,10 +129,14 @@ impl Harness {
     /// Feeds one input and answers every spawn obligation at once (as the driver does).
     fn feed(&mut self, input: Input) {
         let mut next = Some(input);
+        let mut replies = model::StepCap::new("stage reference: replies", 10_000);
         while let Some(i) = next.take() {
+            replies.step();
             let now = self.now();
             self.m.handle(now, i);
+            let mut cap = model::StepCap::new("stage reference: actions", 10_000);
             while let Some(a) = self.m.poll_action() {
+                cap.step();
                 if let Action::Spawn(job) = a {
                     self.next_pid += 1;
                     let pid = self.next_pid;

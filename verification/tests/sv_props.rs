@@ -12,7 +12,7 @@ fn reference_status(name: &str, b: &[u8; 20], now_unix: i64, down_exists: bool) 
     let secs = u64::from_be_bytes(b[0..8].try_into().unwrap());
     let pid = u32::from_le_bytes(b[12..16].try_into().unwrap());
     let tnow = ((1u64 << 62) + 10).wrapping_add(now_unix as u64);
-    let age = if secs > tnow { 0 } else { tnow - secs };
+    let age = tnow.saturating_sub(secs);
     let mut s = String::new();
     s += match b[19] {
         0 => "down: ",

@@ -131,7 +131,9 @@ proptest! {
                 s.on_tick(now(t), &mut w);
             }
         }
+        let mut cap = model::StepCap::new("sv session to its end", 100_000);
         while s.finished().is_none() {
+            cap.step();
             t = t.max(s.poll_deadline().unwrap().0.div_ceil(1_000_000));
             s.on_tick(now(t), &mut w);
             prop_assert!(t <= 10_000, "did not finish by the limit");

@@ -58,7 +58,7 @@ fn expected(input: &[u8], dirs: &[Dir], line_max: usize, repl: Option<u8>, extra
         let collected: Vec<u8> = line[..n]
             .iter()
             .map(|&b| match repl {
-                Some(r) if b < 32 || b > 126 || extra.contains(&b) => r,
+                Some(r) if !(32..=126).contains(&b) || extra.contains(&b) => r,
                 _ => b,
             })
             .collect();

@@ -7,26 +7,13 @@
 //! with runit's chpst.
 #![no_main]
 
-use std::ffi::CStr;
-
 use model::chpst::{parse, Parsed, EXIT_USAGE};
 
-/// The C entry point: argv as bytes, parse, then run the plan (never returns on success).
-///
-/// # Safety
-/// Called only by the C runtime, with `argc` valid NUL-terminated strings in `argv`.
-#[no_mangle]
-pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
-    let mut args: Vec<Vec<u8>> = Vec::with_capacity(argc.max(0) as usize);
-    for i in 0..argc.max(0) as usize {
-        // SAFETY: the C runtime passes argc valid, NUL-terminated strings in argv.
-        let p = unsafe { *argv.add(i) };
-        if p.is_null() {
-            break;
-        }
-        args.push(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec());
-    }
-    match parse(&args) {
+runit_bins::c_main!(chpst_main);
+
+/// argv as bytes, parse, then run the plan (never returns on success).
+fn chpst_main() -> i32 {
+    match parse(&runit_bins::args_bytes()) {
         Parsed::Usage(text) => runit_bins::die(&text, EXIT_USAGE),
         Parsed::Run(plan) => runtime::exec::chpst::run(&plan),
     }

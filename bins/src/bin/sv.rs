@@ -18,9 +18,11 @@ fn env_bytes(name: &str) -> Option<Vec<u8>> {
     std::env::var_os(name).map(|v| v.into_vec())
 }
 
-/// The C entry point (see the module docs for why not `fn main`).
-#[no_mangle]
-pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+runit_bins::c_main!(sv_main);
+
+/// Parse argv and the environment, then run the session (see the module docs for why
+/// this is not `fn main`).
+fn sv_main() -> i32 {
     // Rust ignores SIGPIPE; runit's sv (and the ./check scripts it runs) have the default.
     // SAFETY: setting a signal disposition before any other thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };

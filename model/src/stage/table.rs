@@ -132,7 +132,9 @@ pub fn rows() -> Vec<Row> {
             let before = m.clone();
             m.handle(now_at(T0), input.clone());
             let mut acts = Vec::new();
+            let mut cap = crate::StepCap::new("draining actions", 10_000);
             while let Some(a) = m.poll_action() {
+                cap.step();
                 acts.push(a);
             }
             if acts.is_empty() && m == before {

@@ -10,6 +10,7 @@ use crate::errno::Errno;
 use crate::sv::session::{CheckRun, Effects, Session, StatusError, WriteOutcome};
 use crate::sv::{parse, Env, Parse, Rule};
 use crate::time::{Mono, Now, Tai64n, Wall};
+use crate::StepCap;
 
 const T0: i64 = 1_000_000;
 
@@ -218,7 +219,9 @@ fn drive(s: &mut Session, w: &mut World, rule: Rule) -> (i32, u64) {
     let _ = rule;
     s.start(now(0), w);
     let mut t = 0;
+    let mut cap = StepCap::new("sv session", 100_000);
     while s.finished().is_none() {
+        cap.step();
         let d = s.poll_deadline().expect("a pending session has a deadline");
         assert!(d.0 >= t * 1_000_000, "deadline in the past");
         t = d.0.div_ceil(1_000_000);
@@ -420,7 +423,9 @@ fn test_wait_down_satisfied_on_change() {
     assert!(w.watched.is_empty());
     assert_eq!(sess.poll_deadline(), Some(Mono(1_000_000)));
     let mut t = 0;
+    let mut cap = StepCap::new("fast phase", 1_000);
     while t < 100 {
+        cap.step();
         t = sess.poll_deadline().unwrap().0 / 1_000_000;
         sess.on_tick(now(t), &mut w);
     }
@@ -579,7 +584,9 @@ fn test_wait_polls_when_unwatched() {
     let mut s = session(&["sv", "-v", "up", "./s"], SVDIR, Rule::RaceFree);
     s.start(now(0), &mut w);
     let mut t = 0;
+    let mut cap = StepCap::new("fast phase", 1_000);
     while t < 100 {
+        cap.step();
         assert_eq!(s.poll_deadline(), Some(Mono((t + 1) * 1_000_000)), "1 ms polls in the fast phase");
         t += 1;
         s.on_tick(now(t), &mut w);
@@ -624,7 +631,9 @@ fn test_wait_watch_lost_falls_back_to_polling_and_rearms() {
     let mut w = World::new().svc("/home/s", Svc::new(down_st(-5000, b'd')));
     let mut s = session(&["sv", "-v", "up", "./s"], SVDIR, Rule::RaceFree);
     s.start(now(0), &mut w);
+    let mut cap = StepCap::new("fast phase", 1_000);
     while w.watched.is_empty() {
+        cap.step();
         let t = s.poll_deadline().unwrap().0 / 1_000_000;
         s.on_tick(now(t), &mut w);
     }
@@ -733,4 +742,29 @@ fn test_lsb_other_commands() {
     assert_eq!(lsb("s", "stop", &mut w), 0);
     assert_eq!(w.stdout(), "ok: down: s: 0s, normally up\n");
     assert_eq!(lsb("s", "up", &mut w), 0);
+}
+
+/// The inotify wake filter the runtime applies to every event in a watched `supervise/`:
+/// only runsv's new `status` (renamed in or written and closed) and the close of `ok`
+/// by an exiting runsv wake a wait; sv's own probes (opening `ok` for writing, reading
+/// `status`) and every other file or event kind must not, or sv would spin.
+#[test]
+fn event_wakes_only_for_status_changes_and_ok_closing() {
+    use crate::sv::session::{event_wakes, DirEvent};
+    let names: [&[u8]; 7] = [b"status", b"ok", b"lock", b"control", b"pid", b"stat", b"status.new"];
+    let events = [DirEvent::MovedTo, DirEvent::ClosedWrite, DirEvent::ClosedNoWrite, DirEvent::Other];
+    let mut woken = Vec::new();
+    for name in names {
+        for event in events {
+            if event_wakes(name, event) {
+                woken.push((String::from_utf8_lossy(name).into_owned(), event));
+            }
+        }
+    }
+    let want = vec![
+        ("status".to_string(), DirEvent::MovedTo),
+        ("status".to_string(), DirEvent::ClosedWrite),
+        ("ok".to_string(), DirEvent::ClosedNoWrite),
+    ];
+    assert_eq!(woken, want);
 }

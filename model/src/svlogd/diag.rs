@@ -39,6 +39,11 @@ pub fn fatal(msg: &str, e: Errno) -> Vec<u8> {
     line(&[b"svlogd: fatal: ", msg.as_bytes(), b": "], Some(e))
 }
 
+/// `svlogd: warning: <msg>: <errstr>` (no name).
+pub fn warn2_noname(msg: &str, e: Errno) -> Vec<u8> {
+    line(&[b"svlogd: warning: ", msg.as_bytes(), b": "], Some(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,9 +59,4 @@ mod tests {
         assert_eq!(info(&[b"new: ", b"d", b"/current"]), b"svlogd: info: new: d/current\n");
         assert_eq!(fatalx("no functional log directories."), b"svlogd: fatal: no functional log directories.\n");
     }
-}
-
-/// `svlogd: warning: <msg>: <errstr>` (no name).
-pub fn warn2_noname(msg: &str, e: Errno) -> Vec<u8> {
-    line(&[b"svlogd: warning: ", msg.as_bytes(), b": "], Some(e))
 }

@@ -173,12 +173,16 @@ impl Harness {
     /// Feeds one input, then every reply, recording a row for each.
     pub fn feed(&mut self, input: Input) {
         let mut next = Some(input);
+        let mut replies = crate::StepCap::new("feeding replies", 10_000);
         while let Some(input) = next.take() {
+            replies.step();
             let state = self.m.phase().to_string();
             let label = input_label(&input);
             self.m.handle(self.now, input);
             let mut acts = Vec::new();
+            let mut cap = crate::StepCap::new("draining actions", 10_000);
             while let Some(a) = self.m.poll_action() {
+                cap.step();
                 acts.push(action_label(&a));
                 self.actions.push(action_label(&a));
                 if let Some(reply) = self.answer(&a) {

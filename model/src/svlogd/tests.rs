@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use crate::errno::Errno;
 use crate::svlogd::logger::{Input, OpenStep, Sig, UdpOutcome};
 use crate::svlogd::table::{Faults, Harness};
+use crate::Machine;
 
 fn started(argv: &[&str], faults: Faults) -> Harness {
     let mut h = Harness::new(argv, faults);
@@ -165,7 +166,7 @@ fn test_waiting_for_processor_signal_kill_is_failure() {
 fn test_reading_tick_time_rotation() {
     let mut h = started(&["svlogd", "d"], Faults { config: Some(b"t2\n".into()), ..Faults::default() });
     h.feed(Input::Data(b"a\n".to_vec()));
-    assert_eq!(h.m.poll_deadline_for_test(), Some(crate::Mono(3_000_000_000)));
+    assert_eq!(h.m.poll_deadline(), Some(crate::Mono(3_000_000_000)));
     h.tick(1);
     assert_eq!(count(&h, "RenameCurrent"), 0);
     h.tick(1);
@@ -203,7 +204,7 @@ fn regression_no_past_deadline_while_paused() {
     h.feed(Input::Data(b"x\n".to_vec())); // paused for 3 s from here
     assert_eq!(h.m.phase(), "paused (3 s retry)");
     h.tick(1); // the restart is due, the pause is not over
-    let d = h.m.poll_deadline_for_test().expect("a deadline");
+    let d = h.m.poll_deadline().expect("a deadline");
     assert!(d > h.now.mono, "deadline in the past: {d:?} <= {:?}", h.now.mono);
     h.tick(2);
     assert_eq!(count(&h, "StartProcessor"), 2);

@@ -175,7 +175,9 @@ impl Kernel {
         self.out.inputs += 1;
         format!("{input:?}").hash(&mut self.hasher);
         let mut next = Some(input);
+        let mut cap = model::StepCap::new("runsvdir sim: actions of one input", 100_000);
         loop {
+            cap.step();
             if let Some(i) = next.take() {
                 self.m.handle(self.now, i);
             }
@@ -439,7 +441,9 @@ impl Kernel {
         // Quiet period: no more changes or faults; 30 s of ticks and exits.
         self.quiet = true;
         let end = Mono(self.now.mono.0 + 30_000_000_000);
+        let mut cap = model::StepCap::new("runsvdir sim: quiet period", 1_000_000);
         while self.now.mono < end {
+            cap.step();
             self.step().map_err(|e| format!("quiet: {e}"))?;
         }
         self.converged()?;

@@ -365,11 +365,6 @@ impl Logger {
         self.dirs[d].size
     }
 
-    /// Whether directory `d` is open (in use).
-    pub fn is_open(&self, d: usize) -> bool {
-        self.dirs[d].open
-    }
-
     /// Whether the machine is waiting for input with nothing else to do.
     pub fn is_idle(&self) -> bool {
         self.armed && self.queue.is_empty() && self.awaiting.is_none()
@@ -383,11 +378,6 @@ impl Logger {
     /// Whether the machine has asked to exit.
     pub fn is_done(&self) -> bool {
         self.done
-    }
-
-    /// The next deadline (as [`Machine::poll_deadline`]), for tests.
-    pub fn poll_deadline_for_test(&self) -> Option<Mono> {
-        self.poll_deadline()
     }
 
     /// The machine's situation in words, for the golden state table and tests.
