@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use model::runsvdir::{msg, parse_args, Input, Runsvdir};
 use runtime::driver::{self, RealOs, Trace};
-use runtime::exec::runsvdir::{RunsvdirIo, TitleMem, HANDLED_SIGNALS};
+use runtime::exec::runsvdir::{handled_signals, RunsvdirIo, TitleMem};
 
 runit_bins::c_main!(runsvdir_main);
 
@@ -27,12 +27,13 @@ fn runsvdir_main() -> i32 {
         _ => None,
     };
     let path = std::env::var_os("PATH");
-    let mut io = match RunsvdirIo::new(&args.dir, args.pgrp, path.as_ref().map(|p| p.as_bytes()), title) {
+    let (handled, strays) = handled_signals();
+    let mut io = match RunsvdirIo::new(&args.dir, args.pgrp, path.as_ref().map(|p| p.as_bytes()), title, &strays) {
         Ok(io) => io,
         // A directory name with a NUL byte cannot come from argv; treat as unstat-able.
         Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
     };
-    let signals = match runtime::signals::Signals::install(&HANDLED_SIGNALS) {
+    let signals = match runtime::signals::Signals::install(&handled) {
         Ok(s) => s,
         Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
     };

@@ -26,8 +26,18 @@ use crate::process;
 use crate::sys;
 use crate::wait::Interest;
 
-/// The signals runsvdir handles (blocked outside the wait, default in children).
+/// The signals runsvdir handles as runit does (blocked outside the wait, default in children).
 pub const HANDLED_SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGALRM, libc::SIGCHLD];
+
+/// runsvdir's signals: runit's four plus the strays it survives (runit dies on them and
+/// leaves every runsv without its supervisor); call before installing handlers.
+pub fn handled_signals() -> (Vec<i32>, crate::signals::Strays) {
+    let strays = crate::signals::strays(&HANDLED_SIGNALS, &[]);
+    crate::signals::ignore_reserved();
+    let mut all = HANDLED_SIGNALS.to_vec();
+    all.extend_from_slice(&strays.catch);
+    (all, strays)
+}
 
 /// The executor's state: fds and the prepared pieces of every spawn.
 pub struct RunsvdirIo {
@@ -42,11 +52,21 @@ pub struct RunsvdirIo {
     title: Option<TitleMem>,
     watch: Option<Watcher>,
     finished: Option<i32>,
+    /// Signals a runsv child sets back to default and unblocks: runit's four and the
+    /// strays runsvdir did not inherit blocked.
+    child_unblock: Vec<i32>,
 }
 
 impl RunsvdirIo {
-    /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`).
-    pub fn new(dir: &[u8], pgrp: bool, path_env: Option<&[u8]>, title: Option<TitleMem>) -> Result<RunsvdirIo, Errno> {
+    /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`); `strays`
+    /// as found by [`handled_signals`].
+    pub fn new(
+        dir: &[u8],
+        pgrp: bool,
+        path_env: Option<&[u8]>,
+        title: Option<TitleMem>,
+        strays: &crate::signals::Strays,
+    ) -> Result<RunsvdirIo, Errno> {
         let runsv_paths = exec_path::candidates(b"runsv", path_env).into_iter().filter_map(|p| CString::new(p).ok()).collect();
         Ok(RunsvdirIo {
             dir: dir.to_vec(),
@@ -58,6 +78,7 @@ impl RunsvdirIo {
             title,
             watch: None,
             finished: None,
+            child_unblock: HANDLED_SIGNALS.iter().chain(&strays.unblock_in_child).copied().collect(),
         })
     }
 
@@ -135,6 +156,7 @@ impl RunsvdirIo {
         let dirfd = self.scan_fd.unwrap_or(-1);
         let pgrp = self.pgrp;
         let paths = &self.runsv_paths;
+        let unblock = &self.child_unblock;
         // SAFETY: single-threaded; the child uses only memory prepared above and
         // async-signal-safe calls, then execs or _exits.
         let pid = unsafe { libc::fork() };
@@ -143,7 +165,7 @@ impl RunsvdirIo {
         }
         if pid == 0 {
             // SAFETY: in the child, see above.
-            unsafe { runsv_child(&argv, paths, dirfd, pgrp, &fail_msg) }
+            unsafe { runsv_child(&argv, paths, dirfd, pgrp, &fail_msg, unblock) }
         }
         Ok(pid)
     }
@@ -189,14 +211,15 @@ impl RunsvdirIo {
 
 /// The runsv child: signals back to default, optional new session, into the scanned
 /// directory, then the PATH search for `runsv` (spec/common.md §5).
-unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd: i32, pgrp: bool, fail_msg: &[u8]) -> ! {
+unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd: i32, pgrp: bool, fail_msg: &[u8], unblock: &[i32]) -> ! {
     let mut mask: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut mask);
-    for &s in &HANDLED_SIGNALS {
+    for &s in unblock {
         libc::signal(s, libc::SIG_DFL);
         libc::sigaddset(&mut mask, s);
     }
     libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
+    crate::signals::reset_reserved_in_child();
     if pgrp {
         libc::setsid();
     }

