@@ -153,8 +153,93 @@ fn stray_signals_kill_no_supervisor_nor_svlogd() {
     // threaded test binary): under runit a service inherits that too.
     let own = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let passed_down = own.lines().find_map(|l| l.strip_prefix("SigIgn:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok()).unwrap_or(0);
-    let leaked: Vec<i32> =
-        stray_signals(&[]).into_iter().filter(|&s| ignored & !passed_down & (1u64 << (s - 1)) != 0).collect();
+    let leaked: Vec<i32> = stray_signals(&[]).into_iter().filter(|&s| ignored & !passed_down & (1u64 << (s - 1)) != 0).collect();
     assert!(leaked.is_empty(), "the service inherited ignored signals {leaked:?}: {status}");
     kill(rsd, libc::SIGHUP);
+}
+
+/// A file that must not change, with its mode.
+fn victim(s: &Scratch, rel: &str) -> std::path::PathBuf {
+    s.write(rel, "victim\n", 0o644)
+}
+
+fn unchanged(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0);
+    std::fs::read_to_string(p).unwrap_or_default() == "victim\n" && mode == 0o644
+}
+
+/// runsv never writes through a link planted at `supervise/{pid,stat,status}.new`: the
+/// write fails, runsv says so on stderr, the files pointed to are untouched, and the
+/// service is supervised all the same.
+#[test]
+fn runsv_never_writes_status_through_a_link() {
+    let mut s = Scratch::new("harden-runsv-links");
+    s.script("s/run", &format!("echo $$ > {}\nexec sleep 1000", s.join("svc.pid").display()));
+    std::fs::create_dir_all(s.join("s/supervise")).unwrap();
+    let mut victims = Vec::new();
+    for name in ["pid", "stat", "status"] {
+        let v = victim(&s, &format!("victim.{name}"));
+        std::os::unix::fs::symlink(&v, s.join(&format!("s/supervise/{name}.new"))).unwrap();
+        victims.push(v);
+    }
+    let runsv = s.start("runsv", &["s"], "runsv") as i32;
+    eventually!(LIMIT, read_pid(&s.join("svc.pid")) > 0, "service not started");
+    s.adopt(read_pid(&s.join("svc.pid")));
+    eventually!(
+        LIMIT,
+        s.read("runsv.err").contains("runsv s: warning: unable to open supervise/pid.new: symbolic link loop\n"),
+        "no warning: {:?}",
+        s.read("runsv.err")
+    );
+    for v in &victims {
+        assert!(unchanged(v), "{} was written through the link", v.display());
+    }
+    // Once the link is gone the files are written again.
+    std::fs::remove_file(s.join("s/supervise/pid.new")).unwrap();
+    std::fs::remove_file(s.join("s/supervise/stat.new")).unwrap();
+    std::fs::remove_file(s.join("s/supervise/status.new")).unwrap();
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(s.join("s/supervise/control")).unwrap();
+        f.write_all(b"d").unwrap();
+    }
+    eventually!(LIMIT, s.read("s/supervise/stat") == "down\n", "status not written after the links went away");
+    assert!(alive(runsv));
+    for v in &victims {
+        assert!(unchanged(v), "{} was written through the link", v.display());
+    }
+}
+
+/// svlogd never appends to (nor chmods) a file a `current` link points to: it says so
+/// in runit's warning format and leaves that directory alone.
+#[test]
+fn svlogd_never_follows_a_current_link() {
+    let s = Scratch::new("harden-svlogd-link");
+    std::fs::create_dir_all(s.join("bad")).unwrap();
+    std::fs::create_dir_all(s.join("good")).unwrap();
+    let v = victim(&s, "victim");
+    std::os::unix::fs::symlink(&v, s.join("bad/current")).unwrap();
+    let mut cmd = Command::new(bin("svlogd"));
+    cmd.args(["bad", "good"]).current_dir(&s.path).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    e2e::default_signals(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"line one\nline two\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("svlogd: warning: unable to stat current: bad: symbolic link loop\n"), "{err}");
+    assert!(unchanged(&v), "the link's target was appended to or chmod'ed");
+    assert_eq!(s.read("good/current"), "line one\nline two\n");
+    // With the link as the only directory there is nothing to log to: runit's fatal line.
+    let mut cmd = Command::new(bin("svlogd"));
+    cmd.arg("bad").current_dir(&s.path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(111));
+    assert!(String::from_utf8_lossy(&out.stderr).ends_with("svlogd: fatal: no functional log directories.\n"));
+    assert!(unchanged(&v));
 }

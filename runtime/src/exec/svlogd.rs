@@ -177,16 +177,21 @@ impl SvlogdIo {
         r
     }
 
+    /// Stats `current` without following a link: a symbolic link there is reported as
+    /// `ELOOP`, as `O_NOFOLLOW` would (runit appends to, and chmods, whatever it points to).
     fn stat_current(&self, d: usize) -> Result<Option<(u64, bool)>, Errno> {
         // SAFETY: zeroed stat is a valid out-buffer.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid fd, C string and out-pointer.
-        let r = unsafe { libc::fstatat(self.fds[d].dir, c"current".as_ptr(), &mut st, 0) };
+        let r = unsafe { libc::fstatat(self.fds[d].dir, c"current".as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
         if r < 0 {
             return match sys::last_errno() {
                 Errno::ENOENT => Ok(None),
                 e => Err(e),
             };
+        }
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(Errno::ELOOP);
         }
         Ok(Some((st.st_size as u64, st.st_mode & libc::S_IXUSR != 0)))
     }
@@ -372,7 +377,9 @@ impl Io<Logger> for SvlogdIo {
             Action::ScanDir { dir } => Some(Input::Scanned(scan(self.fds[dir].dir))),
             Action::RenameCurrent { dir, to } => Some(Input::Done(renameat(self.fds[dir].dir, c"current", &cname(&to)))),
             Action::OpenCurrent { dir } => {
-                let r = openat(self.fds[dir].dir, c"current", libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600);
+                // O_NOFOLLOW: never append to (and later chmod) a file a link points to.
+                let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT | libc::O_NOFOLLOW;
+                let r = openat(self.fds[dir].dir, c"current", flags, 0o600);
                 Some(Input::Done(r.map(|fd| {
                     close(self.fds[dir].cur);
                     self.fds[dir].cur = fd;
