@@ -243,3 +243,72 @@ fn svlogd_never_follows_a_current_link() {
     assert!(String::from_utf8_lossy(&out.stderr).ends_with("svlogd: fatal: no functional log directories.\n"));
     assert!(unchanged(&v));
 }
+
+/// svlogd on a full disk (a 64 KiB tmpfs in a mount namespace of its own) pauses as
+/// runit does; SIGTERM then makes it try once more and exit, reporting the bytes it
+/// could not write, instead of ignoring SIGTERM until space comes back.
+#[test]
+fn svlogd_on_a_full_disk_exits_on_sigterm() {
+    let have_unshare = Command::new("unshare").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !have_unshare {
+        println!("SKIP: svlogd_on_a_full_disk_exits_on_sigterm: no unshare(1)");
+        return;
+    }
+    let s = Scratch::new("harden-svlogd-full");
+    let mnt = s.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=64k harden-full {m} && mkdir {m}/log && exec {svlogd} {m}/log",
+        m = mnt.display(),
+        svlogd = bin("svlogd").display()
+    );
+    let err = std::fs::File::create(s.join("svlogd.err")).unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(err);
+    e2e::default_signals(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id() as i32; // unshare and sh exec: this pid becomes svlogd
+    let mut stdin = child.stdin.take().unwrap();
+    // 400 KiB of lines: far more than the file system holds. The writer blocks once
+    // svlogd stops reading, and ends with EPIPE when it exits.
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let line = [b'x'; 99];
+        for _ in 0..4096 {
+            if stdin.write_all(&line).and_then(|_| stdin.write_all(b"\n")).is_err() {
+                return;
+            }
+        }
+    });
+    let paused = e2e::poll_until(LIMIT, || s.read("svlogd.err").contains("svlogd: pausing: unable to write to current: "));
+    if !paused && s.read("svlogd.err").contains("mount") {
+        let _ = child.kill();
+        let _ = child.wait();
+        println!("SKIP: svlogd_on_a_full_disk_exits_on_sigterm: cannot mount a tmpfs: {}", s.read("svlogd.err"));
+        return;
+    }
+    assert!(paused, "svlogd did not pause on the full disk: {:?}", s.read("svlogd.err"));
+    assert!(s.read("svlogd.err").ends_with(": out of disk space\n"), "{:?}", s.read("svlogd.err"));
+    kill(pid, libc::SIGTERM);
+    let deadline = std::time::Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = writer.join();
+    let err = s.read("svlogd.err");
+    let status = status.unwrap_or_else(|| panic!("svlogd ignored SIGTERM while paused: {err:?}"));
+    assert_eq!(status.code(), Some(0), "{err:?}");
+    let log = format!("{}/log", mnt.display());
+    assert!(err.contains(&format!("svlogd: warning: unable to write to current: {log}: out of disk space\n")), "{err:?}");
+    assert!(err.contains(" bytes after sigterm: ") && err.ends_with(&format!("{log}\n")), "{err:?}");
+}
