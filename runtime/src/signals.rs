@@ -1,5 +1,7 @@
-//! Signal handling: handlers record into the [`Latch`](crate::latch::Latch) and write one
-//! byte to a non-blocking self-pipe; the loop drains the pipe, then takes the latch.
+//! Signal handling: handlers record into the [`Latch`](crate::latch::Latch) and add one
+//! to a non-blocking eventfd (a self-pipe in one descriptor instead of two: runsvdir
+//! must start its services under a tight descriptor limit); the loop drains the
+//! eventfd, then takes the latch.
 //!
 //! The handled signals are kept **blocked** except while the loop sleeps in `ppoll`
 //! (as runit does), so no other syscall sees `EINTR` and the hand-off has one place to
@@ -26,27 +28,31 @@ extern "C" fn on_signal(signo: libc::c_int) {
     LATCH.record(signo);
     let fd = WAKE_WRITE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
-        let b = [0u8; 1];
-        // SAFETY: write(2) is async-signal-safe; b is live. A full pipe (EAGAIN) is fine:
-        // a byte is already waiting to wake the loop.
-        unsafe { libc::write(fd, b.as_ptr().cast(), 1) };
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: write(2) is async-signal-safe; `one` is live. A full counter (EAGAIN)
+        // is fine: the loop is already due to wake.
+        unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) };
     }
     // SAFETY: restoring errno for the interrupted code.
     unsafe { *libc::__errno_location() = saved };
 }
 
-/// The installed handlers and the read end of the self-pipe. One per process.
+/// The installed handlers and the wake-up eventfd. One per process.
 pub struct Signals {
     wake_read: i32,
     mask: libc::sigset_t,
 }
 
 impl Signals {
-    /// Creates the self-pipe, installs handlers (no `SA_RESTART`) for `handled`, and
-    /// blocks them. Other signals keep their inherited dispositions.
+    /// Creates the wake-up eventfd, installs handlers (no `SA_RESTART`) for `handled`,
+    /// and blocks them. Other signals keep their inherited dispositions.
     pub fn install(handled: &[i32]) -> Result<Signals, Errno> {
-        let (r, w) = sys::pipe(true)?;
-        WAKE_WRITE_FD.store(w, Ordering::SeqCst);
+        // SAFETY: plain system call.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(sys::last_errno());
+        }
+        WAKE_WRITE_FD.store(fd, Ordering::SeqCst);
         // SAFETY: sigset operations on a local set; sigaction with a valid handler.
         unsafe {
             let mut mask: libc::sigset_t = std::mem::zeroed();
@@ -64,7 +70,7 @@ impl Signals {
                     return Err(sys::last_errno());
                 }
             }
-            Ok(Signals { wake_read: r, mask })
+            Ok(Signals { wake_read: fd, mask })
         }
     }
 
@@ -78,14 +84,11 @@ impl Signals {
         &self.mask
     }
 
-    /// Drains the self-pipe, then takes every pending signal (this order loses nothing).
+    /// Drains the eventfd, then takes every pending signal (this order loses nothing).
     pub fn take(&self) -> SignalSet {
-        let mut buf = [0u8; 64];
-        while let Ok(n) = sys::read(self.wake_read, &mut buf) {
-            if n < buf.len() {
-                break;
-            }
-        }
+        // One read returns the counter and resets it to zero.
+        let mut buf = [0u8; 8];
+        let _ = sys::read(self.wake_read, &mut buf);
         LATCH.take()
     }
 }

@@ -312,3 +312,74 @@ fn svlogd_on_a_full_disk_exits_on_sigterm() {
     assert!(err.contains(&format!("svlogd: warning: unable to write to current: {log}: out of disk space\n")), "{err:?}");
     assert!(err.contains(" bytes after sigterm: ") && err.ends_with(&format!("{log}\n")), "{err:?}");
 }
+
+/// Starts runsvdir on `sv` with `RLIMIT_NOFILE` = `limit` and nothing open beyond 0-2
+/// (set in the child, between fork and exec), `PATH` leading to the stand-in runsv.
+fn runsvdir_limited(s: &mut Scratch, limit: u64, extra: &[&str]) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let err = std::fs::File::create(s.join("rsd.err")).unwrap();
+    let mut cmd = Command::new(bin("runsvdir"));
+    cmd.arg("sv")
+        .args(extra)
+        .current_dir(&s.path)
+        .env("PATH", format!("{}:/usr/bin:/bin", s.join("fakebin").display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err);
+    // SAFETY: only async-signal-safe system calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            let rl = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    s.spawn(cmd) as i32
+}
+
+/// runsvdir needs 6 descriptors (7 with a log argument) to start its services; runit's
+/// needs 9 and below that starts nothing. With fewer it says why, in runit's format.
+/// The runsv it starts is a stand-in (a perl script: /bin/sh itself wants fd 10) that
+/// records its argument and pid.
+#[test]
+fn runsvdir_starts_services_at_a_tight_descriptor_limit() {
+    if !Path::new("/usr/bin/perl").exists() {
+        println!("SKIP: runsvdir_starts_services_at_a_tight_descriptor_limit: no /usr/bin/perl for the stand-in runsv");
+        return;
+    }
+    for (limit, extra) in [(6u64, &[][..]), (7, &["log: ................"][..])] {
+        let mut s = Scratch::new("harden-rsd-nofile");
+        std::fs::create_dir_all(s.join("sv/a")).unwrap();
+        let started = s.join("started");
+        s.write(
+            "fakebin/runsv",
+            &format!(
+                "#!/usr/bin/perl\nopen(my $f, '>>', '{}') or die; print $f \"$$ $ARGV[0]\\n\"; close $f; sleep 1000;\n",
+                started.display()
+            ),
+            0o755,
+        );
+        let rsd = runsvdir_limited(&mut s, limit, extra);
+        let ok = e2e::poll_until(LIMIT, || s.read("started").ends_with(" a\n"));
+        if let Some(pid) = s.read("started").split_whitespace().next().and_then(|p| p.parse().ok()) {
+            s.adopt(pid);
+        }
+        assert!(ok, "limit {limit} {extra:?}: runsv a not started: {:?}", s.read("rsd.err"));
+        assert!(alive(rsd));
+    }
+    // Below that: runit's warning, which names the cause.
+    let mut s = Scratch::new("harden-rsd-nofile-5");
+    std::fs::create_dir_all(s.join("sv/a")).unwrap();
+    s.script("fakebin/runsv", "exec sleep 1000");
+    let rsd = runsvdir_limited(&mut s, 5, &[]);
+    eventually!(
+        LIMIT,
+        s.read("rsd.err").contains("runsvdir sv: warning: unable to open directory sv: process cannot open more files\n"),
+        "{:?}",
+        s.read("rsd.err")
+    );
+    assert!(alive(rsd));
+}

@@ -16,12 +16,14 @@ fn runsvdir_main() -> i32 {
         Ok(a) => a,
         Err(usage) => runit_bins::die(&usage, 1),
     };
-    // runit keeps "." open to return to after scans; we never leave it, but keep the check.
-    let cwd = match runtime::sys::open(c".", libc::O_RDONLY | libc::O_NONBLOCK, 0) {
-        Ok(fd) => fd,
+    // runit keeps "." open to return to after scans; we never leave it, so only the check
+    // is kept and the descriptor is closed (one less needed under a tight limit).
+    match runtime::sys::open(c".", libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+        Ok(fd) => {
+            let _ = runtime::sys::close(fd);
+        }
         Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
-    };
-    let _ = cwd;
+    }
     let title = match (args.log.as_ref(), args.log_index) {
         (Some(l), Some(i)) if model::runsvdir::title::usable(l) => TitleMem::locate(&argv, i),
         _ => None,
