@@ -472,6 +472,25 @@ impl Logger {
                     self.stderr(line);
                 }
             }
+            Some(Step::OpenCurrent(d, _)) => {
+                // No `current`: the directory is given up (its lock freed), like one
+                // that failed to open; what it held is dropped.
+                self.queue.retain(|s| !matches!(s, Step::ChmodCurrent(x, _) | Step::Opened(x, _) if *x == d));
+                let n = self.dirs[d].batch.len();
+                self.dirs[d].batch.clear();
+                if self.dirs[d].open {
+                    let name = self.dirs[d].name.clone();
+                    self.info(&[b"close: ", &name]);
+                }
+                self.dirs[d].open = false;
+                self.out.push_back(Action::CloseDir { dir: d });
+                if n > 0 {
+                    let name = self.dirs[d].name.clone();
+                    let line =
+                        crate::msg::line(&[b"svlogd: warning: dropped ", &fmt_u64(n as u64), b" bytes after sigterm: ", &name], None);
+                    self.stderr(line);
+                }
+            }
             Some(Step::StartProcessor(d, _) | Step::ProcRenameT(d, _) | Step::ProcChmodS(d, _) | Step::ProcRenameState(d, _)) => {
                 // The later steps of this processor's completion would unlink its input.
                 self.queue
