@@ -34,6 +34,7 @@ pub mod runsv;
 pub mod runsvdir;
 pub mod stage;
 pub mod sv;
+pub mod svcfiles;
 pub mod svlogd;
 pub mod utmp;
 

@@ -25,7 +25,7 @@ use crate::wait::{self, Interest, Ready};
 pub struct Woke {
     /// fds that are ready.
     pub ready: Vec<Ready>,
-    /// Signals taken from the latch (after draining the self-pipe).
+    /// Signals taken from the latch (after draining the wake-up eventfd).
     pub signals: SignalSet,
     /// The machine's deadline has passed: the executor should feed its tick input.
     pub deadline_passed: bool,
@@ -39,7 +39,7 @@ pub trait Os {
     fn wait(&mut self, interests: &[Interest], now: Now, deadline: Option<Mono>) -> (Vec<Ready>, SignalSet);
 }
 
-/// The real OS: `CLOCK_MONOTONIC`/`CLOCK_REALTIME` and `ppoll` with the self-pipe.
+/// The real OS: `CLOCK_MONOTONIC`/`CLOCK_REALTIME` and `ppoll` with the wake-up eventfd.
 pub struct RealOs {
     /// The installed signal handlers.
     pub signals: Signals,

@@ -46,9 +46,16 @@ pub enum AtomicWriteError {
     Rename(Errno),
 }
 
-/// Writes `bytes` to `tmp` (open-truncate), then renames it to `dest`.
+/// Writes `bytes` to `tmp` (open-truncate, as runit), then renames it to `dest`.
+///
+/// Unlike runit, `tmp` is opened with `O_NOFOLLOW`: a symbolic link planted at `tmp`
+/// fails the open with `ELOOP` (reported like any open failure, e.g. runsv's `unable
+/// to open supervise/status.new: symbolic link loop`) instead of truncating and
+/// writing whatever file it points to. The rename replaces a link at `dest` itself,
+/// never its target.
 pub fn write_atomic(tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
-    let fd = open_trunc(tmp).map_err(AtomicWriteError::Open)?;
+    let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT | libc::O_NOFOLLOW;
+    let fd = sys::open(tmp, flags, 0o644).map_err(AtomicWriteError::Open)?;
     let written = sys::write(fd, bytes);
     let _ = sys::close(fd);
     match written {

@@ -7,10 +7,10 @@
 //! | module | mechanism |
 //! |---|---|
 //! | [`clock`] | reading both clocks into a [`model::Now`] |
-//! | [`signals`] | the signal latch + self-pipe hand-off (checked under loom) |
+//! | [`signals`] | the signal latch + eventfd wake-up hand-off (checked under loom) |
 //! | [`fs`] | FIFOs, locks, atomic `x.new` + rename writes, runit's open modes |
 //! | [`process`] | fork/exec with fds wired and signals reset, reaping |
-//! | [`wait`] | the one blocking wait: `ppoll` on fds + self-pipe until a deadline |
+//! | [`wait`] | the one blocking wait: `ppoll` on fds + the wake-up eventfd until a deadline |
 //! | [`driver`] | the generic loop: drain actions, answer obligations, wait, gather inputs |
 //! | [`diag`] | writing one diagnostic line per `write(2)` to fd 2 |
 #![warn(missing_docs)]

@@ -118,6 +118,7 @@ unsafe fn child(spec: &SpawnSpec, argv: &[*const libc::c_char], envp: Option<&[*
         libc::sigaddset(&mut mask, s);
     }
     libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
+    crate::signals::reset_reserved_in_child();
     if let Some(dir) = &spec.chdir {
         if libc::chdir(dir.as_ptr()) < 0 {
             fail(sys::errno());

@@ -1,5 +1,7 @@
-//! Signal handling: handlers record into the [`Latch`](crate::latch::Latch) and write one
-//! byte to a non-blocking self-pipe; the loop drains the pipe, then takes the latch.
+//! Signal handling: handlers record into the [`Latch`](crate::latch::Latch) and add one
+//! to a non-blocking eventfd (a self-pipe in one descriptor instead of two: runsvdir
+//! must start its services under a tight descriptor limit); the loop drains the
+//! eventfd, then takes the latch.
 //!
 //! The handled signals are kept **blocked** except while the loop sleeps in `ppoll`
 //! (as runit does), so no other syscall sees `EINTR` and the hand-off has one place to
@@ -26,26 +28,30 @@ extern "C" fn on_signal(signo: libc::c_int) {
     LATCH.record(signo);
     let fd = WAKE_WRITE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
-        let b = [0u8; 1];
-        // SAFETY: write(2) is async-signal-safe; b is live. A full pipe (EAGAIN) is fine:
-        // a byte is already waiting to wake the loop.
-        unsafe { libc::write(fd, b.as_ptr().cast(), 1) };
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: write(2) is async-signal-safe; `one` is live. A full counter (EAGAIN)
+        // is fine: the loop is already due to wake.
+        unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) };
     }
     // SAFETY: restoring errno for the interrupted code.
     unsafe { *libc::__errno_location() = saved };
 }
 
-/// The installed handlers and the read end of the self-pipe. One per process.
+/// The installed handlers and the wake-up eventfd. One per process.
 pub struct Signals {
     wake_read: i32,
 }
 
 impl Signals {
-    /// Creates the self-pipe, installs handlers (no `SA_RESTART`) for `handled`, and
-    /// blocks them. Other signals keep their inherited dispositions.
+    /// Creates the wake-up eventfd, installs handlers (no `SA_RESTART`) for `handled`,
+    /// and blocks them. Other signals keep their inherited dispositions.
     pub fn install(handled: &[i32]) -> Result<Signals, Errno> {
-        let (r, w) = sys::pipe(true)?;
-        WAKE_WRITE_FD.store(w, Ordering::SeqCst);
+        // SAFETY: plain system call.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(sys::last_errno());
+        }
+        WAKE_WRITE_FD.store(fd, Ordering::SeqCst);
         // SAFETY: sigset operations on a local set; sigaction with a valid handler.
         unsafe {
             let mut mask: libc::sigset_t = std::mem::zeroed();
@@ -63,7 +69,7 @@ impl Signals {
                     return Err(sys::last_errno());
                 }
             }
-            Ok(Signals { wake_read: r })
+            Ok(Signals { wake_read: fd })
         }
     }
 
@@ -72,14 +78,11 @@ impl Signals {
         self.wake_read
     }
 
-    /// Drains the self-pipe, then takes every pending signal (this order loses nothing).
+    /// Drains the eventfd, then takes every pending signal (this order loses nothing).
     pub fn take(&self) -> SignalSet {
-        let mut buf = [0u8; 64];
-        while let Ok(n) = sys::read(self.wake_read, &mut buf) {
-            if n < buf.len() {
-                break;
-            }
-        }
+        // One read returns the counter and resets it to zero.
+        let mut buf = [0u8; 8];
+        let _ = sys::read(self.wake_read, &mut buf);
         LATCH.take()
     }
 }
@@ -89,5 +92,122 @@ pub fn ignore(signo: i32) {
     // SAFETY: SIG_IGN is a valid disposition.
     unsafe {
         libc::signal(signo, libc::SIG_IGN);
+    }
+}
+
+/// Signals whose default action ends the process and that can reach a program by mistake
+/// (`kill -PWR`, a resource limit's XCPU/XFSZ, a profiler's PROF/VTALRM, a stray
+/// real-time signal: those follow in [`strays`]). Not listed: KILL and STOP (they cannot
+/// be caught) and the fault signals SEGV, BUS, FPE, ILL, ABRT (a handler that returns
+/// would run the faulting instruction again; a real fault must still end the process).
+const FATAL_BY_DEFAULT: [i32; 17] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTRAP,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPIPE,
+    libc::SIGALRM,
+    libc::SIGTERM,
+    libc::SIGSTKFLT,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGSYS,
+];
+
+/// The stray signals one program survives, as found at start-up (before
+/// [`Signals::install`] blocks anything).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Strays {
+    /// To catch (and then disregard): every fatal-by-default signal, real-time ones
+    /// included, that is neither handled by the program nor inherited as ignored (an
+    /// ignored one stays ignored, so children inherit it exactly as under runit).
+    pub catch: Vec<i32>,
+    /// Those of `catch` that were not inherited blocked: a child unblocks them again.
+    /// The others stay blocked in children, as runit (which never touches them) leaves
+    /// them.
+    pub unblock_in_child: Vec<i32>,
+}
+
+/// The stray signals of a program that handles `core` and leaves `keep_default` alone.
+/// Signals 32 and 33 are glibc's own (its `sigaction` refuses them): see
+/// [`ignore_reserved`].
+pub fn strays(core: &[i32], keep_default: &[i32]) -> Strays {
+    let mut out = Strays::default();
+    // SAFETY: sigset and sigaction queries into local out-buffers; nothing is changed.
+    unsafe {
+        let mut blocked: libc::sigset_t = std::mem::zeroed();
+        libc::sigprocmask(libc::SIG_BLOCK, std::ptr::null(), &mut blocked);
+        let all = FATAL_BY_DEFAULT.iter().copied().chain(libc::SIGRTMIN()..=libc::SIGRTMAX());
+        for s in all.filter(|s| !core.contains(s) && !keep_default.contains(s)) {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(s, std::ptr::null(), &mut old) < 0 || old.sa_sigaction == libc::SIG_IGN {
+                continue;
+            }
+            out.catch.push(s);
+            if libc::sigismember(&blocked, s) != 1 {
+                out.unblock_in_child.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The signals below `SIGRTMIN` that glibc keeps for itself (32 and 33) and that this
+/// process set to ignored ([`ignore_reserved`]): bit `n` for signal `n`.
+static RESERVED_IGNORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The kernel's `struct sigaction` (x86_64 and aarch64 layout), for the two signals
+/// glibc's `sigaction` refuses.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Sets a disposition with the raw system call; returns the old handler value.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn raw_disposition(signo: i32, new: Option<usize>) -> Option<usize> {
+    let act = new.map(|h| KernelSigaction { handler: h, flags: 0, restorer: 0, mask: 0 });
+    let mut old = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+    let act_ptr = act.as_ref().map_or(std::ptr::null(), |a| a as *const KernelSigaction);
+    // SAFETY: rt_sigaction with valid pointers and the kernel's sigset size (8 bytes).
+    // SIG_IGN and SIG_DFL need no restorer. Async-signal-safe (used in forked children).
+    let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, signo, act_ptr, &mut old as *mut KernelSigaction, 8usize) };
+    (r == 0).then_some(old.handler)
+}
+
+/// Makes glibc's reserved real-time signals (32 and 33: `kill -s 32` ends a process
+/// that has not used threads) harmless by ignoring them, unless inherited ignored.
+/// Children get them back at the default ([`reset_reserved_in_child`]).
+pub fn ignore_reserved() {
+    #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    for s in 32..libc::SIGRTMIN() {
+        if raw_disposition(s, None) == Some(libc::SIG_DFL) && raw_disposition(s, Some(libc::SIG_IGN)).is_some() {
+            RESERVED_IGNORED.fetch_or(1 << s, Ordering::SeqCst);
+        }
+    }
+}
+
+/// In a forked child, before `execve`: gives back the default disposition of the reserved
+/// signals [`ignore_reserved`] ignored (an ignored disposition would survive `execve`).
+/// Async-signal-safe.
+pub fn reset_reserved_in_child() {
+    #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let bits = RESERVED_IGNORED.load(Ordering::SeqCst);
+        for s in 32..64 {
+            if bits & (1 << s) != 0 {
+                raw_disposition(s, Some(libc::SIG_DFL));
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The one blocking wait: `ppoll` on the given fds plus the self-pipe, with the handled
+//! The one blocking wait: `ppoll` on the given fds plus the wake-up eventfd, with the handled
 //! signals unblocked only for its duration, until a monotonic deadline.
 
 use model::{Mono, Now};
@@ -39,7 +39,7 @@ impl Interest {
 }
 
 /// Sleeps until an fd is ready, a signal arrives, or `deadline` passes (never, if `None`).
-/// Returns the ready fds (the self-pipe is not included; take signals afterwards).
+/// Returns the ready fds (the eventfd is not included; take signals afterwards).
 pub fn wait(signals: &Signals, interests: &[Interest], now: Now, deadline: Option<Mono>) -> Vec<Ready> {
     let mut pfds: Vec<libc::pollfd> = Vec::with_capacity(interests.len() + 1);
     pfds.push(libc::pollfd { fd: signals.wake_fd(), events: libc::POLLIN, revents: 0 });

@@ -53,7 +53,7 @@ proptest! {
     /// With a processor, deletion (`n`), HUP and TERM: never more than `n` old files
     /// besides the one handed to the processor (Debian's svlogd does not count it),
     /// the pending `.u` is never deleted, names increase, and what is kept is exactly
-    /// the end of what was read.
+    /// the end of what was read (unless svlogd reported giving up bytes after TERM).
     #[test]
     fn rotation_invariants_with_processor(input in input(), events in prop::collection::vec(event(true), 0..60),
                                          size in 1u64..40, n in 1u64..4, line_max in 1usize..8) {
@@ -69,11 +69,16 @@ proptest! {
         prop_assert!(sim.violations.is_empty(), "{:?}", sim.violations);
         prop_assert_eq!(sim.exited, Some(0));
         prop_assert!(sim.dirs[0].files.keys().all(|k| k.len() != 27 || k[26] != b't'), "no processor leftovers");
+        // After SIGTERM svlogd gives up what a full disk keeps it from writing, and says
+        // so (svlogd_term_pause.rs); only then may bytes be missing.
+        let gave_up = String::from_utf8_lossy(&sim.stderr).contains("after sigterm");
         let (_, stream) = reference(&input[..sim.consumed], line_max, 0, &[]);
         let kept = sim.dirs[0].all_bytes();
-        prop_assert!(stream.ends_with(&kept), "kept bytes are not the end of the input");
-        if sim.dirs[0].generated.len() as u64 <= n {
-            prop_assert_eq!(kept, stream);
+        if !gave_up {
+            prop_assert!(stream.ends_with(&kept), "kept bytes are not the end of the input");
+            if sim.dirs[0].generated.len() as u64 <= n {
+                prop_assert_eq!(kept, stream);
+            }
         }
     }
 }

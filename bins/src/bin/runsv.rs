@@ -16,7 +16,7 @@ fn runsv_main() -> i32 {
     }
     let dir = &args[1];
     let handled = handled_signals();
-    let signals = match Signals::install(&handled) {
+    let signals = match Signals::install(&handled.all) {
         Ok(s) => s,
         Err(e) => runit_bins::die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
     };

@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use model::runsvdir::{msg, parse_args, Input, Runsvdir};
 use runtime::driver::{self, RealOs, Trace};
-use runtime::exec::runsvdir::{RunsvdirIo, TitleMem, HANDLED_SIGNALS};
+use runtime::exec::runsvdir::{handled_signals, RunsvdirIo, TitleMem};
 
 runit_bins::c_main!(runsvdir_main);
 
@@ -16,23 +16,26 @@ fn runsvdir_main() -> i32 {
         Ok(a) => a,
         Err(usage) => runit_bins::die(&usage, 1),
     };
-    // runit keeps "." open to return to after scans; we never leave it, but keep the check.
-    let cwd = match runtime::sys::open(c".", libc::O_RDONLY | libc::O_NONBLOCK, 0) {
-        Ok(fd) => fd,
+    // runit keeps "." open to return to after scans; we never leave it, so only the check
+    // is kept and the descriptor is closed (one less needed under a tight limit).
+    match runtime::sys::open(c".", libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+        Ok(fd) => {
+            let _ = runtime::sys::close(fd);
+        }
         Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
-    };
-    let _ = cwd;
+    }
     let title = match (args.log.as_ref(), args.log_index) {
         (Some(l), Some(i)) if model::runsvdir::title::usable(l) => TitleMem::locate(&argv, i),
         _ => None,
     };
     let path = std::env::var_os("PATH");
-    let mut io = match RunsvdirIo::new(&args.dir, args.pgrp, path.as_ref().map(|p| p.as_bytes()), title) {
+    let (handled, strays) = handled_signals();
+    let mut io = match RunsvdirIo::new(&args.dir, args.pgrp, path.as_ref().map(|p| p.as_bytes()), title, &strays) {
         Ok(io) => io,
         // A directory name with a NUL byte cannot come from argv; treat as unstat-able.
         Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
     };
-    let signals = match runtime::signals::Signals::install(&HANDLED_SIGNALS) {
+    let signals = match runtime::signals::Signals::install(&handled) {
         Ok(s) => s,
         Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
     };

@@ -5,7 +5,7 @@
 use model::svlogd::options::{self, Parsed};
 use model::svlogd::{diag, Input, Logger};
 use runtime::driver::{self, RealOs, Trace};
-use runtime::exec::svlogd::SvlogdIo;
+use runtime::exec::svlogd::{handled_signals, SvlogdIo};
 use runtime::signals::Signals;
 
 runit_bins::c_main!(svlogd_main);
@@ -24,13 +24,14 @@ fn svlogd_main() -> i32 {
     }
     // runit puts stdin into non-blocking mode (visible to others sharing the pipe).
     let _ = runtime::sys::set_nonblock(0, true);
-    let signals = match Signals::install(&[libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM, libc::SIGHUP]) {
+    let (handled, strays) = handled_signals();
+    let signals = match Signals::install(&handled) {
         Ok(s) => s,
         Err(_) => runit_bins::die(b"svlogd: pausing: out of memory.\n", 111),
     };
     let dirs = settings.dirs.clone();
     let mut machine = Logger::new(settings);
-    let mut io = SvlogdIo::new(dirs);
+    let mut io = SvlogdIo::new(dirs, &strays);
     let mut os = RealOs { signals };
     driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::from_env())
 }

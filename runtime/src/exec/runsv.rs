@@ -17,34 +17,36 @@ use model::runsv::{Action, Config, ControlOutcome, Input, Program, Runsv, Sig, S
 use crate::driver::{Io, Woke};
 use crate::fs::{self, AtomicWriteError};
 use crate::process::{self, SpawnSpec};
+use crate::signals;
 use crate::sys;
 use crate::wait::Interest;
 
-/// Signals runsv handles. TERM and CHLD are runit's; the others are caught only so a stray
-/// signal cannot kill runsv and orphan the service (runit dies on them). Each of the
-/// others is caught only if it was not inherited as ignored, so the services see the same
-/// dispositions they would under runit.
+/// Signals runsv handles: runit's TERM and CHLD.
 pub const CORE_SIGNALS: [i32; 2] = [libc::SIGCHLD, libc::SIGTERM];
 
-/// The stray signals runsv survives (docs/divergences.md).
+/// Some of the stray signals runsv survives (runit dies on them), for the simulator; the
+/// whole set is [`signals::strays`] (docs/divergences.md).
 pub const STRAY_SIGNALS: [i32; 7] = [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM, libc::SIGPIPE];
 
-/// The signals to install handlers for: the core ones plus every stray one that is not
-/// currently ignored.
-pub fn handled_signals() -> Vec<i32> {
-    let mut v = CORE_SIGNALS.to_vec();
-    for s in STRAY_SIGNALS {
-        // SAFETY: querying the current disposition with a null new action.
-        let ignored = unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(s, std::ptr::null(), &mut old);
-            old.sa_sigaction == libc::SIG_IGN
-        };
-        if !ignored {
-            v.push(s);
-        }
-    }
-    v
+/// runsv's signals: the core ones, plus every stray one that was not inherited ignored
+/// (caught only so that it cannot kill runsv and orphan the service).
+#[derive(Clone, Debug)]
+pub struct Handled {
+    /// Everything to install a handler for.
+    pub all: Vec<i32>,
+    /// The strays a child unblocks again (the ones runsv did not inherit blocked), so the
+    /// services see the dispositions and mask they would under runit.
+    pub stray_unblock: Vec<i32>,
+}
+
+/// Finds runsv's signals (call before [`crate::signals::Signals::install`]); also makes
+/// glibc's reserved real-time signals harmless.
+pub fn handled_signals() -> Handled {
+    let strays = signals::strays(&CORE_SIGNALS, &[]);
+    signals::ignore_reserved();
+    let mut all = CORE_SIGNALS.to_vec();
+    all.extend_from_slice(&strays.catch);
+    Handled { all, stray_unblock: strays.unblock_in_child }
 }
 
 /// A fatal start-up error: the complete message; runsv exits 111 after printing it.
@@ -67,7 +69,7 @@ pub struct RunsvIo {
     log: Option<SlotFds>,
     /// (read, write) ends of the log pipe; `None` when closed or no log.
     log_pipe: Option<(i32, i32)>,
-    handled: Vec<i32>,
+    handled: Handled,
     finished: Option<i32>,
 }
 
@@ -135,7 +137,7 @@ fn ok_fifo(dir: &[u8], sup: &str) -> Result<i32, Fatal> {
 impl RunsvIo {
     /// Performs runsv's start-up in `dir` (the argument verbatim). On success the process
     /// has changed into the service directory and the machine's facts are returned.
-    pub fn setup(dir: &[u8], handled: Vec<i32>) -> Result<(RunsvIo, Config), Fatal> {
+    pub fn setup(dir: &[u8], handled: Handled) -> Result<(RunsvIo, Config), Fatal> {
         let cdir = sys::cstr(dir).map_err(|e| Fatal(text::fatal(dir, b"unable to change to directory", Some(e))))?;
         sys::chdir(&cdir).map_err(|e| Fatal(text::fatal(dir, b"unable to change to directory", Some(e))))?;
         let down = sys::stat(&c("down")).is_ok();
@@ -198,7 +200,7 @@ impl RunsvIo {
             }
         }
         let _ = slot;
-        spec.reset_signals = self.handled.clone();
+        spec.reset_signals = CORE_SIGNALS.iter().chain(&self.handled.stray_unblock).copied().collect();
         spec.exec_fail_msg = fail;
         spec.exec_fail_code = 111;
         process::spawn(&spec).map(|p| p as u32)
@@ -217,7 +219,7 @@ impl RunsvIo {
         spec.stdout = self.log_pipe.map(|(_, w)| w);
         // runit's quirk: override scripts run with SIGTERM and SIGCHLD blocked. Only the
         // stray signals (which runit does not block) are unblocked.
-        spec.reset_signals = self.handled.iter().copied().filter(|s| !CORE_SIGNALS.contains(s)).collect();
+        spec.reset_signals = self.handled.stray_unblock.clone();
         spec.exec_fail_msg = text::control_exec_failed(&self.dir);
         let pid = match process::spawn(&spec) {
             Ok(p) => p,

@@ -1,9 +1,11 @@
 //! The runsvdir executor: carries out [`model::runsvdir::Action`]s with syscalls and
 //! turns wake-ups into [`model::runsvdir::Input`]s. Mechanism only.
 //!
-//! - Scans never change runsvdir's working directory: the directory is opened
-//!   (`O_PATH`, standing in for runit's `chdir`), read with `readdir`, and every entry is
-//!   `fstatat`ed through that fd; a runsv child `fchdir`s to it before its PATH search.
+//! - Scans never change runsvdir's working directory: the directory is opened once
+//!   (standing in for runit's `chdir` + `opendir`), read with `readdir`, and every entry
+//!   is `fstatat`ed through that fd; a runsv child `fchdir`s to it before its PATH
+//!   search. The one descriptor is kept until the next scan, so runsvdir needs six
+//!   (0-2, the signal eventfd, inotify, the scan; one more with a log argument).
 //! - Change notices come from inotify on the directory itself and on the parent of every
 //!   path in the symlink chain that leads to it (so a `current` link replaced by
 //!   runsvchdir is seen at once); events on those parents are filtered by name.
@@ -26,38 +28,59 @@ use crate::process;
 use crate::sys;
 use crate::wait::Interest;
 
-/// The signals runsvdir handles (blocked outside the wait, default in children).
+/// The signals runsvdir handles as runit does (blocked outside the wait, default in children).
 pub const HANDLED_SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGALRM, libc::SIGCHLD];
+
+/// runsvdir's signals: runit's four plus the strays it survives (runit dies on them and
+/// leaves every runsv without its supervisor); call before installing handlers.
+pub fn handled_signals() -> (Vec<i32>, crate::signals::Strays) {
+    let strays = crate::signals::strays(&HANDLED_SIGNALS, &[]);
+    crate::signals::ignore_reserved();
+    let mut all = HANDLED_SIGNALS.to_vec();
+    all.extend_from_slice(&strays.catch);
+    (all, strays)
+}
 
 /// The executor's state: fds and the prepared pieces of every spawn.
 pub struct RunsvdirIo {
     dir: Vec<u8>,
     dir_c: CString,
     pgrp: bool,
-    /// The directory as opened by the last scan (children `fchdir` here).
-    scan_fd: Option<i32>,
+    /// The directory as opened by the last scan (children `fchdir` to its descriptor).
+    scan_dir: Option<std::ptr::NonNull<libc::DIR>>,
     /// `<PATH element>/runsv` candidates, in order.
     runsv_paths: Vec<CString>,
     log_read: Option<i32>,
     title: Option<TitleMem>,
     watch: Option<Watcher>,
     finished: Option<i32>,
+    /// Signals a runsv child sets back to default and unblocks: runit's four and the
+    /// strays runsvdir did not inherit blocked.
+    child_unblock: Vec<i32>,
 }
 
 impl RunsvdirIo {
-    /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`).
-    pub fn new(dir: &[u8], pgrp: bool, path_env: Option<&[u8]>, title: Option<TitleMem>) -> Result<RunsvdirIo, Errno> {
+    /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`); `strays`
+    /// as found by [`handled_signals`].
+    pub fn new(
+        dir: &[u8],
+        pgrp: bool,
+        path_env: Option<&[u8]>,
+        title: Option<TitleMem>,
+        strays: &crate::signals::Strays,
+    ) -> Result<RunsvdirIo, Errno> {
         let runsv_paths = exec_path::candidates(b"runsv", path_env).into_iter().filter_map(|p| CString::new(p).ok()).collect();
         Ok(RunsvdirIo {
             dir: dir.to_vec(),
             dir_c: sys::cstr(dir)?,
             pgrp,
-            scan_fd: None,
+            scan_dir: None,
             runsv_paths,
             log_read: None,
             title,
             watch: None,
             finished: None,
+            child_unblock: HANDLED_SIGNALS.iter().chain(&strays.unblock_in_child).copied().collect(),
         })
     }
 
@@ -67,30 +90,39 @@ impl RunsvdirIo {
     }
 
     fn scan(&mut self) -> ScanReply {
-        // The previous scan's descriptor is no longer needed (children are started right
+        // The previous scan's directory is no longer needed (children are started right
         // after the scan that found them): free it first, so a tight descriptor limit
         // still leaves room for this scan.
-        if let Some(old) = self.scan_fd.take() {
-            let _ = sys::close(old);
+        if let Some(old) = self.scan_dir.take() {
+            // SAFETY: old came from fdopendir and is closed once.
+            unsafe { libc::closedir(old.as_ptr()) };
         }
+        // One descriptor serves the listing, the `fstatat`s and the children's `fchdir`.
         // SAFETY: open(2) on a valid C string.
-        let pfd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-        if pfd < 0 {
-            return ScanReply::dir_unopenable(sys::last_errno());
-        }
-        self.scan_fd = Some(pfd);
-        // SAFETY: openat relative to a live fd.
-        let rfd = unsafe { libc::openat(pfd, c".".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-        if rfd < 0 {
-            return ScanReply::OpenFailed(sys::last_errno());
-        }
-        // SAFETY: fdopendir takes ownership of rfd; closedir releases it.
-        let d = unsafe { libc::fdopendir(rfd) };
-        if d.is_null() {
+        let fd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if fd < 0 {
             let e = sys::last_errno();
-            let _ = sys::close(rfd);
+            if e != Errno::EACCES {
+                return ScanReply::dir_unopenable(e);
+            }
+            // Unreadable: runit's chdir succeeds (and its opendir fails) only if the
+            // directory can still be entered.
+            // SAFETY: open(2) on a valid C string.
+            let p = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+            if p < 0 {
+                return ScanReply::dir_unopenable(sys::last_errno());
+            }
+            let _ = sys::close(p);
             return ScanReply::OpenFailed(e);
         }
+        // SAFETY: fdopendir takes ownership of fd; closedir (next scan) releases it.
+        let Some(d) = std::ptr::NonNull::new(unsafe { libc::fdopendir(fd) }) else {
+            let e = sys::last_errno();
+            let _ = sys::close(fd);
+            return ScanReply::OpenFailed(e);
+        };
+        self.scan_dir = Some(d);
+        let d = d.as_ptr();
         let mut entries = Vec::new();
         let mut read_error = None;
         loop {
@@ -112,7 +144,7 @@ impl RunsvdirIo {
             }
             // SAFETY: zeroed stat is a valid out-buffer; name_c is valid until next readdir.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            let r = unsafe { libc::fstatat(pfd, name_c.as_ptr(), &mut st, 0) };
+            let r = unsafe { libc::fstatat(fd, name_c.as_ptr(), &mut st, 0) };
             let kind = if r < 0 {
                 EntryKind::StatFailed(sys::last_errno())
             } else if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
@@ -122,8 +154,6 @@ impl RunsvdirIo {
             };
             entries.push(Entry { name: name.to_vec(), kind });
         }
-        // SAFETY: d came from fdopendir.
-        unsafe { libc::closedir(d) };
         ScanReply::Listed { entries, read_error }
     }
 
@@ -132,9 +162,11 @@ impl RunsvdirIo {
         let argv0 = c"runsv";
         let argv: [*const libc::c_char; 3] = [argv0.as_ptr(), name_c.as_ptr(), std::ptr::null()];
         let fail_msg = msg::exec_failed_prefix(&self.dir, name);
-        let dirfd = self.scan_fd.unwrap_or(-1);
+        // SAFETY: dirfd of a live DIR.
+        let dirfd = self.scan_dir.map_or(-1, |d| unsafe { libc::dirfd(d.as_ptr()) });
         let pgrp = self.pgrp;
         let paths = &self.runsv_paths;
+        let unblock = &self.child_unblock;
         // SAFETY: single-threaded; the child uses only memory prepared above and
         // async-signal-safe calls, then execs or _exits.
         let pid = unsafe { libc::fork() };
@@ -143,7 +175,7 @@ impl RunsvdirIo {
         }
         if pid == 0 {
             // SAFETY: in the child, see above.
-            unsafe { runsv_child(&argv, paths, dirfd, pgrp, &fail_msg) }
+            unsafe { runsv_child(&argv, paths, dirfd, pgrp, &fail_msg, unblock) }
         }
         Ok(pid)
     }
@@ -189,14 +221,15 @@ impl RunsvdirIo {
 
 /// The runsv child: signals back to default, optional new session, into the scanned
 /// directory, then the PATH search for `runsv` (spec/common.md §5).
-unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd: i32, pgrp: bool, fail_msg: &[u8]) -> ! {
+unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd: i32, pgrp: bool, fail_msg: &[u8], unblock: &[i32]) -> ! {
     let mut mask: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut mask);
-    for &s in &HANDLED_SIGNALS {
+    for &s in unblock {
         libc::signal(s, libc::SIG_DFL);
         libc::sigaddset(&mut mask, s);
     }
     libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
+    crate::signals::reset_reserved_in_child();
     if pgrp {
         libc::setsid();
     }
@@ -440,7 +473,6 @@ impl Drop for Watcher {
 
 /// The log argument's bytes inside this process's argv memory.
 pub struct TitleMem {
-    mem: i32,
     addr: u64,
     len: usize,
 }
@@ -467,22 +499,25 @@ impl TitleMem {
         let mut have = vec![0u8; expect.len()];
         // SAFETY: have is writable for its length.
         let r = unsafe { libc::pread(mem, have.as_mut_ptr().cast(), have.len(), start as libc::off_t) };
+        // Only to check the area: no descriptor is kept (runsvdir must start its services
+        // under a tight descriptor limit), the bytes are written in place.
+        let _ = sys::close(mem);
         if r < 0 || r as usize != have.len() || have != expect {
-            let _ = sys::close(mem);
             return None;
         }
         let (Some(arg), Some(before)) = (argv.get(index), argv.get(..index)) else {
-            let _ = sys::close(mem);
             return None;
         };
         let offset: usize = before.iter().map(|a| a.len() + 1).sum();
-        Some(TitleMem { mem, addr: start + offset as u64, len: arg.len() })
+        Some(TitleMem { addr: start + offset as u64, len: arg.len() })
     }
 
     /// Overwrites the argument's bytes (never beyond its length).
     pub fn show(&self, bytes: &[u8]) {
         let n = bytes.len().min(self.len);
-        // SAFETY: bytes is readable for n bytes.
-        unsafe { libc::pwrite(self.mem, bytes.as_ptr().cast(), n, self.addr as libc::off_t) };
+        // SAFETY: [addr, addr + len) lies in this process's argv area (checked by `locate`
+        // against /proc/self/stat and the bytes themselves), which is writable memory of
+        // the initial stack that no Rust reference points into; bytes is readable for n.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.addr as usize as *mut u8, n) };
     }
 }

@@ -25,6 +25,23 @@ struct DirFds {
 
 const CLOSED: DirFds = DirFds { dir: -1, lock: -1, cur: -1 };
 
+/// The signals svlogd handles as runit does.
+pub const HANDLED_SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM, libc::SIGHUP];
+
+/// What a processor child unblocks as runit does (SIGCHLD stays blocked).
+const PROCESSOR_UNBLOCK: [i32; 3] = [libc::SIGTERM, libc::SIGALRM, libc::SIGHUP];
+
+/// svlogd's signals: runit's four plus the strays it survives. INT and QUIT keep their
+/// default (an svlogd run from a terminal still stops on `^C` and `^\`); call before
+/// installing handlers.
+pub fn handled_signals() -> (Vec<i32>, crate::signals::Strays) {
+    let strays = crate::signals::strays(&HANDLED_SIGNALS, &[libc::SIGINT, libc::SIGQUIT]);
+    crate::signals::ignore_reserved();
+    let mut all = HANDLED_SIGNALS.to_vec();
+    all.extend_from_slice(&strays.catch);
+    (all, strays)
+}
+
 /// The svlogd [`Io`]: one entry per directory argument.
 pub struct SvlogdIo {
     paths: Vec<Vec<u8>>,
@@ -32,6 +49,8 @@ pub struct SvlogdIo {
     armed: Option<usize>,
     spare: Vec<Vec<u8>>,
     finished: Option<i32>,
+    /// Signals a processor sets back to default and unblocks.
+    child_unblock: Vec<i32>,
 }
 
 fn cname(name: &[u8]) -> CString {
@@ -100,10 +119,12 @@ fn scan(dir: i32) -> SysResult<Vec<LogName>> {
 }
 
 impl SvlogdIo {
-    /// An executor for the given directory arguments.
-    pub fn new(paths: Vec<Vec<u8>>) -> SvlogdIo {
+    /// An executor for the given directory arguments; `strays` as found by
+    /// [`handled_signals`].
+    pub fn new(paths: Vec<Vec<u8>>, strays: &crate::signals::Strays) -> SvlogdIo {
         let n = paths.len();
-        SvlogdIo { paths, fds: vec![CLOSED; n], armed: None, spare: Vec::new(), finished: None }
+        let child_unblock = PROCESSOR_UNBLOCK.iter().chain(&strays.unblock_in_child).copied().collect();
+        SvlogdIo { paths, fds: vec![CLOSED; n], armed: None, spare: Vec::new(), finished: None, child_unblock }
     }
 
     fn open_dir(&mut self, d: usize) -> Result<Option<Tai64n>, (OpenStep, Errno)> {
@@ -156,16 +177,21 @@ impl SvlogdIo {
         r
     }
 
+    /// Stats `current` without following a link: a symbolic link there is reported as
+    /// `ELOOP`, as `O_NOFOLLOW` would (runit appends to, and chmods, whatever it points to).
     fn stat_current(&self, d: usize) -> Result<Option<(u64, bool)>, Errno> {
         // SAFETY: zeroed stat is a valid out-buffer.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid fd, C string and out-pointer.
-        let r = unsafe { libc::fstatat(self.fds[d].dir, c"current".as_ptr(), &mut st, 0) };
+        let r = unsafe { libc::fstatat(self.fds[d].dir, c"current".as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
         if r < 0 {
             return match sys::last_errno() {
                 Errno::ENOENT => Ok(None),
                 e => Err(e),
             };
+        }
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(Errno::ELOOP);
         }
         Ok(Some((st.st_size as u64, st.st_mode & libc::S_IXUSR != 0)))
     }
@@ -239,6 +265,7 @@ impl SvlogdIo {
             m_state: msg("unable to open state for processor"),
             m_newstate: msg("unable to open newstate for processor"),
             m_run: msg("unable to run processor"),
+            unblock: self.child_unblock.clone(),
         };
         spawn_processor(&spec)
     }
@@ -258,6 +285,7 @@ struct ProcSpec {
     m_state: Vec<u8>,
     m_newstate: Vec<u8>,
     m_run: Vec<u8>,
+    unblock: Vec<i32>,
 }
 
 fn spawn_processor(spec: &ProcSpec) -> Result<i32, Errno> {
@@ -293,11 +321,12 @@ unsafe fn processor_child(spec: &ProcSpec, argv: &[*const libc::c_char; 4]) -> !
     };
     let mut mask: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut mask);
-    for s in [libc::SIGTERM, libc::SIGALRM, libc::SIGHUP] {
+    for &s in &spec.unblock {
         libc::signal(s, libc::SIG_DFL);
         libc::sigaddset(&mut mask, s);
     }
     libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
+    crate::signals::reset_reserved_in_child();
     if libc::fchdir(spec.dir) < 0 {
         fail(&spec.m_input);
     }
@@ -348,7 +377,9 @@ impl Io<Logger> for SvlogdIo {
             Action::ScanDir { dir } => Some(Input::Scanned(scan(self.fds[dir].dir))),
             Action::RenameCurrent { dir, to } => Some(Input::Done(renameat(self.fds[dir].dir, c"current", &cname(&to)))),
             Action::OpenCurrent { dir } => {
-                let r = openat(self.fds[dir].dir, c"current", libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600);
+                // O_NOFOLLOW: never append to (and later chmod) a file a link points to.
+                let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT | libc::O_NOFOLLOW;
+                let r = openat(self.fds[dir].dir, c"current", flags, 0o600);
                 Some(Input::Done(r.map(|fd| {
                     close(self.fds[dir].cur);
                     self.fds[dir].cur = fd;

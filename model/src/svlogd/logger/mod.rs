@@ -423,11 +423,72 @@ impl Logger {
     }
 
     fn pause(&mut self, line: Vec<u8>, retry: Option<Step>) {
+        if self.exit_asap {
+            self.give_up(&line, retry);
+            return;
+        }
         self.stderr(line);
         if let Some(s) = retry {
             self.queue.push_front(s);
         }
         self.paused_until = Some(self.now.mono + PAUSE);
+    }
+
+    /// After SIGTERM svlogd no longer pauses (runit pauses and retries forever, so a
+    /// full disk made it ignore SIGTERM): the operation that failed is abandoned, said
+    /// as runit's pause line turned into a warning. A failed write drops the bytes it
+    /// held (counted in one more warning); an abandoned processor step leaves its files
+    /// as a crash would and lets the shutdown go on.
+    fn give_up(&mut self, pause_line: &[u8], retry: Option<Step>) {
+        let rest = pause_line.strip_prefix(&b"svlogd: pausing: "[..]).unwrap_or(pause_line);
+        let mut l = b"svlogd: warning: ".to_vec();
+        l.extend_from_slice(rest);
+        self.stderr(l);
+        // A disk-full retry without deletable files left the write at the queue head.
+        let step = match retry {
+            Some(s) => Some(s),
+            None if matches!(self.queue.front(), Some(Step::Write(_))) => self.queue.pop_front(),
+            None => None,
+        };
+        match step {
+            Some(Step::Write(d)) => {
+                let n = self.dirs[d].batch.len();
+                self.dirs[d].batch.clear();
+                self.dirs[d].size = self.dirs[d].size.saturating_sub(n as u64);
+                if n > 0 {
+                    let name = self.dirs[d].name.clone();
+                    let line =
+                        crate::msg::line(&[b"svlogd: warning: dropped ", &fmt_u64(n as u64), b" bytes after sigterm: ", &name], None);
+                    self.stderr(line);
+                }
+            }
+            Some(Step::OpenCurrent(d, _)) => {
+                // No `current`: the directory is given up (its lock freed), like one
+                // that failed to open; what it held is dropped.
+                self.queue.retain(|s| !matches!(s, Step::ChmodCurrent(x, _) | Step::Opened(x, _) if *x == d));
+                let n = self.dirs[d].batch.len();
+                self.dirs[d].batch.clear();
+                if self.dirs[d].open {
+                    let name = self.dirs[d].name.clone();
+                    self.info(&[b"close: ", &name]);
+                }
+                self.dirs[d].open = false;
+                self.out.push_back(Action::CloseDir { dir: d });
+                if n > 0 {
+                    let name = self.dirs[d].name.clone();
+                    let line =
+                        crate::msg::line(&[b"svlogd: warning: dropped ", &fmt_u64(n as u64), b" bytes after sigterm: ", &name], None);
+                    self.stderr(line);
+                }
+            }
+            Some(Step::StartProcessor(d, _) | Step::ProcRenameT(d, _) | Step::ProcChmodS(d, _) | Step::ProcRenameState(d, _)) => {
+                // The later steps of this processor's completion would unlink its input.
+                self.queue
+                    .retain(|s| !matches!(s, Step::ProcChmodS(x, _) | Step::ProcUnlinkU(x, _) | Step::ProcRenameState(x, _) if *x == d));
+                self.dirs[d].proc = Proc::Idle;
+            }
+            _ => {}
+        }
     }
 
     fn stamp_now(&mut self) -> ([u8; 26], usize) {
@@ -528,6 +589,8 @@ impl Machine for Logger {
                 Sig::Term => {
                     self.info(&[b"sigterm received."]);
                     self.exit_asap = true;
+                    // Retry what the pause holds at once: once more, then give up.
+                    self.paused_until = None;
                 }
                 Sig::Hup => {
                     self.info(&[b"sighangup received."]);

@@ -191,7 +191,16 @@ impl Logger {
                 }
             },
             (Step::ProcFailedUnlink(d, name), Input::Done(_)) => {
-                self.dirs[d].proc = Proc::RestartAt { name, at: self.now.mono + PAUSE };
+                if self.exit_asap {
+                    // After SIGTERM a failed processor is not restarted (its `.u` stays for
+                    // the next run): a processor that keeps failing on a full disk must not
+                    // hold the shutdown forever.
+                    let n = self.dirs[d].name.clone();
+                    self.stderr(diag::warnx("processor failed after sigterm, not restarted", &n));
+                    self.dirs[d].proc = Proc::Idle;
+                } else {
+                    self.dirs[d].proc = Proc::RestartAt { name, at: self.now.mono + PAUSE };
+                }
             }
             (step @ Step::ProcRenameT(d, _), Input::Done(Err(e))) => {
                 let n = self.dirs[d].name.clone();

@@ -1,0 +1,331 @@
+//! The opt-in s6 files of a service directory, parsed (spec/additions.md §1):
+//! `down-signal`, `timeout-kill`, `timeout-finish`, `max-death-tally`.
+//!
+//! Pure: the file's bytes come in (`None` when the file does not exist), a value to use
+//! comes out, with a warning when the content was not valid. s6's reading rules are kept
+//! (content up to the first `\n`; a number is plain decimal, no sign, no blanks, no
+//! `0x`, at most 2^32 − 1; a signal is a name with or without `SIG`, any case, or its
+//! number), but a missing or invalid file always means **runit's behaviour** for that
+//! service, which is where runit-rs departs from s6's own defaults: no `./finish` time
+//! limit (s6: 5 s) and no death tally (s6: 100 records). Bad content is never fatal and
+//! never a panic: one warning line in runsv's format and the default.
+//!
+//! Not wired into runsv yet (issue 11, "Stop that ends").
+
+use alloc::vec::Vec;
+
+use crate::errno::Errno;
+
+/// One of the opt-in files, by its s6 name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SvcFile {
+    /// `down-signal`: the signal that stops the service.
+    DownSignal,
+    /// `timeout-kill`: milliseconds after the stop signal before SIGKILL.
+    TimeoutKill,
+    /// `timeout-finish`: milliseconds `./finish` may run.
+    TimeoutFinish,
+    /// `max-death-tally`: how many deaths are remembered.
+    MaxDeathTally,
+}
+
+impl SvcFile {
+    /// The file name in the service directory.
+    pub fn name(self) -> &'static str {
+        match self {
+            SvcFile::DownSignal => "down-signal",
+            SvcFile::TimeoutKill => "timeout-kill",
+            SvcFile::TimeoutFinish => "timeout-finish",
+            SvcFile::MaxDeathTally => "max-death-tally",
+        }
+    }
+}
+
+/// What was wrong with a file's content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// Nothing before the first newline.
+    Empty,
+    /// Not plain decimal digits (a sign, blanks, letters, a unit, `0x`...).
+    NotANumber,
+    /// More than 2^32 − 1.
+    TooBig,
+    /// Not one of the ten signals runit's `sv` can send.
+    UnknownSignal,
+}
+
+impl Problem {
+    fn text(self) -> &'static str {
+        match self {
+            Problem::Empty => "empty",
+            Problem::NotANumber => "not a number",
+            Problem::TooBig => "number too big",
+            Problem::UnknownSignal => "not a signal sv can send",
+        }
+    }
+}
+
+/// Why a file's content was not used: runsv prints it ([`Warning::line`]) and applies
+/// the default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Warning {
+    /// The file.
+    pub file: SvcFile,
+    /// What was wrong.
+    pub problem: Problem,
+}
+
+impl Warning {
+    /// `runsv <dir>: warning: invalid <file>: <problem>, using the default\n`.
+    pub fn line(&self, dir: &[u8]) -> Vec<u8> {
+        crate::msg::line(
+            &[
+                b"runsv ",
+                dir,
+                b": warning: invalid ",
+                self.file.name().as_bytes(),
+                b": ",
+                self.problem.text().as_bytes(),
+                b", using the default",
+            ],
+            None,
+        )
+    }
+}
+
+/// The line for a file that exists but cannot be read (s6: a warning, then "not set"):
+/// `runsv <dir>: warning: unable to read <file>: <errstr>\n`.
+pub fn unreadable_line(dir: &[u8], file: SvcFile, e: Errno) -> Vec<u8> {
+    crate::msg::line(&[b"runsv ", dir, b": warning: unable to read ", file.name().as_bytes(), b": "], Some(e))
+}
+
+/// A file's outcome: the value to use, and the warning when the content was not valid
+/// (the value is then the default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Setting<T> {
+    /// What the service gets.
+    pub value: T,
+    /// Set when the file's content was rejected.
+    pub warning: Option<Warning>,
+}
+
+/// The signals runit's `sv` can send (`sv term`, `sv cont`, ... `sv kill`): the only
+/// ones a `down-signal` may name, so a stop is always something `sv` could have done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StopSignal {
+    /// SIGTERM (the default).
+    Term,
+    /// SIGCONT.
+    Cont,
+    /// SIGSTOP.
+    Stop,
+    /// SIGHUP.
+    Hup,
+    /// SIGALRM.
+    Alrm,
+    /// SIGINT.
+    Int,
+    /// SIGQUIT.
+    Quit,
+    /// SIGUSR1.
+    Usr1,
+    /// SIGUSR2.
+    Usr2,
+    /// SIGKILL.
+    Kill,
+}
+
+/// (name without `SIG`, Linux number, signal): the table names and numbers resolve in.
+const SIGNALS: [(&[u8], u32, StopSignal); 10] = [
+    (b"HUP", 1, StopSignal::Hup),
+    (b"INT", 2, StopSignal::Int),
+    (b"QUIT", 3, StopSignal::Quit),
+    (b"KILL", 9, StopSignal::Kill),
+    (b"USR1", 10, StopSignal::Usr1),
+    (b"USR2", 12, StopSignal::Usr2),
+    (b"ALRM", 14, StopSignal::Alrm),
+    (b"TERM", 15, StopSignal::Term),
+    (b"CONT", 18, StopSignal::Cont),
+    (b"STOP", 19, StopSignal::Stop),
+];
+
+/// s6 reads at most this many bytes of a signal file.
+const SIGNAL_FILE_MAX: usize = 15;
+/// s6's `S6_MAX_DEATH_TALLY`: larger `max-death-tally` values are clamped to it.
+pub const MAX_DEATH_TALLY: u32 = 4096;
+
+/// The content s6 looks at: up to the first newline.
+fn first_line(content: &[u8]) -> &[u8] {
+    content.split(|&b| b == b'\n').next().unwrap_or(&[])
+}
+
+/// A plain decimal unsigned 32-bit number (skalibs' `uint0_scan` on a whole line).
+fn number(content: &[u8]) -> Result<u32, Problem> {
+    let line = first_line(content);
+    if line.is_empty() {
+        return Err(Problem::Empty);
+    }
+    if !line.iter().all(u8::is_ascii_digit) {
+        return Err(Problem::NotANumber);
+    }
+    let mut v: u32 = 0;
+    for &d in line {
+        v = v.checked_mul(10).and_then(|v| v.checked_add(u32::from(d - b'0'))).ok_or(Problem::TooBig)?;
+    }
+    Ok(v)
+}
+
+fn setting<T>(file: SvcFile, parsed: Result<T, Problem>, default: T) -> Setting<T> {
+    match parsed {
+        Ok(value) => Setting { value, warning: None },
+        Err(problem) => Setting { value: default, warning: Some(Warning { file, problem }) },
+    }
+}
+
+/// `down-signal`: the signal that stops the service; SIGTERM (runit's) when the file is
+/// missing or names anything else than what `sv` can send.
+pub fn down_signal(content: Option<&[u8]>) -> Setting<StopSignal> {
+    let Some(content) = content else { return Setting { value: StopSignal::Term, warning: None } };
+    let head = &content[..content.len().min(SIGNAL_FILE_MAX)];
+    let line = first_line(head);
+    let parsed = if line.is_empty() {
+        Err(Problem::Empty)
+    } else if line.iter().all(u8::is_ascii_digit) {
+        let n = number(line).ok();
+        SIGNALS.iter().find(|s| Some(s.1) == n).map(|s| s.2).ok_or(Problem::UnknownSignal)
+    } else {
+        let bare = match line {
+            [s, i, g, rest @ ..] if [*s, *i, *g].eq_ignore_ascii_case(b"SIG") => rest,
+            _ => line,
+        };
+        SIGNALS.iter().find(|s| s.0.eq_ignore_ascii_case(bare)).map(|s| s.2).ok_or(Problem::UnknownSignal)
+    };
+    setting(SvcFile::DownSignal, parsed, StopSignal::Term)
+}
+
+/// `timeout-kill`: milliseconds between the stop signal and SIGKILL; `None` = never
+/// (runit's behaviour): a missing file, `0`, or invalid content.
+pub fn timeout_kill(content: Option<&[u8]>) -> Setting<Option<u32>> {
+    let Some(content) = content else { return Setting { value: None, warning: None } };
+    setting(SvcFile::TimeoutKill, number(content).map(|ms| (ms > 0).then_some(ms)), None)
+}
+
+/// `timeout-finish`: milliseconds `./finish` may run; `None` = unlimited, runit's
+/// behaviour, for a missing file, `0`, or invalid content (s6 would use 5000 for the
+/// last; runit-rs keeps runit's default for a service whose file is wrong).
+pub fn timeout_finish(content: Option<&[u8]>) -> Setting<Option<u32>> {
+    let Some(content) = content else { return Setting { value: None, warning: None } };
+    setting(SvcFile::TimeoutFinish, number(content).map(|ms| (ms > 0).then_some(ms)), None)
+}
+
+/// `max-death-tally`: how many deaths to remember, clamped to [`MAX_DEATH_TALLY`] as s6
+/// does; `None` = no tally (runit's behaviour) for a missing file or invalid content.
+pub fn max_death_tally(content: Option<&[u8]>) -> Setting<Option<u32>> {
+    let Some(content) = content else { return Setting { value: None, warning: None } };
+    setting(SvcFile::MaxDeathTally, number(content).map(|n| Some(n.min(MAX_DEATH_TALLY))), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn warned<T>(s: &Setting<T>) -> Option<Problem> {
+        s.warning.map(|w| w.problem)
+    }
+
+    #[test]
+    fn missing_files_mean_runit() {
+        assert_eq!(down_signal(None), Setting { value: StopSignal::Term, warning: None });
+        assert_eq!(timeout_kill(None), Setting { value: None, warning: None });
+        assert_eq!(timeout_finish(None), Setting { value: None, warning: None });
+        assert_eq!(max_death_tally(None), Setting { value: None, warning: None });
+    }
+
+    #[test]
+    fn numbers_as_s6_reads_them() {
+        assert_eq!(timeout_kill(Some(b"5000")).value, Some(5000));
+        assert_eq!(timeout_kill(Some(b"5000\n")).value, Some(5000));
+        assert_eq!(timeout_kill(Some(b"5000\nanything after the line")).value, Some(5000));
+        assert_eq!(timeout_kill(Some(b"0")), Setting { value: None, warning: None }, "0 = never");
+        assert_eq!(timeout_finish(Some(b"0\n")), Setting { value: None, warning: None }, "0 = unlimited");
+        assert_eq!(timeout_finish(Some(b"250")).value, Some(250));
+        assert_eq!(timeout_kill(Some(b"4294967295")).value, Some(u32::MAX));
+        assert_eq!(timeout_kill(Some(b"007")).value, Some(7));
+    }
+
+    #[test]
+    fn bad_numbers_warn_and_keep_runits_default() {
+        for bad in [&b" 5000"[..], b"5000 ", b"5s", b"-5", b"+5", b"0x10", b"1.5", b"5000\r\n", b"\xff", b"five"] {
+            let s = timeout_kill(Some(bad));
+            assert_eq!((s.value, warned(&s)), (None, Some(Problem::NotANumber)), "{bad:?}");
+            let s = timeout_finish(Some(bad));
+            assert_eq!((s.value, warned(&s)), (None, Some(Problem::NotANumber)), "{bad:?}");
+            let s = max_death_tally(Some(bad));
+            assert_eq!((s.value, warned(&s)), (None, Some(Problem::NotANumber)), "{bad:?}");
+        }
+        for empty in [&b""[..], b"\n", b"\n5000"] {
+            assert_eq!(warned(&timeout_kill(Some(empty))), Some(Problem::Empty), "{empty:?}");
+        }
+        for huge in [&b"4294967296"[..], b"99999999999999999999999999"] {
+            let s = timeout_finish(Some(huge));
+            assert_eq!((s.value, warned(&s)), (None, Some(Problem::TooBig)), "{huge:?}");
+        }
+    }
+
+    #[test]
+    fn death_tally_is_clamped_like_s6() {
+        assert_eq!(max_death_tally(Some(b"100")).value, Some(100));
+        assert_eq!(max_death_tally(Some(b"0")).value, Some(0), "0 = keep no records");
+        assert_eq!(max_death_tally(Some(b"4096")).value, Some(4096));
+        assert_eq!(max_death_tally(Some(b"4097")), Setting { value: Some(MAX_DEATH_TALLY), warning: None });
+        assert_eq!(max_death_tally(Some(b"4294967295")).value, Some(MAX_DEATH_TALLY));
+    }
+
+    #[test]
+    fn signal_names_and_numbers() {
+        for (text, sig) in [
+            (&b"TERM"[..], StopSignal::Term),
+            (b"SIGTERM\n", StopSignal::Term),
+            (b"sigterm", StopSignal::Term),
+            (b"Term", StopSignal::Term),
+            (b"15", StopSignal::Term),
+            (b"HUP", StopSignal::Hup),
+            (b"SIGINT", StopSignal::Int),
+            (b"3", StopSignal::Quit),
+            (b"KILL", StopSignal::Kill),
+            (b"USR1", StopSignal::Usr1),
+            (b"SIGUSR2", StopSignal::Usr2),
+            (b"alrm", StopSignal::Alrm),
+            (b"CONT", StopSignal::Cont),
+            (b"19", StopSignal::Stop),
+        ] {
+            assert_eq!(down_signal(Some(text)), Setting { value: sig, warning: None }, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_signals_warn_and_keep_term() {
+        for bad in
+            [&b"WINCH"[..], b"SIGRTMIN", b"SIG", b"SIGSIGTERM", b"0", b"28", b"65", b"99999999999", b" TERM", b"TERM ", b"-15", b"ALARM"]
+        {
+            let s = down_signal(Some(bad));
+            assert_eq!((s.value, warned(&s)), (StopSignal::Term, Some(Problem::UnknownSignal)), "{bad:?}");
+        }
+        assert_eq!(warned(&down_signal(Some(b"\nTERM"))), Some(Problem::Empty));
+        // s6 reads at most 15 bytes: a name cut there is not a name.
+        assert_eq!(warned(&down_signal(Some(b"TERM           x"))), Some(Problem::UnknownSignal));
+        assert_eq!(down_signal(Some(b"SIGTERM\n and a long comment after the line")).value, StopSignal::Term);
+    }
+
+    #[test]
+    fn warning_lines() {
+        let w = Warning { file: SvcFile::TimeoutKill, problem: Problem::NotANumber };
+        assert_eq!(w.line(b"web"), b"runsv web: warning: invalid timeout-kill: not a number, using the default\n");
+        let w = down_signal(Some(b"WINCH")).warning.unwrap();
+        assert_eq!(w.line(b"web"), b"runsv web: warning: invalid down-signal: not a signal sv can send, using the default\n");
+        assert_eq!(
+            unreadable_line(b"web", SvcFile::TimeoutFinish, Errno::EACCES),
+            b"runsv web: warning: unable to read timeout-finish: access denied\n"
+        );
+    }
+}
