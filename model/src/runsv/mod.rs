@@ -733,6 +733,20 @@ pub fn finish_args(wstatus: i32) -> (i32, i32) {
 impl Machine for Runsv {
     type Input = Input;
     type Action = Action;
+    type Owed = Owed;
+
+    fn owed(&self) -> Option<Owed> {
+        Runsv::owed(self)
+    }
+
+    /// A spawn is answered for its own slot; a control script by its outcome.
+    fn answers(owed: &Owed, input: &Input) -> bool {
+        match (owed, input) {
+            (Owed::Spawn(slot), Input::Spawned(s, _) | Input::SpawnFailed(s, _)) => slot == s,
+            (Owed::Control(_), Input::ControlDone(_)) => true,
+            (Owed::Spawn(_) | Owed::Control(_), _) => false,
+        }
+    }
 
     fn handle(&mut self, now: Now, input: Input) {
         if self.life == Life::Exited {
