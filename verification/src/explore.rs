@@ -121,19 +121,23 @@ impl<I: Debug> Report<I> {
     }
 }
 
+/// A visited state, its depth, and its parent's arena index with the input taken (none
+/// for an initial state).
+type Visited<S, I> = (S, usize, Option<(usize, I)>);
+
 /// Explores every state reachable from the initial ones within `depth` inputs (or until
 /// `max_states` distinct states), checking `props`.
 pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Property<E::State>]) -> Report<E::Input> {
     // Each state is stored twice (index key and arena); parents are arena indices.
     let mut index: HashMap<E::State, usize> = HashMap::new();
-    let mut arena: Vec<(E::State, usize, Option<(usize, E::Input)>)> = Vec::new();
+    let mut arena: Vec<Visited<E::State, E::Input>> = Vec::new();
     for s in e.initial() {
         if !index.contains_key(&s) {
             index.insert(s.clone(), arena.len());
             arena.push((s, 0, None));
         }
     }
-    let trace_to = |arena: &[(E::State, usize, Option<(usize, E::Input)>)], mut at: usize| {
+    let trace_to = |arena: &[Visited<E::State, E::Input>], mut at: usize| {
         let mut trace = Vec::new();
         while let Some((p, i)) = &arena[at].2 {
             trace.push(i.clone());

@@ -303,8 +303,8 @@ impl Sim {
     fn check_restarts(&mut self) {
         let now = self.k.now.mono;
         for (i, slot) in [Slot::Main, Slot::Log].into_iter().enumerate() {
-            let waiting = !self.world.exited
-                && !(slot == Slot::Log && self.world.pipe_closed)
+            let stopped = self.world.exited || (slot == Slot::Log && self.world.pipe_closed);
+            let waiting = !stopped
                 && self.world.m.slot(slot).is_some_and(|s| {
                     let owed =
                         s.want == model::status::Want::Up || self.world.once_armed[i] || s.state() == model::status::RunState::Finish;
