@@ -10,8 +10,10 @@
 //!
 //! Actions whose result the machine needs (spawn -> pid or errno, a `control/<c>` script
 //! -> exit status, a directory scan -> entries) are *obligations*: the runtime must answer
-//! them with the matching reply input before feeding anything else. Machines expose which
-//! reply they are owed so the driver (and the simulator) can assert it.
+//! them with the matching reply input before feeding anything else. Machines say which
+//! reply they are owed ([`Machine::owed`]) and which inputs answer it
+//! ([`Machine::answers`]), so the driver (and the simulator, which runs the driver)
+//! asserts the contract in debug builds.
 //!
 //! Time arrives only as [`Now`]; the monotonic half must never go backwards between calls.
 
@@ -32,4 +34,20 @@ pub trait Machine {
 
     /// When the machine next needs a tick, if ever. Changes only after `handle`.
     fn poll_deadline(&self) -> Option<Mono>;
+
+    /// What an obligation waits for; [`core::convert::Infallible`] for a machine that
+    /// never owes a reply (or does not declare its obligations yet).
+    type Owed: core::fmt::Debug;
+
+    /// The reply the runtime owes now, if any: it must be fed before any other input. The
+    /// default (`None`) opts out of the driver's checks.
+    fn owed(&self) -> Option<Self::Owed> {
+        None
+    }
+
+    /// Whether `input` is the reply that `owed` asks for.
+    fn answers(owed: &Self::Owed, input: &Self::Input) -> bool {
+        let _ = (owed, input);
+        true
+    }
 }

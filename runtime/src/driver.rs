@@ -111,19 +111,28 @@ where
     I: Io<M>,
     O: Os,
 {
+    debug_assert!(machine.owed().is_none(), "input {input:?} fed while {:?} is owed", machine.owed());
     let mut next = Some(input);
     loop {
         if let Some(input) = next.take() {
             trace.input(*now, &input);
             machine.handle(*now, input);
         }
-        let Some(action) = machine.poll_action() else { break };
+        let Some(action) = machine.poll_action() else {
+            debug_assert!(machine.owed().is_none(), "{:?} is owed but no reply came", machine.owed());
+            break;
+        };
         trace.action(&action);
         // An obligation's reply goes in before the next action is taken. Obligations can
         // block (a `control/<c>` script runs to completion), so the clock is read again:
         // what follows must not be decided on the time from before the script.
         next = io.execute(*now, action);
-        if next.is_some() {
+        if let Some(reply) = &next {
+            // Machines that declare their obligations (`Machine::owed`) get each reply
+            // checked against what they wait for.
+            if let Some(owed) = machine.owed() {
+                debug_assert!(M::answers(&owed, reply), "reply {reply:?} does not answer what is owed: {owed:?}");
+            }
             *now = os.now();
         }
     }

@@ -39,9 +39,6 @@ pub trait Explore {
     }
 }
 
-/// A state with how it was reached: its parent and the input taken (none for initial).
-type Parents<S, I> = HashMap<S, Option<(S, I)>>;
-
 /// A named predicate on states.
 pub struct Property<S> {
     /// Shown in reports and failures.
@@ -101,6 +98,8 @@ pub struct Report<I> {
     pub transitions: usize,
     /// Whether `max_states` cut the search short.
     pub truncated: bool,
+    /// New states found at each depth (index 0: the initial states).
+    pub per_depth: Vec<usize>,
     /// The first failed property and the input trace that reaches the failing state.
     pub violation: Option<(String, Vec<I>)>,
 }
@@ -109,11 +108,12 @@ impl<I: Debug> Report<I> {
     /// Panics with the property and trace if anything failed; prints the figures.
     pub fn assert_ok(&self, machine: &str) {
         println!(
-            "explore {machine}: depth {} states {} transitions {}{}",
+            "explore {machine}: depth {} states {} transitions {}{} (new states per depth: {:?})",
             self.depth,
             self.states,
             self.transitions,
-            if self.truncated { " (truncated)" } else { "" }
+            if self.truncated { " (truncated)" } else { "" },
+            self.per_depth
         );
         if let Some((name, trace)) = &self.violation {
             panic!("{machine}: property `{name}` violated after inputs {trace:#?}");
@@ -121,90 +121,102 @@ impl<I: Debug> Report<I> {
     }
 }
 
+/// A visited state, its depth, and its parent's arena index with the input taken (none
+/// for an initial state).
+type Visited<S, I> = (S, usize, Option<(usize, I)>);
+
 /// Explores every state reachable from the initial ones within `depth` inputs (or until
 /// `max_states` distinct states), checking `props`.
 pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Property<E::State>]) -> Report<E::Input> {
-    let mut parent: Parents<E::State, E::Input> = HashMap::new();
-    let mut frontier: VecDeque<(E::State, usize)> = VecDeque::new();
+    // Each state is stored twice (index key and arena); parents are arena indices.
+    let mut index: HashMap<E::State, usize> = HashMap::new();
+    let mut arena: Vec<Visited<E::State, E::Input>> = Vec::new();
     for s in e.initial() {
-        if !parent.contains_key(&s) {
-            parent.insert(s.clone(), None);
-            frontier.push_back((s, 0));
+        if !index.contains_key(&s) {
+            index.insert(s.clone(), arena.len());
+            arena.push((s, 0, None));
         }
     }
-    let mut transitions = 0;
-    let mut reached_depth = 0;
-    let mut truncated = false;
-    let mut seen_sometimes = vec![false; props.len()];
-    let trace_to = |parent: &Parents<E::State, E::Input>, s: &E::State| {
+    let trace_to = |arena: &[Visited<E::State, E::Input>], mut at: usize| {
         let mut trace = Vec::new();
-        let mut cur = s.clone();
-        while let Some(Some((p, i))) = parent.get(&cur) {
+        while let Some((p, i)) = &arena[at].2 {
             trace.push(i.clone());
-            cur = p.clone();
+            at = *p;
         }
         trace.reverse();
         trace
     };
-    let mut all_states = Vec::new();
-    while let Some((s, d)) = frontier.pop_front() {
-        reached_depth = reached_depth.max(d);
+    let mut transitions = 0;
+    let mut truncated = false;
+    let mut seen_sometimes = vec![false; props.len()];
+    let mut per_depth: Vec<usize> = Vec::new();
+    let mut next = 0;
+    while next < arena.len() {
+        let at = next;
+        next += 1;
+        let d = arena[at].1;
+        if per_depth.len() <= d {
+            per_depth.resize(d + 1, 0);
+        }
+        per_depth[d] += 1;
         for (k, p) in props.iter().enumerate() {
             match &p.kind {
                 Kind::Always(f) => {
-                    if !f(&s) {
+                    if !f(&arena[at].0) {
                         return Report {
                             depth: d,
-                            states: parent.len(),
+                            states: arena.len(),
                             transitions,
                             truncated,
-                            violation: Some((p.name.to_string(), trace_to(&parent, &s))),
+                            per_depth,
+                            violation: Some((p.name.to_string(), trace_to(&arena, at))),
                         };
                     }
                 }
-                Kind::Sometimes(f) => seen_sometimes[k] |= f(&s),
+                Kind::Sometimes(f) => seen_sometimes[k] |= f(&arena[at].0),
                 Kind::Eventually { .. } => {}
             }
         }
-        all_states.push(s.clone());
         if d == depth {
             continue;
         }
+        let s = arena[at].0.clone();
         for i in e.inputs(&s) {
             transitions += 1;
             let n = e.step(&s, &i);
-            if !parent.contains_key(&n) {
-                if parent.len() >= max_states {
+            if !index.contains_key(&n) {
+                if arena.len() >= max_states {
                     truncated = true;
                     continue;
                 }
-                parent.insert(n.clone(), Some((s.clone(), i)));
-                frontier.push_back((n, d + 1));
+                index.insert(n.clone(), arena.len());
+                arena.push((n, d + 1, Some((at, i))));
             }
         }
     }
+    let reached_depth = per_depth.len().saturating_sub(1);
     for (k, p) in props.iter().enumerate() {
         match &p.kind {
             Kind::Sometimes(_) if !seen_sometimes[k] => {
                 return Report {
                     depth: reached_depth,
-                    states: parent.len(),
+                    states: arena.len(),
                     transitions,
                     truncated,
+                    per_depth,
                     violation: Some((format!("{} (never reached)", p.name), Vec::new())),
                 };
             }
             Kind::Eventually { trigger, goal, bound, within } => {
-                for s in all_states.iter().filter(|s| trigger(s)) {
-                    if !reaches(e, s, *goal, *bound, *within) {
-                        let mut trace = trace_to(&parent, s);
-                        trace.shrink_to_fit();
+                for at in (0..arena.len()).filter(|&at| trigger(&arena[at].0)) {
+                    if !reaches(e, &arena[at].0, *goal, *bound, *within) {
                         return Report {
                             depth: reached_depth,
-                            states: parent.len(),
+                            states: arena.len(),
                             transitions,
                             truncated,
-                            violation: Some((format!("{} (stuck)", p.name), trace)),
+                            per_depth,
+                            violation: Some((format!("{} (stuck)", p.name), trace_to(&arena, at))),
                         };
                     }
                 }
@@ -212,7 +224,7 @@ pub fn explore<E: Explore>(e: &E, depth: usize, max_states: usize, props: &[Prop
             _ => {}
         }
     }
-    Report { depth: reached_depth, states: parent.len(), transitions, truncated, violation: None }
+    Report { depth: reached_depth, states: arena.len(), transitions, truncated, per_depth, violation: None }
 }
 
 /// Whether some path of fair inputs from `s` reaches `goal` within `bound` steps and a

@@ -1,5 +1,6 @@
 //! Tests written to kill mutants that cargo-mutants found surviving in
-//! `model/src/runsv/`; see docs/assurance.md, "Mutation testing".
+//! `model/src/runsv/` (function names as of the explicit-phase shape, issue 14); see
+//! docs/assurance.md, "Mutation testing".
 
 use model::runsv::{Action, Config, ControlOutcome, Input, Runsv, Slot};
 use model::time::{Mono, Now, Span, Wall};
@@ -60,7 +61,7 @@ fn accepts_control_only_when_idle_and_slot_exists() {
 }
 
 /// A control byte for the log slot of a service without log is ignored (kills
-/// `has -> true`, which would reach for the missing slot).
+/// `route`'s slot lookup -> any slot, which would reach for the missing slot).
 #[test]
 fn log_control_without_log_is_ignored() {
     let mut h = H::running(7);
@@ -80,7 +81,7 @@ fn no_deadline_while_reply_owed() {
     assert_eq!(h.m.poll_deadline(), None);
 }
 
-/// After exiting, a tick does nothing (kills `|| -> &&` in `step`'s guard, which would
+/// After exiting, a tick does nothing (kills `|| -> &&` in `loop_top`'s guard, which would
 /// run the exit check again and emit a second `Exit`).
 #[test]
 fn nothing_after_exit() {
@@ -166,7 +167,7 @@ fn no_deadline_while_finish_spawn_owed_under_throttle() {
 }
 
 /// When `./run` exits after the throttle, only `./finish` is spawned; `./run` waits for
-/// the owed reply and for finish to end (kills `|| -> &&` in `step`'s guard).
+/// the owed reply and for finish to end (kills `|| -> &&` in `loop_top`'s guard).
 #[test]
 fn finish_spawn_owed_blocks_restart() {
     let mut h = H::running(7);

@@ -30,8 +30,8 @@ fn sweep(seeds: impl Iterator<Item = u64>, label: &str) -> Vec<Report> {
     let t = Instant::now();
     let mut reports = Vec::new();
     for seed in seeds {
-        // Even seeds without hanging control scripts (the shadow world's invariants follow
-        // them), odd seeds with (kernel-level checks).
+        // Odd seeds with hanging control scripts, even seeds without; the shadow world's
+        // invariants and the liveness checks judge every seed.
         let r = run(seed, &SimConfig { hangs: seed % 2 == 1, ..SimConfig::default() });
         if let Some(f) = r.failure() {
             panic!("seed {seed} failed: {f}\n{}", replay_hint(seed));
@@ -127,13 +127,15 @@ fn without_faults_too() {
 /// effect (and it takes effect on most).
 #[test]
 fn planted_bugs_are_caught() {
-    let cases: [(Plant, &[Check]); 4] = [
+    let cases: [(Plant, &[Check]); 5] = [
         (Plant::LostReap, &[Check::ExitLiveness]),
         (Plant::DropStatusWrite, &[Check::StatusFiles]),
         (Plant::SpinWait, &[Check::BusyLoop]),
         // runsv keeps believing the child lives: the shadow (which reaps it) disagrees, or
         // runsv signals the dead pid, or its status no longer matches.
         (Plant::ReapWrongPid, &[Check::Shadow, Check::SignalsOnlyToLive, Check::StatusFiles]),
+        // A throttled restart waits for the next outside event instead of 1 s.
+        (Plant::IgnoreDeadline, &[Check::RestartLiveness, Check::ExitLiveness]),
     ];
     for (plant, checks) in cases {
         let mut fired = 0;

@@ -38,7 +38,7 @@ use alloc::vec::Vec;
 
 use crate::errno::Errno;
 use crate::machine::Machine;
-use crate::status::{self, Want};
+use crate::status::{self, RunState, Want};
 use crate::time::{Mono, Now, Span, Tai64n};
 
 pub use slot::{Deferred, Phase, SlotState};
@@ -393,11 +393,13 @@ impl Runsv {
 
     /// The slot whose process has this pid (0 is nobody's).
     fn whose(&self, pid: u32) -> Option<Slot> {
+        debug_assert!(self.main.pid() == 0 || self.log.as_ref().is_none_or(|l| l.pid() != self.main.pid()), "pids are distinct");
         [Slot::Main, Slot::Log].into_iter().find(|&s| pid != 0 && self.slot(s).is_some_and(|x| x.pid() == pid))
     }
 
     /// Queues the status files of `slot` (runit's `update_status`).
     fn update(&mut self, slot: Slot) {
+        debug_assert!(self.life != Life::Exited, "no status after exit");
         let pid_changed = core::mem::replace(&mut self.pid_changed, false);
         let s = self.slot_mut(slot);
         let stat = status::stat_text(s.state(), s.paused, s.got_term(), s.want);
@@ -437,6 +439,8 @@ impl Runsv {
     fn on(&mut self, now: Now, slot: Slot, event: Event) {
         use Event::{Cmd as C, Due, Reaped, ScriptDone, SpawnFailed, Spawned};
         use Phase::{Down, Finish, Run, Starting};
+        debug_assert!(self.slot(slot).is_some(), "events only for an existing slot");
+        debug_assert!(self.pending.is_none(), "a reply is routed only after the pending one is cleared");
         match (self.phase(slot), event) {
             // Commands. A deferred start is taken over by `u`, kept by `o` (an `o` on a
             // half-done start lets it finish), and cancelled by `d`/`x`: runit would have
@@ -564,6 +568,7 @@ impl Runsv {
 
     /// The flag updates `p` and `c` make whether or not a signal was sent.
     fn pause_flag(&mut self, slot: Slot, byte: u8) {
+        debug_assert!(b"kpchaiq12".contains(&byte), "only signal commands");
         if byte == b'p' || byte == b'c' {
             self.slot_mut(slot).paused = byte == b'p';
             self.update(slot);
@@ -609,6 +614,7 @@ impl Runsv {
         self.set(slot, Phase::Down { not_before, deferred: None });
         self.slot_mut(slot).stamp = Tai64n::from_wall(now.wall);
         self.update(slot);
+        debug_assert!(self.slot(slot).is_some_and(|s| s.pid() == 0 && s.state() == RunState::Down));
     }
 
     /// runit's loop top and exit check, as explicit [`Event::Due`] events: exit when main
@@ -643,6 +649,7 @@ impl Runsv {
             self.want(Slot::Log, Want::Exit);
             self.actions.push_back(Action::CloseLogPipe);
         }
+        debug_assert!(matches!(self.life, Life::Exited | Life::DrainingLog), "the exit sequence is under way");
     }
 
     /// runit's `custom()` result for a `control/<byte>` outcome, with its warning.
@@ -733,6 +740,20 @@ pub fn finish_args(wstatus: i32) -> (i32, i32) {
 impl Machine for Runsv {
     type Input = Input;
     type Action = Action;
+    type Owed = Owed;
+
+    fn owed(&self) -> Option<Owed> {
+        Runsv::owed(self)
+    }
+
+    /// A spawn is answered for its own slot; a control script by its outcome.
+    fn answers(owed: &Owed, input: &Input) -> bool {
+        match (owed, input) {
+            (Owed::Spawn(slot), Input::Spawned(s, _) | Input::SpawnFailed(s, _)) => slot == s,
+            (Owed::Control(_), Input::ControlDone(_)) => true,
+            (Owed::Spawn(_) | Owed::Control(_), _) => false,
+        }
+    }
 
     fn handle(&mut self, now: Now, input: Input) {
         if self.life == Life::Exited {

@@ -626,6 +626,7 @@ impl Runsvdir {
 impl Machine for Runsvdir {
     type Input = Input;
     type Action = Action;
+    type Owed = core::convert::Infallible;
 
     fn handle(&mut self, now: Now, input: Input) {
         use Input as I;

@@ -707,6 +707,7 @@ pub fn final_plan(flags: Flags) -> FinalPlan {
 impl Machine for Stages {
     type Input = Input;
     type Action = Action;
+    type Owed = core::convert::Infallible;
 
     fn handle(&mut self, now: Now, input: Input) {
         match input {

@@ -134,6 +134,10 @@ pub struct World {
     pub exited: bool,
     /// Effects of the last step, in order.
     pub effects: Vec<Effect>,
+    /// The clock as the runtime reads it again after each obligation's reply (a script can
+    /// block for a while), consumed in order; empty = time stands still within a step. The
+    /// simulation fills it from the real run.
+    pub clock_after_obligation: VecDeque<Now>,
     /// Bits of violated invariants ([`Invariant::bit`]).
     pub violations: u32,
     /// The first violation, described.
@@ -154,9 +158,16 @@ fn is_obligation(a: &Action) -> bool {
 impl World {
     /// A started runsv (Input::Start fed and answered with `replies`).
     pub fn new(config: Config, pid_policy: PidPolicy, fixed_wall: bool, replies: Replies) -> World {
+        let mut w = World::unstarted(config, pid_policy, fixed_wall);
+        w.start(replies);
+        w
+    }
+
+    /// A runsv built from its start-up facts, before [`Input::Start`] (see [`World::start`]).
+    pub fn unstarted(config: Config, pid_policy: PidPolicy, fixed_wall: bool) -> World {
         let want = |down: bool| if down { Want::Down } else { Want::Up };
         let expect_want = [want(config.down), want(config.log == Some(true))];
-        let mut w = World {
+        World {
             m: Runsv::new(T0, config),
             now: T0,
             fixed_wall,
@@ -174,13 +185,18 @@ impl World {
             pipe_closed: false,
             exited: false,
             effects: Vec::new(),
+            clock_after_obligation: VecDeque::new(),
             violations: 0,
             first_violation: None,
-        };
+        }
+    }
+
+    /// Feeds [`Input::Start`], answering its obligations with `replies`, and checks.
+    pub fn start(&mut self, replies: Replies) {
         let mut replies = replies;
-        w.feed(Input::Start, &mut replies);
-        w.check_after_step();
-        w
+        self.effects.clear();
+        self.feed(Input::Start, &mut replies);
+        self.check_after_step();
     }
 
     /// Records a violation of `inv` (the first message is kept).
@@ -346,6 +362,9 @@ impl World {
                     self.violate(Invariant::ObligationHygiene, format!("obligation {a:?} not last of its batch"));
                 }
                 if let Some(reply) = self.act(a, replies) {
+                    if let Some(t) = self.clock_after_obligation.pop_front() {
+                        self.now = t;
+                    }
                     next = Some(reply);
                 }
             }

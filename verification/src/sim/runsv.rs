@@ -8,13 +8,16 @@
 //! inputs in exactly the production executor's order (reap all, one byte from the main
 //! FIFO, one from the log FIFO, SIGTERM, tick).
 //!
-//! The checks reuse [`crate::reference::runsv_world::World`]: every input the driver is
-//! about to feed is also applied, with the same answers to its obligations, to a shadow
-//! `World`, whose named invariants then judge the run. That the shadow saw what the driver
-//! did is itself checked: the effects of each batch must agree, the deadline passed to
-//! `wait` must be the shadow's, and at the end both machines must be equal. Kernel-level
-//! checks sit on top: the status files on the fake disk, signals only to unreaped children
-//! of the named slot, one child per slot, no busy loop, and an orderly, timely exit.
+//! The checks reuse [`crate::reference::runsv_world::World`]: every input the driver feeds
+//! is also applied, with the same answers to its obligations and the same clock readings
+//! after them (a hanging `control/<c>` script lets time pass), to a shadow `World`, whose
+//! named invariants then judge every run. That the shadow saw what the driver did is
+//! itself checked: the effects of each batch must agree, the deadline passed to `wait`
+//! must be the shadow's, and at the end both machines must be equal. Kernel-level checks
+//! sit on top: the status files on the fake disk, signals only to unreaped children of the
+//! named slot, one child per slot, no busy loop, an orderly, timely exit, and liveness: a
+//! slot wanted up and down runs again within 1 s (5 s after a failed fork, plus the time
+//! runsv spent blocked in `control/<c>` scripts).
 
 pub mod kernel;
 
@@ -54,6 +57,9 @@ pub enum Plant {
     ReapWrongPid,
     /// The first child to exit is never reaped (a lost SIGCHLD): runsv waits for it forever.
     LostReap,
+    /// `wait` ignores the machine's deadline (a timer never armed): a throttled restart
+    /// waits for the next outside event.
+    IgnoreDeadline,
 }
 
 /// How a run is set up.
@@ -71,9 +77,7 @@ pub struct SimConfig {
     pub keep_trace: bool,
     /// A planted bug.
     pub plant: Plant,
-    /// `control/<c>` scripts may hang. The shadow world models one clock reading per
-    /// input, so it follows only runs without hangs (the driver re-reads the clock after
-    /// an obligation); runs with hangs are judged by the kernel-level checks.
+    /// `control/<c>` scripts may hang (runsv blocks while virtual time passes).
     pub hangs: bool,
 }
 
@@ -110,6 +114,8 @@ pub enum Check {
     OrderlyExit,
     /// runsv had not exited by the end of the end phase (or the run hit its step cap).
     ExitLiveness,
+    /// A slot wanted up stayed down longer than its restart allowance.
+    RestartLiveness,
 }
 
 /// What a run did; equal for equal seeds.
@@ -180,6 +186,15 @@ struct Sim {
     real_ctl: usize,
     shadow_effects: Vec<Effect>,
     real_effects: Vec<Effect>,
+    /// Inputs the driver fed since the shadow last caught up; the first of a batch with
+    /// the driver's clock reading.
+    unshadowed: Vec<(Option<Now>, Input)>,
+    /// The clock the driver reads after each obligation it executed (not yet shadowed).
+    clock_after: VecDeque<Now>,
+    /// Per slot, while it is wanted up and down: by when (kernel time) it must run again.
+    restart_due: [Option<Mono>; 2],
+    /// Per slot: when its last fork failed, until a fork succeeds.
+    fork_failed: [Option<Mono>; 2],
     /// Something happened since the last wait (an action, or an input other than Tick).
     progress: bool,
     last_wait: Option<Mono>,
@@ -247,34 +262,66 @@ impl Sim {
         self.shadow_effects.extend(effects);
     }
 
-    /// Whether the shadow world follows the run.
-    fn shadowing(&self) -> bool {
-        !self.cfg.hangs
+    /// Applies to the shadow world every input the driver has fed since the last call,
+    /// with the answers and clock readings the real run had.
+    fn catch_up(&mut self) {
+        for (now, input) in std::mem::take(&mut self.unshadowed) {
+            let event = match &input {
+                Input::Start => None,
+                Input::Control(slot, b) => Some(Event::Control(*slot, *b)),
+                Input::Terminate => Some(Event::Terminate),
+                Input::ChildExited { pid, status, finish_present } => {
+                    let slot = if self.world.live[0].contains(pid) { Slot::Main } else { Slot::Log };
+                    Some(Event::ChildExit { slot, status: *status, finish: *finish_present })
+                }
+                Input::Tick => Some(Event::Tick(0)),
+                other => {
+                    let o = other.clone();
+                    self.violate(Check::Shadow, format!("the executor gathered an unexpected input {o:?}"));
+                    continue;
+                }
+            };
+            let replies = self.replies();
+            if let Some(now) = now {
+                self.world.now = now;
+            }
+            self.world.clock_after_obligation = self.clock_after.clone();
+            match event {
+                Some(event) => self.world.apply(&Step { event, replies }),
+                None => self.world.start(replies),
+            }
+            let used = self.clock_after.len() - self.world.clock_after_obligation.len();
+            self.clock_after.drain(..used);
+            self.consume_shadow();
+        }
     }
 
-    /// Mirrors one input the driver is about to feed into the shadow world.
-    fn shadow(&mut self, now: Now, input: &Input) {
-        if !self.shadowing() {
-            return;
+    /// A slot that owes a start (wanted up, an `o` received while down, or a `./finish` not
+    /// yet forked) must have a process again within 1 s (the throttle), or 5 s after its
+    /// last failed fork (runit's `sleep(5)`), later by every `control/<c>` hang meanwhile
+    /// (runsv is blocked), plus 1 ms.
+    fn check_restarts(&mut self) {
+        let now = self.k.now.mono;
+        for (i, slot) in [Slot::Main, Slot::Log].into_iter().enumerate() {
+            let stopped = self.world.exited || (slot == Slot::Log && self.world.pipe_closed);
+            let waiting = !stopped
+                && self.world.m.slot(slot).is_some_and(|s| {
+                    let owed =
+                        s.want == model::status::Want::Up || self.world.once_armed[i] || s.state() == model::status::RunState::Finish;
+                    owed && s.pid() == 0
+                });
+            if !waiting {
+                self.restart_due[i] = None;
+                continue;
+            }
+            let retry = self.fork_failed[i].map(|t| t + Span::from_secs(5));
+            let due =
+                *self.restart_due[i].get_or_insert_with(|| retry.map_or(now + Span::from_secs(1), |r| r.max(now + Span::from_secs(1))));
+            if now > due + Span::from_millis(1) {
+                let late = (now - due).as_millis();
+                self.violate(Check::RestartLiveness, format!("{slot:?} wanted up and still down {late} ms after it was due"));
+            }
         }
-        let event = match input {
-            Input::Control(slot, b) => Event::Control(*slot, *b),
-            Input::Terminate => Event::Terminate,
-            Input::ChildExited { pid, status, finish_present } => {
-                let slot = if self.world.live[0].contains(pid) { Slot::Main } else { Slot::Log };
-                Event::ChildExit { slot, status: *status, finish: *finish_present }
-            }
-            Input::Tick => Event::Tick(0),
-            other => {
-                let o = other.clone();
-                self.violate(Check::Shadow, format!("the executor gathered an unexpected input {o:?}"));
-                return;
-            }
-        };
-        let replies = self.replies();
-        self.world.now = now;
-        self.world.apply(&Step { event, replies });
-        self.consume_shadow();
     }
 
     /// runit's throttle on the kernel clock, at a successful start of `./run`/`log/run`.
@@ -326,9 +373,6 @@ impl Sim {
     /// Compares what the driver did in the batch just fed with the shadow, and checks the
     /// fake disk.
     fn end_batch(&mut self) {
-        if !self.shadowing() {
-            return;
-        }
         if self.world.violations != 0 {
             let m = self.world.first_violation.clone().unwrap_or_default();
             self.violate(Check::World, m);
@@ -381,8 +425,11 @@ impl Os for SimOs {
         s.last_wait = Some(now.mono);
         s.progress = false;
         s.last_spurious = false;
+        s.catch_up();
+        s.end_batch();
+        s.check_restarts();
         let shadow_deadline = s.world.m.poll_deadline();
-        if s.shadowing() && deadline != shadow_deadline && !s.world.exited {
+        if deadline != shadow_deadline && !s.world.exited {
             s.violate(Check::Shadow, format!("driver deadline {deadline:?}, shadow {shadow_deadline:?}"));
         }
         let fds: Vec<i32> = interests.iter().filter(|i| i.read).map(|i| i.fd).collect();
@@ -393,6 +440,19 @@ impl Os for SimOs {
         // As `runtime::wait::wait`: the timeout is `deadline - now` with the `now` the
         // driver passed, counted from the moment the wait starts.
         let wake_at = deadline.map(|d| s.k.now.mono + (d - now.mono));
+        let woke = sleep(s, &fds, deadline, wake_at);
+        // What was due must have been started before this wake-up's time passed.
+        s.check_restarts();
+        woke
+    }
+}
+
+/// The blocking part of [`SimOs::wait`]: lets kernel time pass until an fd or a signal is
+/// ready, `wake_at` passes, or nothing can happen any more.
+fn sleep(s: &mut Sim, fds: &[i32], deadline: Option<Mono>, wake_at: Option<Mono>) -> (Vec<Ready>, SignalSet) {
+    let intended = wake_at;
+    let wake_at = if s.cfg.plant == Plant::IgnoreDeadline { None } else { wake_at };
+    {
         loop {
             let ready: Vec<Ready> = fds
                 .iter()
@@ -402,6 +462,7 @@ impl Os for SimOs {
             if !ready.is_empty() || s.k.pending != 0 {
                 // Woken by an event: the next wait at this instant is not a spin.
                 s.progress = true;
+                s.plant_fired |= intended.is_some_and(|w| s.k.now.mono > w);
                 return (ready, SignalSet(s.k.take_signals()));
             }
             if wake_at.is_some_and(|w| w <= s.k.now.mono) {
@@ -427,6 +488,7 @@ impl Os for SimOs {
             match next {
                 Some(t) => s.k.advance_to(t),
                 None => {
+                    s.plant_fired |= intended.is_some();
                     // Nothing will ever happen again: the real runsv would sleep forever.
                     s.stalled = true;
                     return (Vec::new(), SignalSet::default());
@@ -458,15 +520,26 @@ impl Io<Runsv> for SimIo {
                 }
                 let i = s.real_fork;
                 s.real_fork += 1;
-                match s.k.spawn(i, slot, &program) {
+                let reply = match s.k.spawn(i, slot, &program) {
                     Ok(pid) => {
                         if is_run {
                             s.real_throttle(slot, real);
                         }
-                        Some(Input::Spawned(slot, pid))
+                        s.fork_failed[if slot == Slot::Main { 0 } else { 1 }] = None;
+                        Input::Spawned(slot, pid)
                     }
-                    Err(e) => Some(Input::SpawnFailed(slot, e)),
-                }
+                    Err(e) => {
+                        // runit sleeps 5 s before the next fork: the restart is due then.
+                        let (i, t) = (if slot == Slot::Main { 0 } else { 1 }, s.k.now.mono);
+                        s.fork_failed[i] = Some(t);
+                        if let Some(due) = &mut s.restart_due[i] {
+                            *due = (*due).max(t + Span::from_secs(5));
+                        }
+                        Input::SpawnFailed(slot, e)
+                    }
+                };
+                s.clock_after.push_back(s.k.now);
+                Some(reply)
             }
             Action::RunControl(byte) => {
                 s.real_effects.push(Effect::Control(byte));
@@ -478,7 +551,11 @@ impl Io<Runsv> for SimIo {
                     // runsv is blocked in waitpid meanwhile: the world goes on without it.
                     let t = s.k.now.mono + plan.hang;
                     s.k.advance_to(t);
+                    for due in s.restart_due.iter_mut().flatten() {
+                        *due = *due + plan.hang;
+                    }
                 }
+                s.clock_after.push_back(s.k.now);
                 if matches!(
                     plan.outcome,
                     model::runsv::ControlOutcome::StatFailed(_)
@@ -547,7 +624,6 @@ impl Io<Runsv> for SimIo {
 
     fn gather(&mut self, now: Now, woke: &Woke, out: &mut VecDeque<Input>) {
         let s = &mut *self.0.borrow_mut();
-        s.end_batch();
         let mut inputs = Vec::new();
         // The production order: reap every exited child, one byte from the main FIFO, one
         // from the log FIFO, then SIGTERM as `x`, then the tick.
@@ -583,13 +659,13 @@ impl Io<Runsv> for SimIo {
         if woke.deadline_passed {
             inputs.push(Input::Tick);
         }
-        for i in inputs {
+        for (k, i) in inputs.into_iter().enumerate() {
             if i != Input::Tick {
                 s.progress = true;
             }
             s.inputs += 1;
             s.record("in", now, &i, None);
-            s.shadow(now, &i);
+            s.unshadowed.push(((k == 0).then_some(now), i.clone()));
             out.push_back(i);
         }
     }
@@ -616,11 +692,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let mut k =
         Kernel::new(seed, &KernelConfig { faults: cfg.faults, active: Span::from_secs(cfg.active_secs), has_log, hangs: cfg.hangs });
     k.lose_next_reap = cfg.plant == Plant::LostReap;
-    let start_replies = Replies {
-        spawn_ok: (0..WINDOW).map(|i| k.fork_plan(i)).collect(),
-        control: (0..WINDOW).map(|i| k.control_plan(i).outcome).collect(),
-    };
-    let world = World::new(config.clone(), PidPolicy::Fresh, false, start_replies);
+    let world = World::unstarted(config.clone(), PidPolicy::Fresh, false);
     let mut sim = Sim {
         cfg: cfg.clone(),
         k,
@@ -633,6 +705,10 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         real_ctl: 0,
         shadow_effects: Vec::new(),
         real_effects: Vec::new(),
+        unshadowed: vec![(Some(T0), Input::Start)],
+        clock_after: VecDeque::new(),
+        restart_due: [None, None],
+        fork_failed: [None, None],
         progress: true,
         last_wait: None,
         last_spurious: false,
@@ -656,7 +732,6 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         hasher: DefaultHasher::new(),
         trace: Vec::new(),
     };
-    sim.consume_shadow();
     sim.record("in", T0, &Input::Start, None);
     let shared = Rc::new(RefCell::new(sim));
     let mut machine = Runsv::new(T0, config);
@@ -669,8 +744,10 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     if s.cfg.plant == Plant::LostReap && !s.k.lose_next_reap {
         s.plant_fired = true;
     }
+    s.catch_up();
     s.end_batch();
-    if s.shadowing() && s.world.m != machine {
+    s.check_restarts();
+    if s.world.m != machine {
         s.violate(Check::Shadow, format!("final machines differ: driver {machine:?}, shadow {:?}", s.world.m));
     }
     if s.finished.is_none() && s.violations.is_empty() {

@@ -540,6 +540,7 @@ fn fmt_u64(v: u64) -> Vec<u8> {
 impl Machine for Logger {
     type Input = Input;
     type Action = Action;
+    type Owed = core::convert::Infallible;
 
     fn handle(&mut self, now: Now, input: Input) {
         self.now = now;
