@@ -15,7 +15,6 @@ pub mod args;
 pub mod chdir;
 pub mod machine;
 pub mod msg;
-pub mod table;
 pub mod title;
 pub mod watch;
 

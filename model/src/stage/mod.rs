@@ -18,7 +18,6 @@
 
 pub mod init;
 pub mod msg;
-pub mod table;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
