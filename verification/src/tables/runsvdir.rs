@@ -4,7 +4,7 @@
 
 use model::errno::Errno;
 use model::machine::Machine;
-use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, Phase, Runsvdir, ScanReply, StampError, WatchState};
+use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, Phase, Runsvdir, ScanReply, StampError, WatchState};
 use model::table::Row;
 use model::time::{Mono, Now, Span, Wall};
 
@@ -96,6 +96,8 @@ fn row(m: &Runsvdir, when: Now, input: Input) -> Row {
             format!("Scanned({} entries{})", entries.len(), if read_error.is_some() { ", read error" } else { "" })
         }
         Input::LogBytes(b) => format!("LogBytes({} bytes)", b.len()),
+        // Spelled as in the committed table, written when the failure was a bool (true = pipe).
+        Input::LogReady(Err(f)) => format!("LogReady(Err({}))", *f == LogFailure::Pipe),
         other => format!("{other:?}"),
     };
     m.handle(when, input);
@@ -117,7 +119,7 @@ pub fn rows() -> Vec<Row> {
     awaiting_log.handle(at(0), Input::Start);
     drain(&mut awaiting_log);
     rows.push(row(&awaiting_log, at(0), Input::LogReady(Ok(()))));
-    rows.push(row(&awaiting_log, at(0), Input::LogReady(Err(true))));
+    rows.push(row(&awaiting_log, at(0), Input::LogReady(Err(LogFailure::Pipe))));
 
     let mut awaiting_watch = Runsvdir::new(None);
     awaiting_watch.handle(at(0), Input::Start);
