@@ -592,6 +592,47 @@ impl Runsvdir {
         }
     }
 
+    /// The reply to [`Action::SetupLog`]: without a pipe the title and the dots are off.
+    fn on_log_ready(&mut self, now: Now, r: Result<(), LogFailure>) {
+        match r {
+            Err(failure) => {
+                self.title = None;
+                self.push(Action::Warn(match failure {
+                    LogFailure::Pipe => Warning::LogPipe,
+                    LogFailure::Dup => Warning::LogDup,
+                }));
+                self.push(Action::Warn(Warning::LogDisabled));
+            }
+            Ok(()) => self.timers.set(Timer::Dot, Some(now.mono)),
+        }
+        self.phase = Phase::AwaitWatch;
+        self.push(Action::Watch);
+    }
+
+    /// The reply to [`Action::Watch`] (at start-up, or a rebuild in the middle of a look).
+    fn on_watch_reply(&mut self, now: Now, w: WatchState) {
+        self.watching = w == WatchState::Active;
+        if self.rewatch_in_look {
+            // A rebuild in the middle of a look: go on with the scan.
+            self.rewatch_in_look = false;
+            self.before_scan(now);
+        } else {
+            // Start-up: the first look follows at once.
+            self.phase = Phase::Idle;
+            self.after_event(now);
+        }
+    }
+
+    fn on_stamp_written(&mut self, now: Now, r: Result<(), StampError>) {
+        let text = Tai64n::from_wall(now.wall).to_text();
+        match r {
+            Ok(()) => {}
+            Err(StampError::Open) => self.push(Action::Warn(Warning::StampOpen(text))),
+            Err(StampError::Write) => self.push(Action::Warn(Warning::StampWrite(text))),
+        }
+        self.end_look(now);
+    }
+
     fn on_log_bytes(&mut self, bytes: &[u8]) {
         if let Some(t) = self.title.as_mut() {
             t.feed(bytes);
@@ -635,32 +676,11 @@ impl Machine for Runsvdir {
             (P::Idle, I::Start) => self.on_start(now),
             (P::AwaitLog, I::LogReady(r)) => {
                 self.settle_owed(Owed::LogReady);
-                match r {
-                    Err(failure) => {
-                        self.title = None;
-                        self.push(Action::Warn(match failure {
-                            LogFailure::Pipe => Warning::LogPipe,
-                            LogFailure::Dup => Warning::LogDup,
-                        }));
-                        self.push(Action::Warn(Warning::LogDisabled));
-                    }
-                    Ok(()) => self.timers.set(Timer::Dot, Some(now.mono)),
-                }
-                self.phase = P::AwaitWatch;
-                self.push(Action::Watch);
+                self.on_log_ready(now, r);
             }
             (P::AwaitWatch, I::Watch(w)) => {
                 self.settle_owed(Owed::Watch);
-                self.watching = w == WatchState::Active;
-                if self.rewatch_in_look {
-                    // A rebuild in the middle of a look: go on with the scan.
-                    self.rewatch_in_look = false;
-                    self.before_scan(now);
-                } else {
-                    // Start-up: the first look follows at once.
-                    self.phase = P::Idle;
-                    self.after_event(now);
-                }
+                self.on_watch_reply(now, w);
             }
             (P::AwaitStat, I::DirStat(r)) => {
                 self.settle_owed(Owed::DirStat);
@@ -672,13 +692,7 @@ impl Machine for Runsvdir {
             }
             (P::AwaitStamp, I::StampWritten(r)) => {
                 self.settle_owed(Owed::StampWritten);
-                let text = Tai64n::from_wall(now.wall).to_text();
-                match r {
-                    Ok(()) => {}
-                    Err(StampError::Open) => self.push(Action::Warn(Warning::StampOpen(text))),
-                    Err(StampError::Write) => self.push(Action::Warn(Warning::StampWrite(text))),
-                }
-                self.end_look(now);
+                self.on_stamp_written(now, r);
             }
             // Spawn replies come while the scan's actions drain (phase already moved on).
             (
