@@ -10,7 +10,7 @@ use std::time::Duration;
 use e2e::debug_text::DebugText as P;
 use e2e::{bin, eventually, Scratch};
 use model::errno::Errno;
-use model::runsvdir::machine::{DirStamp, Entry, EntryKind, Input, ScanReply, StampError, WatchState};
+use model::runsvdir::machine::{DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, StampError, WatchState};
 use model::runsvdir::Runsvdir;
 use model::{Machine, Mono, Now, Wall};
 
@@ -71,12 +71,14 @@ impl ReadRunsvdir for P<'_> {
                 Ok(())
             } else {
                 self.expect("Err(");
-                let pipe = self.eat("true");
-                if !pipe {
-                    self.expect("false");
-                }
+                let failure = if self.eat("Pipe") {
+                    LogFailure::Pipe
+                } else {
+                    self.expect("Dup");
+                    LogFailure::Dup
+                };
                 self.expect(")");
-                Err(pipe)
+                Err(failure)
             };
             return Input::LogReady(r);
         }

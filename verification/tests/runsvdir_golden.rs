@@ -1,5 +1,5 @@
 //! The golden state table of the runsvdir machine: rendered from
-//! `model::runsvdir::table::rows` and compared with `docs/state-tables/runsvdir.md`.
+//! `verification::tables::runsvdir::rows` and compared with `docs/state-tables/runsvdir.md`.
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test -p runit-verification --test runsvdir_golden`.
 
 #[test]
@@ -10,7 +10,7 @@ fn state_table_matches_golden_file() {
          applies one input to a representative state of the machine and lists the actions it emits, in order. \
          Obligation replies (`Watch`, `DirStat`, `Scanned`, `Spawned`, `StampWritten`) are answered by the \
          runtime before any other input. Times: the state is at t = 0 (or t = 1 s after the follow-up look).",
-        &model::runsvdir::table::rows(),
+        &verification::tables::runsvdir::rows(),
     );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/state-tables/runsvdir.md");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

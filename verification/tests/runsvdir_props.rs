@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use model::errno::Errno;
 use model::runsvdir::chdir::{Chdir, OpResult, Step};
-use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, ScanReply, WatchState};
+use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, WatchState};
 use model::runsvdir::{parse_args, Runsvdir, Title, MAX_SERVICES};
 use model::{Machine, Mono, Now, Wall};
 use proptest::prelude::*;
@@ -280,7 +280,11 @@ proptest! {
                 if let Some(i) = next.take() { m.handle(now(t), i); }
                 let Some(a) = m.poll_action() else { break };
                 next = match a {
-                    Action::SetupLog => Some(Input::LogReady(if pick(4) == 0 { Err(pick(2) == 0) } else { Ok(()) })),
+                    Action::SetupLog => Some(Input::LogReady(match pick(4) {
+                        0 if pick(2) == 0 => Err(LogFailure::Pipe),
+                        0 => Err(LogFailure::Dup),
+                        _ => Ok(()),
+                    })),
                     Action::Watch => Some(Input::Watch(if pick(2) == 0 { WatchState::Active } else { WatchState::Unavailable })),
                     Action::StatDir => Some(Input::DirStat(match pick(5) {
                         0 => Err(Errno::ENOENT),

@@ -4,7 +4,7 @@
 #[test]
 fn stage_table_matches_golden() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/state-tables/stage.md");
-    let rendered = model::stage::table::render();
+    let rendered = verification::tables::stage::render();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &rendered).expect("write golden table");
         return;

@@ -3,7 +3,7 @@
 #[test]
 fn svlogd_state_table_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/state-tables/svlogd.md");
-    let rendered = model::svlogd::table::render();
+    let rendered = verification::tables::svlogd::render();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/state-tables")).expect("mkdir");
         std::fs::write(path, &rendered).expect("write golden");

@@ -26,6 +26,7 @@ use alloc::vec::Vec;
 use crate::errno::Errno;
 use crate::machine::Machine;
 use crate::runsvdir::msg::Warning;
+use crate::runsvdir::timer::{Timer, TimerTable};
 use crate::runsvdir::title::{self, Title};
 use crate::runsvdir::MAX_SERVICES;
 use crate::time::{Mono, Now, Span, Tai64n};
@@ -117,6 +118,15 @@ pub enum StampError {
     Write,
 }
 
+/// Why the log pipe could not be set up (runit prints a different warning for each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LogFailure {
+    /// `pipe(2)` failed.
+    Pipe,
+    /// Moving the pipe's write end onto fd 2 (`dup2`) failed.
+    Dup,
+}
+
 /// Whether change notices (inotify) are available.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WatchState {
@@ -131,8 +141,8 @@ pub enum WatchState {
 pub enum Input {
     /// Program start (first input).
     Start,
-    /// Reply to [`Action::SetupLog`]: `Err(true)` = pipe failed, `Err(false)` = dup failed.
-    LogReady(Result<(), bool>),
+    /// Reply to [`Action::SetupLog`].
+    LogReady(Result<(), LogFailure>),
     /// Reply to [`Action::Watch`], or an unsolicited loss of the watch.
     Watch(WatchState),
     /// Something in the watched directory (or the symlinks leading to it) changed, or
@@ -270,12 +280,11 @@ pub struct Runsvdir {
     last: DirStamp,
     /// A look's stat result awaiting the scan's success to be recorded.
     pending_stamp: DirStamp,
-    /// Earliest time of the next regular or forced look.
+    /// Earliest time of the next regular or forced look (runit's look spacing: a floor
+    /// for the [`Timer::Look`] deadline, and the forced look's deadline while `forced`).
     stampcheck: Mono,
-    /// Next regular look (polling rhythm, `check`, restarts, retries).
-    next_look: Option<Mono>,
-    /// Look after a change notice.
-    change_at: Option<Mono>,
+    /// The deadlines: next look, change-notice look, settle sleep, log dot.
+    timers: TimerTable,
     /// The look in progress was asked for by a change notice.
     look_by_change: bool,
     /// A SIGALRM is pending.
@@ -285,13 +294,11 @@ pub struct Runsvdir {
     /// The last look or scan failed: retry on the polling rhythm.
     failed: bool,
     watching: bool,
-    settle_until: Option<Mono>,
     /// The pending [`Action::Watch`] is a rebuild in the middle of a look.
     rewatch_in_look: bool,
     /// Log argument, if long enough; the buffer shown in the process title.
     title: Option<Title>,
     log_arg: Option<Vec<u8>>,
-    next_dot: Option<Mono>,
     owed: VecDeque<Owed>,
     actions: VecDeque<Action>,
 }
@@ -306,18 +313,15 @@ impl Runsvdir {
             last: DirStamp::default(),
             pending_stamp: DirStamp::default(),
             stampcheck: Mono(0),
-            next_look: None,
-            change_at: None,
+            timers: TimerTable::default(),
             look_by_change: false,
             forced: false,
             scanning_forced: false,
             failed: false,
             watching: false,
-            settle_until: None,
             rewatch_in_look: false,
             title: None,
             log_arg: log.map(|l| l.to_vec()),
-            next_dot: None,
             owed: VecDeque::new(),
             actions: VecDeque::new(),
         }
@@ -378,10 +382,7 @@ impl Runsvdir {
     fn exit(&mut self, code: i32) {
         self.push(Action::Exit(code));
         self.phase = Phase::Exited;
-        self.next_look = None;
-        self.change_at = None;
-        self.settle_until = None;
-        self.next_dot = None;
+        self.timers = TimerTable::default();
     }
 
     fn hangup(&mut self) {
@@ -394,15 +395,15 @@ impl Runsvdir {
 
     /// Whether a look is due at `now`.
     fn look_due(&self, now: Mono) -> bool {
-        self.next_look.is_some_and(|t| now >= t) || self.change_at.is_some_and(|t| now >= t) || (self.forced && now >= self.stampcheck)
+        self.timers.is_due(Timer::Look, now) || self.timers.is_due(Timer::Change, now) || (self.forced && now >= self.stampcheck)
     }
 
     fn begin_look(&mut self, now: Now) {
-        self.look_by_change = self.change_at.is_some_and(|t| now.mono >= t);
+        self.look_by_change = self.timers.is_due(Timer::Change, now.mono);
         if self.look_by_change {
-            self.change_at = None;
+            self.timers.set(Timer::Change, None);
         }
-        self.next_look = None;
+        self.timers.set(Timer::Look, None);
         self.stampcheck = now.mono + LOOK_SPACING;
         self.phase = Phase::AwaitStat;
         self.push(Action::StatDir);
@@ -412,7 +413,8 @@ impl Runsvdir {
     fn end_look(&mut self, now: Now) {
         self.phase = Phase::Idle;
         let wait = if self.check { WAIT_CHECK } else { WAIT_IDLE };
-        self.next_look = if !self.watching || self.check || self.failed { Some(now.mono + wait) } else { None };
+        let periodic = !self.watching || self.check || self.failed;
+        self.timers.set(Timer::Look, periodic.then(|| now.mono + wait));
         self.after_event(now);
     }
 
@@ -427,9 +429,9 @@ impl Runsvdir {
             self.begin_look(now);
             return;
         }
-        if let (Some(t), Some(_)) = (self.next_dot, self.title.as_ref()) {
+        if let (Some(t), Some(_)) = (self.timers.get(Timer::Dot), self.title.as_ref()) {
             if now.mono >= t {
-                self.next_dot = Some(now.mono + Span::from_secs(title::DOT_INTERVAL_SECS));
+                self.timers.set(Timer::Dot, Some(now.mono + Span::from_secs(title::DOT_INTERVAL_SECS)));
                 self.push(Action::WriteLog(b".".to_vec()));
             }
         }
@@ -471,7 +473,7 @@ impl Runsvdir {
         let settle = !self.watching && !self.scanning_forced && self.pending_stamp.mtime_secs >= now.wall.unix_secs;
         if settle {
             self.phase = Phase::Settling;
-            self.settle_until = Some(now.mono + SETTLE);
+            self.timers.set(Timer::Settle, Some(now.mono + SETTLE));
         } else {
             self.phase = Phase::AwaitScan;
             self.push(Action::Scan);
@@ -574,8 +576,7 @@ impl Runsvdir {
                 // The reply can arrive after the look that asked for the start has ended,
                 // so the retry look is scheduled here, not only in `end_look`.
                 self.failed = true;
-                let at = core::cmp::max(self.stampcheck, now.mono + WAIT_CHECK);
-                self.next_look = Some(self.next_look.map_or(at, |t| core::cmp::min(t, at)));
+                self.timers.arm_earliest(Timer::Look, core::cmp::max(self.stampcheck, now.mono + WAIT_CHECK));
             }
             // A process nobody tracks must not be left running.
             (None, Ok(pid)) => self.push(Action::Term { pid }),
@@ -587,9 +588,49 @@ impl Runsvdir {
         if let Some(s) = self.services.iter_mut().find(|s| s.pid == Some(pid)) {
             s.pid = None;
             self.check = true;
-            let at = core::cmp::max(self.stampcheck, now.mono + RESTART_DELAY);
-            self.next_look = Some(self.next_look.map_or(at, |t| core::cmp::min(t, at)));
+            self.timers.arm_earliest(Timer::Look, core::cmp::max(self.stampcheck, now.mono + RESTART_DELAY));
         }
+    }
+
+    /// The reply to [`Action::SetupLog`]: without a pipe the title and the dots are off.
+    fn on_log_ready(&mut self, now: Now, r: Result<(), LogFailure>) {
+        match r {
+            Err(failure) => {
+                self.title = None;
+                self.push(Action::Warn(match failure {
+                    LogFailure::Pipe => Warning::LogPipe,
+                    LogFailure::Dup => Warning::LogDup,
+                }));
+                self.push(Action::Warn(Warning::LogDisabled));
+            }
+            Ok(()) => self.timers.set(Timer::Dot, Some(now.mono)),
+        }
+        self.phase = Phase::AwaitWatch;
+        self.push(Action::Watch);
+    }
+
+    /// The reply to [`Action::Watch`] (at start-up, or a rebuild in the middle of a look).
+    fn on_watch_reply(&mut self, now: Now, w: WatchState) {
+        self.watching = w == WatchState::Active;
+        if self.rewatch_in_look {
+            // A rebuild in the middle of a look: go on with the scan.
+            self.rewatch_in_look = false;
+            self.before_scan(now);
+        } else {
+            // Start-up: the first look follows at once.
+            self.phase = Phase::Idle;
+            self.after_event(now);
+        }
+    }
+
+    fn on_stamp_written(&mut self, now: Now, r: Result<(), StampError>) {
+        let text = Tai64n::from_wall(now.wall).to_text();
+        match r {
+            Ok(()) => {}
+            Err(StampError::Open) => self.push(Action::Warn(Warning::StampOpen(text))),
+            Err(StampError::Write) => self.push(Action::Warn(Warning::StampWrite(text))),
+        }
+        self.end_look(now);
     }
 
     fn on_log_bytes(&mut self, bytes: &[u8]) {
@@ -602,7 +643,7 @@ impl Runsvdir {
 
     fn on_start(&mut self, now: Now) {
         self.stampcheck = now.mono;
-        self.next_look = Some(now.mono);
+        self.timers.set(Timer::Look, Some(now.mono));
         match self.log_arg.take() {
             Some(arg) if title::usable(&arg) => {
                 self.title = Some(Title::new(&arg));
@@ -636,28 +677,11 @@ impl Machine for Runsvdir {
             (P::Idle, I::Start) => self.on_start(now),
             (P::AwaitLog, I::LogReady(r)) => {
                 self.settle_owed(Owed::LogReady);
-                if let Err(pipe) = r {
-                    self.title = None;
-                    self.push(Action::Warn(if pipe { Warning::LogPipe } else { Warning::LogDup }));
-                    self.push(Action::Warn(Warning::LogDisabled));
-                } else {
-                    self.next_dot = Some(now.mono);
-                }
-                self.phase = P::AwaitWatch;
-                self.push(Action::Watch);
+                self.on_log_ready(now, r);
             }
             (P::AwaitWatch, I::Watch(w)) => {
                 self.settle_owed(Owed::Watch);
-                self.watching = w == WatchState::Active;
-                if self.rewatch_in_look {
-                    // A rebuild in the middle of a look: go on with the scan.
-                    self.rewatch_in_look = false;
-                    self.before_scan(now);
-                } else {
-                    // Start-up: the first look follows at once.
-                    self.phase = P::Idle;
-                    self.after_event(now);
-                }
+                self.on_watch_reply(now, w);
             }
             (P::AwaitStat, I::DirStat(r)) => {
                 self.settle_owed(Owed::DirStat);
@@ -669,13 +693,7 @@ impl Machine for Runsvdir {
             }
             (P::AwaitStamp, I::StampWritten(r)) => {
                 self.settle_owed(Owed::StampWritten);
-                let text = Tai64n::from_wall(now.wall).to_text();
-                match r {
-                    Ok(()) => {}
-                    Err(StampError::Open) => self.push(Action::Warn(Warning::StampOpen(text))),
-                    Err(StampError::Write) => self.push(Action::Warn(Warning::StampWrite(text))),
-                }
-                self.end_look(now);
+                self.on_stamp_written(now, r);
             }
             // Spawn replies come while the scan's actions drain (phase already moved on).
             (
@@ -692,16 +710,15 @@ impl Machine for Runsvdir {
                 self.after_event(now);
             }
             (P::Idle | P::Settling, I::DirChanged) => {
-                let at = now.mono + DEBOUNCE;
-                self.change_at = Some(self.change_at.map_or(at, |t| core::cmp::min(t, at)));
+                self.timers.arm_earliest(Timer::Change, now.mono + DEBOUNCE);
                 self.after_event(now);
             }
             (P::Idle | P::Settling, I::Watch(w)) => {
                 // Unsolicited: the watch was lost (or came back): rescan to be sure.
                 self.watching = w == WatchState::Active;
                 self.check = true;
-                if self.next_look.is_none() {
-                    self.next_look = Some(core::cmp::max(now.mono, self.stampcheck));
+                if self.timers.get(Timer::Look).is_none() {
+                    self.timers.set(Timer::Look, Some(core::cmp::max(now.mono, self.stampcheck)));
                 }
                 self.after_event(now);
             }
@@ -715,8 +732,8 @@ impl Machine for Runsvdir {
             }
             (P::Idle, I::Tick) => self.after_event(now),
             (P::Settling, I::Tick) => {
-                if self.settle_until.is_some_and(|t| now.mono >= t) {
-                    self.settle_until = None;
+                if self.timers.is_due(Timer::Settle, now.mono) {
+                    self.timers.set(Timer::Settle, None);
                     self.phase = P::AwaitScan;
                     self.push(Action::Scan);
                 }
@@ -727,8 +744,7 @@ impl Machine for Runsvdir {
             (P::AwaitLog | P::AwaitWatch | P::AwaitStat | P::AwaitScan | P::AwaitStamp, I::LogBytes(b)) => self.on_log_bytes(&b),
             (P::AwaitLog | P::AwaitWatch | P::AwaitStat | P::AwaitScan | P::AwaitStamp, I::Alarm) => self.forced = true,
             (P::AwaitLog | P::AwaitWatch | P::AwaitStat | P::AwaitScan | P::AwaitStamp, I::DirChanged) => {
-                let at = now.mono + DEBOUNCE;
-                self.change_at = Some(self.change_at.map_or(at, |t| core::cmp::min(t, at)));
+                self.timers.arm_earliest(Timer::Change, now.mono + DEBOUNCE)
             }
             (P::AwaitLog | P::AwaitWatch | P::AwaitStat | P::AwaitScan | P::AwaitStamp, I::Terminate) => self.exit(0),
             (P::AwaitLog | P::AwaitWatch | P::AwaitStat | P::AwaitScan | P::AwaitStamp, I::Hangup) => self.hangup(),
@@ -752,15 +768,19 @@ impl Machine for Runsvdir {
     }
 
     fn poll_deadline(&self) -> Option<Mono> {
-        if self.phase == Phase::Exited {
-            return None;
+        match self.phase {
+            Phase::Exited => None,
+            // Only the end of the sleep wakes a settle; other timers wait for the scan.
+            Phase::Settling => self.timers.get(Timer::Settle),
+            Phase::Idle | Phase::AwaitLog | Phase::AwaitWatch | Phase::AwaitStat | Phase::AwaitScan | Phase::AwaitStamp => {
+                let forced = self.forced.then_some(self.stampcheck);
+                // The settle timer runs only while settling; the dot only while the
+                // title (the log argument) is active.
+                debug_assert!(self.timers.get(Timer::Settle).is_none());
+                debug_assert!(self.timers.get(Timer::Dot).is_none() || self.title.is_some());
+                [self.timers.next(), forced].into_iter().flatten().min()
+            }
         }
-        if self.phase == Phase::Settling {
-            return self.settle_until;
-        }
-        let forced = if self.forced { Some(self.stampcheck) } else { None };
-        let dot = if self.title.is_some() { self.next_dot } else { None };
-        [self.next_look, self.change_at, forced, dot].into_iter().flatten().min()
     }
 }
 
@@ -771,10 +791,7 @@ impl Runsvdir {
         let shift = |t: Mono| Mono(t.0.saturating_sub(now.0));
         let mut m = self.clone();
         m.stampcheck = shift(m.stampcheck);
-        m.next_look = m.next_look.map(shift);
-        m.change_at = m.change_at.map(shift);
-        m.settle_until = m.settle_until.map(shift);
-        m.next_dot = m.next_dot.map(shift);
+        m.timers = m.timers.map(shift);
         m
     }
 

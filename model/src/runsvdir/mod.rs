@@ -15,12 +15,12 @@ pub mod args;
 pub mod chdir;
 pub mod machine;
 pub mod msg;
-pub mod table;
+mod timer;
 pub mod title;
 pub mod watch;
 
 pub use args::{parse_args, Args};
-pub use machine::{Action, DirStamp, Entry, EntryKind, Input, Owed, Runsvdir, ScanReply, Service, StampError, WatchState};
+pub use machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, Owed, Runsvdir, ScanReply, Service, StampError, WatchState};
 pub use msg::Warning;
 pub use title::Title;
 

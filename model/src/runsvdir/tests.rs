@@ -101,7 +101,7 @@ fn test_awaitlog_logready() {
     let mut m = Runsvdir::new(Some(b"log: ......."));
     m.handle(at_ms(0), Input::Start);
     assert_eq!(drain(&mut m), vec![Action::SetupLog]);
-    m.handle(at_ms(0), Input::LogReady(Err(false)));
+    m.handle(at_ms(0), Input::LogReady(Err(LogFailure::Dup)));
     assert_eq!(drain(&mut m), vec![Action::Warn(Warning::LogDup), Action::Warn(Warning::LogDisabled), Action::Watch]);
     assert!(m.title().is_none());
 

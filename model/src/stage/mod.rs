@@ -18,7 +18,6 @@
 
 pub mod init;
 pub mod msg;
-pub mod table;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -28,6 +27,9 @@ use crate::machine::Machine;
 use crate::time::{Mono, Now, Span};
 
 pub use msg::{Msg, Paths};
+
+// Short name for the state patterns, so a handler's "left alone" states fit on one line.
+use State as S;
 
 /// A process id as the kernel reports it.
 pub type Pid = i32;
@@ -516,8 +518,8 @@ impl Stages {
     }
 
     fn on_signal(&mut self, now: Now, sig: Sig, flags: Flags) {
-        match self.state.clone() {
-            State::Running { stage: StageId::Two, pid } => {
+        match self.state {
+            S::Running { stage: StageId::Two, pid } => {
                 if self.is_shutdown_request(sig, flags) {
                     self.stop_stage2(now, pid);
                     return;
@@ -533,25 +535,20 @@ impl Stages {
                     Sig::Cont | Sig::Pwr | Sig::Term => {}
                 }
             }
-            State::Running { stage: StageId::One | StageId::Three, .. } => self.wrong_stage(sig),
-            State::ForkPause { job: Job::Stage(StageId::One | StageId::Three), .. } => self.wrong_stage(sig),
+            S::Running { stage: StageId::One | StageId::Three, .. } => self.wrong_stage(sig),
+            S::ForkPause { job: Job::Stage(StageId::One | StageId::Three), .. } => self.wrong_stage(sig),
             // No stage 2 process exists (restart pause, failed fork): a shutdown request
             // goes straight to stage 3; anything else waits for the new stage 2.
-            State::RestartPause { .. } | State::ForkPause { job: Job::Stage(StageId::Two), .. } => {
+            S::RestartPause { .. } | S::ForkPause { job: Job::Stage(StageId::Two), .. } => {
                 if self.is_shutdown_request(sig, flags) {
                     self.actions.push_back(Action::ClearStopit);
                     self.enter_stage3_after_stage2();
                 }
             }
             // Busy with a shutdown, ctrlaltdel, or the end: runit is not listening.
-            State::Start
-            | State::Spawning { .. }
-            | State::ForkPause { job: Job::CtrlAltDel | Job::Final(_), .. }
-            | State::CtrlAltDel { .. }
-            | State::Stopping { .. }
-            | State::Killing { .. }
-            | State::Final { .. }
-            | State::Halted => {}
+            S::ForkPause { job: Job::CtrlAltDel | Job::Final(_), .. } => {}
+            S::Start | S::Spawning { .. } | S::CtrlAltDel { .. } | S::Stopping { .. } | S::Killing { .. } | S::Final { .. } | S::Halted => {
+            }
         }
     }
 
@@ -573,112 +570,109 @@ impl Stages {
         }
     }
 
+    /// A child was reaped. One that is not this state's child is an orphan (or a stale
+    /// pid): just collected.
     fn on_exited(&mut self, now: Now, pid: Pid, status: i32, flags: Flags) {
-        match self.state.clone() {
-            State::Running { stage, pid: p } if p == pid => self.stage_ended(now, stage, pid, status, flags),
-            State::CtrlAltDel { stage2, pid: cad } if cad == pid => {
-                if let Ended::Signal(_) = Ended::from_status(status) {
-                    self.say(Msg::ChildCrashed(Script::CtrlAltDel));
+        match self.state {
+            S::Running { stage, pid: p } => {
+                if p == pid {
+                    self.stage_ended(now, stage, pid, status, flags);
                 }
-                self.say(Msg::LeaveStage(Script::CtrlAltDel));
-                self.ctrlaltdel_done(now, stage2, flags);
             }
-            State::CtrlAltDel { stage2, pid: cad } if stage2.pid == pid && stage2.exited.is_none() => {
-                self.state = State::CtrlAltDel { stage2: Stage2 { pid, exited: Some(status) }, pid: cad };
+            S::CtrlAltDel { stage2, pid: cad } => {
+                if cad == pid {
+                    if let Ended::Signal(_) = Ended::from_status(status) {
+                        self.say(Msg::ChildCrashed(Script::CtrlAltDel));
+                    }
+                    self.say(Msg::LeaveStage(Script::CtrlAltDel));
+                    self.ctrlaltdel_done(now, stage2, flags);
+                } else if stage2.pid == pid && stage2.exited.is_none() {
+                    self.state = S::CtrlAltDel { stage2: Stage2 { pid, exited: Some(status) }, pid: cad };
+                }
             }
-            State::ForkPause { job: Job::CtrlAltDel, stage2: Some(s2), until } if s2.pid == pid && s2.exited.is_none() => {
-                self.state = State::ForkPause { job: Job::CtrlAltDel, stage2: Some(Stage2 { pid, exited: Some(status) }), until };
+            S::ForkPause { job: Job::CtrlAltDel, stage2: Some(s2), until } => {
+                if s2.pid == pid && s2.exited.is_none() {
+                    self.state = S::ForkPause { job: Job::CtrlAltDel, stage2: Some(Stage2 { pid, exited: Some(status) }), until };
+                }
             }
-            State::Stopping { pid: p, .. } | State::Killing { pid: p } if p == pid => {
-                self.stage2_code = 0;
-                self.enter_stage3_after_stage2();
+            S::Stopping { pid: p, .. } | S::Killing { pid: p } => {
+                if p == pid {
+                    self.stage2_code = 0;
+                    self.enter_stage3_after_stage2();
+                }
             }
-            State::Final { pid: Some(p) } if p == pid => self.state = State::Halted,
-            // Any other child is an orphan (or a stale pid): just collected.
-            State::Start
-            | State::Spawning { .. }
-            | State::ForkPause { .. }
-            | State::Running { .. }
-            | State::CtrlAltDel { .. }
-            | State::Stopping { .. }
-            | State::Killing { .. }
-            | State::RestartPause { .. }
-            | State::Final { .. }
-            | State::Halted => {}
+            S::Final { pid: Some(p) } => {
+                if p == pid {
+                    self.state = S::Halted;
+                }
+            }
+            S::Start | S::Spawning { .. } | S::ForkPause { .. } | S::RestartPause { .. } | S::Final { pid: None } | S::Halted => {}
         }
     }
 
     fn on_tick(&mut self, now: Now) {
-        match self.state.clone() {
-            State::ForkPause { job, stage2, until } if now.mono >= until => self.spawn(job, stage2),
-            State::RestartPause { until } if now.mono >= until => {
-                self.say(Msg::Restarting);
-                self.spawn(Job::Stage(StageId::Two), None);
+        match self.state {
+            S::ForkPause { until, .. } => {
+                if now.mono >= until {
+                    self.retry_spawn();
+                }
             }
-            State::Stopping { pid, kill_at } if now.mono >= kill_at => {
-                self.say(Msg::Stage2NotTerminated);
-                self.actions.push_back(Action::Kill { pid, sig: SendSig::Kill });
-                self.state = State::Killing { pid };
+            S::RestartPause { until } => {
+                if now.mono >= until {
+                    self.say(Msg::Restarting);
+                    self.spawn(Job::Stage(StageId::Two), None);
+                }
             }
-            State::Start
-            | State::Spawning { .. }
-            | State::ForkPause { .. }
-            | State::Running { .. }
-            | State::CtrlAltDel { .. }
-            | State::Stopping { .. }
-            | State::Killing { .. }
-            | State::RestartPause { .. }
-            | State::Final { .. }
-            | State::Halted => {}
+            S::Stopping { pid, kill_at } => {
+                if now.mono >= kill_at {
+                    self.say(Msg::Stage2NotTerminated);
+                    self.actions.push_back(Action::Kill { pid, sig: SendSig::Kill });
+                    self.state = S::Killing { pid };
+                }
+            }
+            // No deadline.
+            S::Start | S::Spawning { .. } | S::Running { .. } | S::CtrlAltDel { .. } | S::Killing { .. } | S::Final { .. } | S::Halted => {}
         }
     }
 
-    fn on_spawned(&mut self, pid: Pid) {
-        match self.state.clone() {
-            State::Spawning { job: Job::Stage(stage), .. } => self.state = State::Running { stage, pid },
-            State::Spawning { job: Job::CtrlAltDel, stage2 } => match stage2 {
-                Some(stage2) => self.state = State::CtrlAltDel { stage2, pid },
-                // Cannot happen (a ctrlaltdel spawn always records stage 2); stay safe.
-                None => self.state = State::CtrlAltDel { stage2: Stage2 { pid: 0, exited: Some(0) }, pid },
-            },
-            State::Spawning { job: Job::Final(_), .. } => self.state = State::Final { pid: Some(pid) },
+    /// The fork pause is over: the same job again (moved out of the state, not cloned).
+    fn retry_spawn(&mut self) {
+        match core::mem::replace(&mut self.state, S::Start) {
+            S::ForkPause { job, stage2, .. } => self.spawn(job, stage2),
+            other => self.state = other,
+        }
+    }
+
+    /// The reply to [`Action::Spawn`]: the child's pid, or the fork's errno.
+    fn on_spawn_reply(&mut self, now: Now, reply: Result<Pid, Errno>) {
+        if !self.owes_spawn_reply() {
             // An unsolicited reply is a driver bug; ignoring it is the safe answer.
-            State::Start
-            | State::ForkPause { .. }
-            | State::Running { .. }
-            | State::CtrlAltDel { .. }
-            | State::Stopping { .. }
-            | State::Killing { .. }
-            | State::RestartPause { .. }
-            | State::Final { .. }
-            | State::Halted => {}
+            return;
         }
-    }
-
-    fn on_spawn_failed(&mut self, now: Now, errno: Errno) {
-        match self.state.clone() {
-            State::Spawning { job: Job::Final(plan), .. } => {
+        // The job moves out of the state (a final plan is not cloned); every arm below
+        // sets the next state.
+        let S::Spawning { job, stage2 } = core::mem::replace(&mut self.state, S::Start) else { return };
+        match (job, reply) {
+            (Job::Stage(stage), Ok(pid)) => self.state = S::Running { stage, pid },
+            (Job::CtrlAltDel, Ok(pid)) => match stage2 {
+                Some(stage2) => self.state = S::CtrlAltDel { stage2, pid },
+                // Cannot happen (a ctrlaltdel spawn always records stage 2); stay safe.
+                None => self.state = S::CtrlAltDel { stage2: Stage2 { pid: 0, exited: Some(0) }, pid },
+            },
+            (Job::Final(_), Ok(pid)) => self.state = S::Final { pid: Some(pid) },
+            (Job::Final(plan), Err(_)) => {
                 // runit does the final step itself when it cannot fork for it.
                 self.actions.push_back(Action::RunInline(plan));
-                self.state = State::Final { pid: None };
+                self.state = S::Final { pid: None };
             }
-            State::Spawning { job: job @ Job::Stage(_), stage2 } | State::Spawning { job: job @ Job::CtrlAltDel, stage2 } => {
+            (job @ (Job::Stage(_) | Job::CtrlAltDel), Err(errno)) => {
                 let script = match job {
                     Job::Stage(s) => Script::Stage(s),
                     Job::CtrlAltDel | Job::Final(_) => Script::CtrlAltDel,
                 };
                 self.say(Msg::ForkFailed(script, errno));
-                self.state = State::ForkPause { job, stage2, until: now.mono + FORK_RETRY };
+                self.state = S::ForkPause { job, stage2, until: now.mono + FORK_RETRY };
             }
-            State::Start
-            | State::ForkPause { .. }
-            | State::Running { .. }
-            | State::CtrlAltDel { .. }
-            | State::Stopping { .. }
-            | State::Killing { .. }
-            | State::RestartPause { .. }
-            | State::Final { .. }
-            | State::Halted => {}
         }
     }
 }
@@ -711,23 +705,15 @@ impl Machine for Stages {
 
     fn handle(&mut self, now: Now, input: Input) {
         match input {
-            Input::Boot => match self.state {
-                State::Start => {
+            // Only the first Boot starts stage 1; a repeated one is ignored.
+            Input::Boot => {
+                if self.state == S::Start {
                     self.say(Msg::Booting);
                     self.spawn(Job::Stage(StageId::One), None);
                 }
-                State::Spawning { .. }
-                | State::ForkPause { .. }
-                | State::Running { .. }
-                | State::CtrlAltDel { .. }
-                | State::Stopping { .. }
-                | State::Killing { .. }
-                | State::RestartPause { .. }
-                | State::Final { .. }
-                | State::Halted => {}
-            },
-            Input::Spawned { pid } => self.on_spawned(pid),
-            Input::SpawnFailed { errno } => self.on_spawn_failed(now, errno),
+            }
+            Input::Spawned { pid } => self.on_spawn_reply(now, Ok(pid)),
+            Input::SpawnFailed { errno } => self.on_spawn_reply(now, Err(errno)),
             Input::Exited { pid, status, flags } => self.on_exited(now, pid, status, flags),
             Input::Signal { sig, flags } => self.on_signal(now, sig, flags),
             Input::Tick => self.on_tick(now),
@@ -741,15 +727,11 @@ impl Machine for Stages {
 
     fn poll_deadline(&self) -> Option<Mono> {
         match self.state {
-            State::ForkPause { until, .. } | State::RestartPause { until } => Some(until),
-            State::Stopping { kill_at, .. } => Some(kill_at),
-            State::Start
-            | State::Spawning { .. }
-            | State::Running { .. }
-            | State::CtrlAltDel { .. }
-            | State::Killing { .. }
-            | State::Final { .. }
-            | State::Halted => None,
+            S::ForkPause { until, .. } | S::RestartPause { until } => Some(until),
+            S::Stopping { kill_at, .. } => Some(kill_at),
+            S::Start | S::Spawning { .. } | S::Running { .. } | S::CtrlAltDel { .. } | S::Killing { .. } | S::Final { .. } | S::Halted => {
+                None
+            }
         }
     }
 }

@@ -8,7 +8,6 @@
 //! | [`stamp`] | the three line timestamps (TAI64N, `-tt`, `-ttt`), own UTC calendar |
 //! | [`scan`] | a fast word-at-a-time newline search |
 //! | [`diag`] | the exact `svlogd: ...` message lines |
-//! | [`table`] | the golden state table and a scripted executor for tests |
 //! | [`logger`] | the logger machine: lines -> per-directory writes, rotations, processors |
 
 pub mod config;
@@ -18,9 +17,6 @@ pub mod options;
 pub mod pmatch;
 pub mod scan;
 pub mod stamp;
-pub mod table;
-#[cfg(test)]
-mod tests;
 
 pub use logger::{Action, Input, LogName, Logger, Sig, UdpOutcome};
 pub use options::Settings;

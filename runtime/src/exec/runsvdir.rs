@@ -17,7 +17,7 @@ use std::ffi::CString;
 
 use model::chpst::path::{self as exec_path, AfterFailure};
 use model::errno::Errno;
-use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, ScanReply, StampError, WatchState};
+use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, StampError, WatchState};
 use model::runsvdir::msg;
 use model::runsvdir::watch::{self, Effect, Source};
 use model::runsvdir::Runsvdir;
@@ -193,13 +193,13 @@ impl RunsvdirIo {
         }
     }
 
-    fn setup_log(&mut self) -> Result<(), bool> {
-        let (r, w) = sys::pipe(true).map_err(|_| true)?;
+    fn setup_log(&mut self) -> Result<(), LogFailure> {
+        let (r, w) = sys::pipe(true).map_err(|_| LogFailure::Pipe)?;
         // SAFETY: dup2 on live fds; fd 2 loses close-on-exec so children inherit it.
         if unsafe { libc::dup2(w, 2) } < 0 {
             let _ = sys::close(r);
             let _ = sys::close(w);
-            return Err(false);
+            return Err(LogFailure::Dup);
         }
         let _ = sys::close(w);
         let _ = sys::set_nonblock(2, true);

@@ -395,7 +395,30 @@ impl Logger {
                 Step::Write(_) => "awaiting write",
                 Step::StartProcessor(..) => "awaiting processor spawn",
                 Step::Udp(..) => "awaiting udp send",
-                _ => "awaiting file operation",
+                Step::Recover(..)
+                | Step::UnlinkLeftover(..)
+                | Step::DeleteOldest(..)
+                | Step::OpenCurrent(..)
+                | Step::ChmodCurrent(..)
+                | Step::Fsync(..)
+                | Step::RenameCurrent(..)
+                | Step::DiskFullUnlink(..)
+                | Step::ProcFailedUnlink(..)
+                | Step::ProcRenameT(..)
+                | Step::ProcChmodS(..)
+                | Step::ProcUnlinkU(..)
+                | Step::ProcRenameState(..) => "awaiting file operation",
+                // Never awaited (they issue no obligation); named so a new step is placed here.
+                Step::Opened(..)
+                | Step::CheckAnyOpen
+                | Step::Rotate(_)
+                | Step::AwaitProcessor(_)
+                | Step::RotateNamed(_)
+                | Step::CloseCurrent(..)
+                | Step::Carry(_)
+                | Step::Close(_)
+                | Step::CloseDir(_)
+                | Step::Exit(_) => "awaiting file operation",
             }
         } else if self.paused_until.is_some() {
             "paused (3 s retry)"
@@ -521,13 +544,6 @@ impl Logger {
 
     fn protected(&self, d: usize) -> Option<LogName> {
         self.dirs[d].proc.name().map(|n| suffixed(n, b'u'))
-    }
-}
-
-fn step_dir(s: &Step) -> usize {
-    match s {
-        Step::Recover(d, _) | Step::RenameCurrent(d, _) => *d,
-        _ => 0,
     }
 }
 

@@ -37,89 +37,16 @@ impl Logger {
             Step::ProcFailedUnlink(d, name) => self.obligation(step, Action::Unlink { dir: d, name: suffixed(name, b't') }),
             Step::OpenCurrent(d, _) => self.obligation(step, Action::OpenCurrent { dir: d }),
             Step::ChmodCurrent(d, mode) => self.obligation(step, Action::ChmodCurrent { dir: d, mode }),
-            Step::Opened(d, append) => {
-                self.dirs[d].open = true;
-                let name = self.dirs[d].name.clone();
-                self.info(&[if append { b"append: " } else { b"new: " }, &name, b"/current"]);
-            }
-            Step::CheckAnyOpen => {
-                if !self.dirs.iter().any(|d| d.open) {
-                    self.stderr(diag::fatalx("no functional log directories."));
-                    self.queue.clear();
-                    self.queue.push_front(Step::Exit(111));
-                }
-            }
-            Step::Write(d) => {
-                if !self.dirs[d].batch.is_empty() {
-                    let bytes = core::mem::take(&mut self.dirs[d].batch);
-                    self.obligation(step, Action::Write { dir: d, bytes });
-                }
-            }
-            Step::Rotate(d) => {
-                if !self.dirs[d].open {
-                    self.dirs[d].deadline = None;
-                    self.dirs[d].cfg.t_max = 0;
-                } else {
-                    self.queue.push_front(Step::RotateNamed(d));
-                    self.queue.push_front(Step::AwaitProcessor(d));
-                    self.queue.push_front(Step::Write(d));
-                }
-            }
-            Step::AwaitProcessor(d) => {
-                if self.dirs[d].proc != Proc::Idle {
-                    self.queue.push_front(step);
-                    return false;
-                }
-            }
-            Step::RotateNamed(d) => {
-                let suffix = if self.dirs[d].cfg.processor.is_some() { b'u' } else { b's' };
-                let name = self.next_name(d, suffix);
-                let now = self.now.mono;
-                let dir = &mut self.dirs[d];
-                if dir.cfg.t_max > 0 && dir.deadline.is_some_and(|t| t <= now) {
-                    dir.deadline = Some(now + Span::from_secs(dir.cfg.t_max));
-                }
-                if dir.size > 0 {
-                    let mut seq = alloc::vec![
-                        Step::Fsync(d),
-                        Step::ChmodCurrent(d, 0o744),
-                        Step::CloseCurrent(d, Some(name)),
-                        Step::RenameCurrent(d, name),
-                        Step::OpenCurrent(d, true),
-                        Step::ChmodCurrent(d, 0o644),
-                        Step::Cleanup(d, (suffix == b'u').then_some(name)),
-                    ];
-                    if dir.cfg.processor.is_some() {
-                        seq.push(Step::StartProcessor(d, name));
-                    }
-                    for s in seq.into_iter().rev() {
-                        self.queue.push_front(s);
-                    }
-                }
-            }
+            Step::Opened(d, append) => self.run_opened(d, append),
+            Step::CheckAnyOpen => self.run_check_any_open(),
+            Step::Write(d) => self.run_write(d),
+            Step::Rotate(d) => self.run_rotate(d),
+            Step::AwaitProcessor(d) => return self.run_await_processor(d),
+            Step::RotateNamed(d) => self.run_rotate_named(d),
             Step::Fsync(d) => self.obligation(step, Action::FsyncCurrent { dir: d }),
-            Step::CloseCurrent(d, renamed) => {
-                self.out.push_back(Action::CloseCurrent { dir: d });
-                if let Some(name) = renamed {
-                    let dname = self.dirs[d].name.clone();
-                    let size = fmt_u64(self.dirs[d].size);
-                    self.info(&[b"rename: ", &dname, b"/current ", &name, b" ", &size]);
-                }
-            }
+            Step::CloseCurrent(d, renamed) => self.run_close_current(d, renamed),
             Step::RenameCurrent(d, name) => self.obligation(step, Action::RenameCurrent { dir: d, to: name }),
-            Step::StartProcessor(d, name) => match self.dirs[d].cfg.processor.clone() {
-                None => self.dirs[d].proc = Proc::Idle,
-                Some(command) => {
-                    if matches!(self.dirs[d].proc, Proc::Running { .. }) {
-                        let n = self.dirs[d].name.clone();
-                        self.stderr(diag::warnx("processor already running", &n));
-                    } else {
-                        let dname = self.dirs[d].name.clone();
-                        self.info(&[b"processing: ", &dname, b"/", &name]);
-                        self.obligation(step, Action::StartProcessor { dir: d, input: name, command });
-                    }
-                }
-            },
+            Step::StartProcessor(d, name) => self.run_start_processor(d, name),
             Step::Carry(d) => {
                 let segs = core::mem::take(&mut self.dirs[d].carry);
                 for (b, unit_end) in segs {
@@ -132,24 +59,15 @@ impl Logger {
             Step::ProcChmodS(d, name) => self.obligation(step, Action::ChmodFile { dir: d, name: suffixed(name, b's'), mode: 0o744 }),
             Step::ProcUnlinkU(d, name) => self.obligation(step, Action::Unlink { dir: d, name: suffixed(name, b'u') }),
             Step::ProcRenameState(d, _) => self.obligation(step, Action::RenameState { dir: d }),
-            Step::Close(d) => {
-                if self.dirs[d].open {
-                    let n = self.dirs[d].name.clone();
-                    self.info(&[b"close: ", &n]);
-                    for s in [Step::Write(d), Step::Fsync(d), Step::ChmodCurrent(d, 0o744), Step::CloseDir(d)].into_iter().rev() {
-                        self.queue.push_front(s);
-                    }
-                }
-            }
+            Step::Close(d) => self.run_close(d),
             Step::CloseDir(d) => {
                 self.out.push_back(Action::CloseDir { dir: d });
                 self.dirs[d].open = false;
                 self.dirs[d].cfg.processor = None;
             }
             Step::Udp(d, ref dgram) => {
-                let udp = self.dirs[d].cfg.udp;
-                let bytes = dgram.clone();
-                self.obligation(step, Action::SendUdp { udp, bytes });
+                let action = Action::SendUdp { udp: self.dirs[d].cfg.udp, bytes: dgram.clone() };
+                self.obligation(step, action);
             }
             Step::Exit(code) => {
                 self.out.push_back(Action::Exit(code));
@@ -158,6 +76,104 @@ impl Logger {
             }
         }
         true
+    }
+
+    fn run_opened(&mut self, d: usize, append: bool) {
+        self.dirs[d].open = true;
+        let name = self.dirs[d].name.clone();
+        self.info(&[if append { b"append: " } else { b"new: " }, &name, b"/current"]);
+    }
+
+    fn run_check_any_open(&mut self) {
+        if !self.dirs.iter().any(|d| d.open) {
+            self.stderr(diag::fatalx("no functional log directories."));
+            self.queue.clear();
+            self.queue.push_front(Step::Exit(111));
+        }
+    }
+
+    fn run_write(&mut self, d: usize) {
+        if !self.dirs[d].batch.is_empty() {
+            let bytes = core::mem::take(&mut self.dirs[d].batch);
+            self.obligation(Step::Write(d), Action::Write { dir: d, bytes });
+        }
+    }
+
+    fn run_rotate(&mut self, d: usize) {
+        if !self.dirs[d].open {
+            self.dirs[d].deadline = None;
+            self.dirs[d].cfg.t_max = 0;
+        } else {
+            self.push_front_all([Step::Write(d), Step::AwaitProcessor(d), Step::RotateNamed(d)]);
+        }
+    }
+
+    /// Blocks (false, the step back at the queue head) while a processor is busy.
+    fn run_await_processor(&mut self, d: usize) -> bool {
+        if self.dirs[d].proc != Proc::Idle {
+            self.queue.push_front(Step::AwaitProcessor(d));
+            return false;
+        }
+        true
+    }
+
+    fn run_rotate_named(&mut self, d: usize) {
+        let suffix = if self.dirs[d].cfg.processor.is_some() { b'u' } else { b's' };
+        let name = self.next_name(d, suffix);
+        let now = self.now.mono;
+        let dir = &mut self.dirs[d];
+        if dir.cfg.t_max > 0 && dir.deadline.is_some_and(|t| t <= now) {
+            dir.deadline = Some(now + Span::from_secs(dir.cfg.t_max));
+        }
+        if dir.size > 0 {
+            let mut seq = alloc::vec![
+                Step::Fsync(d),
+                Step::ChmodCurrent(d, 0o744),
+                Step::CloseCurrent(d, Some(name)),
+                Step::RenameCurrent(d, name),
+                Step::OpenCurrent(d, true),
+                Step::ChmodCurrent(d, 0o644),
+                Step::Cleanup(d, (suffix == b'u').then_some(name)),
+            ];
+            if dir.cfg.processor.is_some() {
+                seq.push(Step::StartProcessor(d, name));
+            }
+            for s in seq.into_iter().rev() {
+                self.queue.push_front(s);
+            }
+        }
+    }
+
+    fn run_close_current(&mut self, d: usize, renamed: Option<LogName>) {
+        self.out.push_back(Action::CloseCurrent { dir: d });
+        if let Some(name) = renamed {
+            let dname = self.dirs[d].name.clone();
+            let size = fmt_u64(self.dirs[d].size);
+            self.info(&[b"rename: ", &dname, b"/current ", &name, b" ", &size]);
+        }
+    }
+
+    fn run_start_processor(&mut self, d: usize, name: LogName) {
+        let Some(command) = self.dirs[d].cfg.processor.clone() else {
+            self.dirs[d].proc = Proc::Idle;
+            return;
+        };
+        if matches!(self.dirs[d].proc, Proc::Running { .. }) {
+            let n = self.dirs[d].name.clone();
+            self.stderr(diag::warnx("processor already running", &n));
+        } else {
+            let dname = self.dirs[d].name.clone();
+            self.info(&[b"processing: ", &dname, b"/", &name]);
+            self.obligation(Step::StartProcessor(d, name), Action::StartProcessor { dir: d, input: name, command });
+        }
+    }
+
+    fn run_close(&mut self, d: usize) {
+        if self.dirs[d].open {
+            let n = self.dirs[d].name.clone();
+            self.info(&[b"close: ", &n]);
+            self.push_front_all([Step::Write(d), Step::Fsync(d), Step::ChmodCurrent(d, 0o744), Step::CloseDir(d)]);
+        }
     }
 
     /// Drives queued work, input processing and the idle decisions until an obligation

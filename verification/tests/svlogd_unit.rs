@@ -1,13 +1,11 @@
-//! Unit tests per (phase, input) of the logger machine, driven by the scripted
-//! executor of [`crate::svlogd::table`].
+//! Unit tests per (phase, input) of svlogd's logger machine, driven by the scripted
+//! executor of [`verification::tables::svlogd`] (they live here, not in the model,
+//! because that executor is test support and does not ship).
 
-use alloc::string::String;
-use alloc::vec::Vec;
-
-use crate::errno::Errno;
-use crate::svlogd::logger::{Input, OpenStep, Sig, UdpOutcome};
-use crate::svlogd::table::{Faults, Harness};
-use crate::Machine;
+use model::errno::Errno;
+use model::svlogd::logger::{Input, OpenStep, Sig, UdpOutcome};
+use model::Machine;
+use verification::tables::svlogd::{Faults, Harness};
 
 fn started(argv: &[&str], faults: Faults) -> Harness {
     let mut h = Harness::new(argv, faults);
@@ -166,7 +164,7 @@ fn test_waiting_for_processor_signal_kill_is_failure() {
 fn test_reading_tick_time_rotation() {
     let mut h = started(&["svlogd", "d"], Faults { config: Some(b"t2\n".into()), ..Faults::default() });
     h.feed(Input::Data(b"a\n".to_vec()));
-    assert_eq!(h.m.poll_deadline(), Some(crate::Mono(3_000_000_000)));
+    assert_eq!(h.m.poll_deadline(), Some(model::time::Mono(3_000_000_000)));
     h.tick(1);
     assert_eq!(count(&h, "RenameCurrent"), 0);
     h.tick(1);

@@ -1,17 +1,12 @@
 //! The golden state table of the runsvdir machine: one row per representative
-//! (phase, input) pair, rendered with [`crate::table::render`] into
-//! `docs/state-tables/runsvdir.md` by a test in `verification`.
+//! (phase, input) pair, rendered with [`model::table::render`] into
+//! `docs/state-tables/runsvdir.md` by `verification/tests/runsvdir_golden.rs`.
 
-use alloc::format;
-use alloc::string::String;
-use alloc::vec;
-use alloc::vec::Vec;
-
-use crate::errno::Errno;
-use crate::machine::Machine;
-use crate::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, Phase, Runsvdir, ScanReply, StampError, WatchState};
-use crate::table::Row;
-use crate::time::{Mono, Now, Span, Wall};
+use model::errno::Errno;
+use model::machine::Machine;
+use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, Phase, Runsvdir, ScanReply, StampError, WatchState};
+use model::table::Row;
+use model::time::{Mono, Now, Span, Wall};
 
 fn at(secs: u64) -> Now {
     Now { mono: Mono(secs * 1_000_000_000), wall: Wall { unix_secs: 1_000_000 + secs as i64, nanos: 0 } }
@@ -19,7 +14,7 @@ fn at(secs: u64) -> Now {
 
 fn drain(m: &mut Runsvdir) -> Vec<Action> {
     let mut v = Vec::new();
-    let mut cap = crate::StepCap::new("draining actions", 10_000);
+    let mut cap = model::StepCap::new("draining actions", 10_000);
     while let Some(a) = m.poll_action() {
         cap.step();
         v.push(a);
@@ -36,7 +31,7 @@ fn words(actions: &[Action]) -> String {
         .map(|a| match a {
             Action::StartRunsv { name, .. } => format!("StartRunsv({})", String::from_utf8_lossy(name)),
             Action::Warn(w) => {
-                let text = crate::runsvdir::msg::format(b"sv", w);
+                let text = model::runsvdir::msg::format(b"sv", w);
                 format!("Warn `{}`", String::from_utf8_lossy(&text).trim_end())
             }
             Action::WriteStamp(_) => String::from("WriteStamp"),
@@ -101,6 +96,8 @@ fn row(m: &Runsvdir, when: Now, input: Input) -> Row {
             format!("Scanned({} entries{})", entries.len(), if read_error.is_some() { ", read error" } else { "" })
         }
         Input::LogBytes(b) => format!("LogBytes({} bytes)", b.len()),
+        // Spelled as in the committed table, written when the failure was a bool (true = pipe).
+        Input::LogReady(Err(f)) => format!("LogReady(Err({}))", *f == LogFailure::Pipe),
         other => format!("{other:?}"),
     };
     m.handle(when, input);
@@ -122,7 +119,7 @@ pub fn rows() -> Vec<Row> {
     awaiting_log.handle(at(0), Input::Start);
     drain(&mut awaiting_log);
     rows.push(row(&awaiting_log, at(0), Input::LogReady(Ok(()))));
-    rows.push(row(&awaiting_log, at(0), Input::LogReady(Err(true))));
+    rows.push(row(&awaiting_log, at(0), Input::LogReady(Err(LogFailure::Pipe))));
 
     let mut awaiting_watch = Runsvdir::new(None);
     awaiting_watch.handle(at(0), Input::Start);
