@@ -13,6 +13,7 @@
 //! | [`stage`] | runit's three init stages |
 //! | [`sv`] | sv's argument parsing, planning, waiting and output lines |
 //! | [`chpst`] | chpst's argument parsing and its ordered plan of process changes |
+//! | [`readiness`] | readiness protocols (s6 notification-fd, sd_notify) and their service-dir files |
 //! | [`utmp`] | utmpset's record edits |
 #![no_std]
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod table;
 pub mod time;
 
 pub mod chpst;
+pub mod readiness;
 pub mod runsv;
 pub mod runsvdir;
 pub mod stage;
