@@ -378,3 +378,31 @@ fn json_and_metrics_on_debian_runsv() {
     let Some(parsed) = prom(test, &text, false) else { return };
     assert!(parsed.lines().any(|l| l == "sample node_service_state service=web,supervisor=runit 1.0"), "{parsed}");
 }
+
+#[test]
+fn wait_up_returns_on_readiness_record() {
+    let mut fx = Fixture::new("waitready");
+    fx.up("web", false);
+    let st = fx.status20("web");
+    fx.write_record("web", &Record { main: record_for(&st, false), log: None });
+    // Running but not ready: `up` is not done.
+    let (code, out, _) = fx.sv(&["-w", "0", "up", "./web"]);
+    assert_eq!((code, out.starts_with("timeout: run: ./web: (pid ")), (1, true), "{out}");
+    // A waiting sv returns once the record says ready (inotify on status.ext).
+    let outf = std::fs::File::create(fx.scratch.join("wait.out")).expect("out");
+    let mut cmd = Command::new(bin("sv"));
+    cmd.args(["-w", "30", "up", "./web"]).current_dir(fx.path()).stdin(Stdio::null()).stdout(outf).env_remove("SVWAIT");
+    let pid = fx.scratch.spawn(cmd);
+    // Once past its fast-poll phase sv watches supervise/ with inotify: wait for that
+    // descriptor so the readiness event, not a poll, is what ends the wait.
+    let has_inotify = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|d| {
+            d.filter_map(|e| e.ok()).any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().contains("inotify")))
+        })
+    };
+    eventually!(LIMIT, has_inotify(), "sv never set up its inotify watch");
+    fx.write_record("web", &Record { main: record_for(&st, true), log: None });
+    let status = fx.scratch.wait_exit(pid, LIMIT).expect("sv -w up did not return after readiness");
+    assert_eq!(status.code(), Some(0));
+    assert!(fx.scratch.read("wait.out").starts_with("ok: run: ./web: (pid "), "{}", fx.scratch.read("wait.out"));
+}

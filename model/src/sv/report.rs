@@ -23,11 +23,9 @@ use crate::time::Now;
 /// was between its two renames) before it uses the 20 bytes alone.
 pub const AGREEMENT_TRIES: usize = 3;
 
-/// What the machine-output modes need beyond sv's [`Effects`].
+/// What the machine-output modes need beyond sv's [`Effects`] (whose
+/// [`Effects::read_record`] they use too).
 pub trait ReportEffects: Effects {
-    /// Reads `supervise/status.ext` of the current directory (at most
-    /// [`record::RECORD_MAX`] + 1 bytes); `None` if it does not exist or cannot be read.
-    fn read_record(&mut self) -> Option<Vec<u8>>;
     /// Lists a directory: `(name, is a directory)` for every entry but `.` and `..`.
     fn list_dir(&mut self, path: &[u8]) -> Result<Vec<(Vec<u8>, bool)>, Errno>;
 }

@@ -129,6 +129,10 @@ impl Effects for World {
     fn write_control(&mut self, _: &[u8]) -> WriteOutcome {
         WriteOutcome::OpenFailed(Errno::EINVAL)
     }
+    fn read_record(&mut self) -> Option<Vec<u8>> {
+        let d = self.here()?;
+        pop(&mut d.records).flatten()
+    }
     fn watch(&mut self, _: usize) -> bool {
         false
     }
@@ -141,10 +145,6 @@ impl Effects for World {
 }
 
 impl ReportEffects for World {
-    fn read_record(&mut self) -> Option<Vec<u8>> {
-        let d = self.here()?;
-        pop(&mut d.records).flatten()
-    }
     fn list_dir(&mut self, path: &[u8]) -> Result<Vec<(Vec<u8>, bool)>, Errno> {
         if path == b"/svdir" {
             Ok(self.listing.clone())

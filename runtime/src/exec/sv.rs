@@ -189,27 +189,7 @@ impl Effects for SvIo {
         }
     }
 
-    fn watch(&mut self, index: usize) -> bool {
-        let Some(fd) = self.inotify_fd() else { return false };
-        // SAFETY: fd is our inotify descriptor; the path is a valid C string.
-        let wd = unsafe { libc::inotify_add_watch(fd, c"supervise".as_ptr(), WATCH_MASK) };
-        if wd < 0 {
-            return false;
-        }
-        self.watches.push((wd, index));
-        true
-    }
-
-    fn stdout(&mut self, line: &[u8]) {
-        diag::write_stdout(line);
-    }
-
-    fn stderr(&mut self, line: &[u8]) {
-        diag::write_stderr(line);
-    }
-}
-
-impl ReportEffects for SvIo {
+    /// At most `RECORD_MAX` + 1 bytes (a longer record is refused by the decoder).
     fn read_record(&mut self) -> Option<Vec<u8>> {
         let path = sys::cstr(model::record::RECORD_FILE).ok()?;
         let fd = fs::open_read(&path).ok()?;
@@ -231,6 +211,27 @@ impl ReportEffects for SvIo {
         ok.then_some(out)
     }
 
+    fn watch(&mut self, index: usize) -> bool {
+        let Some(fd) = self.inotify_fd() else { return false };
+        // SAFETY: fd is our inotify descriptor; the path is a valid C string.
+        let wd = unsafe { libc::inotify_add_watch(fd, c"supervise".as_ptr(), WATCH_MASK) };
+        if wd < 0 {
+            return false;
+        }
+        self.watches.push((wd, index));
+        true
+    }
+
+    fn stdout(&mut self, line: &[u8]) {
+        diag::write_stdout(line);
+    }
+
+    fn stderr(&mut self, line: &[u8]) {
+        diag::write_stderr(line);
+    }
+}
+
+impl ReportEffects for SvIo {
     fn list_dir(&mut self, path: &[u8]) -> Result<Vec<(Vec<u8>, bool)>, Errno> {
         use std::os::unix::ffi::{OsStrExt, OsStringExt};
         let dir = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
