@@ -10,12 +10,13 @@ use alloc::vec::Vec;
 use crate::errno::Errno;
 use crate::record::{self, Record};
 use crate::status::StatusRecord;
+use crate::status::Want;
 use crate::sv::args::{Invocation, Output};
 use crate::sv::line;
 use crate::sv::metrics::{exposition, Entry};
 use crate::sv::resolve::{self, Base};
 use crate::sv::session::{Effects, StatusError};
-use crate::sv::view::{healthy, slot_view, ServiceView};
+use crate::sv::view::{healthy, slot_view, want_exit_from_stat, ServiceView, SlotView, Source};
 use crate::sv::{json, svstat, EXIT_FAILURES_MAX, EXIT_USAGE};
 use crate::time::Now;
 
@@ -26,6 +27,8 @@ pub const AGREEMENT_TRIES: usize = 3;
 /// What the machine-output modes need beyond sv's [`Effects`] (whose
 /// [`Effects::read_record`] they use too).
 pub trait ReportEffects: Effects {
+    /// Reads `supervise/stat` of the current directory; `None` if it cannot be read.
+    fn read_stat(&mut self) -> Option<Vec<u8>>;
     /// Lists a directory: `(name, is a directory)` for every entry but `.` and `..`.
     fn list_dir(&mut self, path: &[u8]) -> Result<Vec<(Vec<u8>, bool)>, Errno>;
 }
@@ -124,6 +127,14 @@ impl<E: ReportEffects> Report<'_, E> {
         Ok((st, rec))
     }
 
+    /// Without a record, `stat` tells want exit apart from want down.
+    fn fallback_want(&mut self, mut v: SlotView, st: &StatusRecord) -> SlotView {
+        if v.source == Source::Status && self.fx.read_stat().is_some_and(|stat| want_exit_from_stat(&stat, st)) {
+            v.wanted = Some(Want::Exit);
+        }
+        v
+    }
+
     fn gather(&mut self, i: usize) -> Result<(ServiceView, StatusRecord), Fail> {
         let name = self.inv.services[i].clone();
         let ok = match resolve::first_pass(&name) {
@@ -136,7 +147,7 @@ impl<E: ReportEffects> Report<'_, E> {
         }
         let (st, rec) = self.status_and_record(&name)?;
         let normally_up = self.normally_up(&name).ok_or(Fail::Unreadable)?;
-        let main = slot_view(&st, normally_up, rec.as_ref().map(|r| &r.main));
+        let main = self.fallback_want(slot_view(&st, normally_up, rec.as_ref().map(|r| &r.main)), &st);
         let mut log_name = name.clone();
         log_name.extend_from_slice(b"/log");
         let log = match self.fx.chdir(b"log") {
@@ -149,7 +160,7 @@ impl<E: ReportEffects> Report<'_, E> {
                 Err(_) => None,
                 Ok(log_st) => {
                     let log_up = self.normally_up(&log_name).unwrap_or(true);
-                    Some(slot_view(&log_st, log_up, rec.as_ref().and_then(|r| r.log.as_ref())))
+                    Some(self.fallback_want(slot_view(&log_st, log_up, rec.as_ref().and_then(|r| r.log.as_ref())), &log_st))
                 }
             },
         };

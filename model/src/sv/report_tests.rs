@@ -50,6 +50,7 @@ struct Dir {
     statuses: VecDeque<Vec<u8>>,
     records: VecDeque<Option<Vec<u8>>>,
     down: bool,
+    stat: Option<Vec<u8>>,
 }
 
 impl Dir {
@@ -145,6 +146,9 @@ impl Effects for World {
 }
 
 impl ReportEffects for World {
+    fn read_stat(&mut self) -> Option<Vec<u8>> {
+        self.here()?.stat.clone()
+    }
     fn list_dir(&mut self, path: &[u8]) -> Result<Vec<(Vec<u8>, bool)>, Errno> {
         if path == b"/svdir" {
             Ok(self.listing.clone())
@@ -270,4 +274,20 @@ fn test_report_log_slot() {
     assert_eq!(sv(&["-j", "status", "web"], &mut w, 1), 1);
     assert!(w.out.ends_with(",\"log\":null}\n"), "{}", w.out);
     assert_eq!(w.err, "fail: web/log: runsv not running\n");
+}
+
+#[test]
+fn test_report_want_exit_from_stat_without_record() {
+    let mut st = status(42, RunState::Run);
+    st.want = b'd';
+    let mut d = Dir::new(st, None);
+    d.stat = Some(b"run, want exit\n".to_vec());
+    let mut w = world().with("/svdir/web", d);
+    assert_eq!(sv(&["-j", "status", "web"], &mut w, 1), 0);
+    assert!(w.out.contains("\"wanted\":\"exit\""), "{}", w.out);
+    let mut d = Dir::new(st, None);
+    d.stat = Some(b"run, want down\n".to_vec());
+    let mut w = world().with("/svdir/web", d);
+    assert_eq!(sv(&["-j", "status", "web"], &mut w, 1), 0);
+    assert!(w.out.contains("\"wanted\":\"down\""), "{}", w.out);
 }

@@ -122,6 +122,16 @@ pub fn slot_view(status: &StatusRecord, normally_up: bool, ext: Option<&SlotReco
     }
 }
 
+/// The want the 20 bytes cannot tell apart: runsv writes want *exit* as `d` in `status`
+/// but as `, want exit` in the `stat` line. Used for the fallback view when the `stat`
+/// line (read just after the 20 bytes) names the same state; `None` otherwise.
+pub fn want_exit_from_stat(stat: &[u8], status: &StatusRecord) -> bool {
+    let Some(state) = status.state() else { return false };
+    let line = stat.strip_suffix(b"\n").unwrap_or(stat);
+    let first = line.split(|&c| c == b',').next().unwrap_or(b"");
+    first == state.word().as_bytes() && status.want == b'd' && line.ends_with(b", want exit")
+}
+
 /// A service that has died quickly must stay up this long before a probe calls it
 /// healthy again (docs/readiness.md §2 rule 11 uses the same 10 s to call a death quick).
 pub const QUICK_DEATH_SECS: u64 = 10;
@@ -207,6 +217,17 @@ mod tests {
         let v = slot_view(&newer, true, Some(&r));
         assert_eq!(v.source, Source::Status);
         assert!(v.ready && v.pid == 43);
+    }
+
+    #[test]
+    fn test_view_want_exit_from_stat() {
+        let run_d = st(100, 42, b'd', RunState::Run);
+        assert!(want_exit_from_stat(b"run, want exit\n", &run_d));
+        assert!(want_exit_from_stat(b"run, got TERM, want exit\n", &run_d));
+        assert!(!want_exit_from_stat(b"run, want down\n", &run_d));
+        assert!(!want_exit_from_stat(b"finish, want exit\n", &run_d), "stale stat line");
+        assert!(!want_exit_from_stat(b"run, want exit\n", &st(100, 42, b'u', RunState::Run)));
+        assert!(!want_exit_from_stat(b"", &run_d));
     }
 
     #[test]
