@@ -13,6 +13,8 @@
 //! | [`stage`] | runit's three init stages |
 //! | [`sv`] | sv's argument parsing, planning, waiting and output lines |
 //! | [`chpst`] | chpst's argument parsing and its ordered plan of process changes |
+//! | [`readiness`] | readiness protocols (s6 notification-fd, sd_notify) and their service-dir files |
+//! | [`record`] | the extended status record `supervise/status.ext` (text, versioned) |
 //! | [`utmp`] | utmpset's record edits |
 #![no_std]
 #![forbid(unsafe_code)]
@@ -30,6 +32,8 @@ pub mod table;
 pub mod time;
 
 pub mod chpst;
+pub mod readiness;
+pub mod record;
 pub mod runsv;
 pub mod runsvdir;
 pub mod stage;

@@ -1,7 +1,8 @@
 //! sv: control and query services supervised by runsv (spec/sv.md).
 //!
 //! argv and the environment go to `model::sv::parse`; the session runs over the real
-//! file system through `runtime::exec::sv`.
+//! file system through `runtime::exec::sv`. The machine-output options (`-j`, `-o`,
+//! `-m`/`-M`, `-r`; docs/readiness.md) run `model::sv::report` instead.
 //!
 //! `no_main`: sv is run in tight loops by init scripts and monitoring (`sv status` every
 //! 100 ms in some containers), so it skips std's runtime start-up (which reads
@@ -11,7 +12,7 @@
 
 use std::os::unix::ffi::OsStringExt;
 
-use model::sv::{parse, Env, Parse, Rule, Session};
+use model::sv::{parse, Env, Output, Parse, Rule, Session};
 use runit_bins::{args_bytes, die};
 
 fn env_bytes(name: &str) -> Option<Vec<u8>> {
@@ -32,6 +33,12 @@ fn sv_main() -> i32 {
     let env = Env { svdir: svdir.as_deref(), svwait: svwait.as_deref() };
     match parse(&argv, env) {
         Parse::Refuse { stderr, code } => die(&stderr, code),
+        Parse::Run(inv) if inv.output != Output::Human => {
+            let mut io = runtime::exec::sv::SvIo::new();
+            let code = runtime::exec::sv::run_report(&inv, &mut io);
+            drop(io);
+            std::process::exit(code)
+        }
         Parse::Run(inv) => {
             let mut session = Session::new(inv, Rule::RaceFree);
             let mut io = runtime::exec::sv::SvIo::new();

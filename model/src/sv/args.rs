@@ -1,12 +1,19 @@
 //! argv and environment (spec/sv.md §1): runit's getopt with `w:vV`, the mode chosen by
 //! the basename of `argv[0]` (exactly `sv` is normal, anything else is LSB init-script
 //! mode), `SVDIR` and `SVWAIT`.
+//!
+//! Normal mode also takes the machine-output options `-j`, `-o fields`, `-m`, `-M` and
+//! `-r sec` (docs/readiness.md §4). runit's sv refuses each of them as an illegal option,
+//! so no invocation that runit accepts changes meaning; they apply to `status` only (any
+//! other command with them is a usage error), the last one given wins, and LSB mode keeps
+//! runit's `w:vV` exactly.
 
 use alloc::vec::Vec;
 
 use crate::getopt::{self, Opt};
 use crate::msg;
-use crate::sv::command::{dispatch, Command};
+use crate::sv::command::{dispatch, Command, Kind};
+use crate::sv::svstat::{parse_fields, Field};
 use crate::sv::{EXIT_USAGE, EXIT_USAGE_LSB, SVDIR_DEFAULT, SVWAIT_DEFAULT_SECS, SYNOPSIS, SYNOPSIS_LSB, VERSION};
 
 /// Normal (`sv cmd svc…`) or LSB init-script mode (`/etc/init.d/<svc> cmd`).
@@ -27,6 +34,30 @@ pub struct Env<'a> {
     pub svwait: Option<&'a [u8]>,
 }
 
+/// What `status` prints.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Output {
+    /// runit's status lines (and every other command).
+    Human,
+    /// `-j`: one JSON object per service.
+    Json,
+    /// `-o f,f,…`: s6-svstat's space-separated values.
+    Fields(Vec<Field>),
+    /// `-m` (Prometheus text 0.0.4) or `-M` (OpenMetrics 1.0).
+    Metrics {
+        /// `-M`.
+        openmetrics: bool,
+    },
+    /// `-r sec`: the honest probe.
+    Probe(u64),
+}
+
+/// getopt specification in normal mode: runit's `w:vV` plus the machine-output options.
+pub const OPTSTRING: &[u8] = b"w:vVjo:mMr:";
+
+/// getopt specification in LSB mode: exactly runit's.
+pub const OPTSTRING_LSB: &[u8] = b"w:vV";
+
 /// A runnable invocation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Invocation {
@@ -44,6 +75,8 @@ pub struct Invocation {
     pub services: Vec<Vec<u8>>,
     /// The services directory for bare names.
     pub svdir: Vec<u8>,
+    /// What `status` prints.
+    pub output: Output,
 }
 
 /// What parsing decided.
@@ -74,8 +107,9 @@ pub fn parse<S: AsRef<[u8]>>(argv: &[S], env: Env<'_>) -> Parse {
         Parse::Refuse { stderr, code }
     };
 
-    let parsed = getopt::parse(argv, b"w:vV");
+    let parsed = getopt::parse(argv, if mode == Mode::Normal { OPTSTRING } else { OPTSTRING_LSB });
     let mut verbose = false;
+    let mut output = Output::Human;
     let mut wait_secs = env.svwait.map_or(SVWAIT_DEFAULT_SECS, |w| getopt::scan_ulong(w).0);
     for opt in &parsed.opts {
         match opt {
@@ -85,6 +119,17 @@ pub fn parse<S: AsRef<[u8]>>(argv: &[S], env: Env<'_>) -> Parse {
             }
             Opt::Flag(b'v', _) => verbose = true,
             Opt::Flag(b'V', _) => return refuse(VERSION.to_vec()),
+            Opt::Flag(b'j', _) => output = Output::Json,
+            Opt::Flag(b'm', _) => output = Output::Metrics { openmetrics: false },
+            Opt::Flag(b'M', _) => output = Output::Metrics { openmetrics: true },
+            Opt::Flag(b'o', value) => match parse_fields(value.unwrap_or(b"")) {
+                Ok(fields) => output = Output::Fields(fields),
+                Err(word) => return refuse(msg::line(&[prog, b": invalid field -- ", word], None)),
+            },
+            Opt::Flag(b'r', value) => match crate::readiness::strict_decimal(value.unwrap_or(b"")) {
+                Some(secs) => output = Output::Probe(secs),
+                None => return refuse(msg::line(&[prog, b": invalid seconds -- ", value.unwrap_or(b"")], None)),
+            },
             Opt::Flag(c, _) | Opt::Illegal(c) => {
                 return refuse(msg::line(&[prog, b": illegal option -- ", &[*c]], None));
             }
@@ -97,11 +142,15 @@ pub fn parse<S: AsRef<[u8]>>(argv: &[S], env: Env<'_>) -> Parse {
     let operands: Vec<&[u8]> = argv[parsed.operands.min(argv.len())..].iter().map(|a| a.as_ref()).collect();
     let Some((word, rest)) = operands.split_first() else { return refuse(Vec::new()) };
     let Some(command) = dispatch(word, mode) else { return refuse(Vec::new()) };
+    if output != Output::Human && command.kind != Kind::Status {
+        return refuse(Vec::new());
+    }
     let services: Vec<Vec<u8>> = match mode {
         Mode::Normal => rest.iter().map(|s| s.to_vec()).collect(),
         Mode::Lsb => alloc::vec![prog.to_vec()],
     };
-    if services.is_empty() {
+    // `-m`/`-M` without services: every service in SVDIR.
+    if services.is_empty() && !matches!(output, Output::Metrics { .. }) {
         return refuse(Vec::new());
     }
     Parse::Run(Invocation {
@@ -112,6 +161,7 @@ pub fn parse<S: AsRef<[u8]>>(argv: &[S], env: Env<'_>) -> Parse {
         command,
         services,
         svdir: env.svdir.unwrap_or(SVDIR_DEFAULT).to_vec(),
+        output,
     })
 }
 
@@ -190,6 +240,35 @@ mod tests {
         assert_eq!(refused(&["foo", "bogus"]), (usage.into(), 2));
         assert_eq!(refused(&["foo", "stat"]), (usage.into(), 2));
         assert_eq!(refused(&["foo", "-q", "stat"]), (alloc::format!("foo: illegal option -- q\n{usage}"), 2));
+    }
+
+    #[test]
+    fn test_args_machine_output_options() {
+        assert_eq!(run(&["sv", "-j", "status", "a"], Env::default()).output, Output::Json);
+        assert_eq!(run(&["sv", "-m", "status"], Env::default()).output, Output::Metrics { openmetrics: false });
+        assert_eq!(run(&["sv", "-M", "s", "a"], Env::default()).output, Output::Metrics { openmetrics: true });
+        assert!(run(&["sv", "-m", "status"], Env::default()).services.is_empty());
+        assert_eq!(run(&["sv", "-r", "10", "status", "a"], Env::default()).output, Output::Probe(10));
+        assert_eq!(run(&["sv", "-r10", "status", "a"], Env::default()).output, Output::Probe(10));
+        assert_eq!(run(&["sv", "-o", "up,ready", "status", "a"], Env::default()).output, Output::Fields(vec![Field::Up, Field::Ready]));
+        // The last one wins; -v and -w still parse.
+        let i = run(&["sv", "-j", "-v", "-m", "status", "a"], Env::default());
+        assert_eq!((i.output, i.verbose), (Output::Metrics { openmetrics: false }, true));
+        assert_eq!(run(&["sv", "status", "a"], Env::default()).output, Output::Human);
+    }
+
+    #[test]
+    fn test_args_machine_output_refusals() {
+        let usage = "usage: sv [-v] [-w sec] command service ...\n\n";
+        assert_eq!(refused(&["sv", "-j", "up", "a"]), (usage.into(), 100));
+        assert_eq!(refused(&["sv", "-r", "5", "check", "a"]), (usage.into(), 100));
+        assert_eq!(refused(&["sv", "-j", "status"]), (usage.into(), 100));
+        assert_eq!(refused(&["sv", "-o", "up,bogus", "status", "a"]), (alloc::format!("sv: invalid field -- bogus\n{usage}"), 100));
+        assert_eq!(refused(&["sv", "-r", "5s", "status", "a"]), (alloc::format!("sv: invalid seconds -- 5s\n{usage}"), 100));
+        assert_eq!(refused(&["sv", "-r"]), (alloc::format!("sv: option requires an argument -- r\n{usage}"), 100));
+        // LSB mode keeps runit's option string.
+        let lsb = "usage: foo [-w sec] command\n\n";
+        assert_eq!(refused(&["foo", "-j", "status"]), (alloc::format!("foo: illegal option -- j\n{lsb}"), 2));
     }
 
     #[test]

@@ -12,18 +12,27 @@
 //! to call [`Session::on_tick`], and [`Session::on_changed`] reacts at once to a change
 //! in a service's `supervise/` directory (inotify in the runtime).
 //!
+//! The machine-output modes (`-j`, `-o`, `-m`/`-M`, `-r`; docs/readiness.md §4) run
+//! through [`report`] instead: [`view`] builds what is known about a service from the
+//! 20 bytes and the extended record, [`json`], [`svstat`] and [`metrics`] format it.
+//!
 //! Two deliberate improvements over runit 2.1.2 live in [`predicate`] and [`session`]
 //! (docs/divergences.md, `## sv`): waits are satisfied only by a real change (no
 //! whole-second race), and they react to status changes immediately.
 
 pub mod args;
 pub mod command;
+pub mod json;
 pub mod line;
+pub mod metrics;
 pub mod predicate;
+pub mod report;
 pub mod resolve;
 pub mod session;
+pub mod svstat;
+pub mod view;
 
-pub use args::{parse, Env, Invocation, Mode, Parse};
+pub use args::{parse, Env, Invocation, Mode, Output, Parse};
 pub use command::{dispatch, Command, Kind, WaitRule};
 pub use predicate::{Baseline, Rule};
 pub use session::{CheckRun, Effects, Session, StatusError, WriteOutcome};
@@ -74,5 +83,7 @@ pub const EXIT_FATAL_LSB: i32 = 151;
 /// The failure count is capped here so it never collides with 100.
 pub const EXIT_FAILURES_MAX: u32 = 99;
 
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod session_tests;

@@ -19,11 +19,13 @@
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
+use crate::record;
 use crate::status::{StatusRecord, STATUS_LEN};
 use crate::sv::args::{Invocation, Mode};
 use crate::sv::command::Kind;
 use crate::sv::line::{self, Shown};
 use crate::sv::predicate::{self, Baseline, Rule};
+use crate::sv::report::AGREEMENT_TRIES;
 use crate::sv::resolve::{self, Base};
 use crate::sv::{CHECK_INTERVAL, EXIT_FAILURES_MAX, EXIT_FATAL_LSB, EXIT_USAGE, FAST_PHASE, FAST_POLL, STATUS_POLL_FALLBACK};
 use crate::time::{Mono, Now, Span, Tai64n};
@@ -79,6 +81,11 @@ pub trait Effects {
     fn run_check(&mut self, exec_fail_line: &[u8]) -> CheckRun;
     /// Opens `supervise/control` for writing, non-blocking, and writes `bytes` in one `write`.
     fn write_control(&mut self, bytes: &[u8]) -> WriteOutcome;
+    /// Reads `supervise/status.ext`, the extended record (docs/readiness.md §3); `None`
+    /// when there is none. The default is runit's world, where there never is one.
+    fn read_record(&mut self) -> Option<Vec<u8>> {
+        None
+    }
     /// Starts watching `supervise/` of the current directory for service number `index`;
     /// false if that is not possible (then the session polls).
     fn watch(&mut self, index: usize) -> bool;
@@ -103,9 +110,10 @@ pub enum DirEvent {
 
 /// Whether an event on `name` in `supervise/` can change a wait's outcome. sv's own
 /// probes (write-open of `ok`, read of `status`) must not wake it, or it would spin.
+/// `status.ext` counts too: readiness changes only the extended record.
 pub fn event_wakes(name: &[u8], event: DirEvent) -> bool {
     match event {
-        DirEvent::MovedTo | DirEvent::ClosedWrite => name == b"status",
+        DirEvent::MovedTo | DirEvent::ClosedWrite => name == b"status" || name == b"status.ext",
         DirEvent::ClosedNoWrite => name == b"ok",
         DirEvent::Other => false,
     }
@@ -132,6 +140,7 @@ struct Slot {
     pending: bool,
     before: Option<StatusRecord>,
     last_seen: Option<[u8; STATUS_LEN]>,
+    last_record: Option<Vec<u8>>,
     watch: Watch,
     dirty: bool,
 }
@@ -159,7 +168,7 @@ impl Session {
         let slots = inv
             .services
             .iter()
-            .map(|_| Slot { pending: false, before: None, last_seen: None, watch: Watch::NotTried, dirty: false })
+            .map(|_| Slot { pending: false, before: None, last_seen: None, last_record: None, watch: Watch::NotTried, dirty: false })
             .collect();
         let limit = Span::from_secs(inv.wait_secs);
         Session {
@@ -524,14 +533,19 @@ impl Session {
         if self.slots[i].watch == Watch::NotTried && now.mono - self.tstart >= FAST_PHASE {
             self.slots[i].watch = if fx.watch(i) { Watch::Watched } else { Watch::Unwatched };
         }
-        match self.get(&name, fx) {
-            Get::NotRunning | Get::Failed => self.slots[i].pending = false,
-            Get::Ok(rec, raw) => {
-                if full || self.slots[i].last_seen != Some(raw) {
+        let got = match self.get(&name, fx) {
+            Get::Ok(rec, raw) => self.readiness_gate(&name, rec, raw, fx),
+            Get::NotRunning | Get::Failed => None,
+        };
+        match got {
+            None => self.slots[i].pending = false,
+            Some((rec, raw, record_bytes, ready)) => {
+                if full || self.slots[i].last_seen != Some(raw) || self.slots[i].last_record != record_bytes {
                     self.slots[i].last_seen = Some(raw);
+                    self.slots[i].last_record = record_bytes;
                     let base = Baseline { tstart: self.tstart_tai, before: self.slots[i].before };
                     let bytes = self.inv.command.wait_bytes();
-                    let ok = predicate::satisfied(self.rule, bytes, &rec, &base, &mut || check_script(&name, fx));
+                    let ok = predicate::satisfied(self.rule, bytes, &rec, &base, &mut || ready && check_script(&name, fx));
                     if ok {
                         self.outs(b"ok: ");
                         self.print_status(&name, i, &rec, now, fx);
@@ -553,6 +567,42 @@ impl Session {
             }
         }
         self.go_home(fx)
+    }
+}
+
+impl Session {
+    /// Readiness for the up-type conditions (docs/readiness.md §4): when the extended
+    /// record agrees with the 20 bytes and declares a readiness protocol, "up" also needs
+    /// the child to be ready, so `sv -w up`, `sv check` and `sv restart` return on the
+    /// readiness event instead of on the start. Records that disagree are re-read with the
+    /// status (runsv was between its two renames), then ignored; without a record, or for
+    /// commands with no up-type condition, nothing changes. Returns the (possibly re-read)
+    /// status, its bytes, the record's bytes and the gate; `None` if a re-read failed
+    /// (its line is printed).
+    #[allow(clippy::type_complexity)]
+    fn readiness_gate<E: Effects>(
+        &mut self,
+        name: &[u8],
+        mut rec: StatusRecord,
+        mut raw: [u8; STATUS_LEN],
+        fx: &mut E,
+    ) -> Option<(StatusRecord, [u8; STATUS_LEN], Option<Vec<u8>>, bool)> {
+        if !self.inv.command.wait_bytes().iter().any(|b| b"utkC".contains(b)) {
+            return Some((rec, raw, None, true));
+        }
+        let mut record_bytes = None;
+        for _ in 0..AGREEMENT_TRIES {
+            record_bytes = fx.read_record();
+            let Some(ext) = record_bytes.as_deref().and_then(|b| record::decode(b).ok()) else { break };
+            if record::agrees(&ext.main, &rec) {
+                return Some((rec, raw, record_bytes, ext.main.readiness.ready_at_start() || ext.main.ready));
+            }
+            match self.get(name, fx) {
+                Get::Ok(r, b) => (rec, raw) = (r, b),
+                Get::NotRunning | Get::Failed => return None,
+            }
+        }
+        Some((rec, raw, record_bytes, true))
     }
 }
 

@@ -46,6 +46,7 @@ struct Svc {
     check_result: CheckRun,
     control: Option<WriteOutcome>,
     written: Vec<Vec<u8>>,
+    record: Option<Vec<u8>>,
 }
 
 impl Svc {
@@ -59,6 +60,7 @@ impl Svc {
             check_result: CheckRun::Exited(0),
             control: None,
             written: Vec::new(),
+            record: None,
         }
     }
     fn then(mut self, statuses: Vec<Vec<u8>>) -> Svc {
@@ -191,6 +193,9 @@ impl Effects for World {
             s.statuses = next.into_iter().map(Ok).collect();
         }
         WriteOutcome::Written(bytes.len())
+    }
+    fn read_record(&mut self) -> Option<Vec<u8>> {
+        self.here().and_then(|s| s.record.clone())
     }
     fn watch(&mut self, index: usize) -> bool {
         self.watched.push(index);
@@ -767,4 +772,99 @@ fn event_wakes_only_for_status_changes_and_ok_closing() {
         ("ok".to_string(), DirEvent::ClosedNoWrite),
     ];
     assert_eq!(woken, want);
+}
+
+// ---- readiness (docs/readiness.md §4) -------------------------------------------------
+
+/// The extended record a runsv with readiness writes for the 20 bytes `status`.
+fn ext(status: &[u8], readiness: crate::readiness::Protocol, ready: bool) -> Vec<u8> {
+    let st = crate::status::StatusRecord::decode(status).unwrap();
+    let main = crate::record::SlotRecord {
+        state: st.state().unwrap(),
+        pid: st.pid,
+        since: st.stamp,
+        wanted: if st.want == b'u' { crate::status::Want::Up } else { crate::status::Want::Down },
+        normally_up: true,
+        paused: st.paused,
+        got_term: st.got_term,
+        readiness,
+        ready,
+        ready_since: if ready { Some(st.stamp) } else { None },
+        last_exit: None,
+        restarts: 0,
+        quick_deaths: 0,
+        status_text: Vec::new(),
+    };
+    crate::record::encode(&crate::record::Record { main, log: None })
+}
+
+#[test]
+fn test_wait_up_waits_for_readiness_event() {
+    use crate::readiness::Protocol;
+    let running = run_st(-100, 42);
+    let mut svc = Svc::new(running.clone());
+    svc.record = Some(ext(&running, Protocol::NotificationFd, false));
+    let mut w = World::new().svc("/home/s", svc);
+    let mut sess = session(&["sv", "-w", "5", "up", "./s"], SVDIR, Rule::RaceFree);
+    sess.start(now(0), &mut w);
+    assert_eq!(sess.finished(), None, "running but not ready: still waiting");
+    assert_eq!(w.checks, 0, "./check is not run before readiness");
+    // Same 20 bytes; only the record changes (runsv rewrites status.ext on readiness).
+    w.dirs.get_mut("/home/s").unwrap().record = Some(ext(&running, Protocol::NotificationFd, true));
+    sess.on_changed(now(3), Some(0), &mut w);
+    assert_eq!(sess.finished(), Some(0));
+    assert_eq!(w.stdout(), "ok: run: ./s: (pid 42) 0s\n");
+}
+
+#[test]
+fn test_wait_up_not_ready_times_out_and_check_waits_too() {
+    use crate::readiness::Protocol;
+    let running = run_st(-100, 42);
+    let mut svc = Svc::new(running.clone());
+    svc.record = Some(ext(&running, Protocol::SdNotify, false));
+    let mut w = World::new().svc("/home/s", svc.clone());
+    assert_eq!(go(&["sv", "-w", "1", "up", "./s"], &mut w).0, 1);
+    assert_eq!(w.stdout(), "timeout: run: ./s: (pid 42) 1s\n");
+    let mut w = World::new().svc("/home/s", svc);
+    assert_eq!(go(&["sv", "-w", "1", "check", "./s"], &mut w).0, 1);
+}
+
+#[test]
+fn test_wait_up_record_without_protocol_or_disagreeing_changes_nothing() {
+    use crate::readiness::Protocol;
+    let running = run_st(-100, 42);
+    // No protocol declared: ready at start, as without a record.
+    let mut svc = Svc::new(running.clone());
+    svc.record = Some(ext(&running, Protocol::None, true));
+    let mut w = World::new().svc("/home/s", svc);
+    assert_eq!(go(&["sv", "-w", "5", "up", "./s"], &mut w), (0, 0));
+    // A record left over from another pid (e.g. runsv replaced by runit's): re-read, then
+    // ignored.
+    let mut svc = Svc::new(running.clone());
+    svc.record = Some(ext(&run_st(-100, 41), Protocol::SdNotify, false));
+    let mut w = World::new().svc("/home/s", svc);
+    assert_eq!(go(&["sv", "-w", "5", "up", "./s"], &mut w), (0, 0));
+    assert_eq!(w.stdout(), "ok: run: ./s: (pid 42) 0s\n");
+    // Garbage: ignored.
+    let mut svc = Svc::new(running);
+    svc.record = Some(b"version=9\n".to_vec());
+    let mut w = World::new().svc("/home/s", svc);
+    assert_eq!(go(&["sv", "-w", "5", "up", "./s"], &mut w), (0, 0));
+}
+
+#[test]
+fn test_wait_down_ignores_readiness() {
+    use crate::readiness::Protocol;
+    let down = down_st(-100, b'd');
+    let mut svc = Svc::new(down.clone());
+    svc.record = Some(ext(&down, Protocol::SdNotify, false));
+    let mut w = World::new().svc("/home/s", svc);
+    assert_eq!(go(&["sv", "-w", "5", "down", "./s"], &mut w), (0, 0));
+}
+
+#[test]
+fn test_status_record_changes_wake_the_wait() {
+    use crate::sv::session::{event_wakes, DirEvent};
+    assert!(event_wakes(b"status.ext", DirEvent::MovedTo));
+    assert!(!event_wakes(b"status.ext.new", DirEvent::ClosedWrite));
 }

@@ -5,6 +5,7 @@
 //! poll, what to print and the exit code are all decided in `model::sv`.
 
 use model::errno::Errno;
+use model::sv::report::ReportEffects;
 use model::sv::session::{event_wakes, CheckRun, DirEvent, Effects, Session, StatusError, WriteOutcome};
 use model::Now;
 
@@ -188,6 +189,28 @@ impl Effects for SvIo {
         }
     }
 
+    /// At most `RECORD_MAX` + 1 bytes (a longer record is refused by the decoder).
+    fn read_record(&mut self) -> Option<Vec<u8>> {
+        let path = sys::cstr(model::record::RECORD_FILE).ok()?;
+        let fd = fs::open_read(&path).ok()?;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        let ok = loop {
+            match sys::read(fd, &mut buf) {
+                Ok(0) => break true,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if out.len() > model::record::RECORD_MAX {
+                        break true;
+                    }
+                }
+                Err(_) => break false,
+            }
+        };
+        let _ = sys::close(fd);
+        ok.then_some(out)
+    }
+
     fn watch(&mut self, index: usize) -> bool {
         let Some(fd) = self.inotify_fd() else { return false };
         // SAFETY: fd is our inotify descriptor; the path is a valid C string.
@@ -206,6 +229,31 @@ impl Effects for SvIo {
     fn stderr(&mut self, line: &[u8]) {
         diag::write_stderr(line);
     }
+}
+
+impl ReportEffects for SvIo {
+    fn read_stat(&mut self) -> Option<Vec<u8>> {
+        std::fs::read("supervise/stat").ok()
+    }
+
+    fn list_dir(&mut self, path: &[u8]) -> Result<Vec<(Vec<u8>, bool)>, Errno> {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let dir = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+        let io_errno = |e: std::io::Error| Errno(e.raw_os_error().unwrap_or(libc::EIO));
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_errno)? {
+            let entry = entry.map_err(io_errno)?;
+            // Follow symlinks: service directories are often links into /etc/sv.
+            let is_dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+            out.push((entry.file_name().into_vec(), is_dir));
+        }
+        Ok(out)
+    }
+}
+
+/// Runs a machine-output invocation (`-j`, `-o`, `-m`/`-M`, `-r`) to its exit code.
+pub fn run_report(inv: &model::sv::Invocation, io: &mut SvIo) -> i32 {
+    model::sv::report::run(inv, clock::now(), io)
 }
 
 /// Sleeps until the inotify descriptor is readable or `deadline` passes.
