@@ -27,7 +27,7 @@ pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_cha
         args.push(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec());
     }
     match parse(&args) {
-        Parsed::Usage(text) => runit_bins::die(&text, EXIT_USAGE),
+        Parsed::Usage(text) => runit_bins::die_usage(&text, EXIT_USAGE),
         Parsed::Run(plan) => runtime::exec::chpst::run(&plan),
     }
 }

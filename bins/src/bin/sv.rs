@@ -12,7 +12,7 @@
 use std::os::unix::ffi::OsStringExt;
 
 use model::sv::{parse, Env, Parse, Rule, Session};
-use runit_bins::{args_bytes, die};
+use runit_bins::args_bytes;
 
 fn env_bytes(name: &str) -> Option<Vec<u8>> {
     std::env::var_os(name).map(|v| v.into_vec())
@@ -29,7 +29,7 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
     let svwait = env_bytes("SVWAIT");
     let env = Env { svdir: svdir.as_deref(), svwait: svwait.as_deref() };
     match parse(&argv, env) {
-        Parse::Refuse { stderr, code } => die(&stderr, code),
+        Parse::Refuse { stderr, code } => runit_bins::die_usage(&stderr, code),
         Parse::Run(inv) => {
             let mut session = Session::new(inv, Rule::RaceFree);
             let mut io = runtime::exec::sv::SvIo::new();

@@ -235,6 +235,7 @@ pub mod init {
     pub fn usage(argv0: &[u8]) -> Vec<u8> {
         crate::msg::usage(argv0, b" 0|6")
     }
-    /// The `-V` version line.
-    pub const VERSION: &[u8] = b"$Id: 0123456789abcdef0123456789abcdef01234567 $\n";
+    /// The `-V` version line (Debian 2.1.2-54's id; runit-init prints it with
+    /// `strerr_warn1("$Id$\n", 0)`, so a blank line follows).
+    pub const VERSION: &[u8] = b"$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $\n\n";
 }
