@@ -10,6 +10,9 @@ use std::ffi::OsString;
 extern "C" {}
 use std::os::unix::ffi::OsStringExt;
 
+/// The file layout this build follows: Debian's unless built with `--features void`.
+pub const LAYOUT: model::stage::Layout = if cfg!(feature = "void") { model::stage::Layout::Void } else { model::stage::Layout::Debian };
+
 /// argv as raw bytes (runit's arguments are bytes, not UTF-8).
 pub fn args_bytes() -> Vec<Vec<u8>> {
     std::env::args_os().map(OsString::into_vec).collect()

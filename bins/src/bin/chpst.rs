@@ -9,7 +9,7 @@
 
 use std::ffi::CStr;
 
-use model::chpst::{parse, Parsed, EXIT_USAGE};
+use model::chpst::{parse_with, Dialect, Parsed, EXIT_USAGE};
 
 /// The C entry point: argv as bytes, parse, then run the plan (never returns on success).
 ///
@@ -26,7 +26,8 @@ pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_cha
         }
         args.push(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec());
     }
-    match parse(&args) {
+    let dialect = if runit_bins::LAYOUT == model::stage::Layout::Void { Dialect::WITH_CHDIR } else { Dialect::DEBIAN };
+    match parse_with(&args, dialect) {
         Parsed::Usage(text) => runit_bins::die_usage(&text, EXIT_USAGE),
         Parsed::Run(plan) => runtime::exec::chpst::run(&plan),
     }

@@ -12,8 +12,8 @@ use runtime::sys;
 
 fn paths() -> Paths {
     match std::env::var_os("RUNIT_ROOT") {
-        Some(r) if !r.is_empty() => Paths::under(r.as_bytes()),
-        _ => Paths::default(),
+        Some(r) if !r.is_empty() => Paths::of(runit_bins::LAYOUT, r.as_bytes()),
+        _ => Paths::of(runit_bins::LAYOUT, b""),
     }
 }
 

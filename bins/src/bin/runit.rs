@@ -17,8 +17,8 @@ use runtime::exec::stage::{self as exec, StageIo, StagePaths};
 /// The file paths, under `RUNIT_ROOT` if it is set.
 fn paths() -> Paths {
     match std::env::var_os("RUNIT_ROOT") {
-        Some(r) if !r.is_empty() => Paths::under(r.as_bytes()),
-        _ => Paths::default(),
+        Some(r) if !r.is_empty() => Paths::of(runit_bins::LAYOUT, r.as_bytes()),
+        _ => Paths::of(runit_bins::LAYOUT, b""),
     }
 }
 

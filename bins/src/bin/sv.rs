@@ -25,7 +25,8 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
     // SAFETY: setting a signal disposition before any other thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let argv = args_bytes();
-    let svdir = env_bytes("SVDIR");
+    // SVDIR unset: the layout's directory (an empty SVDIR is used as given, as in runit).
+    let svdir = env_bytes("SVDIR").or_else(|| Some(runit_bins::LAYOUT.svdir().to_vec()));
     let svwait = env_bytes("SVWAIT");
     let env = Env { svdir: svdir.as_deref(), svwait: svwait.as_deref() };
     match parse(&argv, env) {

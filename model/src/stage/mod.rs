@@ -27,7 +27,7 @@ use crate::errno::Errno;
 use crate::machine::Machine;
 use crate::time::{Mono, Now, Span};
 
-pub use msg::{Msg, Paths};
+pub use msg::{Layout, Msg, Paths};
 
 /// A process id as the kernel reports it.
 pub type Pid = i32;

@@ -429,6 +429,19 @@ fn test_paths_under_root() {
     assert_eq!(p.stopit, b"/tmp/r/run/runit.stopit");
     assert_eq!(Paths::default().reboot, b"/run/runit.reboot");
     assert_eq!(Paths::default().nosync, b"/etc/runit/nosync");
+    assert_eq!(Paths::of(Layout::Debian, b""), Paths::default());
+}
+
+#[test]
+fn test_paths_void_layout() {
+    let p = Paths::of(Layout::Void, b"/r");
+    assert_eq!(
+        (p.stopit.as_slice(), p.reboot.as_slice(), p.runit.as_slice()),
+        (&b"/r/etc/runit/stopit"[..], &b"/r/etc/runit/reboot"[..], &b"/r/usr/bin/runit"[..])
+    );
+    assert_eq!(p.stage1, b"/r/etc/runit/1");
+    assert_eq!(Layout::Void.svdir(), b"/var/service/");
+    assert_eq!(Layout::Debian.svdir(), crate::sv::SVDIR_DEFAULT);
 }
 
 #[test]
