@@ -212,6 +212,23 @@ fn push_decimal(out: &mut Vec<u8>, n: i32) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// runit ignores its arguments (a kernel passes unknown boot parameters to init, so on a
+/// real machine that is right and stays silent). In container mode they can only come
+/// from the container's command, which runit does not run: say so once at boot, as
+/// `- runit: warning: ignoring arguments: <args>: ...`. `None` when nothing to say.
+pub fn ignored_arguments(container: bool, args: &[Vec<u8>]) -> Option<Vec<u8>> {
+    if !container || args.is_empty() {
+        return None;
+    }
+    let mut v = b"- runit: warning: ignoring arguments:".to_vec();
+    for a in args {
+        v.push(b' ');
+        v.extend_from_slice(a);
+    }
+    v.extend_from_slice(b": runit runs /etc/runit/1, 2 and 3 only (to run a command, pass it to stage 2: docs/containers.md)\n");
+    Some(v)
+}
+
 /// The complete line (with `\n`) for `m`, naming files as `paths` says.
 pub fn line(m: Msg, paths: &Paths) -> Vec<u8> {
     let mut out = Vec::with_capacity(80);

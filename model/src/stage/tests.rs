@@ -433,6 +433,15 @@ fn test_paths_under_root() {
 }
 
 #[test]
+fn test_ignored_arguments_only_in_container_mode() {
+    let args = vec![b"sh".to_vec(), b"-c".to_vec()];
+    assert_eq!(msg::ignored_arguments(false, &args), None);
+    assert_eq!(msg::ignored_arguments(true, &[]), None);
+    let m = msg::ignored_arguments(true, &args).unwrap();
+    assert!(m.starts_with(b"- runit: warning: ignoring arguments: sh -c: ") && m.ends_with(b"\n"));
+}
+
+#[test]
 fn test_paths_void_layout() {
     let p = Paths::of(Layout::Void, b"/r");
     assert_eq!(
