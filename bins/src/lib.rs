@@ -10,9 +10,30 @@ use std::ffi::OsString;
 extern "C" {}
 use std::os::unix::ffi::OsStringExt;
 
+/// The file layout this build follows: Debian's unless built with `--features void`.
+pub const LAYOUT: model::stage::Layout = if cfg!(feature = "void") { model::stage::Layout::Void } else { model::stage::Layout::Debian };
+
 /// argv as raw bytes (runit's arguments are bytes, not UTF-8).
 pub fn args_bytes() -> Vec<Vec<u8>> {
     std::env::args_os().map(OsString::into_vec).collect()
+}
+
+/// runit-rs's own identity: `runit-rs <version> (commit <hash>|unknown)`, from the
+/// workspace version and `bins/build.rs`. Printed only after runit's `-V` output, so
+/// the `$Id: ... $` line scripts parse stays runit's.
+pub fn identity() -> String {
+    format!("runit-rs {} (commit {})\n", env!("CARGO_PKG_VERSION"), env!("RUNIT_RS_COMMIT"))
+}
+
+/// [`die`] for a usage text: when it is `-V`'s (it starts with runit's `$Id: ` line),
+/// the [`identity`] line follows it, in the same write.
+pub fn die_usage(text: &[u8], code: i32) -> ! {
+    if text.starts_with(b"$Id: ") {
+        let mut t = text.to_vec();
+        t.extend_from_slice(identity().as_bytes());
+        die(&t, code)
+    }
+    die(text, code)
 }
 
 /// Writes a message to stderr in one write and exits with `code`.

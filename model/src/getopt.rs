@@ -1,8 +1,9 @@
 //! runit's small getopt clone (spec/common.md §3), shared by sv, svlogd, chpst and utmpset.
 //!
 //! Its rules differ from GNU getopt and scripts depend on them: options stop at the first
-//! operand (no permutation), `-` alone is an operand, `--` is consumed, clusters such as
-//! `-vw5` work, and there are no long options.
+//! operand (no permutation), `-` alone is an operand, any argument starting with `--`
+//! (`--`, `--help`, `--x`) is consumed and ends the options (runit's `subgetopt` looks
+//! only at the second byte), clusters such as `-vw5` work, and there are no long options.
 
 use alloc::vec::Vec;
 
@@ -42,7 +43,7 @@ pub fn parse<'a, S: AsRef<[u8]>>(argv: &'a [S], spec: &[u8]) -> Parsed<'a> {
         if arg.len() < 2 || arg[0] != b'-' {
             break;
         }
-        if arg == b"--" {
+        if arg[1] == b'-' {
             i += 1;
             break;
         }
@@ -126,6 +127,19 @@ mod tests {
         let p = parse(&argv, b"vw:");
         assert_eq!(p.opts, [Opt::Flag(b'w', Some(&b"3"[..]))]);
         assert_eq!(p.operands, 4);
+    }
+
+    #[test]
+    fn any_double_dash_argument_ends_options_and_is_consumed() {
+        for a in ["--", "--help", "--x", "---"] {
+            let argv = ["chpst", a, "/bin/echo", "hi"];
+            let p = parse(&argv, b"v");
+            assert_eq!(p.opts, [], "{a}");
+            assert_eq!(p.operands, 2, "{a}");
+        }
+        let p = parse(&["sv", "-v", "--help"], b"v");
+        assert_eq!((p.opts.len(), p.operands), (1, 3));
+        assert_eq!(p.error(), None);
     }
 
     #[test]

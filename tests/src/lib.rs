@@ -345,3 +345,17 @@ impl OracleLock {
         OracleLock(f)
     }
 }
+
+/// `text` without runit-rs's identity line (`runit-rs <version> (commit <hash>)`), which
+/// our programs print after runit's `-V` output: comparisons with Debian's binaries use
+/// this so the rest must still match byte for byte.
+pub fn without_identity(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let is_identity = line.starts_with(b"runit-rs ") && line.windows(8).any(|w| w == b"(commit ");
+        if !is_identity {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}

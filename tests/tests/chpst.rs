@@ -45,7 +45,9 @@ fn usage_and_option_errors() {
     assert_eq!(chpst(&["-l", "a", "-L", "b", "true"], &s.path).2, USAGE);
     assert_eq!(chpst(&["-C", "/tmp", "true"], &s.path).2, format!("chpst: illegal option -- C\n{USAGE}"));
     let (code, _, err) = chpst(&["-V"], &s.path);
-    assert_eq!((code, err), (100, format!("$Id: f279d44141c981dd7535a12260efcf1ef7beed26 $\n{USAGE}")));
+    let (runit_part, identity) = err.split_at(err.find("runit-rs ").expect("identity line after -V"));
+    assert_eq!((code, runit_part), (100, format!("$Id: f279d44141c981dd7535a12260efcf1ef7beed26 $\n{USAGE}").as_str()));
+    assert!(identity.starts_with(&format!("runit-rs {} (commit ", env!("CARGO_PKG_VERSION"))) && identity.ends_with(")\n"), "{identity:?}");
     let d = personality(&s, "dchpst");
     assert_eq!(run_path(&d, &["-x"], &s.path).2, format!("dchpst: illegal option -- x\n{USAGE}"));
     let x = personality(&s, "xyz");

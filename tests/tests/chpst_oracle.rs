@@ -35,7 +35,7 @@ fn run(prog: &Path, args: &[&str], cwd: &Path) -> (Option<i32>, Vec<u8>, Vec<u8>
         .stdin(Stdio::null())
         .output()
         .expect("run");
-    (out.status.code(), out.stdout, out.stderr)
+    (out.status.code(), out.stdout, e2e::without_identity(&out.stderr))
 }
 
 #[test]

@@ -42,6 +42,8 @@ fn runit_init_usage_exit0() {
     let mut lines = err.lines();
     let v = lines.next().unwrap_or("");
     assert!(v.starts_with("$Id: ") && v.ends_with(" $") && v.len() == 47, "{v:?}");
+    // runit-init's strerr_warn1("$Id$\n") ends the id with a blank line, then the usage.
+    assert_eq!(lines.next(), Some(""), "{err}");
     assert!(lines.next().unwrap_or("").starts_with("usage: "), "{err}");
 }
 

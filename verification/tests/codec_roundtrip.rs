@@ -274,7 +274,7 @@ struct Argv(Vec<Vec<u8>>);
 impl Arbitrary for Argv {
     fn arbitrary(g: &mut Gen) -> Self {
         let n = usize::arbitrary(g) % 7;
-        let pieces: &[&[u8]] = &[b"-", b"--", b"-v", b"-w", b"-vw", b"-w5", b"-x", b"-:", b"up", b"5", b"", b"-vvw3", b"-Vv"];
+        let pieces: &[&[u8]] = &[b"-", b"--", b"--x", b"-v", b"-w", b"-vw", b"-w5", b"-x", b"-:", b"up", b"5", b"", b"-vvw3", b"-Vv"];
         let mut argv = vec![b"prog".to_vec()];
         for _ in 0..n {
             if bool::arbitrary(g) {
@@ -348,8 +348,9 @@ fn getopt_invariants(argv: &[Vec<u8>], spec: &[u8]) -> bool {
             }
         }
         if let Some(first) = argv.get(p.operands) {
-            // The first operand is not an option word unless it follows `--`.
-            let after_dd = p.operands >= 2 && argv[p.operands - 1] == b"--";
+            // The first operand is not an option word unless it follows `--` (or any
+            // argument starting with `--`, which runit's getopt consumes the same way).
+            let after_dd = p.operands >= 2 && argv[p.operands - 1].starts_with(b"--");
             let is_optword = first.len() >= 2 && first[0] == b'-';
             if is_optword && !after_dd {
                 return false;

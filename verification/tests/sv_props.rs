@@ -23,7 +23,8 @@ fn reference_status(name: &str, b: &[u8; 20], now_unix: i64, down_exists: bool) 
     s += name;
     s += ": ";
     if b[19] != 0 {
-        s += &format!("(pid {pid}) ");
+        // runit's pid is an `int` printed by fmt_ulong: sign-extended above 2^31 - 1.
+        s += &format!("(pid {}) ", pid as i32 as i64 as u64);
     }
     s += &format!("{age}s");
     if pid != 0 && down_exists {

@@ -7,14 +7,15 @@
 //! with runit's chpst.
 #![no_main]
 
-use model::chpst::{parse, Parsed, EXIT_USAGE};
+use model::chpst::{parse_with, Dialect, Parsed, EXIT_USAGE};
 
 runit_bins::c_main!(chpst_main);
 
-/// argv as bytes, parse, then run the plan (never returns on success).
+/// argv as bytes, parse (in the build's layout dialect), then run the plan (never returns on success).
 fn chpst_main() -> i32 {
-    match parse(&runit_bins::args_bytes()) {
-        Parsed::Usage(text) => runit_bins::die(&text, EXIT_USAGE),
+    let dialect = if runit_bins::LAYOUT == model::stage::Layout::Void { Dialect::WITH_CHDIR } else { Dialect::DEBIAN };
+    match parse_with(&runit_bins::args_bytes(), dialect) {
+        Parsed::Usage(text) => runit_bins::die_usage(&text, EXIT_USAGE),
         Parsed::Run(plan) => runtime::exec::chpst::run(&plan),
     }
 }

@@ -12,8 +12,8 @@ use runtime::sys;
 
 fn paths() -> Paths {
     match std::env::var_os("RUNIT_ROOT") {
-        Some(r) if !r.is_empty() => Paths::under(r.as_bytes()),
-        _ => Paths::default(),
+        Some(r) if !r.is_empty() => Paths::of(runit_bins::LAYOUT, r.as_bytes()),
+        _ => Paths::of(runit_bins::LAYOUT, b""),
     }
 }
 
@@ -88,8 +88,9 @@ fn main() {
             std::process::exit(0)
         }
         Command::Version => {
-            runtime::diag::write_stderr(msg::init::VERSION);
-            runit_bins::die(&msg::init::usage(argv0), 0)
+            let mut text = msg::init::VERSION.to_vec();
+            text.extend_from_slice(&msg::init::usage(argv0));
+            runit_bins::die_usage(&text, 0)
         }
         Command::Usage => runit_bins::die(&msg::init::usage(argv0), 0),
     }

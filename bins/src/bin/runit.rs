@@ -17,8 +17,8 @@ use runtime::exec::stage::{self as exec, StageIo, StagePaths};
 /// The file paths, under `RUNIT_ROOT` if it is set.
 fn paths() -> Paths {
     match std::env::var_os("RUNIT_ROOT") {
-        Some(r) if !r.is_empty() => Paths::under(r.as_bytes()),
-        _ => Paths::default(),
+        Some(r) if !r.is_empty() => Paths::of(runit_bins::LAYOUT, r.as_bytes()),
+        _ => Paths::of(runit_bins::LAYOUT, b""),
     }
 }
 
@@ -50,6 +50,10 @@ fn main() {
         runtime::signals::ignore(s);
     }
     exec::point_at_console(&std::ffi::CString::new(paths.console.clone()).unwrap_or_default(), true);
+    let args = runit_bins::args_bytes();
+    if let Some(warning) = msg::ignored_arguments(container, args.get(1..).unwrap_or(&[])) {
+        runtime::diag::write_stderr(&warning);
+    }
     let signals = loop {
         match runtime::signals::Signals::install(&exec::handled_signals(container)) {
             Ok(s) => break s,

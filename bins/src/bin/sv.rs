@@ -13,7 +13,7 @@
 use std::os::unix::ffi::OsStringExt;
 
 use model::sv::{parse, Env, Output, Parse, Rule, Session};
-use runit_bins::{args_bytes, die};
+use runit_bins::args_bytes;
 
 fn env_bytes(name: &str) -> Option<Vec<u8>> {
     std::env::var_os(name).map(|v| v.into_vec())
@@ -28,11 +28,12 @@ fn sv_main() -> i32 {
     // SAFETY: setting a signal disposition before any other thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let argv = args_bytes();
-    let svdir = env_bytes("SVDIR");
+    // SVDIR unset: the layout's directory (an empty SVDIR is used as given, as in runit).
+    let svdir = env_bytes("SVDIR").or_else(|| Some(runit_bins::LAYOUT.svdir().to_vec()));
     let svwait = env_bytes("SVWAIT");
     let env = Env { svdir: svdir.as_deref(), svwait: svwait.as_deref() };
     match parse(&argv, env) {
-        Parse::Refuse { stderr, code } => die(&stderr, code),
+        Parse::Refuse { stderr, code } => runit_bins::die_usage(&stderr, code),
         Parse::Run(inv) if inv.output != Output::Human => {
             let mut io = runtime::exec::sv::SvIo::new();
             let code = runtime::exec::sv::run_report(&inv, &mut io);

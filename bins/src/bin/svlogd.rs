@@ -14,7 +14,7 @@ fn svlogd_main() -> i32 {
     let argv = runit_bins::args_bytes();
     let settings = match options::parse(&argv) {
         Parsed::Run(s) => s,
-        Parsed::Exit(text, code) => runit_bins::die(&text, code),
+        Parsed::Exit(text, code) => runit_bins::die_usage(&text, code),
     };
     match runtime::fs::open_read(c".") {
         Ok(fd) => {

@@ -15,7 +15,7 @@ fn path_from_env(var: &str, default: &[u8]) -> Vec<u8> {
 fn main() {
     let args = runit_bins::args_bytes();
     let (line, wtmp) = match utmp::parse(&args) {
-        Parsed::Usage(text) => runit_bins::die(&text, EXIT_USAGE),
+        Parsed::Usage(text) => runit_bins::die_usage(&text, EXIT_USAGE),
         Parsed::Run { line, wtmp } => (line, wtmp),
     };
     let paths = Paths { utmp: path_from_env("RUNIT_UTMP", UTMP_PATH), wtmp: path_from_env("RUNIT_WTMP", WTMP_PATH) };

@@ -22,8 +22,8 @@ pub const CHPST_OPTS_CHDIR: &[u8] = b"u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012V";
 pub const CHPST_SYNOPSIS_CHDIR: &[u8] = b" [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog";
 
 /// Which chpst to be. The reference (Debian 2.1.2) has no `-C`; runit 2.2.0 and Void's
-/// package add it. The binary uses [`Dialect::DEBIAN`]; a Void-compatible build is the
-/// one-line change of passing [`Dialect::WITH_CHDIR`] instead.
+/// package add it. The binary uses [`Dialect::DEBIAN`], or [`Dialect::WITH_CHDIR`] when
+/// built with the `bins` feature `void`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dialect {
     /// Accept `-C dir` (chdir after the chroot).

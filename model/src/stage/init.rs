@@ -19,7 +19,7 @@ pub enum Command {
 }
 
 /// Decides from the pid and the first argument. Only its **first byte** matters
-/// (`0foo` halts), as in runit-init; `-V` must be exact.
+/// (`0foo` halts), as in runit-init; an argument starting with `-V` (`-Vx` too) is `-V`.
 pub fn command(is_pid1: bool, first_arg: Option<&[u8]>) -> Command {
     if is_pid1 {
         return Command::ExecRunit;
@@ -27,7 +27,7 @@ pub fn command(is_pid1: bool, first_arg: Option<&[u8]>) -> Command {
     match first_arg {
         Some(a) if a.first() == Some(&b'0') => Command::Halt,
         Some(a) if a.first() == Some(&b'6') => Command::Reboot,
-        Some(b"-V") => Command::Version,
+        Some([b'-', b'V', ..]) => Command::Version,
         Some(_) | None => Command::Usage,
     }
 }
@@ -92,7 +92,8 @@ mod tests {
         assert_eq!(command(false, Some(b"0xyz")), Command::Halt);
         assert_eq!(command(false, Some(b"6")), Command::Reboot);
         assert_eq!(command(false, Some(b"-V")), Command::Version);
-        assert_eq!(command(false, Some(b"-Vx")), Command::Usage);
+        assert_eq!(command(false, Some(b"-Vx")), Command::Version);
+        assert_eq!(command(false, Some(b"--V")), Command::Usage);
         assert_eq!(command(false, Some(b"")), Command::Usage);
         assert_eq!(command(false, Some(b"1")), Command::Usage);
         assert_eq!(command(false, None), Command::Usage);

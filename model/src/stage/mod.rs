@@ -26,7 +26,7 @@ use crate::errno::Errno;
 use crate::machine::Machine;
 use crate::time::{Mono, Now, Span};
 
-pub use msg::{Msg, Paths};
+pub use msg::{Layout, Msg, Paths};
 
 // Short name for the state patterns, so a handler's "left alone" states fit on one line.
 use State as S;

@@ -34,6 +34,34 @@ pub mod paths {
     pub const CONSOLE: &[u8] = b"/dev/console";
     /// What runit-init execs when it is PID 1.
     pub const RUNIT: &[u8] = b"/sbin/runit";
+    /// [void] The stop flag (upstream's path; Void links it to `/run/runit/stopit`).
+    pub const VOID_STOPIT: &[u8] = b"/etc/runit/stopit";
+    /// [void] The reboot flag (Void links it to `/run/runit/reboot`).
+    pub const VOID_REBOOT: &[u8] = b"/etc/runit/reboot";
+    /// [void] runit's binary (Void installs every tool in `/usr/bin`).
+    pub const VOID_RUNIT: &[u8] = b"/usr/bin/runit";
+}
+
+/// Whose file layout a build follows (spec/additions.md §6.3). Chosen when the binaries
+/// are built (`bins` feature `void`); Debian's is the default and the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// Debian 2.1.2-54: flags `/run/runit.stopit` and `/run/runit.reboot`, `/sbin/runit`,
+    /// `sv` looks in `/etc/service/`, chpst has no `-C`.
+    Debian,
+    /// Void: upstream's flags `/etc/runit/stopit` and `/etc/runit/reboot` (Void links them
+    /// into `/run/runit/`), `/usr/bin/runit`, `sv` looks in `/var/service/`, chpst `-C`.
+    Void,
+}
+
+impl Layout {
+    /// `sv`'s directory for bare service names when `SVDIR` is unset.
+    pub fn svdir(self) -> &'static [u8] {
+        match self {
+            Layout::Debian => b"/etc/service/",
+            Layout::Void => b"/var/service/",
+        }
+    }
 }
 
 /// The files runit and runit-init use, as values (so tests can move them under a
@@ -70,6 +98,12 @@ impl Paths {
     /// Every path prefixed with `root` (empty = the real paths). A trailing `/` on the
     /// root is dropped so `root` + `/etc/...` has one separator.
     pub fn under(root: &[u8]) -> Paths {
+        Paths::of(Layout::Debian, root)
+    }
+
+    /// [`Paths::under`] for a given [`Layout`]: only the flag files and runit's own path
+    /// differ (the stage scripts, ctrlaltdel, nosync and the console are the same).
+    pub fn of(layout: Layout, root: &[u8]) -> Paths {
         let mut r = root;
         while let [rest @ .., b'/'] = r {
             r = rest;
@@ -80,16 +114,20 @@ impl Paths {
             v.extend_from_slice(p);
             v
         };
+        let (stopit, reboot, runit) = match layout {
+            Layout::Debian => (paths::STOPIT, paths::REBOOT, paths::RUNIT),
+            Layout::Void => (paths::VOID_STOPIT, paths::VOID_REBOOT, paths::VOID_RUNIT),
+        };
         Paths {
             stage1: j(paths::STAGE1),
             stage2: j(paths::STAGE2),
             stage3: j(paths::STAGE3),
             ctrlaltdel: j(paths::CTRLALTDEL),
-            stopit: j(paths::STOPIT),
-            reboot: j(paths::REBOOT),
+            stopit: j(stopit),
+            reboot: j(reboot),
             nosync: j(paths::NOSYNC),
             console: j(paths::CONSOLE),
-            runit: j(paths::RUNIT),
+            runit: j(runit),
         }
     }
 
@@ -174,6 +212,23 @@ fn push_decimal(out: &mut Vec<u8>, n: i32) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// runit ignores its arguments (a kernel passes unknown boot parameters to init, so on a
+/// real machine that is right and stays silent). In container mode they can only come
+/// from the container's command, which runit does not run: say so once at boot, as
+/// `- runit: warning: ignoring arguments: <args>: ...`. `None` when nothing to say.
+pub fn ignored_arguments(container: bool, args: &[Vec<u8>]) -> Option<Vec<u8>> {
+    if !container || args.is_empty() {
+        return None;
+    }
+    let mut v = b"- runit: warning: ignoring arguments:".to_vec();
+    for a in args {
+        v.push(b' ');
+        v.extend_from_slice(a);
+    }
+    v.extend_from_slice(b": runit runs /etc/runit/1, 2 and 3 only (to run a command, pass it to stage 2: docs/containers.md)\n");
+    Some(v)
+}
+
 /// The complete line (with `\n`) for `m`, naming files as `paths` says.
 pub fn line(m: Msg, paths: &Paths) -> Vec<u8> {
     let mut out = Vec::with_capacity(80);
@@ -235,6 +290,7 @@ pub mod init {
     pub fn usage(argv0: &[u8]) -> Vec<u8> {
         crate::msg::usage(argv0, b" 0|6")
     }
-    /// The `-V` version line.
-    pub const VERSION: &[u8] = b"$Id: 0123456789abcdef0123456789abcdef01234567 $\n";
+    /// The `-V` version line (Debian 2.1.2-54's id; runit-init prints it with
+    /// `strerr_warn1("$Id$\n", 0)`, so a blank line follows).
+    pub const VERSION: &[u8] = b"$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $\n\n";
 }

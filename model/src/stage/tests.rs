@@ -431,6 +431,28 @@ fn test_paths_under_root() {
     assert_eq!(p.stopit, b"/tmp/r/run/runit.stopit");
     assert_eq!(Paths::default().reboot, b"/run/runit.reboot");
     assert_eq!(Paths::default().nosync, b"/etc/runit/nosync");
+    assert_eq!(Paths::of(Layout::Debian, b""), Paths::default());
+}
+
+#[test]
+fn test_ignored_arguments_only_in_container_mode() {
+    let args = vec![b"sh".to_vec(), b"-c".to_vec()];
+    assert_eq!(msg::ignored_arguments(false, &args), None);
+    assert_eq!(msg::ignored_arguments(true, &[]), None);
+    let m = msg::ignored_arguments(true, &args).unwrap();
+    assert!(m.starts_with(b"- runit: warning: ignoring arguments: sh -c: ") && m.ends_with(b"\n"));
+}
+
+#[test]
+fn test_paths_void_layout() {
+    let p = Paths::of(Layout::Void, b"/r");
+    assert_eq!(
+        (p.stopit.as_slice(), p.reboot.as_slice(), p.runit.as_slice()),
+        (&b"/r/etc/runit/stopit"[..], &b"/r/etc/runit/reboot"[..], &b"/r/usr/bin/runit"[..])
+    );
+    assert_eq!(p.stage1, b"/r/etc/runit/1");
+    assert_eq!(Layout::Void.svdir(), b"/var/service/");
+    assert_eq!(Layout::Debian.svdir(), crate::sv::SVDIR_DEFAULT);
 }
 
 #[test]

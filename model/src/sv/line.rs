@@ -39,7 +39,9 @@ pub fn status_text(name: &[u8], rec: &StatusRecord, now: Wall, normally_up: bool
     out.extend_from_slice(b": ");
     if rec.state_byte != 0 {
         out.extend_from_slice(b"(pid ");
-        push_decimal(&mut out, rec.pid as u64);
+        // runit keeps the pid in an `int` and prints it with fmt_ulong: a pid >= 2^31
+        // (only in a corrupt record) comes out sign-extended to 64 bits.
+        push_decimal(&mut out, rec.pid as i32 as i64 as u64);
         out.extend_from_slice(b") ");
     }
     push_decimal(&mut out, age_secs(rec, now));

@@ -125,7 +125,10 @@ struct Halt;
 enum Get {
     Ok(StatusRecord, [u8; STATUS_LEN]),
     NotRunning,
-    Failed,
+    /// Failed (already reported); carries the bytes of a short read (1–19 bytes, else
+    /// empty), which runit's `read(fd, svstatus, 20)` has already written over the start
+    /// of the record it printed last.
+    Failed(Vec<u8>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -348,9 +351,10 @@ impl Session {
             Err(e) => {
                 self.failures += 1;
                 self.fail_line(b"warning: ", name, b"unable to open supervise/ok", Some(e), fx);
-                return Get::Failed;
+                return Get::Failed(Vec::new());
             }
         }
+        let mut short = Vec::new();
         let (msg, errno): (&[u8], Option<Errno>) = match fx.read_status() {
             Ok(bytes) => match StatusRecord::decode(&bytes) {
                 Some(rec) => {
@@ -358,14 +362,17 @@ impl Session {
                     raw.copy_from_slice(&bytes[..STATUS_LEN]);
                     return Get::Ok(rec, raw);
                 }
-                None => (b"unable to read supervise/status: bad format", None),
+                None => {
+                    short = bytes;
+                    (b"unable to read supervise/status: bad format", None)
+                }
             },
             Err(StatusError::Open(e)) => (b"unable to open supervise/status", Some(e)),
             Err(StatusError::Read(e)) => (b"unable to read supervise/status", Some(e)),
         };
         self.failures += 1;
         self.fail_line(b"warning: ", name, msg, errno, fx);
-        Get::Failed
+        Get::Failed(short)
     }
 
     /// runit's `svstatus_print`: appends the status text (after `stat("down")`).
@@ -405,10 +412,10 @@ impl Session {
     /// The `status` command for one service: main status, then `; <log status>`.
     fn status_command<E: Effects>(&mut self, i: usize, now: Now, fx: &mut E) -> Result<(), Halt> {
         let name = self.inv.services[i].clone();
-        let rec = match self.get(&name, fx) {
-            Get::Ok(rec, _) => rec,
+        let (rec, raw) = match self.get(&name, fx) {
+            Get::Ok(rec, raw) => (rec, raw),
             Get::NotRunning => return Ok(()),
-            Get::Failed => {
+            Get::Failed(_) => {
                 if self.inv.mode == Mode::Lsb {
                     self.exit = Some(4);
                     return Err(Halt);
@@ -433,8 +440,14 @@ impl Session {
                     Get::Ok(log_rec, _) => shown = self.print_status(b"log", i, &log_rec, now, fx),
                     // The fail line already ended the output line.
                     Get::NotRunning => line_open = false,
-                    // runit quirk: the main service's bytes are printed as the log status.
-                    Get::Failed => shown = self.print_status(b"log", i, &rec, now, fx),
+                    // runit quirk: the main service's bytes are printed as the log status,
+                    // with the bytes of a short read written over their start.
+                    Get::Failed(short) => {
+                        let mut overlaid = raw;
+                        overlaid[..short.len()].copy_from_slice(&short);
+                        let log_rec = StatusRecord::decode(&overlaid).unwrap_or(rec);
+                        shown = self.print_status(b"log", i, &log_rec, now, fx)
+                    }
                 }
             }
         }
@@ -458,7 +471,7 @@ impl Session {
         let name = self.inv.services[i].clone();
         let rec = match self.get(&name, fx) {
             Get::Ok(rec, _) => rec,
-            Get::NotRunning | Get::Failed => return None,
+            Get::NotRunning | Get::Failed(_) => return None,
         };
         let first = bytes.first().copied().unwrap_or(0);
         if rec.want == first && (first != b'd' || rec.got_term) {
@@ -535,7 +548,7 @@ impl Session {
         }
         let got = match self.get(&name, fx) {
             Get::Ok(rec, raw) => self.readiness_gate(&name, rec, raw, fx),
-            Get::NotRunning | Get::Failed => None,
+            Get::NotRunning | Get::Failed(_) => None,
         };
         match got {
             None => self.slots[i].pending = false,
@@ -599,7 +612,7 @@ impl Session {
             }
             match self.get(name, fx) {
                 Get::Ok(r, b) => (rec, raw) = (r, b),
-                Get::NotRunning | Get::Failed => return None,
+                Get::NotRunning | Get::Failed(_) => return None,
             }
         }
         Some((rec, raw, record_bytes, true))

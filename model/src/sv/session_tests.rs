@@ -293,6 +293,31 @@ fn test_status_log_unreadable_prints_main_bytes_as_log() {
 }
 
 #[test]
+fn test_status_log_short_read_overlays_main_bytes() {
+    // runit reads the log's 14 bytes over the start of the main record it printed.
+    let mut short = down_st(0, b'u');
+    short.truncate(12);
+    short.extend_from_slice(&[7, 0]);
+    let log = Svc::new(short);
+    let mut w = World::new().svc("/home/s", Svc::new(run_st(-1000, 42))).svc("/home/s/log", log);
+    assert_eq!(go(&["sv", "status", "./s"], &mut w).0, 1);
+    assert_eq!(
+        w.out,
+        vec![
+            "run: ./s: (pid 42) 1s; warning: ./s/log: unable to read supervise/status: bad format\n".to_string(),
+            "run: log: (pid 7) 0s\n".to_string()
+        ]
+    );
+}
+
+#[test]
+fn test_status_pid_above_i32_max_sign_extended() {
+    let mut w = World::new().svc("/home/s", Svc::new(run_st(-1000, 0x8000_0000)));
+    go(&["sv", "status", "./s"], &mut w);
+    assert_eq!(w.stdout(), "run: ./s: (pid 18446744071562067968) 1s\n");
+}
+
+#[test]
 fn test_status_log_not_running() {
     let mut log = Svc::new(down_st(0, b'u'));
     log.ok = Err(Errno::ENXIO);
