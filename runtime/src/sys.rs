@@ -70,6 +70,28 @@ pub fn read(fd: i32, buf: &mut [u8]) -> SysResult<usize> {
     }
 }
 
+/// `read(2)` of up to `max` bytes appended to `buf`'s spare capacity, retried on EINTR;
+/// returns the count read. Unlike zero-filling a buffer and reading into it, this touches
+/// only the pages the kernel writes: svlogd's 128-KiB read buffer stays one page resident
+/// while its input is a line at a time, and no 128 KiB are cleared before every read.
+pub fn read_append(fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize> {
+    buf.reserve(max);
+    loop {
+        let spare = buf.spare_capacity_mut();
+        // SAFETY: the spare capacity is writable for at least `max` bytes (reserved above).
+        let r = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), max) };
+        if r < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return Err(last_errno());
+        }
+        // SAFETY: the kernel initialised the first r (<= max) bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + r as usize) };
+        return Ok(r as usize);
+    }
+}
+
 /// `write(2)` of `buf`, retried on EINTR; may be short.
 pub fn write(fd: i32, buf: &[u8]) -> SysResult<usize> {
     loop {

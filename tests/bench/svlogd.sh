@@ -14,7 +14,7 @@ LINES=${LINES:-1000000}
 WORK=${WORK:-/dev/shm/svlogd-bench}
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build -q --release -p runit-bins --bin svlogd
-OURS=$TARGET/release/svlogd
+OURS=$(realpath "$TARGET/release/svlogd")   # absolute: the runs cd into $WORK
 ORACLE_DIR=${RUNIT_ORACLE_DIR:-/tmp/runit-rs-oracle}
 mkdir -p "$WORK" "$ORACLE_DIR"
 

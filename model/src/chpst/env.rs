@@ -37,8 +37,10 @@ impl EnvEdit {
 }
 
 /// The value of `name` in `environ` (first `name=` entry), as runit's `env_get` reads it.
-pub fn get<'a>(environ: &'a [Vec<u8>], name: &[u8]) -> Option<&'a [u8]> {
+/// Entries may be owned or borrowed (chpst borrows libc's `environ` without copying it).
+pub fn get<'a, E: AsRef<[u8]>>(environ: &'a [E], name: &[u8]) -> Option<&'a [u8]> {
     environ.iter().find_map(|e| {
+        let e = e.as_ref();
         if e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'=' {
             Some(&e[name.len() + 1..])
         } else {
@@ -51,8 +53,9 @@ pub fn get<'a>(environ: &'a [Vec<u8>], name: &[u8]) -> Option<&'a [u8]> {
 /// edit's text up to its first `=`) is removed by moving the last entry into its slot,
 /// then the edit's text is appended if it contains a `=` (sets, and unset names that
 /// contain `=`, as in runit).
-pub fn apply(environ: &[Vec<u8>], edits: &[EnvEdit]) -> Vec<Vec<u8>> {
-    let mut e: Vec<Vec<u8>> = environ.to_vec();
+/// With no edits the result is `environ` itself, entry for entry.
+pub fn apply<E: AsRef<[u8]>>(environ: &[E], edits: &[EnvEdit]) -> Vec<Vec<u8>> {
+    let mut e: Vec<Vec<u8>> = environ.iter().map(|x| x.as_ref().to_vec()).collect();
     for edit in edits {
         let text = edit.encoded();
         let split = text.iter().position(|&c| c == b'=').unwrap_or(text.len());

@@ -93,8 +93,9 @@ fn check(r: libc::c_int) -> SysResult<()> {
     }
 }
 
-/// The environment as raw entries, exactly as inherited (order and odd entries kept).
-fn environ() -> Vec<Vec<u8>> {
+/// The environment as raw entries, exactly as inherited (order and odd entries kept),
+/// borrowed from libc: nothing is copied unless an edit needs a new environment.
+fn environ() -> Vec<&'static [u8]> {
     let mut out = Vec::new();
     // SAFETY: environ is a NULL-terminated array of C strings owned by libc; this
     // program never modifies it.
@@ -104,7 +105,7 @@ fn environ() -> Vec<Vec<u8>> {
             return out;
         }
         while !(*p).is_null() {
-            out.push(CStr::from_ptr(*p).to_bytes().to_vec());
+            out.push(CStr::from_ptr(*p).to_bytes());
             p = p.add(1);
         }
     }
@@ -224,19 +225,25 @@ fn set_limit(limit: Limit, value: model::chpst::LimitValue) -> Result<(), Fatal>
 
 /// Tries every candidate path; returns the error to report (a successful exec does not
 /// return).
-fn exec(plan: &Plan, environ: &[Vec<u8>], edits: &[EnvEdit]) -> Errno {
+fn exec(plan: &Plan, environ: &[&[u8]], edits: &[EnvEdit]) -> Errno {
     let Ok(argv) = plan.exec.argv.iter().map(|a| sys::cstr(a)).collect::<SysResult<Vec<CString>>>() else {
         return Errno::EINVAL;
     };
-    let envp: Vec<CString> = env::apply(environ, edits).into_iter().filter_map(|e| CString::new(e).ok()).collect();
+    // Without edits the new environment is the inherited one (`env::apply` is then the
+    // identity), so libc's array is passed as is instead of being copied at every start.
+    let envp: Vec<CString> =
+        if edits.is_empty() { Vec::new() } else { env::apply(environ, edits).into_iter().filter_map(|e| CString::new(e).ok()).collect() };
     let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_p.push(std::ptr::null());
     let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     envp_p.push(std::ptr::null());
+    // SAFETY: reads libc's environ pointer; this program never modifies the environment.
+    let inherited = unsafe { libc::environ } as *const *const libc::c_char;
+    let envp_ptr = if edits.is_empty() && !inherited.is_null() { inherited } else { envp_p.as_ptr() };
     path::search(&plan.exec.file, env::get(environ, b"PATH"), |candidate| {
         let Ok(c) = sys::cstr(candidate) else { return Errno::ENOENT };
-        // SAFETY: c, argv_p and envp_p are NULL-terminated arrays of live C strings.
-        unsafe { libc::execve(c.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
+        // SAFETY: c, argv_p and envp_ptr are NULL-terminated arrays of live C strings.
+        unsafe { libc::execve(c.as_ptr(), argv_p.as_ptr(), envp_ptr) };
         sys::last_errno()
     })
 }

@@ -479,16 +479,15 @@ impl Io<Logger> for SvlogdIo {
             return;
         }
         let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
         let max = max.min(READ_SIZE.max(1));
-        buf.resize(max, 0);
-        match sys::read(0, &mut buf) {
+        match sys::read_append(0, &mut buf, max) {
             Ok(0) => {
                 self.armed = None;
                 out.push_back(Input::Eof);
             }
-            Ok(n) => {
+            Ok(_) => {
                 self.armed = None;
-                buf.truncate(n);
                 out.push_back(Input::Data(buf));
             }
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => self.spare.push(buf),

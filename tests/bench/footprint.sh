@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Footprint benchmark (issue 12), one command: every row of the issue's table for runit-rs,
+# Debian's runit 2.1.2 and s6, side by side in the same run, with ratios to runit, and
+# the anonymous/RSS/PSS memory and page faults of each program.
+#
+#   bash tests/bench/footprint.sh [calls] [kills] [parts]   (as root; release build)
+#   parts: comma-separated subset of restart,client,scan,logger (default: all)
+#
+# Debian's runit is fetched with apt-get download + dpkg -x into a cache (never installed).
+# s6 is taken from the system if installed (`apt-get install s6`: s6-svscan execs
+# /usr/bin/s6-supervise, so the scanner rows need it installed), else fetched the same way
+# (then without the scanner rows). The work (tests/bench/footprint.py) runs in a scratch
+# directory; every process it starts is killed by pid.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+cargo build --release -q -p runit-bins
+target=${CARGO_TARGET_DIR:-$root/target}/release
+sync   # freshly written binaries' page-cache pages would count as dirty
+cache=${RUNIT_ORACLE_DIR:-/tmp/runit-rs-oracle}
+mkdir -p "$cache"
+fetch() { # package -> unpacked root, or nothing
+  local pkg=$1 dir=$cache/$1
+  if [ ! -e "$dir/.unpacked" ]; then
+    (cd "$cache" && apt-get download "$pkg" >/dev/null 2>&1 && dpkg -x "$pkg"_*.deb "$dir" && touch "$dir/.unpacked") || true
+  fi
+  [ -e "$dir/.unpacked" ] && echo "$dir"
+}
+runit=$(fetch runit) || { echo "cannot fetch Debian's runit"; exit 2; }
+s6=()
+if [ -x /usr/bin/s6-svscan ]; then
+  s6=(--s6 / --skalibs /)
+elif s6root=$(fetch s6) && skaroot=$(fetch libskarnet2.13); then
+  s6=(--s6 "$s6root" --skalibs "$skaroot")
+fi
+work=$(mktemp -d /tmp/runit-bench-footprint.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# The service: stamps CLOCK_MONOTONIC (ns) and its pid into ./stamp at exec, then pauses.
+cat > "$work/stamper.c" <<'C'
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+int main(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);
+FILE*f=fopen("stamp.new","w");if(!f)return 111;
+fprintf(f,"%lld %d\n",(long long)t.tv_sec*1000000000LL+t.tv_nsec,(int)getpid());fclose(f);
+rename("stamp.new","stamp");for(;;)pause();}
+C
+cc -O2 -o "$work/stamper" "$work/stamper.c"
+echo "footprint benchmark, $(date -u '+%F %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for b in runsv sv chpst; do printf '%s: %s bytes, %s\n' "$b" "$(stat -c %s "$target/$b")" "$(file -b "$target/$b" | cut -d, -f1-2,4)"; done
+python3 "$root/tests/bench/footprint.py" --work "$work" --stamper "$work/stamper" --ours "$target" \
+  --runit "$runit" "${s6[@]}" --calls "${1:-1000}" --kills "${2:-10}" ${3:+--only "$3"}
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
