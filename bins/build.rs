@@ -20,6 +20,14 @@ fn git(args: &[&str]) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// Whether git's work tree is this workspace (not an unrelated repository that happens to
+/// contain an unpacked tarball).
+fn in_own_repo() -> bool {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(|p| p.canonicalize().ok());
+    let top = git(&["rev-parse", "--show-toplevel"]).and_then(|t| Path::new(&t).canonicalize().ok());
+    workspace.is_some() && workspace == top
+}
+
 /// Records which commit the binaries were built from, for the identity line `-V` prints
 /// after runit's own output (docs/divergences.md, "Additions"): `RUNIT_RS_COMMIT` if set (a
 /// tarball build that knows it), else `git rev-parse` in the source tree, else `unknown`
@@ -28,6 +36,7 @@ fn record_commit() {
     println!("cargo:rerun-if-env-changed=RUNIT_RS_COMMIT");
     let commit = match std::env::var("RUNIT_RS_COMMIT") {
         Ok(c) if !c.is_empty() => c,
+        _ if !in_own_repo() => "unknown".into(),
         _ => {
             // Rebuild the line when HEAD moves (a commit, a checkout).
             if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {

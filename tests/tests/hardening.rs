@@ -149,7 +149,8 @@ fn stray_signals_kill_no_supervisor_nor_svlogd() {
     // its blocked mask is read until it shows the mask it runs with (an inherited block
     // would never clear).
     let read_status = || std::fs::read_to_string(format!("/proc/{service}/status")).unwrap();
-    let mask_of = |status: &str, name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
+    let mask_of =
+        |status: &str, name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
     eventually!(LIMIT, mask_of(&read_status(), "SigBlk:") == Some(0), "the service inherited blocked signals: {}", read_status());
     let status = read_status();
     let mask = |name: &str| mask_of(&status, name);
