@@ -151,6 +151,11 @@ mod tests {
             notification_fd(FileValue::Content(b"99999999999"), u64::MAX),
             Setting::Bad(ConfigWarning::NotificationFdTooLarge(99999999999))
         );
+        assert_eq!(notification_fd(FileValue::Content(b"2147483647"), u64::MAX), Setting::On(i32::MAX as u32));
+        assert_eq!(
+            notification_fd(FileValue::Content(b"2147483648"), u64::MAX),
+            Setting::Bad(ConfigWarning::NotificationFdTooLarge(1 << 31))
+        );
         let w = notification_fd(FileValue::Unreadable(Errno::EACCES), 1024);
         assert_eq!(w.warning(), Some(ConfigWarning::Unreadable { file: b"notification-fd", errno: Errno::EACCES }));
         assert_eq!(w.value(), None);

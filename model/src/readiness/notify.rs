@@ -201,7 +201,7 @@ pub enum Credit {
 pub fn authorize(sender: Option<Sender>, child: Option<u32>) -> Credit {
     let Some(child) = child.filter(|&c| c != 0) else { return Credit::NoChild };
     let Some(s) = sender.filter(|s| s.pid > 0) else { return Credit::NoCredentials };
-    if s.pid as u32 == child || s.session.is_some_and(|sid| sid > 0 && sid as u32 == child) {
+    if s.pid as i64 == child as i64 || s.session.is_some_and(|sid| sid as i64 == child as i64) {
         Credit::Accept
     } else {
         Credit::Foreign(s.pid)

@@ -138,5 +138,9 @@ mod tests {
             Some("runsv w: warning: notify datagram without credentials ignored\n")
         );
         assert_eq!(s(watchdog_timeout(b"w")), "runsv w: warning: watchdog timeout\n");
+        assert_eq!(
+            credit_warning(b"w", Credit::Foreign(0)).map(s).as_deref(),
+            Some("runsv w: warning: notify datagram from pid ? ignored: not this service\n")
+        );
     }
 }

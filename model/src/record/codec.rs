@@ -244,6 +244,10 @@ fn decode_slot(t: &[Option<(&[u8], usize)>; 16], last_line: usize) -> Result<Slo
         strict_decimal(v).and_then(|x| u8::try_from(x).ok()).map(Some).ok_or(bad(key, n))
     };
 
+    // Report the first missing key in the order the keys are written.
+    for key in KEYS {
+        field(key)?;
+    }
     let (v, n) = field("state")?;
     let state = match v {
         b"down" => RunState::Down,

@@ -41,7 +41,7 @@ pub fn unescape(text: &[u8]) -> Option<Vec<u8>> {
             b'x' => {
                 let hi = hex(*text.get(i + 2)?)?;
                 let lo = hex(*text.get(i + 3)?)?;
-                out.push(hi << 4 | lo);
+                out.push(hi * 16 + lo);
                 i += 2;
             }
             _ => return None,

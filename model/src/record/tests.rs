@@ -1,6 +1,6 @@
 use super::*;
 use crate::time::Wall;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec;
 
 fn t(unix: i64, nanos: u32) -> Tai64n {
@@ -172,4 +172,45 @@ fn test_record_invariants() {
     bad.ready_since = None;
     bad.state = RunState::Down;
     assert_eq!(bad.broken_invariant(), Some("down with a pid"));
+}
+
+#[test]
+fn test_record_every_state_want_and_flag_round_trips() {
+    for (state, wanted) in [(RunState::Down, Want::Down), (RunState::Finish, Want::Exit), (RunState::Run, Want::Up)] {
+        let mut r = sample();
+        r.main.state = state;
+        r.main.wanted = wanted;
+        r.main.normally_up = false;
+        r.main.paused = true;
+        r.main.got_term = true;
+        r.main.ready = false;
+        r.main.ready_since = None;
+        r.main.last_exit = Some(LastExit { how: ExitHow::Code(0), at: t(0, 0) });
+        let text = String::from_utf8(encode(&r)).unwrap();
+        assert!(text.contains(&alloc::format!("\nstate={}\n", state.word())), "{text}");
+        assert!(text.contains("\nnormally_up=0\npaused=1\ngot_term=1\n"), "{text}");
+        assert_eq!(decode(text.as_bytes()), Ok(r));
+    }
+}
+
+#[test]
+fn test_record_size_limit_is_exact() {
+    let pad = |total: usize| {
+        let mut text = SAMPLE_TEXT.to_string();
+        let filler = total - text.len() - "X=\n".len();
+        text.push_str(&alloc::format!("X={}\n", "a".repeat(filler)));
+        assert_eq!(text.len(), total);
+        text
+    };
+    assert_eq!(decode(pad(RECORD_MAX).as_bytes()), Ok(sample()));
+    assert_eq!(decode(pad(RECORD_MAX + 1).as_bytes()), Err(DecodeError { line: 0, kind: ErrorKind::TooLarge }));
+    assert_eq!(RECORD_MAX, 16384);
+}
+
+#[test]
+fn test_record_missing_key_names_the_last_line() {
+    // 17 lines; without `pid`, 16: a missing key is reported at the end of the record.
+    assert_eq!(err(&replace("pid=4242\n", "")), DecodeError { line: 16, kind: ErrorKind::Missing("pid") });
+    let with_partial_log = alloc::format!("{SAMPLE_TEXT}log_state=run\nlog_pid=1\n");
+    assert_eq!(err(&with_partial_log), DecodeError { line: 19, kind: ErrorKind::Missing("since") });
 }
