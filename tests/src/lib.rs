@@ -44,7 +44,9 @@ pub struct Scratch {
     /// The directory.
     pub path: PathBuf,
     children: Vec<Child>,
-    pids: Vec<i32>,
+    /// Processes started indirectly, each with its start time: a pid is killed at the end
+    /// only while it still names that process (pids are reused; pid_max may be 32768).
+    pids: Vec<(i32, Option<u64>)>,
 }
 
 impl Scratch {
@@ -107,7 +109,9 @@ impl Scratch {
 
     /// Remembers a pid started indirectly (e.g. a service under runsv) to kill at the end.
     pub fn adopt(&mut self, pid: i32) {
-        self.pids.push(pid);
+        if pid > 0 {
+            self.pids.push((pid, process_start_time(pid)));
+        }
     }
 
     /// Waits for a started child to exit, up to `limit`; returns its exit status.
@@ -133,9 +137,13 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        for pid in &self.pids {
-            // SAFETY: kill by pid of a process this test started.
-            unsafe { libc::kill(*pid, libc::SIGKILL) };
+        for &(pid, started) in &self.pids {
+            // A pid whose process ended may by now name another test's process: kill only
+            // the process that was adopted (same start time), never a reused pid.
+            if started.is_some() && process_start_time(pid) == started {
+                // SAFETY: kill by pid of a process this test started, checked just above.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
         }
         for c in &mut self.children {
             let _ = c.kill();
@@ -145,6 +153,27 @@ impl Drop for Scratch {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// A process's start time (clock ticks since boot, field 22 of `/proc/PID/stat`): with the
+/// pid, it names one process even after the pid is reused.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// SIGKILLs `pid` only if its working directory lies under `dir` (a service runsv started
+/// in this test's scratch dir). A pid recorded long ago may since have been reused by
+/// another test's process (pid_max may be 32768); that one's directory is elsewhere.
+pub fn kill_if_under(pid: i32, dir: &Path) -> bool {
+    let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) else { return false };
+    if pid <= 0 || !cwd.starts_with(dir) {
+        return false;
+    }
+    // SAFETY: kill by pid of a process whose directory is this test's own, checked above.
+    unsafe { libc::kill(pid, libc::SIGKILL) == 0 }
 }
 
 /// Gives the process the default SIGINT and SIGQUIT dispositions. A test suite started

@@ -48,11 +48,7 @@ struct Reaper {
     seen: std::cell::RefCell<HashSet<(i32, u64)>>,
 }
 
-/// Field 22 of /proc/PID/stat: when the process started (tells a reused pid apart).
-fn start_time(pid: i32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
-}
+use e2e::process_start_time as start_time;
 
 impl Reaper {
     fn new(root: u32) -> Reaper {

@@ -163,8 +163,7 @@ impl Drop for Fixture {
         }
         for name in &self.services {
             for pid in self.pids(name) {
-                // SAFETY: kill by pid of a service this test started.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                e2e::kill_if_under(pid, self.path());
             }
         }
     }

@@ -112,8 +112,7 @@ impl Drop for Fixture {
         }
         for f in &self.pid_files {
             for pid in std::fs::read_to_string(f).unwrap_or_default().lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                // SAFETY: kill by pid of a service this test started.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                e2e::kill_if_under(pid, &self.scratch.path);
             }
         }
     }
