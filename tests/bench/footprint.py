@@ -371,7 +371,10 @@ def main():
     print("| metric | " + " | ".join(names) + " | " + " | ".join(f"{n}/runit" for n in names if n != "runit") + " |")
     print("|---|" + "---|" * (2 * len(names) - 1))
     for metric, vals, unit in ROWS:
-        cells = [("-" if n not in vals else f"{vals[n]:.3f} {unit}" if isinstance(vals[n], float) else f"{vals[n]} {unit}").strip() for n in names]
+        def cell(v):
+            text = f"{v:.3f}" if isinstance(v, float) and not v.is_integer() else f"{int(v)}"
+            return f"{text} {unit}".strip()
+        cells = ["-" if n not in vals else cell(vals[n]) for n in names]
         ratios = [f"{vals[n] / vals['runit']:.2f}x" if n in vals and vals["runit"] else "-" for n in names if n != "runit"]
         print(f"| {metric} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     if "s6" in names and "restart" in only:
