@@ -297,19 +297,22 @@ def scanner(im, n):
     extra = ["-c", str(2 * n)] if im["name"] == "s6" else []
     pid = start([im["runsvdir"], *extra, svdir], environ(im, pathbin))
     dirs = [f"{svdir}/s{i}" for i in range(n)]
-    wait_for(lambda: all(stamp(d)[0] > 0 for d in dirs), 120, f"{im['name']}: {n} services up")
-    last = max(stamp(d)[0] for d in dirs)
-    time.sleep(0.5)
-    sups = children(pid)
-    pss = sum(smaps(s)[2] for s in sups)
-    anon = sum(smaps(s)[0] for s in sups)
-    scpu = cpu_ns(pid)
-    cpu = scpu + sum(cpu_ns(s) for s in sups)
-    sc = smaps(pid)
-    # tear down by pid: scanner, supervisors, services
-    services = [stamp(d)[1] for d in dirs]
-    kill([pid]); kill(sups); kill(services)
-    reap()
+    try:
+        wait_for(lambda: all(stamp(d)[0] > 0 for d in dirs), 120, f"{im['name']}: {n} services up")
+        last = max(stamp(d)[0] for d in dirs)
+        time.sleep(0.5)
+        sups = children(pid)
+        pss = sum(smaps(s)[2] for s in sups)
+        anon = sum(smaps(s)[0] for s in sups)
+        scpu = cpu_ns(pid)
+        cpu = scpu + sum(cpu_ns(s) for s in sups)
+        sc = smaps(pid)
+    finally:
+        # tear down by pid, also after a timeout: scanner, supervisors, services
+        sups = children(pid)
+        services = [k for s in sups for k in children(s)] + [stamp(d)[1] for d in dirs if stamp(d)[1]]
+        kill([pid]); kill(sups); kill(services)
+        reap()
     return (last - t0) / 1e9, pss / n, anon / n, (cpu / 1e6 / n, scpu / 1e6 / n), sc, len(sups)
 
 
