@@ -90,7 +90,9 @@ const ARCHIVES: &[(&str, &[&str])] = &[
 /// and a warning says so.
 fn link_static_where_no_nss() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=RUNIT_RS_DYNAMIC");
+    for var in ["RUNIT_RS_DYNAMIC", "CC", "RUSTC_LINKER"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let crt_static = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default().split(',').any(|f| f == "crt-static");

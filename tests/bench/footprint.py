@@ -174,24 +174,45 @@ def row(metric, values, unit):
 
 
 # ---- 1. one supervisor: memory, then restart latency after kill -9 --------------------
+SUPERVISORS = 9  # per implementation: a process's anonymous memory varies by a page or two
+                 # with where ASLR puts its stack and heap, so the median of several is shown
+
+
 def supervisors():
-    sup = {}
+    """One service each, SUPERVISORS per implementation; the median memory is recorded and
+    the first of each is kept for the restart and client rows, the others are stopped."""
+    sup, extra = {}, []
     for im in IMPLS:
-        d = f"{WORK}/one-{im['name']}"
-        service(d)
-        pid = start([im["runsv"], d], environ(im))
-        sup[im["name"]] = (pid, d)
-    for name, (pid, d) in sup.items():
+        pids = []
+        for k in range(SUPERVISORS):
+            d = f"{WORK}/one-{im['name']}-{k}"
+            service(d)
+            pids.append((start([im["runsv"], d], environ(im)), d))
+        sup[im["name"]] = pids[0]
+        extra += pids[1:]
+    for name, pid, d in [(im["name"], *p) for im in IMPLS for p in [sup[im["name"]]]] + [("", *p) for p in extra]:
         wait_for(lambda: stamp(d)[0] > 0, 10, f"{name} supervisor's first start")
     time.sleep(0.3)
     anon = {}
     for im in IMPLS:
-        pid, _ = sup[im["name"]]
-        an, rss, pss, flt = smaps(pid)
+        mine = [sup[im["name"]]] + [p for p in extra if p[1].startswith(f"{WORK}/one-{im['name']}-")]
+        snaps = [smaps(pid) for pid, _ in mine]
+        an, rss, pss, flt = (med([x[i] for x in snaps]) for i in range(4))
         anon[im["name"]] = an
-        MEM.append(("supervisor (runsv / s6-supervise), 1 service", im["name"], an, rss, pss, flt))
-    row("one supervisor, anonymous memory", anon, "KiB")
+        MEM.append((f"supervisor (runsv / s6-supervise), 1 service, median of {SUPERVISORS} running", im["name"], an, rss, pss, flt))
+    row(f"one supervisor, anonymous memory (median of {SUPERVISORS})", anon, "KiB")
+    kill([pid for pid, _ in extra] + [stamp(d)[1] for _, d in extra])
+    reap_some([pid for pid, _ in extra])
     return sup
+
+
+def reap_some(pids):
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        STARTED.remove(pid)
 
 
 def restarts(sup):
@@ -276,33 +297,37 @@ def scanner(im, n):
     extra = ["-c", str(2 * n)] if im["name"] == "s6" else []
     pid = start([im["runsvdir"], *extra, svdir], environ(im, pathbin))
     dirs = [f"{svdir}/s{i}" for i in range(n)]
-    wait_for(lambda: all(stamp(d)[0] > 0 for d in dirs), 120, f"{im['name']}: {n} services up")
-    last = max(stamp(d)[0] for d in dirs)
-    time.sleep(0.5)
-    sups = children(pid)
-    pss = sum(smaps(s)[2] for s in sups)
-    anon = sum(smaps(s)[0] for s in sups)
-    scpu = cpu_ns(pid)
-    cpu = scpu + sum(cpu_ns(s) for s in sups)
-    sc = smaps(pid)
-    # tear down by pid: scanner, supervisors, services
-    services = [stamp(d)[1] for d in dirs]
-    kill([pid]); kill(sups); kill(services)
-    reap()
+    try:
+        wait_for(lambda: all(stamp(d)[0] > 0 for d in dirs), 120, f"{im['name']}: {n} services up")
+        last = max(stamp(d)[0] for d in dirs)
+        time.sleep(0.5)
+        sups = children(pid)
+        pss = sum(smaps(s)[2] for s in sups)
+        anon = sum(smaps(s)[0] for s in sups)
+        scpu = cpu_ns(pid)
+        cpu = scpu + sum(cpu_ns(s) for s in sups)
+        sc = smaps(pid)
+    finally:
+        # tear down by pid, also after a timeout: scanner, supervisors, services
+        sups = children(pid)
+        services = [k for s in sups for k in children(s)] + [stamp(d)[1] for d in dirs if stamp(d)[1]]
+        kill([pid]); kill(sups); kill(services)
+        reap()
     return (last - t0) / 1e9, pss / n, anon / n, (cpu / 1e6 / n, scpu / 1e6 / n), sc, len(sups)
 
 
 def scanners():
-    up, pss, cpu, scan_cpu = {}, {}, {}, {}
+    up, pss, cpu, scan_cpu, anon_each = {}, {}, {}, {}, {}
     scan = [im for im in IMPLS if im["name"] != "s6" or im["runsv"] == "/usr/bin/s6-supervise"]
     for im in scan:
         up[im["name"]] = scanner(im, a.scan)[0]
     for im in scan:
-        _, pss[im["name"]], anon, (cpu[im["name"]], scan_cpu[im["name"]]), sc, nsup = scanner(im, a.many)
+        _, pss[im["name"]], anon_each[im["name"]], (cpu[im["name"]], scan_cpu[im["name"]]), sc, nsup = scanner(im, a.many)
         MEM.append((f"scanner (runsvdir / s6-svscan), {a.many} services", im["name"], *sc))
         if nsup != a.many:
             print(f"note: {im['name']}: {nsup} supervisors seen for {a.many} services", file=sys.stderr)
     row(f"{a.scan} services: scanner start -> last ./run exec'd", up, "s")
+    row(f"{a.many} services: anonymous memory per supervisor", anon_each, "KiB")
     row(f"{a.many} services: PSS per supervisor", pss, "KiB")
     row(f"{a.many} services: CPU per start (scanner + supervisors)", cpu, "ms")
     row(f"{a.many} services: CPU per start, the scanner's share", scan_cpu, "ms")
@@ -349,10 +374,13 @@ def main():
     print("| metric | " + " | ".join(names) + " | " + " | ".join(f"{n}/runit" for n in names if n != "runit") + " |")
     print("|---|" + "---|" * (2 * len(names) - 1))
     for metric, vals, unit in ROWS:
-        cells = [("-" if n not in vals else f"{vals[n]:.3f} {unit}" if isinstance(vals[n], float) else f"{vals[n]} {unit}").strip() for n in names]
+        def cell(v):
+            text = f"{v:.3f}" if isinstance(v, float) and not v.is_integer() else f"{int(v)}"
+            return f"{text} {unit}".strip()
+        cells = ["-" if n not in vals else cell(vals[n]) for n in names]
         ratios = [f"{vals[n] / vals['runit']:.2f}x" if n in vals and vals["runit"] else "-" for n in names if n != "runit"]
         print(f"| {metric} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
-    if "s6" in names:
+    if "s6" in names and "restart" in only:
         print("\ns6-supervise restarts a killed service about 1 s later in this set-up (it paces")
         print("restarts), so its restart row is not a like-for-like comparison.")
     print("\n## Memory per program (KiB) and minor page faults per process\n")

@@ -33,7 +33,10 @@ if [ -x /usr/bin/s6-svscan ]; then
 elif s6root=$(fetch s6) && skaroot=$(fetch libskarnet2.13); then
   s6=(--s6 "$s6root" --skalibs "$skaroot")
 fi
-work=$(mktemp -d /tmp/runit-bench-footprint.XXXXXX)
+# Service directories on tmpfs by default, as on Debian (supervise/ links into /run);
+# BENCH_TMP=/tmp puts them on the disk's file system (each status rename then costs
+# more, and the restart row mostly measures the disk).
+work=$(mktemp -d "${BENCH_TMP:-/dev/shm}/runit-bench-footprint.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # The service: stamps CLOCK_MONOTONIC (ns) and its pid into ./stamp at exec, then pauses.
 cat > "$work/stamper.c" <<'C'
@@ -46,7 +49,7 @@ fprintf(f,"%lld %d\n",(long long)t.tv_sec*1000000000LL+t.tv_nsec,(int)getpid());
 rename("stamp.new","stamp");for(;;)pause();}
 C
 cc -O2 -o "$work/stamper" "$work/stamper.c"
-echo "footprint benchmark, $(date -u '+%F %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "footprint benchmark, $(date -u '+%F %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), work in $(df --output=fstype "$work" | tail -1)"
 for b in runsv sv chpst; do printf '%s: %s bytes, %s\n' "$b" "$(stat -c %s "$target/$b")" "$(file -b "$target/$b" | cut -d, -f1-2,4)"; done
 python3 "$root/tests/bench/footprint.py" --work "$work" --stamper "$work/stamper" --ours "$target" \
   --runit "$runit" "${s6[@]}" --calls "${1:-1000}" --kills "${2:-10}" ${3:+--only "$3"}
