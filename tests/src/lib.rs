@@ -247,6 +247,10 @@ pub enum Prerequisite {
     Python3,
     /// util-linux's `setpriv` and `prlimit`.
     SetprivPrlimit,
+    /// Debian's `libnss-extrausers` (a non-`files` NSS source), installed by `.ci/run`.
+    NssExtrausers,
+    /// An x86_64 glibc target (ELF layout checks).
+    X86_64Glibc,
 }
 
 impl Prerequisite {
@@ -258,6 +262,8 @@ impl Prerequisite {
             Prerequisite::MountNamespace => "mount-namespace",
             Prerequisite::Python3 => "python3",
             Prerequisite::SetprivPrlimit => "setpriv-prlimit",
+            Prerequisite::NssExtrausers => "nss-extrausers",
+            Prerequisite::X86_64Glibc => "x86_64-glibc",
         }
     }
 }

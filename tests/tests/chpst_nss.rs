@@ -97,8 +97,7 @@ fn case<'a>(lines: &'a str, label: &str) -> &'a str {
 #[test]
 fn names_known_only_to_a_non_files_nss_source_resolve() {
     if let Some(why) = missing_prerequisite() {
-        eprintln!("SKIP: chpst NSS lookups: {why}");
-        return;
+        return e2e::skip("names_known_only_to_a_non_files_nss_source_resolve", e2e::Prerequisite::NssExtrausers, &why);
     }
     let s = Scratch::new("chpst-nss");
     // Outside the namespace the user does not exist: the lookups below can only succeed
@@ -127,7 +126,11 @@ fn names_known_only_to_a_non_files_nss_source_resolve() {
             let theirs = lookups(&s, &root.join("usr/bin/chpst"), "theirs");
             assert_eq!(ours, theirs, "ours vs Debian's chpst");
         }
-        None => eprintln!("SKIP: comparison with Debian's chpst: apt-get download runit failed"),
+        None => e2e::skip(
+            "names_known_only_to_a_non_files_nss_source_resolve (vs Debian)",
+            e2e::Prerequisite::DebianRunit,
+            "apt-get download runit failed",
+        ),
     }
 }
 
@@ -152,8 +155,7 @@ fn has_interpreter(path: &Path) -> bool {
 #[test]
 fn chpst_is_dynamically_linked() {
     if !cfg!(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64")) {
-        eprintln!("SKIP: chpst linking: not x86_64 glibc");
-        return;
+        return e2e::skip("chpst_is_dynamically_linked", e2e::Prerequisite::X86_64Glibc, "not x86_64 glibc");
     }
     assert!(has_interpreter(&bin("chpst")), "chpst must be dynamically linked (NSS)");
 }
