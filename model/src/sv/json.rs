@@ -198,6 +198,17 @@ mod tests {
     }
 
     #[test]
+    fn test_json_exit_code_and_control_characters() {
+        let mut m = slot();
+        m.last_exit = Some(LastExit { how: ExitHow::Code(3), at: m.since });
+        m.status_text = Some(b"\x1b[1m\x01".to_vec());
+        let v = ServiceView { name: b"w".to_vec(), main: m, log: None };
+        let s = String::from_utf8(service_json(&v, Wall::default())).unwrap();
+        assert!(s.contains("\"last_exit_code\":3,\"last_exit_signal\":null,"), "{s}");
+        assert!(s.contains("\"status_text\":\"\\u001b[1m\\u0001\""), "{s}");
+    }
+
+    #[test]
     fn test_json_nulls_and_log() {
         let mut m = slot();
         m.source = Source::Status;

@@ -329,6 +329,37 @@ mod tests {
     }
 
     #[test]
+    fn test_metrics_down_finish_and_exits() {
+        let mut down = view("db", 0, false);
+        down.main.wanted = Some(Want::Down);
+        down.main.last_exit = Some(crate::record::LastExit { how: ExitHow::Code(3), at: down.main.since });
+        let mut fin = view("fin", 0, false);
+        fin.main.state = Some(RunState::Finish);
+        fin.main.pid = 9;
+        fin.main.ready = true;
+        fin.main.ready_since = Some(fin.main.since);
+        fin.main.last_exit = Some(crate::record::LastExit { how: ExitHow::Signal(9), at: fin.main.since });
+        let text = String::from_utf8(exposition(&[Entry::new(b"db", Some(down)), Entry::new(b"fin", Some(fin))], false)).unwrap();
+        for want in [
+            "node_service_desired_state{service=\"db\",supervisor=\"runit\"} 0\n",
+            "node_service_desired_state{service=\"fin\",supervisor=\"runit\"} 1\n",
+            "runit_service_want_up{service=\"db\",slot=\"main\"} 0\n",
+            "runit_service_up{service=\"db\",slot=\"main\"} 0\n",
+            "runit_service_up{service=\"fin\",slot=\"main\"} 0\n",
+            "runit_service_ready{service=\"db\",slot=\"main\"} 0\n",
+            "runit_service_ready{service=\"fin\",slot=\"main\"} 0\n",
+            "node_service_state{service=\"fin\",supervisor=\"runit\"} 2\n",
+            "runit_service_last_exit_code{service=\"db\",slot=\"main\"} 3\n",
+            "runit_service_last_exit_signal{service=\"fin\",slot=\"main\"} 9\n",
+        ] {
+            assert!(text.contains(want), "missing {want} in\n{text}");
+        }
+        assert!(!text.contains("runit_service_ready_timestamp_seconds"), "{text}");
+        assert!(!text.contains("runit_service_last_exit_code{service=\"fin\""), "{text}");
+        assert!(!text.contains("runit_service_last_exit_signal{service=\"db\""), "{text}");
+    }
+
+    #[test]
     fn test_metrics_openmetrics_counter_and_eof() {
         let mut v = view("web", 42, false);
         v.main.restarts = Some(3);

@@ -50,7 +50,9 @@ struct Dir {
     statuses: VecDeque<Vec<u8>>,
     records: VecDeque<Option<Vec<u8>>>,
     down: bool,
+    down_err: Option<Errno>,
     stat: Option<Vec<u8>>,
+    status_reads: usize,
 }
 
 impl Dir {
@@ -114,10 +116,14 @@ impl Effects for World {
     }
     fn read_status(&mut self) -> Result<Vec<u8>, StatusError> {
         let d = self.here().ok_or(StatusError::Open(Errno::ENOENT))?;
+        d.status_reads += 1;
         pop(&mut d.statuses).ok_or(StatusError::Open(Errno::ENOENT))
     }
     fn stat(&mut self, file: &[u8]) -> Result<(), Errno> {
         let d = self.here().ok_or(Errno::ENOENT)?;
+        if let Some(e) = d.down_err.filter(|_| file == b"down") {
+            return Err(e);
+        }
         if file == b"down" && d.down {
             Ok(())
         } else {
@@ -290,4 +296,18 @@ fn test_report_want_exit_from_stat_without_record() {
     let mut w = world().with("/svdir/web", d);
     assert_eq!(sv(&["-j", "status", "web"], &mut w, 1), 0);
     assert!(w.out.contains("\"wanted\":\"down\""), "{}", w.out);
+}
+
+#[test]
+fn test_report_agreeing_record_read_once_and_stat_down_error_counts() {
+    let st = status(42, RunState::Run);
+    let mut w = world().with("/svdir/web", Dir::new(st, Some(Record { main: slot(&st, true), log: None })));
+    assert_eq!(sv(&["-o", "ready", "status", "web"], &mut w, 1), 0);
+    assert_eq!(w.dirs["/svdir/web"].status_reads, 1, "an agreeing record needs no re-read");
+    let mut d = Dir::new(st, None);
+    d.down_err = Some(Errno::EACCES);
+    let mut w = world().with("/svdir/web", d);
+    assert_eq!(sv(&["-j", "status", "web"], &mut w, 1), 1);
+    assert_eq!(w.out, "");
+    assert_eq!(w.err, "warning: unable to stat web/down: access denied\n");
 }

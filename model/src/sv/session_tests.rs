@@ -892,4 +892,9 @@ fn test_status_record_changes_wake_the_wait() {
     use crate::sv::session::{event_wakes, DirEvent};
     assert!(event_wakes(b"status.ext", DirEvent::MovedTo));
     assert!(!event_wakes(b"status.ext.new", DirEvent::ClosedWrite));
+    assert!(event_wakes(b"status", DirEvent::MovedTo) && event_wakes(b"status", DirEvent::ClosedWrite));
+    assert!(event_wakes(b"status.ext", DirEvent::ClosedWrite));
+    assert!(!event_wakes(b"stat", DirEvent::MovedTo) && !event_wakes(b"pid", DirEvent::MovedTo));
+    assert!(!event_wakes(b"status", DirEvent::ClosedNoWrite) && !event_wakes(b"status", DirEvent::Other));
+    assert!(event_wakes(b"ok", DirEvent::ClosedNoWrite) && !event_wakes(b"ok", DirEvent::ClosedWrite));
 }

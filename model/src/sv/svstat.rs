@@ -198,6 +198,24 @@ mod tests {
     }
 
     #[test]
+    fn test_svstat_up_ready_paused_need_a_running_process() {
+        let mut fin = slot_view(&status(9, RunState::Finish), true, None);
+        fin.paused = true;
+        assert_eq!(line(&fin, "up,pid,paused", 0), "false -1 true\n");
+        let mut down = slot_view(&status(0, RunState::Down), true, None);
+        down.paused = true;
+        assert_eq!(line(&down, "paused", 0), "false\n");
+        let mut not_ready = slot_view(&status(42, RunState::Run), true, None);
+        not_ready.ready = false;
+        not_ready.ready_since = None;
+        assert_eq!(line(&not_ready, "up,ready", 0), "true false\n");
+        // A record's `ready` on a slot that is not running is not shown as ready.
+        let mut stale = slot_view(&status(9, RunState::Finish), true, None);
+        stale.ready = true;
+        assert_eq!(line(&stale, "ready", 0), "false\n");
+    }
+
+    #[test]
     fn test_svstat_parse_fields() {
         assert_eq!(parse_fields(b"up,ready"), Ok(alloc::vec![Field::Up, Field::Ready]));
         assert_eq!(parse_fields(b"up,bogus"), Err(&b"bogus"[..]));
