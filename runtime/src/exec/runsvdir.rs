@@ -15,12 +15,13 @@
 use std::collections::VecDeque;
 use std::ffi::CString;
 
-use model::chpst::path::{self as exec_path, AfterFailure};
 use model::errno::Errno;
 use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, StampError, WatchState};
 use model::runsvdir::msg;
+use model::runsvdir::spawn::runsv_plan;
 use model::runsvdir::watch::{self, Effect, Source};
 use model::runsvdir::Runsvdir;
+use model::spawn::Signal;
 use model::Now;
 
 use crate::driver::{Io, Woke};
@@ -48,8 +49,8 @@ pub struct RunsvdirIo {
     pgrp: bool,
     /// The directory as opened by the last scan (children `fchdir` to its descriptor).
     scan_dir: Option<std::ptr::NonNull<libc::DIR>>,
-    /// `<PATH element>/runsv` candidates, in order.
-    runsv_paths: Vec<CString>,
+    /// `$PATH`, for the runsv child's search.
+    path_env: Option<Vec<u8>>,
     log_read: Option<i32>,
     title: Option<TitleMem>,
     watch: Option<Watcher>,
@@ -69,13 +70,12 @@ impl RunsvdirIo {
         title: Option<TitleMem>,
         strays: &crate::signals::Strays,
     ) -> Result<RunsvdirIo, Errno> {
-        let runsv_paths = exec_path::candidates(b"runsv", path_env).into_iter().filter_map(|p| CString::new(p).ok()).collect();
         Ok(RunsvdirIo {
             dir: dir.to_vec(),
             dir_c: sys::cstr(dir)?,
             pgrp,
             scan_dir: None,
-            runsv_paths,
+            path_env: path_env.map(<[u8]>::to_vec),
             log_read: None,
             title,
             watch: None,
@@ -158,26 +158,10 @@ impl RunsvdirIo {
     }
 
     fn start_runsv(&self, name: &[u8]) -> Result<i32, Errno> {
-        let name_c = sys::cstr(name)?;
-        let argv0 = c"runsv";
-        let argv: [*const libc::c_char; 3] = [argv0.as_ptr(), name_c.as_ptr(), std::ptr::null()];
-        let fail_msg = msg::exec_failed_prefix(&self.dir, name);
-        // SAFETY: dirfd of a live DIR.
-        let dirfd = self.scan_dir.map_or(-1, |d| unsafe { libc::dirfd(d.as_ptr()) });
-        let pgrp = self.pgrp;
-        let paths = &self.runsv_paths;
-        let unblock = &self.child_unblock;
-        // SAFETY: single-threaded; the child uses only memory prepared above and
-        // async-signal-safe calls, then execs or _exits.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(sys::last_errno());
-        }
-        if pid == 0 {
-            // SAFETY: in the child, see above.
-            unsafe { runsv_child(&argv, paths, dirfd, pgrp, &fail_msg, unblock) }
-        }
-        Ok(pid)
+        // SAFETY: dirfd of the live DIR of the last scan.
+        let scan_fd = self.scan_dir.map(|d| unsafe { libc::dirfd(d.as_ptr()) });
+        let reset = self.child_unblock.iter().map(|&s| Signal(s)).collect();
+        process::spawn_plan(&runsv_plan(&self.dir, name, scan_fd, self.pgrp, self.path_env.as_deref(), reset))
     }
 
     fn write_stamp(&self, text: &[u8; 25]) -> Result<(), StampError> {
@@ -217,46 +201,6 @@ impl RunsvdirIo {
             None => WatchState::Unavailable,
         }
     }
-}
-
-/// The runsv child: signals back to default, optional new session, into the scanned
-/// directory, then the PATH search for `runsv` (spec/common.md §5).
-unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd: i32, pgrp: bool, fail_msg: &[u8], unblock: &[i32]) -> ! {
-    let mut mask: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut mask);
-    for &s in unblock {
-        libc::signal(s, libc::SIG_DFL);
-        libc::sigaddset(&mut mask, s);
-    }
-    libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
-    crate::signals::reset_reserved_in_child();
-    if pgrp {
-        libc::setsid();
-    }
-    let err = if dirfd >= 0 && libc::fchdir(dirfd) < 0 {
-        sys::last_errno()
-    } else {
-        // The search rule (which errors try the next PATH element) is the model's; these
-        // calls only copy small values, nothing is allocated after fork.
-        let mut remembered = None;
-        let mut stopped = None;
-        for p in paths {
-            libc::execv(p.as_ptr(), argv.as_ptr());
-            match exec_path::after_failure(sys::last_errno(), remembered) {
-                AfterFailure::Next(r) => remembered = r,
-                AfterFailure::Stop(e) => {
-                    stopped = Some(e);
-                    break;
-                }
-            }
-        }
-        stopped.unwrap_or_else(|| exec_path::final_error(remembered))
-    };
-    let text = model::errno::errstr(err.0).as_bytes();
-    libc::write(2, fail_msg.as_ptr().cast(), fail_msg.len());
-    libc::write(2, text.as_ptr().cast(), text.len());
-    libc::write(2, b"\n".as_ptr().cast(), 1);
-    libc::_exit(msg::EXIT_FATAL)
 }
 
 impl Io<Runsvdir> for RunsvdirIo {
