@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use std::ffi::{CStr, CString};
 
 use model::errno::Errno;
+use model::spawn::Signal;
 use model::svlogd::logger::{name_time, OpenStep, READ_SIZE};
+use model::svlogd::spawn::processor_plan;
 use model::svlogd::{Action, Input, LogName, Logger, Sig, UdpOutcome};
 use model::{Now, Tai64n};
 
@@ -239,133 +241,9 @@ impl SvlogdIo {
     }
 
     fn start_processor(&self, d: usize, input: &LogName, command: &[u8]) -> Result<i32, Errno> {
-        let dir_name = &self.paths[d];
-        let msg = |m: &str| {
-            let mut v = b"svlogd: fatal: ".to_vec();
-            v.extend_from_slice(m.as_bytes());
-            v.extend_from_slice(b": ");
-            v.extend_from_slice(dir_name);
-            v.extend_from_slice(b": ");
-            v
-        };
-        let spec = ProcSpec {
-            dir: self.fds[d].dir,
-            input: cname(input),
-            output: cname(&{
-                let mut t = *input;
-                t[26] = b't';
-                t
-            }),
-            sh: cname(b"/bin/sh"),
-            argv: [cname(b"sh"), cname(b"-c"), sys::cstr(command).map_err(|_| Errno::EINVAL)?],
-            m_input: msg("unable to open input for processor"),
-            m_move: msg("unable to move filedescriptor for processor"),
-            m_output: msg("unable to open output for processor"),
-            m_empty: msg("unable to create empty state for processor"),
-            m_state: msg("unable to open state for processor"),
-            m_newstate: msg("unable to open newstate for processor"),
-            m_run: msg("unable to run processor"),
-            unblock: self.child_unblock.clone(),
-        };
-        spawn_processor(&spec)
+        let reset = self.child_unblock.iter().map(|&s| Signal(s)).collect();
+        process::spawn_plan(&processor_plan(&self.paths[d], self.fds[d].dir, input, command, reset))
     }
-}
-
-/// Everything the processor child needs, prepared before `fork`.
-struct ProcSpec {
-    dir: i32,
-    input: CString,
-    output: CString,
-    sh: CString,
-    argv: [CString; 3],
-    m_input: Vec<u8>,
-    m_move: Vec<u8>,
-    m_output: Vec<u8>,
-    m_empty: Vec<u8>,
-    m_state: Vec<u8>,
-    m_newstate: Vec<u8>,
-    m_run: Vec<u8>,
-    unblock: Vec<i32>,
-}
-
-fn spawn_processor(spec: &ProcSpec) -> Result<i32, Errno> {
-    let argv: [*const libc::c_char; 4] = [spec.argv[0].as_ptr(), spec.argv[1].as_ptr(), spec.argv[2].as_ptr(), std::ptr::null()];
-    // SAFETY: svlogd is single-threaded; the child only makes async-signal-safe calls on
-    // memory prepared above, then execs or _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(sys::last_errno());
-    }
-    if pid == 0 {
-        // SAFETY: in the child, see above.
-        unsafe { processor_child(spec, &argv) }
-    }
-    Ok(pid)
-}
-
-unsafe fn processor_child(spec: &ProcSpec, argv: &[*const libc::c_char; 4]) -> ! {
-    let fail = |m: &[u8]| -> ! {
-        let e = model::errno::errstr(sys::errno()).as_bytes();
-        libc::write(2, m.as_ptr().cast(), m.len());
-        libc::write(2, e.as_ptr().cast(), e.len());
-        libc::write(2, b"\n".as_ptr().cast(), 1);
-        libc::_exit(111)
-    };
-    let mv = |to: i32, from: i32| {
-        if to != from {
-            if libc::dup2(from, to) < 0 {
-                fail(&spec.m_move);
-            }
-            libc::close(from);
-        }
-    };
-    let mut mask: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut mask);
-    for &s in &spec.unblock {
-        libc::signal(s, libc::SIG_DFL);
-        libc::sigaddset(&mut mask, s);
-    }
-    libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
-    crate::signals::reset_reserved_in_child();
-    if libc::fchdir(spec.dir) < 0 {
-        fail(&spec.m_input);
-    }
-    let fd = libc::open(spec.input.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
-    if fd < 0 {
-        fail(&spec.m_input);
-    }
-    mv(0, fd);
-    let fd = libc::open(spec.output.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
-    if fd < 0 {
-        fail(&spec.m_output);
-    }
-    mv(1, fd);
-    let mut fd = libc::open(c"state".as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
-    if fd < 0 {
-        if sys::errno() != libc::ENOENT {
-            fail(&spec.m_state);
-        }
-        let e = libc::open(c"state".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
-        if e < 0 {
-            fail(&spec.m_empty);
-        }
-        libc::close(e);
-        fd = libc::open(c"state".as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
-        if fd < 0 {
-            fail(&spec.m_state);
-        }
-    }
-    mv(4, fd);
-    let fd = libc::open(c"newstate".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
-    if fd < 0 {
-        fail(&spec.m_newstate);
-    }
-    mv(5, fd);
-    extern "C" {
-        static environ: *const *const libc::c_char;
-    }
-    libc::execve(spec.sh.as_ptr(), argv.as_ptr(), environ);
-    fail(&spec.m_run)
 }
 
 impl Io<Logger> for SvlogdIo {
