@@ -120,6 +120,22 @@ pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
     }
 }
 
+/// Forks a child that runs `f` in-process and then `_exit(0)`s: runit's final child,
+/// which carries out the shutdown plan itself. Returns the child's pid or the fork errno.
+pub fn fork_run(f: impl FnOnce()) -> SysResult<i32> {
+    // SAFETY: every program of runit-rs is single-threaded when it forks, so the child
+    // may allocate; it runs `f` and leaves with _exit, never returning into the caller.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(child.as_raw()),
+        Ok(ForkResult::Child) => {
+            f();
+            // SAFETY: ends the child without running the parent's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        Err(e) => Err(Errno(e as i32)),
+    }
+}
+
 /// A step with its C strings and signal sets built (before `fork`).
 enum Prep<'a> {
     Signals { default: &'a [Signal], ignore: &'a [Signal], clear_mask: bool, masks: Box<Masks> },

@@ -10,7 +10,8 @@ use std::collections::VecDeque;
 use std::ffi::CString;
 
 use model::errno::Errno;
-use model::stage::{msg, Action, FinalPlan, FinalStep, Flags, Input, Job, Msg, Paths, RebootCmd, Script, SendSig, Sig, StageId, Stages};
+use model::stage::spawn::script_plan;
+use model::stage::{msg, Action, FinalPlan, FinalStep, Flags, Input, Job, Msg, Paths, RebootCmd, Script, SendSig, Sig, Stages};
 use model::Now;
 
 use crate::driver::{Io, Woke};
@@ -58,7 +59,6 @@ fn c(p: &[u8]) -> CString {
 pub struct StagePaths {
     /// The model's byte paths (for messages).
     pub paths: Paths,
-    stage: [CString; 3],
     ctrlaltdel: CString,
     stopit: CString,
     reboot: CString,
@@ -70,22 +70,12 @@ impl StagePaths {
     /// C strings for every path in `paths`.
     pub fn new(paths: Paths) -> StagePaths {
         StagePaths {
-            stage: [c(&paths.stage1), c(&paths.stage2), c(&paths.stage3)],
             ctrlaltdel: c(&paths.ctrlaltdel),
             stopit: c(&paths.stopit),
             reboot: c(&paths.reboot),
             nosync: c(&paths.nosync),
             console: c(&paths.console),
             paths,
-        }
-    }
-
-    fn script(&self, s: Script) -> &CString {
-        match s {
-            Script::Stage(StageId::One) => &self.stage[0],
-            Script::Stage(StageId::Two) => &self.stage[1],
-            Script::Stage(StageId::Three) => &self.stage[2],
-            Script::CtrlAltDel => &self.ctrlaltdel,
         }
     }
 
@@ -139,100 +129,6 @@ fn say(paths: &Paths, m: Msg) {
     }
 }
 
-/// Raw write for a forked child (no allocation).
-fn raw_write(fd: i32, b: &[u8]) {
-    // SAFETY: b is a live slice; a failed write is ignored.
-    unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
-}
-
-/// Forks a stage or ctrlaltdel child. Returns the pid or the fork errno.
-fn spawn_script(p: &StagePaths, script: Script) -> Result<i32, Errno> {
-    let path = p.script(script).clone();
-    let argv: [*const libc::c_char; 2] = [path.as_ptr(), std::ptr::null()];
-    let enter = msg::line(Msg::EnterStage(script), &p.paths);
-    // The failure lines need the errno: prepare them without its text ("no error\n" cut
-    // off); the child appends the text from the model's static table.
-    let fail_prefix = {
-        let mut l = msg::line(Msg::StartFailed(script, Errno(0)), &p.paths);
-        let cut = l.len().saturating_sub(b"no error\n".len());
-        l.truncate(cut);
-        l
-    };
-    let console_prefix = {
-        let mut l = msg::line(Msg::ConsoleFailed(Errno(0)), &p.paths);
-        let cut = l.len().saturating_sub(b"no error\n".len());
-        l.truncate(cut);
-        l
-    };
-    let console = p.console.clone();
-    // SAFETY: runit is single-threaded; the child only makes async-signal-safe calls on
-    // memory prepared above, then execs or _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(sys::last_errno());
-    }
-    if pid > 0 {
-        return Ok(pid);
-    }
-    // Child.
-    unsafe {
-        let write_err = |prefix: &[u8], e: i32| {
-            raw_write(2, prefix);
-            raw_write(2, model::errno::errstr(e).as_bytes());
-            raw_write(2, b"\n");
-        };
-        match script {
-            Script::Stage(StageId::One) => {
-                // Console read-write as the controlling terminal on fd 0.
-                let fd = libc::open(console.as_ptr(), libc::O_RDWR);
-                if fd < 0 {
-                    write_err(&console_prefix, sys::errno());
-                } else {
-                    libc::ioctl(fd, libc::TIOCSCTTY, 0);
-                    libc::dup2(fd, 0);
-                    if fd > 2 {
-                        libc::close(fd);
-                    }
-                }
-            }
-            Script::Stage(StageId::Two | StageId::Three) => {
-                libc::setsid();
-            }
-            Script::CtrlAltDel => {}
-        }
-        // HUP, PIPE, TERM are blocked (and ignored) in runit: default again here.
-        libc::signal(libc::SIGHUP, libc::SIG_DFL);
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        libc::signal(libc::SIGTERM, libc::SIG_DFL);
-        if let Script::Stage(_) = script {
-            // runit's signals unblocked (but see SIGPWR below), CHLD and INT default,
-            // CONT ignored (the 2.1.2 leak, kept: a script can observe it).
-            let mut empty: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut empty);
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            if let Script::Stage(StageId::Two | StageId::Three) = script {
-                // [deb] observed: Debian's runit leaves SIGPWR blocked in the stages it
-                // forks after its first wait (2 and 3), not in stage 1. Kept: a script
-                // can see it (SigBlk) and a `kill -PWR` to stage 2 stays pending.
-                let mut pwr: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut pwr);
-                libc::sigaddset(&mut pwr, libc::SIGPWR);
-                libc::sigprocmask(libc::SIG_BLOCK, &pwr, std::ptr::null_mut());
-            }
-            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            libc::signal(libc::SIGCONT, libc::SIG_IGN);
-        }
-        raw_write(2, &enter);
-        extern "C" {
-            static environ: *const *const libc::c_char;
-        }
-        libc::execve(path.as_ptr(), argv.as_ptr(), environ);
-        write_err(&fail_prefix, sys::errno());
-        libc::_exit(0)
-    }
-}
-
 /// Carries out the final plan (in the final child, or in runit if the fork failed).
 pub fn run_final(paths: &Paths, plan: &FinalPlan) {
     for step in &plan.0 {
@@ -255,18 +151,9 @@ pub fn run_final(paths: &Paths, plan: &FinalPlan) {
 }
 
 fn spawn_final(paths: &Paths, plan: &FinalPlan) -> Result<i32, Errno> {
-    // SAFETY: single-threaded; the child runs the plan (its message lines allocate, which
-    // is fine after fork in a single-threaded process) and _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(sys::last_errno());
-    }
-    if pid == 0 {
-        run_final(paths, plan);
-        // SAFETY: leaving the child.
-        unsafe { libc::_exit(0) };
-    }
-    Ok(pid)
+    // The child runs the plan (its message lines allocate, which is fine after fork in a
+    // single-threaded process) and exits 0.
+    crate::process::fork_run(|| run_final(paths, plan))
 }
 
 /// The executor for runit's stage machine.
@@ -299,8 +186,8 @@ impl Io<Stages> for StageIo {
             }
             Action::Spawn(job) => {
                 let r = match &job {
-                    Job::Stage(s) => spawn_script(&self.paths, Script::Stage(*s)),
-                    Job::CtrlAltDel => spawn_script(&self.paths, Script::CtrlAltDel),
+                    Job::Stage(s) => crate::process::spawn_plan(&script_plan(Script::Stage(*s), &self.paths.paths)),
+                    Job::CtrlAltDel => crate::process::spawn_plan(&script_plan(Script::CtrlAltDel, &self.paths.paths)),
                     Job::Final(plan) => spawn_final(&self.paths.paths, plan),
                 };
                 Some(match r {
