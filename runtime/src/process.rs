@@ -120,6 +120,18 @@ pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
     }
 }
 
+/// Replaces this process with `path` and argv `argv`, keeping the environment (runit-init
+/// becoming runit). Returns only on failure, with the errno.
+pub fn exec(path: &[u8], argv: &[&[u8]]) -> Errno {
+    let (Ok(path), Ok(argv)) = (sys::cstr(path), argv.iter().map(|a| sys::cstr(a)).collect::<SysResult<Vec<CString>>>()) else {
+        return Errno::EINVAL;
+    };
+    match nix::unistd::execv(&path, &argv) {
+        Err(e) => Errno(e as i32),
+        Ok(never) => match never {},
+    }
+}
+
 /// Forks a child that runs `f` in-process and then `_exit(0)`s: runit's final child,
 /// which carries out the shutdown plan itself. Returns the child's pid or the fork errno.
 pub fn fork_run(f: impl FnOnce()) -> SysResult<i32> {

@@ -229,3 +229,25 @@ pub fn set_nonblock(fd: i32, on: bool) -> SysResult<()> {
     let nfl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, nfl) }).map(|_| ())
 }
+
+/// `dup2(from, to)`: raw fd numbers (nix's dup2 wants an owned target, which the standard
+/// fds of a program are not).
+pub fn dup2(from: i32, to: i32) -> SysResult<()> {
+    // SAFETY: dup2 on plain fd numbers touches no memory.
+    if unsafe { libc::dup2(from, to) } < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// `chmod(path, mode)`, following symbolic links.
+pub fn chmod(path: &CStr, mode: u32) -> SysResult<()> {
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        nix::sys::stat::Mode::from_bits_truncate(mode as libc::mode_t),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .map_err(|e| Errno(e as i32))
+}

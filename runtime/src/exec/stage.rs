@@ -8,11 +8,15 @@
 
 use std::collections::VecDeque;
 use std::ffi::CString;
+use std::os::fd::AsFd;
 
 use model::errno::Errno;
 use model::stage::spawn::script_plan;
 use model::stage::{msg, Action, FinalPlan, FinalStep, Flags, Input, Job, Msg, Paths, RebootCmd, Script, SendSig, Sig, Stages};
 use model::Now;
+use nix::poll::{poll, PollFd, PollFlags};
+use nix::sys::reboot::{reboot, RebootMode};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 
 use crate::driver::{Io, Woke};
 use crate::sys;
@@ -39,15 +43,20 @@ pub fn blocked_signals(container: bool) -> Vec<i32> {
 
 /// Blocks `sigs` in the calling process.
 pub fn block(sigs: &[i32]) {
-    // SAFETY: sigset operations on a local set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in sigs {
-            libc::sigaddset(&mut set, s);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
+    let set: SigSet = sigs.iter().filter_map(|&s| Signal::try_from(s).ok()).collect();
+    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+}
+
+/// Whether this process is PID 1 (runit refuses to run otherwise).
+pub fn is_pid1() -> bool {
+    nix::unistd::getpid().as_raw() == 1
+}
+
+/// runit's start-up: a session of its own (failure ignored, as runit) and
+/// Ctrl-Alt-Del turned into SIGINT to PID 1 (EINVAL inside a PID namespace: harmless).
+pub fn take_over_console_and_cad() {
+    let _ = nix::unistd::setsid();
+    let _ = nix::sys::reboot::set_cad_enabled(false);
 }
 
 /// A path as a C string; a path with a NUL (impossible from argv/env) becomes "/".
@@ -90,21 +99,18 @@ impl StagePaths {
 /// only fd 2. If the open fails the inherited fds stay (as runit).
 pub fn point_at_console(console: &CString, all: bool) {
     let Ok(fd) = sys::open(console, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) else { return };
-    // SAFETY: dup2 onto standard fds; fd is ours.
-    unsafe {
-        if all {
-            libc::dup2(fd, 0);
-            libc::dup2(fd, 1);
-        }
-        libc::dup2(fd, 2);
+    if all {
+        let _ = sys::dup2(fd, 0);
+        let _ = sys::dup2(fd, 1);
     }
+    let _ = sys::dup2(fd, 2);
     if fd > 2 {
         let _ = sys::close(fd);
     }
 }
 
 /// How long one message may wait for a busy console (per stall), and how many stalls.
-const CONSOLE_STALL_MS: i32 = 50;
+const CONSOLE_STALL_MS: u16 = 50;
 const CONSOLE_STALLS_MAX: u32 = 20;
 
 /// Writes one runit message to fd 2 (the non-blocking console). A console that is busy
@@ -120,9 +126,7 @@ fn say(paths: &Paths, m: Msg) {
             Ok(n) => rest = rest.get(n..).unwrap_or(&[]),
             Err(e) if e == Errno::EAGAIN && stalls < CONSOLE_STALLS_MAX => {
                 stalls += 1;
-                let mut p = libc::pollfd { fd: 2, events: libc::POLLOUT, revents: 0 };
-                // SAFETY: one valid pollfd.
-                unsafe { libc::poll(&mut p, 1, CONSOLE_STALL_MS) };
+                let _ = poll(&mut [PollFd::new(std::io::stderr().as_fd(), PollFlags::POLLOUT)], CONSOLE_STALL_MS);
             }
             Err(_) => return,
         }
@@ -134,16 +138,14 @@ pub fn run_final(paths: &Paths, plan: &FinalPlan) {
     for step in &plan.0 {
         match *step {
             FinalStep::Say(m) => say(paths, m),
-            // SAFETY: sync and reboot have no memory preconditions.
-            FinalStep::Sync => unsafe { libc::sync() },
+            FinalStep::Sync => nix::unistd::sync(),
             FinalStep::Reboot(cmd) => {
                 let how = match cmd {
-                    RebootCmd::Restart => libc::RB_AUTOBOOT,
-                    RebootCmd::PowerOff => libc::RB_POWER_OFF,
-                    RebootCmd::Halt => libc::RB_HALT_SYSTEM,
+                    RebootCmd::Restart => RebootMode::RB_AUTOBOOT,
+                    RebootCmd::PowerOff => RebootMode::RB_POWER_OFF,
+                    RebootCmd::Halt => RebootMode::RB_HALT_SYSTEM,
                 };
-                // SAFETY: as above.
-                unsafe { libc::reboot(how) };
+                let _ = reboot(how);
             }
             FinalStep::Sleep(span) => std::thread::sleep(std::time::Duration::from_nanos(span.0)),
         }
@@ -204,8 +206,8 @@ impl Io<Stages> for StageIo {
                 None
             }
             Action::ClearStopit => {
-                // SAFETY: valid C string; the result is ignored as runit does.
-                unsafe { libc::chmod(self.paths.stopit.as_ptr(), 0) };
+                // The result is ignored as runit does.
+                let _ = sys::chmod(&self.paths.stopit, 0);
                 None
             }
             Action::KillAll => {
@@ -213,8 +215,7 @@ impl Io<Stages> for StageIo {
                 None
             }
             Action::Sync => {
-                // SAFETY: no preconditions.
-                unsafe { libc::sync() };
+                nix::unistd::sync();
                 None
             }
             Action::RunInline(plan) => {
