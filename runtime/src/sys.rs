@@ -1,10 +1,14 @@
 //! Small safe wrappers over libc calls used across the runtime.
 
 use std::ffi::{CStr, CString};
+use std::os::fd::{BorrowedFd, IntoRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use model::errno::Errno;
+use nix::dir::Dir;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{FchmodatFlags, Mode};
 
 /// The calling thread's errno.
 pub fn errno() -> i32 {
@@ -250,4 +254,93 @@ pub fn chmod(path: &CStr, mode: u32) -> SysResult<()> {
         nix::sys::stat::FchmodatFlags::FollowSymlink,
     )
     .map_err(|e| Errno(e as i32))
+}
+
+/// A nix result as the model's errno.
+fn nx<T>(r: nix::Result<T>) -> SysResult<T> {
+    r.map_err(|e| Errno(e as i32))
+}
+
+/// The descriptor `fd` for nix's I/O-safe wrappers. The runtime keeps descriptors as
+/// plain numbers (the models name them, children inherit them by number); a number
+/// that is no longer open only makes the call fail with EBADF.
+fn fd(fd: i32) -> BorrowedFd<'static> {
+    // SAFETY: a BorrowedFd is only passed to the syscall wrappers below, for the
+    // duration of one call; the kernel checks the number, no memory is involved.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// `openat(2)` relative to directory `dir`, retried on EINTR. Always adds `O_CLOEXEC`.
+pub fn openat(dir: i32, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<i32> {
+    let flags = OFlag::from_bits_retain(flags) | OFlag::O_CLOEXEC;
+    loop {
+        match nix::fcntl::openat(fd(dir), name, flags, Mode::from_bits_truncate(mode)) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return nx(r).map(IntoRawFd::into_raw_fd),
+        }
+    }
+}
+
+/// `renameat(2)` within one directory.
+pub fn renameat(dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
+    nx(nix::fcntl::renameat(fd(dir), from, fd(dir), to))
+}
+
+/// `fstatat(2)` of `name` in `dir`, without following a final symbolic link.
+pub fn lstatat(dir: i32, name: &CStr) -> SysResult<libc::stat> {
+    nx(nix::sys::stat::fstatat(fd(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW))
+}
+
+/// `fstatat(2)` of `name` in `dir`, following symbolic links (as `stat`).
+pub fn statat(dir: i32, name: &CStr) -> SysResult<libc::stat> {
+    nx(nix::sys::stat::fstatat(fd(dir), name, AtFlags::empty()))
+}
+
+/// `unlinkat(2)` of a file (not a directory) in `dir`.
+pub fn unlinkat(dir: i32, name: &CStr) -> SysResult<()> {
+    nx(nix::unistd::unlinkat(fd(dir), name, nix::unistd::UnlinkatFlags::NoRemoveDir))
+}
+
+/// `fchmodat(2)` of `name` in `dir`, following links (as `chmod`).
+pub fn fchmodat(dir: i32, name: &CStr, mode: u32) -> SysResult<()> {
+    nx(nix::sys::stat::fchmodat(fd(dir), name, Mode::from_bits_truncate(mode), FchmodatFlags::FollowSymlink))
+}
+
+/// `fchmod(2)`.
+pub fn fchmod(file: i32, mode: u32) -> SysResult<()> {
+    nx(nix::sys::stat::fchmod(fd(file), Mode::from_bits_truncate(mode)))
+}
+
+/// `fsync(2)`.
+pub fn fsync(file: i32) -> SysResult<()> {
+    nx(nix::unistd::fsync(fd(file)))
+}
+
+/// Opens directory `path` for listing (close-on-exec); the listing's descriptor also
+/// serves `*at` calls and a child's `fchdir` while the [`Dir`] lives.
+pub fn open_dir(path: &CStr) -> SysResult<Dir> {
+    nx(Dir::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()))
+}
+
+/// Opens directory `name` relative to `dir` for listing (close-on-exec).
+pub fn open_dir_at(dir: i32, name: &CStr) -> SysResult<Dir> {
+    nx(Dir::openat(fd(dir), name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()))
+}
+
+/// The names in `dir` in `readdir` order, `.` and `..` left out, and the read error that
+/// ended the listing early, if one did.
+pub fn list(dir: &mut Dir) -> (Vec<CString>, Option<Errno>) {
+    let mut names = Vec::new();
+    for entry in dir.iter() {
+        match entry {
+            Ok(e) => {
+                let n = e.file_name();
+                if n != c"." && n != c".." {
+                    names.push(n.to_owned());
+                }
+            }
+            Err(e) => return (names, Some(Errno(e as i32))),
+        }
+    }
+    (names, None)
 }

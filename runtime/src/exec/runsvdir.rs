@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 
 use model::errno::Errno;
 use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, StampError, WatchState};
@@ -48,7 +49,7 @@ pub struct RunsvdirIo {
     dir_c: CString,
     pgrp: bool,
     /// The directory as opened by the last scan (children `fchdir` to its descriptor).
-    scan_dir: Option<std::ptr::NonNull<libc::DIR>>,
+    scan_dir: Option<nix::dir::Dir>,
     /// `$PATH`, for the runsv child's search.
     path_env: Option<Vec<u8>>,
     log_read: Option<i32>,
@@ -93,73 +94,42 @@ impl RunsvdirIo {
         // The previous scan's directory is no longer needed (children are started right
         // after the scan that found them): free it first, so a tight descriptor limit
         // still leaves room for this scan.
-        if let Some(old) = self.scan_dir.take() {
-            // SAFETY: old came from fdopendir and is closed once.
-            unsafe { libc::closedir(old.as_ptr()) };
-        }
+        self.scan_dir = None;
         // One descriptor serves the listing, the `fstatat`s and the children's `fchdir`.
-        // SAFETY: open(2) on a valid C string.
-        let fd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            let e = sys::last_errno();
-            if e != Errno::EACCES {
-                return ScanReply::dir_unopenable(e);
-            }
+        let mut dir = match sys::open_dir(&self.dir_c) {
+            Ok(d) => d,
             // Unreadable: runit's chdir succeeds (and its opendir fails) only if the
             // directory can still be entered.
-            // SAFETY: open(2) on a valid C string.
-            let p = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-            if p < 0 {
-                return ScanReply::dir_unopenable(sys::last_errno());
+            Err(Errno::EACCES) => {
+                return match sys::open(&self.dir_c, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                    Ok(p) => {
+                        let _ = sys::close(p);
+                        ScanReply::OpenFailed(Errno::EACCES)
+                    }
+                    Err(e) => ScanReply::dir_unopenable(e),
+                };
             }
-            let _ = sys::close(p);
-            return ScanReply::OpenFailed(e);
-        }
-        // SAFETY: fdopendir takes ownership of fd; closedir (next scan) releases it.
-        let Some(d) = std::ptr::NonNull::new(unsafe { libc::fdopendir(fd) }) else {
-            let e = sys::last_errno();
-            let _ = sys::close(fd);
-            return ScanReply::OpenFailed(e);
+            Err(e) => return ScanReply::dir_unopenable(e),
         };
-        self.scan_dir = Some(d);
-        let d = d.as_ptr();
-        let mut entries = Vec::new();
-        let mut read_error = None;
-        loop {
-            // SAFETY: errno reset before readdir to tell end from error; d is live.
-            unsafe { *libc::__errno_location() = 0 };
-            let ent = unsafe { libc::readdir(d) };
-            if ent.is_null() {
-                let e = sys::errno();
-                if e != 0 {
-                    read_error = Some(Errno(e));
-                }
-                break;
-            }
-            // SAFETY: d_name is a NUL-terminated array inside the live dirent.
-            let name_c = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
-            let name = name_c.to_bytes();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            // SAFETY: zeroed stat is a valid out-buffer; name_c is valid until next readdir.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            let r = unsafe { libc::fstatat(fd, name_c.as_ptr(), &mut st, 0) };
-            let kind = if r < 0 {
-                EntryKind::StatFailed(sys::last_errno())
-            } else if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-                EntryKind::Dir { dev: st.st_dev, ino: st.st_ino }
-            } else {
-                EntryKind::NotDir
-            };
-            entries.push(Entry { name: name.to_vec(), kind });
-        }
+        let (names, read_error) = sys::list(&mut dir);
+        let fd = dir.as_raw_fd();
+        let entries = names
+            .into_iter()
+            .map(|name| {
+                let kind = match sys::statat(fd, &name) {
+                    Err(e) => EntryKind::StatFailed(e),
+                    Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => EntryKind::Dir { dev: st.st_dev, ino: st.st_ino },
+                    Ok(_) => EntryKind::NotDir,
+                };
+                Entry { name: name.into_bytes(), kind }
+            })
+            .collect();
+        self.scan_dir = Some(dir);
         ScanReply::Listed { entries, read_error }
     }
 
     fn start_runsv(&self, name: &[u8]) -> Result<i32, Errno> {
-        // SAFETY: dirfd of the live DIR of the last scan.
-        let scan_fd = self.scan_dir.map(|d| unsafe { libc::dirfd(d.as_ptr()) });
+        let scan_fd = self.scan_dir.as_ref().map(AsRawFd::as_raw_fd);
         let reset = self.child_unblock.iter().map(|&s| Signal(s)).collect();
         process::spawn_plan(&runsv_plan(&self.dir, name, scan_fd, self.pgrp, self.path_env.as_deref(), reset))
     }
@@ -179,8 +149,8 @@ impl RunsvdirIo {
 
     fn setup_log(&mut self) -> Result<(), LogFailure> {
         let (r, w) = sys::pipe(true).map_err(|_| LogFailure::Pipe)?;
-        // SAFETY: dup2 on live fds; fd 2 loses close-on-exec so children inherit it.
-        if unsafe { libc::dup2(w, 2) } < 0 {
+        // fd 2 loses close-on-exec so children inherit it.
+        if sys::dup2(w, 2).is_err() {
             let _ = sys::close(r);
             let _ = sys::close(w);
             return Err(LogFailure::Dup);

@@ -4,7 +4,9 @@
 //! decision (what to write where, when to rotate, what to print) is the model's.
 
 use std::collections::VecDeque;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
 
 use model::errno::Errno;
 use model::spawn::Signal;
@@ -12,6 +14,7 @@ use model::svlogd::logger::{name_time, OpenStep, READ_SIZE};
 use model::svlogd::spawn::processor_plan;
 use model::svlogd::{Action, Input, LogName, Logger, Sig, UdpOutcome};
 use model::{Now, Tai64n};
+use nix::sys::socket::{sendto, socket, AddressFamily, MsgFlags, SockFlag, SockType, SockaddrIn};
 
 use crate::driver::{Io, Woke};
 use crate::process;
@@ -60,29 +63,7 @@ fn cname(name: &[u8]) -> CString {
     CString::new(name).unwrap_or_default()
 }
 
-fn check(r: libc::c_int) -> SysResult<libc::c_int> {
-    if r < 0 {
-        Err(sys::last_errno())
-    } else {
-        Ok(r)
-    }
-}
-
-fn openat(dir: i32, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<i32> {
-    loop {
-        // SAFETY: name is a valid C string.
-        let r = unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
-        if r < 0 && sys::errno() == libc::EINTR {
-            continue;
-        }
-        return check(r);
-    }
-}
-
-fn renameat(dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
-    // SAFETY: valid C strings.
-    check(unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) }).map(|_| ())
-}
+use crate::sys::{openat, renameat};
 
 fn close(fd: i32) {
     if fd >= 0 {
@@ -92,32 +73,8 @@ fn close(fd: i32) {
 
 /// Every `@` name of exactly 27 bytes in the directory, in readdir order.
 fn scan(dir: i32) -> SysResult<Vec<LogName>> {
-    let fd = openat(dir, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    // SAFETY: fd is a fresh directory fd that fdopendir takes over.
-    let d = unsafe { libc::fdopendir(fd) };
-    if d.is_null() {
-        let e = sys::last_errno();
-        close(fd);
-        return Err(e);
-    }
-    let mut names = Vec::new();
-    loop {
-        // SAFETY: d is a valid DIR*; the entry is read before the next readdir call.
-        let ent = unsafe { libc::readdir(d) };
-        if ent.is_null() {
-            break;
-        }
-        // SAFETY: d_name is NUL-terminated.
-        let n = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
-        if n.len() == 27 && n[0] == b'@' {
-            let mut a = [0u8; 27];
-            a.copy_from_slice(n);
-            names.push(a);
-        }
-    }
-    // SAFETY: d is valid and closed once.
-    unsafe { libc::closedir(d) };
-    Ok(names)
+    let (names, _read_error) = sys::list(&mut sys::open_dir_at(dir, c".")?);
+    Ok(names.iter().filter_map(|n| <LogName>::try_from(n.to_bytes()).ok().filter(|a| a[0] == b'@')).collect())
 }
 
 impl SvlogdIo {
@@ -182,16 +139,11 @@ impl SvlogdIo {
     /// Stats `current` without following a link: a symbolic link there is reported as
     /// `ELOOP`, as `O_NOFOLLOW` would (runit appends to, and chmods, whatever it points to).
     fn stat_current(&self, d: usize) -> Result<Option<(u64, bool)>, Errno> {
-        // SAFETY: zeroed stat is a valid out-buffer.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid fd, C string and out-pointer.
-        let r = unsafe { libc::fstatat(self.fds[d].dir, c"current".as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
-        if r < 0 {
-            return match sys::last_errno() {
-                Errno::ENOENT => Ok(None),
-                e => Err(e),
-            };
-        }
+        let st = match sys::lstatat(self.fds[d].dir, c"current") {
+            Ok(st) => st,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
             return Err(Errno::ELOOP);
         }
@@ -211,32 +163,13 @@ impl SvlogdIo {
     }
 
     fn send_udp(udp: model::svlogd::config::Udp, bytes: &[u8]) -> UdpOutcome {
-        // SAFETY: plain socket call.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
+        let Ok(sock) = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None) else {
             return UdpOutcome::NoSocket;
-        }
-        // SAFETY: a zeroed sockaddr_in filled in below.
-        let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-        sa.sin_family = libc::AF_INET as libc::sa_family_t;
-        sa.sin_port = udp.port.to_be();
-        sa.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(udp.addr) };
-        // SAFETY: bytes is live; sa is a valid sockaddr_in of the given size.
-        let r = unsafe {
-            libc::sendto(
-                fd,
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                0,
-                (&sa as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
         };
-        close(fd);
-        if r < 0 || r as usize != bytes.len() {
-            UdpOutcome::Failed
-        } else {
-            UdpOutcome::Sent
+        let to = SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::from(udp.addr), udp.port));
+        match sendto(sock.as_raw_fd(), bytes, &to, MsgFlags::empty()) {
+            Ok(n) if n == bytes.len() => UdpOutcome::Sent,
+            _ => UdpOutcome::Failed,
         }
     }
 
@@ -263,14 +196,8 @@ impl Io<Logger> for SvlogdIo {
                     self.fds[dir].cur = fd;
                 })))
             }
-            Action::ChmodCurrent { dir, mode } => {
-                // SAFETY: fchmod on an int fd.
-                Some(Input::Done(check(unsafe { libc::fchmod(self.fds[dir].cur, mode as libc::mode_t) }).map(|_| ())))
-            }
-            Action::FsyncCurrent { dir } => {
-                // SAFETY: fsync on an int fd.
-                Some(Input::Done(check(unsafe { libc::fsync(self.fds[dir].cur) }).map(|_| ())))
-            }
+            Action::ChmodCurrent { dir, mode } => Some(Input::Done(sys::fchmod(self.fds[dir].cur, mode))),
+            Action::FsyncCurrent { dir } => Some(Input::Done(sys::fsync(self.fds[dir].cur))),
             Action::CloseCurrent { dir } => {
                 close(self.fds[dir].cur);
                 self.fds[dir].cur = -1;
@@ -289,15 +216,13 @@ impl Io<Logger> for SvlogdIo {
                 Some(Input::Wrote { result, written, buf: bytes })
             }
             Action::Unlink { dir, name } => {
-                // SAFETY: valid fd and C string.
-                let r = check(unsafe { libc::unlinkat(self.fds[dir].dir, cname(&name).as_ptr(), 0) }).map(|_| ());
+                let r = sys::unlinkat(self.fds[dir].dir, &cname(&name));
                 Some(Input::Done(r))
             }
             Action::RenameFile { dir, from, to } => Some(Input::Done(renameat(self.fds[dir].dir, &cname(&from), &cname(&to)))),
             Action::ChmodFile { dir, name, mode } => {
-                // SAFETY: valid fd and C string.
-                let r = check(unsafe { libc::fchmodat(self.fds[dir].dir, cname(&name).as_ptr(), mode as libc::mode_t, 0) });
-                Some(Input::Done(r.map(|_| ())))
+                let r = sys::fchmodat(self.fds[dir].dir, &cname(&name), mode);
+                Some(Input::Done(r))
             }
             Action::RenameState { dir } => Some(Input::Done(renameat(self.fds[dir].dir, c"newstate", c"state"))),
             Action::StartProcessor { dir, input, command } => Some(Input::Spawned(self.start_processor(dir, &input, &command))),
