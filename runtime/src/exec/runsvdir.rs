@@ -26,6 +26,7 @@ use model::spawn::Signal;
 use model::Now;
 
 use crate::driver::{Io, Woke};
+use crate::notify::Notify;
 use crate::process;
 use crate::sys;
 use crate::wait::Interest;
@@ -209,7 +210,7 @@ impl Io<Runsvdir> for RunsvdirIo {
 
     fn interests(&self, out: &mut Vec<Interest>) {
         if let Some(w) = &self.watch {
-            out.push(Interest::read(w.fd));
+            out.push(Interest::read(w.notify.fd()));
         }
         if let Some(fd) = self.log_read {
             out.push(Interest::read(fd));
@@ -268,7 +269,7 @@ impl Io<Runsvdir> for RunsvdirIo {
 
 /// inotify watches on the directory and on the parents of its symlink chain.
 pub struct Watcher {
-    fd: i32,
+    notify: Notify,
     /// The directory's own watch descriptor.
     dir_wd: i32,
     /// Parent watches and the one name in each that matters.
@@ -303,17 +304,8 @@ impl Watcher {
     /// Watches `dir` (following symlinks) and the parent of every link on the way;
     /// `None` if inotify or the directory's own watch is unavailable.
     pub fn build(dir: &[u8]) -> Option<Watcher> {
-        // SAFETY: plain syscall.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if fd < 0 {
-            return None;
-        }
-        let add = |path: &[u8], mask: u32| -> Option<i32> {
-            let c = CString::new(path).ok()?;
-            // SAFETY: valid fd and C string.
-            let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), mask) };
-            (wd >= 0).then_some(wd)
-        };
+        let notify = Notify::new().ok()?;
+        let add = |path: &[u8], mask: u32| -> Option<i32> { notify.watch(&CString::new(path).ok()?, mask).ok() };
         let mut parents = Vec::new();
         let mut p = dir.to_vec();
         for _ in 0..40 {
@@ -336,52 +328,27 @@ impl Watcher {
                 _ => break,
             }
         }
-        let Some(dir_wd) = add(dir, DIR_MASK) else {
-            let _ = sys::close(fd);
-            return None;
-        };
-        Some(Watcher { fd, dir_wd, parents })
+        let dir_wd = add(dir, DIR_MASK)?;
+        Some(Watcher { notify, dir_wd, parents })
     }
 
     /// Reads every pending event: what they add up to ([`watch::effect`] of each).
     fn drain(&mut self) -> Effect {
         let mut total = Effect::default();
-        let mut buf = [0u8; 8192];
-        loop {
-            let n = match sys::read(self.fd, &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            let mut off = 0;
-            let head = std::mem::size_of::<libc::inotify_event>();
-            while off + head <= n {
-                // SAFETY: the kernel wrote whole events; read_unaligned copes with alignment.
-                let ev: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-                let name_start = off + head;
-                let name_end = (name_start + ev.len as usize).min(n);
-                let raw = &buf[name_start..name_end];
-                let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
-                off = name_end;
-                if ev.mask & libc::IN_Q_OVERFLOW != 0 {
-                    total = total.merge(watch::effect(Source::Overflow));
-                } else if ev.wd == self.dir_wd {
-                    let gone = ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0;
-                    total = total.merge(watch::effect(Source::Dir { gone }));
-                }
-                // Not `else`: one inode can be both the directory and a parent on its chain
-                // (the kernel then hands out one watch descriptor for both).
-                for (_, chain_name) in self.parents.iter().filter(|(wd, _)| *wd == ev.wd) {
-                    total = total.merge(watch::effect(Source::Parent { on_chain: chain_name.as_slice() == name }));
-                }
+        for ev in self.notify.drain() {
+            if ev.mask & libc::IN_Q_OVERFLOW != 0 {
+                total = total.merge(watch::effect(Source::Overflow));
+            } else if ev.wd == self.dir_wd {
+                let gone = ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0;
+                total = total.merge(watch::effect(Source::Dir { gone }));
+            }
+            // Not `else`: one inode can be both the directory and a parent on its chain
+            // (the kernel then hands out one watch descriptor for both).
+            for (_, chain_name) in self.parents.iter().filter(|(wd, _)| *wd == ev.wd) {
+                total = total.merge(watch::effect(Source::Parent { on_chain: *chain_name == ev.name }));
             }
         }
         total
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = sys::close(self.fd);
     }
 }
 
