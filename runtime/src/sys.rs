@@ -344,3 +344,18 @@ pub fn list(dir: &mut Dir) -> (Vec<CString>, Option<Errno>) {
     }
     (names, None)
 }
+
+/// Moves `file`'s offset by `delta` from where it is (`lseek(SEEK_CUR)`).
+pub fn seek_back(file: i32, delta: i64) -> SysResult<i64> {
+    nx(nix::unistd::lseek(fd(file), -delta, nix::unistd::Whence::SeekCur))
+}
+
+/// `ftruncate(2)`.
+pub fn ftruncate(file: i32, len: i64) -> SysResult<()> {
+    nx(nix::unistd::ftruncate(fd(file), len))
+}
+
+/// `pread(2)`: up to `buf.len()` bytes at `offset`, the file's own offset untouched.
+pub fn pread(file: i32, buf: &mut [u8], offset: i64) -> SysResult<usize> {
+    nx(nix::sys::uio::pread(fd(file), buf, offset))
+}

@@ -378,12 +378,11 @@ impl TitleMem {
         }
         let mem = sys::open(c"/proc/self/mem", libc::O_RDWR, 0).ok()?;
         let mut have = vec![0u8; expect.len()];
-        // SAFETY: have is writable for its length.
-        let r = unsafe { libc::pread(mem, have.as_mut_ptr().cast(), have.len(), start as libc::off_t) };
+        let r = sys::pread(mem, &mut have, start as i64);
         // Only to check the area: no descriptor is kept (runsvdir must start its services
         // under a tight descriptor limit), the bytes are written in place.
         let _ = sys::close(mem);
-        if r < 0 || r as usize != have.len() || have != expect {
+        if r != Ok(have.len()) || have != expect {
             return None;
         }
         let (Some(arg), Some(before)) = (argv.get(index), argv.get(..index)) else {
