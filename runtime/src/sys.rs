@@ -158,6 +158,11 @@ pub fn mkfifo(path: &CStr, mode: libc::mode_t) -> SysResult<()> {
     nx(nix::unistd::mkfifo(path, Mode::from_bits_truncate(mode)))
 }
 
+/// `symlink(2)`: a link at `link` pointing to `target`.
+pub fn symlink(target: &CStr, link: &CStr) -> SysResult<()> {
+    nx(nix::unistd::symlinkat(target, AT_FDCWD, link))
+}
+
 /// `readlink(2)` of at most `max` bytes; `ENAMETOOLONG` if the target does not fit
 /// (runit uses a 256-byte buffer for `supervise` links).
 pub fn readlink(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
