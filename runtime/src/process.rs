@@ -320,10 +320,8 @@ impl<'a> Prepared<'a> {
                 }
             }
             Prep::Fchdir { fd, fail } => {
-                // SAFETY: fchdir on an fd the parent keeps open; raw libc because nix's
-                // fchdir wants a borrowed fd, which a raw number can give only unsafely.
-                if unsafe { libc::fchdir(*fd) } < 0 {
-                    self.fail(fail, sys::errno());
+                if let Err(e) = sys::fchdir(*fd) {
+                    self.fail(fail, e.0);
                 }
             }
             Prep::Open { path, flags, to, create_empty, fail, move_fail } => {
@@ -393,13 +391,7 @@ fn open(path: &CString, flags: OFlag) -> Result<i32, i32> {
 }
 
 fn dup2(from: i32, to: i32) -> Result<(), i32> {
-    // SAFETY: dup2 on plain numbers; raw libc because nix's dup2 wants an owned target,
-    // which fds 0, 1, 4, 5 of a child are not.
-    if unsafe { libc::dup2(from, to) } < 0 {
-        Err(sys::errno())
-    } else {
-        Ok(())
-    }
+    sys::dup2(from, to).map_err(|e| e.0)
 }
 
 /// One reaped child: pid and raw wait status.
