@@ -16,6 +16,7 @@
 //! | [`readiness`] | readiness protocols (s6 notification-fd, sd_notify) and their service-dir files |
 //! | [`record`] | the extended status record `supervise/status.ext` (text, versioned) |
 //! | [`utmp`] | utmpset's record edits |
+//! | [`spawn`] | a child's set-up between fork and exec, as a plan |
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -26,6 +27,7 @@ pub mod errno;
 pub mod getopt;
 pub mod machine;
 pub mod msg;
+pub mod spawn;
 pub mod status;
 pub mod step_cap;
 pub mod table;

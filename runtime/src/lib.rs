@@ -12,6 +12,7 @@
 //! | [`process`] | fork/exec with fds wired and signals reset, reaping |
 //! | [`wait`] | the one blocking wait: `ppoll` on fds + the wake-up eventfd until a deadline |
 //! | [`driver`] | the generic loop: drain actions, answer obligations, wait, gather inputs |
+//! | [`notify`] | inotify: watches and their events |
 //! | [`diag`] | writing one diagnostic line per `write(2)` to fd 2 |
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod diag;
 pub mod driver;
 pub mod fs;
 pub mod latch;
+pub mod notify;
 pub mod process;
 pub mod signals;
 pub mod sync;

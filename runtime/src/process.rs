@@ -1,20 +1,27 @@
-//! fork/exec with file descriptors wired and signals reset, and reaping.
+//! fork/exec with a child set-up described by a [`ChildPlan`], and reaping.
 //!
-//! The child side does only what runit's children do: dup the given fds into place,
-//! optionally change directory / process group / session, restore the default
-//! disposition and an empty mask for the signals the parent handles, then `execve`.
-//! If anything fails it writes the prepared message to fd 2 and `_exit`s with the
-//! prepared code (runit's child prints `fatal: unable to start ./run: ...` and exits
-//! 111). Everything the child needs is prepared before `fork`, so the child allocates
-//! nothing.
+//! This is the one spawn path of runit-rs: every program that starts a child builds a
+//! plan (its quirks are model values, see [`model::spawn`]) and hands it to
+//! [`spawn_plan`]. The plan is turned into C strings, pointer arrays and signal sets
+//! *before* `fork`; the child then walks the prepared steps with async-signal-safe calls
+//! only and allocates nothing. A failing step writes its prefix, the errno's text and a
+//! newline to fd 2 and `_exit`s with the plan's code (runit's `fatal: unable to start
+//! ./run: ...` and exit 111).
 
 use std::ffi::CString;
+use std::os::fd::{AsFd, IntoRawFd};
 
+use model::chpst::path::{after_failure, final_error, AfterFailure};
 use model::errno::Errno;
+use model::spawn::{ChildPlan, Exec, OpenHow, Signal, SignalPlan, Step};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::{ForkResult, Pid};
 
 use crate::sys::{self, SysResult};
 
-/// Everything needed to start one child.
+/// Everything needed to start one child the simple way (runsv's and sv's children); it
+/// is turned into a [`ChildPlan`] by [`SpawnSpec::plan`].
 pub struct SpawnSpec {
     /// Path to execute (no PATH search).
     pub path: CString,
@@ -61,74 +68,330 @@ impl SpawnSpec {
             exec_fail_code: 111,
         })
     }
+
+    /// The plan this spec stands for: fds into place, session or group, signals reset,
+    /// directory, exec; every failure with the exec message.
+    pub fn plan(&self) -> ChildPlan {
+        let fail = &self.exec_fail_msg;
+        let mut steps = Vec::new();
+        let fds = [(self.stdin, 0), (self.stdout, 1)];
+        for (from, to) in fds.into_iter().filter_map(|(f, to)| f.map(|f| (f, to))) {
+            steps.push(Step::Dup { from, to, fail: fail.clone() });
+        }
+        if self.close_stdout {
+            steps.push(Step::Close(1));
+        }
+        if self.new_session {
+            steps.push(Step::NewSession);
+        } else if self.new_pgrp {
+            steps.push(Step::NewProcessGroup);
+        }
+        steps.push(Step::Signals(SignalPlan::reset(self.reset_signals.iter().map(|&s| Signal(s)).collect())));
+        if let Some(dir) = &self.chdir {
+            steps.push(Step::Chdir { path: dir.as_bytes().to_vec(), fail: fail.clone() });
+        }
+        let bytes = |v: &[CString]| v.iter().map(|c| c.as_bytes().to_vec()).collect();
+        let exec = Exec {
+            candidates: vec![self.path.as_bytes().to_vec()],
+            argv: bytes(&self.argv),
+            env: self.env.as_deref().map(bytes),
+            fail: fail.clone(),
+        };
+        ChildPlan { steps, exec, fail_exit: self.exec_fail_code }
+    }
 }
 
 /// Forks and executes `spec`. Returns the child's pid, or the fork errno.
 pub fn spawn(spec: &SpawnSpec) -> SysResult<i32> {
-    let mut argv: Vec<*const libc::c_char> = spec.argv.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let envp: Option<Vec<*const libc::c_char>> = spec.env.as_ref().map(|e| {
-        let mut v: Vec<*const libc::c_char> = e.iter().map(|a| a.as_ptr()).collect();
-        v.push(std::ptr::null());
-        v
-    });
-    // SAFETY: fork in a single-threaded process; the child only calls async-signal-safe
-    // functions on memory prepared above, then execs or _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(sys::last_errno());
-    }
-    if pid == 0 {
-        // SAFETY: in the child; see above.
-        unsafe { child(spec, &argv, envp.as_deref()) }
-    }
-    Ok(pid)
+    spawn_plan(&spec.plan())
 }
 
-unsafe fn child(spec: &SpawnSpec, argv: &[*const libc::c_char], envp: Option<&[*const libc::c_char]>) -> ! {
-    let fail = |e: i32| -> ! {
-        let text = model::errno::errstr(e).as_bytes();
-        libc::write(2, spec.exec_fail_msg.as_ptr().cast(), spec.exec_fail_msg.len());
-        libc::write(2, text.as_ptr().cast(), text.len());
-        libc::write(2, b"\n".as_ptr().cast(), 1);
-        libc::_exit(spec.exec_fail_code)
+/// Forks and carries out `plan` in the child. Returns the child's pid, or the fork errno
+/// (EINVAL if a path or argument of the plan holds a NUL byte).
+pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
+    let prepared = Prepared::new(plan)?;
+    // SAFETY: every program of runit-rs is single-threaded when it forks; the child only
+    // runs `Prepared::run`, which makes async-signal-safe calls on memory built above,
+    // allocates nothing, and ends in execve or _exit.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(child.as_raw()),
+        Ok(ForkResult::Child) => prepared.run(),
+        Err(e) => Err(Errno(e as i32)),
+    }
+}
+
+/// Replaces this process with `path` and argv `argv`, keeping the environment (runit-init
+/// becoming runit). Returns only on failure, with the errno.
+pub fn exec(path: &[u8], argv: &[&[u8]]) -> Errno {
+    let (Ok(path), Ok(argv)) = (sys::cstr(path), argv.iter().map(|a| sys::cstr(a)).collect::<SysResult<Vec<CString>>>()) else {
+        return Errno::EINVAL;
     };
-    if let Some(fd) = spec.stdin {
-        if libc::dup2(fd, 0) < 0 {
-            fail(sys::errno());
+    match nix::unistd::execv(&path, &argv) {
+        Err(e) => Errno(e as i32),
+        Ok(never) => match never {},
+    }
+}
+
+/// Forks a child that runs `f` in-process and then `_exit(0)`s: runit's final child,
+/// which carries out the shutdown plan itself. Returns the child's pid or the fork errno.
+pub fn fork_run(f: impl FnOnce()) -> SysResult<i32> {
+    // SAFETY: every program of runit-rs is single-threaded when it forks, so the child
+    // may allocate; it runs `f` and leaves with _exit, never returning into the caller.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(child.as_raw()),
+        Ok(ForkResult::Child) => {
+            f();
+            // SAFETY: ends the child without running the parent's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        Err(e) => Err(Errno(e as i32)),
+    }
+}
+
+/// A step with its C strings and signal sets built (before `fork`).
+enum Prep<'a> {
+    Signals { default: &'a [Signal], ignore: &'a [Signal], clear_mask: bool, masks: Box<Masks> },
+    NewSession,
+    NewProcessGroup,
+    Dup { from: i32, to: i32, fail: &'a [u8] },
+    Close(i32),
+    Chdir { path: CString, fail: &'a [u8] },
+    Fchdir { fd: i32, fail: &'a [u8] },
+    Open { path: CString, flags: OFlag, to: i32, create_empty: Option<&'a [u8]>, fail: &'a [u8], move_fail: &'a [u8] },
+    ControllingTerminal { path: CString, warn: &'a [u8] },
+    Say(&'a [u8]),
+}
+
+/// The sets a signal step unblocks and blocks.
+struct Masks {
+    unblock: libc::sigset_t,
+    block: libc::sigset_t,
+}
+
+/// A plan ready for the child: nothing in it allocates when run.
+struct Prepared<'a> {
+    steps: Vec<Prep<'a>>,
+    candidates: Vec<CString>,
+    /// Kept alive for the pointers in `argv_p`/`env_p`.
+    _strings: (Vec<CString>, Vec<CString>),
+    argv_p: Vec<*const libc::c_char>,
+    env_p: Option<Vec<*const libc::c_char>>,
+    fail: &'a [u8],
+    fail_exit: i32,
+}
+
+fn sigset(sigs: &[Signal]) -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset write into a local set (an invalid number is refused
+    // with EINVAL and changes nothing).
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, s.0);
+        }
+        set
+    }
+}
+
+fn pointers(v: &[CString]) -> Vec<*const libc::c_char> {
+    v.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+}
+
+fn cstrings(v: &[Vec<u8>]) -> SysResult<Vec<CString>> {
+    v.iter().map(|b| sys::cstr(b)).collect()
+}
+
+const WRITE_NEW: OFlag = OFlag::O_WRONLY.union(OFlag::O_NONBLOCK).union(OFlag::O_TRUNC).union(OFlag::O_CREAT);
+
+impl<'a> Prepared<'a> {
+    fn new(plan: &'a ChildPlan) -> SysResult<Prepared<'a>> {
+        let mut steps = Vec::with_capacity(plan.steps.len());
+        for step in &plan.steps {
+            steps.push(match step {
+                Step::Signals(p) => Prep::Signals {
+                    default: &p.default,
+                    ignore: &p.ignore,
+                    clear_mask: p.clear_mask,
+                    masks: Box::new(Masks { unblock: sigset(&p.unblock), block: sigset(&p.block) }),
+                },
+                Step::NewSession => Prep::NewSession,
+                Step::NewProcessGroup => Prep::NewProcessGroup,
+                Step::Dup { from, to, fail } => Prep::Dup { from: *from, to: *to, fail },
+                Step::Close(fd) => Prep::Close(*fd),
+                Step::Chdir { path, fail } => Prep::Chdir { path: sys::cstr(path)?, fail },
+                Step::Fchdir { fd, fail } => Prep::Fchdir { fd: *fd, fail },
+                Step::Open { path, how, to, create_empty, fail, move_fail } => {
+                    let flags = match how {
+                        OpenHow::ReadNonblock => OFlag::O_RDONLY | OFlag::O_NONBLOCK,
+                        OpenHow::WriteNewNonblock => WRITE_NEW,
+                    };
+                    Prep::Open { path: sys::cstr(path)?, flags, to: *to, create_empty: create_empty.as_deref(), fail, move_fail }
+                }
+                Step::ControllingTerminal { path, warn } => Prep::ControllingTerminal { path: sys::cstr(path)?, warn },
+                Step::Say(b) => Prep::Say(b),
+            });
+        }
+        let Exec { candidates, argv, env, fail } = &plan.exec;
+        let argv = cstrings(argv)?;
+        let env = env.as_deref().map(cstrings).transpose()?;
+        let argv_p = pointers(&argv);
+        let env_p = env.as_deref().map(pointers);
+        Ok(Prepared {
+            steps,
+            candidates: cstrings(candidates)?,
+            _strings: (argv, env.unwrap_or_default()),
+            argv_p,
+            env_p,
+            fail,
+            fail_exit: plan.fail_exit,
+        })
+    }
+
+    /// The child: every step, then the exec. Never returns.
+    fn run(&self) -> ! {
+        for step in &self.steps {
+            self.step(step);
+        }
+        let mut remembered = None;
+        let mut stopped = None;
+        for path in &self.candidates {
+            let e = self.exec(path);
+            match after_failure(e, remembered) {
+                AfterFailure::Next(r) => remembered = r,
+                AfterFailure::Stop(e) => {
+                    stopped = Some(e);
+                    break;
+                }
+            }
+        }
+        self.fail(self.fail, stopped.unwrap_or_else(|| final_error(remembered)).0)
+    }
+
+    fn exec(&self, path: &CString) -> Errno {
+        // SAFETY: path, argv_p and env_p point into C strings owned by `self`, and the
+        // pointer arrays are NULL-terminated (nix's execv would allocate them here).
+        unsafe {
+            match &self.env_p {
+                Some(env) => libc::execve(path.as_ptr(), self.argv_p.as_ptr(), env.as_ptr()),
+                None => libc::execv(path.as_ptr(), self.argv_p.as_ptr()),
+            }
+        };
+        sys::last_errno()
+    }
+
+    fn step(&self, step: &Prep) {
+        match step {
+            Prep::Signals { default, ignore, clear_mask, masks } => {
+                // SAFETY: signal(2) with SIG_DFL/SIG_IGN installs no handler; the sets were
+                // built before fork. Raw libc: nix's Signal cannot name real-time signals.
+                unsafe {
+                    for s in *default {
+                        libc::signal(s.0, libc::SIG_DFL);
+                    }
+                    for s in *ignore {
+                        libc::signal(s.0, libc::SIG_IGN);
+                    }
+                    if *clear_mask {
+                        let empty = sigset(&[]);
+                        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+                    }
+                    libc::sigprocmask(libc::SIG_UNBLOCK, &masks.unblock, std::ptr::null_mut());
+                    libc::sigprocmask(libc::SIG_BLOCK, &masks.block, std::ptr::null_mut());
+                }
+                crate::signals::reset_reserved_in_child();
+            }
+            Prep::NewSession => {
+                let _ = nix::unistd::setsid();
+            }
+            Prep::NewProcessGroup => {
+                let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+            }
+            Prep::Dup { from, to, fail } => {
+                if let Err(e) = dup2(*from, *to) {
+                    self.fail(fail, e);
+                }
+            }
+            Prep::Close(fd) => {
+                let _ = nix::unistd::close(*fd);
+            }
+            Prep::Chdir { path, fail } => {
+                if let Err(e) = nix::unistd::chdir(path.as_c_str()) {
+                    self.fail(fail, e as i32);
+                }
+            }
+            Prep::Fchdir { fd, fail } => {
+                if let Err(e) = sys::fchdir(*fd) {
+                    self.fail(fail, e.0);
+                }
+            }
+            Prep::Open { path, flags, to, create_empty, fail, move_fail } => {
+                let fd = match open(path, *flags) {
+                    Err(e) if e == libc::ENOENT && create_empty.is_some() => {
+                        match open(path, WRITE_NEW) {
+                            Ok(fd) => {
+                                let _ = nix::unistd::close(fd);
+                            }
+                            Err(e) => self.fail(create_empty.unwrap_or_default(), e),
+                        }
+                        open(path, *flags)
+                    }
+                    r => r,
+                };
+                match fd {
+                    Ok(fd) => self.move_fd(fd, *to, move_fail),
+                    Err(e) => self.fail(fail, e),
+                }
+            }
+            Prep::ControllingTerminal { path, warn } => match open(path, OFlag::O_RDWR) {
+                Ok(fd) => {
+                    // SAFETY: TIOCSCTTY takes an int argument; nix has no wrapper for it.
+                    unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+                    let _ = dup2(fd, 0);
+                    if fd > 2 {
+                        let _ = nix::unistd::close(fd);
+                    }
+                }
+                Err(e) => self.say_error(warn, e),
+            },
+            Prep::Say(bytes) => say(bytes),
         }
     }
-    if let Some(fd) = spec.stdout {
-        if libc::dup2(fd, 1) < 0 {
-            fail(sys::errno());
+
+    fn move_fd(&self, fd: i32, to: i32, fail: &[u8]) {
+        if fd != to {
+            if let Err(e) = dup2(fd, to) {
+                self.fail(fail, e);
+            }
+            let _ = nix::unistd::close(fd);
         }
     }
-    if spec.close_stdout {
-        libc::close(1);
+
+    fn say_error(&self, prefix: &[u8], e: i32) {
+        say(prefix);
+        say(model::errno::errstr(e).as_bytes());
+        say(b"\n");
     }
-    if spec.new_session {
-        libc::setsid();
-    } else if spec.new_pgrp {
-        libc::setpgid(0, 0);
+
+    /// runit's child failure: `prefix`, the errno's text, a newline, then exit.
+    fn fail(&self, prefix: &[u8], e: i32) -> ! {
+        self.say_error(prefix, e);
+        // SAFETY: _exit ends the child without running the parent's atexit handlers or
+        // flushing its buffers (nix 0.32 has no wrapper).
+        unsafe { libc::_exit(self.fail_exit) }
     }
-    let mut mask: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut mask);
-    for &s in &spec.reset_signals {
-        libc::signal(s, libc::SIG_DFL);
-        libc::sigaddset(&mut mask, s);
-    }
-    libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
-    crate::signals::reset_reserved_in_child();
-    if let Some(dir) = &spec.chdir {
-        if libc::chdir(dir.as_ptr()) < 0 {
-            fail(sys::errno());
-        }
-    }
-    match envp {
-        Some(e) => libc::execve(spec.path.as_ptr(), argv.as_ptr(), e.as_ptr()),
-        None => libc::execv(spec.path.as_ptr(), argv.as_ptr()),
-    };
-    fail(sys::errno())
+}
+
+/// Writes to fd 2, ignoring failure (nothing is allocated: `stderr()` is a static handle).
+fn say(bytes: &[u8]) {
+    let _ = nix::unistd::write(std::io::stderr().as_fd(), bytes);
+}
+
+fn open(path: &CString, flags: OFlag) -> Result<i32, i32> {
+    nix::fcntl::open(path.as_c_str(), flags, Mode::from_bits_truncate(0o644)).map(IntoRawFd::into_raw_fd).map_err(|e| e as i32)
+}
+
+fn dup2(from: i32, to: i32) -> Result<(), i32> {
+    sys::dup2(from, to).map_err(|e| e.0)
 }
 
 /// One reaped child: pid and raw wait status.
@@ -175,4 +438,26 @@ pub fn wait_pid(pid: i32) -> SysResult<i32> {
 /// Sends `sig` to `pid`; ESRCH is reported, never fatal.
 pub fn signal(pid: i32, sig: i32) -> Result<(), Errno> {
     sys::kill(pid, sig)
+}
+
+#[cfg(test)]
+mod tests {
+    use model::spawn::Signal;
+
+    #[test]
+    fn model_signal_numbers_are_libcs() {
+        let pairs = [
+            (Signal::HUP, libc::SIGHUP),
+            (Signal::INT, libc::SIGINT),
+            (Signal::PIPE, libc::SIGPIPE),
+            (Signal::ALRM, libc::SIGALRM),
+            (Signal::TERM, libc::SIGTERM),
+            (Signal::CHLD, libc::SIGCHLD),
+            (Signal::CONT, libc::SIGCONT),
+            (Signal::PWR, libc::SIGPWR),
+        ];
+        for (m, l) in pairs {
+            assert_eq!(m.0, l);
+        }
+    }
 }

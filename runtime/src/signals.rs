@@ -95,6 +95,15 @@ pub fn ignore(signo: i32) {
     }
 }
 
+/// Gives `signo` back its default disposition (e.g. SIGPIPE, which Rust's runtime
+/// ignores, for sv and the `./check` scripts it runs).
+pub fn default(signo: i32) {
+    // SAFETY: SIG_DFL is a valid disposition; no handler is installed.
+    unsafe {
+        libc::signal(signo, libc::SIG_DFL);
+    }
+}
+
 /// Signals whose default action ends the process and that can reach a program by mistake
 /// (`kill -PWR`, a resource limit's XCPU/XFSZ, a profiler's PROF/VTALRM, a stray
 /// real-time signal: those follow in [`strays`]). Not listed: KILL and STOP (they cannot

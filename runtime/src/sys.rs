@@ -1,10 +1,16 @@
-//! Small safe wrappers over libc calls used across the runtime.
+//! Small wrappers over the syscalls used across the runtime: nix's safe API where it
+//! covers the call, raw libc (each with its SAFETY comment) where it does not. File
+//! descriptors stay plain numbers, as the models and children see them.
 
 use std::ffi::{CStr, CString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{BorrowedFd, IntoRawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use model::errno::Errno;
+use nix::dir::Dir;
+use nix::fcntl::{AtFlags, FcntlArg, OFlag, AT_FDCWD};
+use nix::sys::stat::{FchmodatFlags, Mode};
 
 /// The calling thread's errno.
 pub fn errno() -> i32 {
@@ -39,34 +45,27 @@ fn check(r: libc::c_int) -> SysResult<libc::c_int> {
 
 /// `open(2)` with flags and mode, retried on EINTR. Always adds `O_CLOEXEC`.
 pub fn open(path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<i32> {
+    let flags = OFlag::from_bits_retain(flags) | OFlag::O_CLOEXEC;
     loop {
-        // SAFETY: path is a valid C string.
-        let r = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
-        if r < 0 && errno() == libc::EINTR {
-            continue;
+        match nix::fcntl::open(path, flags, Mode::from_bits_truncate(mode)) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return nx(r).map(IntoRawFd::into_raw_fd),
         }
-        return check(r);
     }
 }
 
 /// `close(2)`; errors reported but the fd is gone either way.
 pub fn close(fd: i32) -> SysResult<()> {
-    // SAFETY: closing an integer fd has no memory-safety preconditions.
-    check(unsafe { libc::close(fd) }).map(|_| ())
+    nx(nix::unistd::close(fd))
 }
 
 /// `read(2)` into `buf`, retried on EINTR.
-pub fn read(fd: i32, buf: &mut [u8]) -> SysResult<usize> {
+pub fn read(file: i32, buf: &mut [u8]) -> SysResult<usize> {
     loop {
-        // SAFETY: buf is a live, writable slice of the given length.
-        let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if r < 0 {
-            if errno() == libc::EINTR {
-                continue;
-            }
-            return Err(last_errno());
+        match nix::unistd::read(fd(file), buf) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return nx(r),
         }
-        return Ok(r as usize);
     }
 }
 
@@ -93,17 +92,12 @@ pub fn read_append(fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize> {
 }
 
 /// `write(2)` of `buf`, retried on EINTR; may be short.
-pub fn write(fd: i32, buf: &[u8]) -> SysResult<usize> {
+pub fn write(file: i32, buf: &[u8]) -> SysResult<usize> {
     loop {
-        // SAFETY: buf is a live slice of the given length.
-        let r = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if r < 0 {
-            if errno() == libc::EINTR {
-                continue;
-            }
-            return Err(last_errno());
+        match nix::unistd::write(fd(file), buf) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return nx(r),
         }
-        return Ok(r as usize);
     }
 }
 
@@ -121,78 +115,62 @@ pub fn write_all(fd: i32, mut buf: &[u8]) -> SysResult<()> {
 
 /// `rename(2)`.
 pub fn rename(from: &CStr, to: &CStr) -> SysResult<()> {
-    // SAFETY: both are valid C strings.
-    check(unsafe { libc::rename(from.as_ptr(), to.as_ptr()) }).map(|_| ())
+    nx(nix::fcntl::renameat(AT_FDCWD, from, AT_FDCWD, to))
 }
 
 /// `unlink(2)`.
 pub fn unlink(path: &CStr) -> SysResult<()> {
-    // SAFETY: valid C string.
-    check(unsafe { libc::unlink(path.as_ptr()) }).map(|_| ())
+    nx(nix::unistd::unlink(path))
 }
 
 /// `chdir(2)`.
 pub fn chdir(path: &CStr) -> SysResult<()> {
-    // SAFETY: valid C string.
-    check(unsafe { libc::chdir(path.as_ptr()) }).map(|_| ())
+    nx(nix::unistd::chdir(path))
 }
 
 /// `fchdir(2)`.
-pub fn fchdir(fd: i32) -> SysResult<()> {
-    // SAFETY: no memory preconditions.
-    check(unsafe { libc::fchdir(fd) }).map(|_| ())
+pub fn fchdir(dir: i32) -> SysResult<()> {
+    nx(nix::unistd::fchdir(fd(dir)))
 }
 
 /// `stat(2)` (follows symlinks).
 pub fn stat(path: &CStr) -> SysResult<libc::stat> {
-    // SAFETY: zeroed stat is a valid out-buffer; path is a valid C string.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    check(unsafe { libc::stat(path.as_ptr(), &mut st) })?;
-    Ok(st)
+    nx(nix::sys::stat::stat(path))
 }
 
 /// `lstat(2)` (does not follow a final symlink).
 pub fn lstat(path: &CStr) -> SysResult<libc::stat> {
-    // SAFETY: as for stat.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    check(unsafe { libc::lstat(path.as_ptr(), &mut st) })?;
-    Ok(st)
+    nx(nix::sys::stat::lstat(path))
 }
 
 /// `fstat(2)`.
-pub fn fstat(fd: i32) -> SysResult<libc::stat> {
-    // SAFETY: as for stat.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    check(unsafe { libc::fstat(fd, &mut st) })?;
-    Ok(st)
+pub fn fstat(file: i32) -> SysResult<libc::stat> {
+    nx(nix::sys::stat::fstat(fd(file)))
 }
 
 /// `mkdir(2)`.
 pub fn mkdir(path: &CStr, mode: libc::mode_t) -> SysResult<()> {
-    // SAFETY: valid C string.
-    check(unsafe { libc::mkdir(path.as_ptr(), mode) }).map(|_| ())
+    nx(nix::unistd::mkdir(path, Mode::from_bits_truncate(mode)))
 }
 
 /// `mkfifo(3)`.
 pub fn mkfifo(path: &CStr, mode: libc::mode_t) -> SysResult<()> {
-    // SAFETY: valid C string.
-    check(unsafe { libc::mkfifo(path.as_ptr(), mode) }).map(|_| ())
+    nx(nix::unistd::mkfifo(path, Mode::from_bits_truncate(mode)))
 }
 
-/// `readlink(2)` into an owned buffer of at most `max` bytes; `ENAMETOOLONG` if the
-/// target does not fit (runit uses a 256-byte buffer for `supervise` links).
+/// `symlink(2)`: a link at `link` pointing to `target`.
+pub fn symlink(target: &CStr, link: &CStr) -> SysResult<()> {
+    nx(nix::unistd::symlinkat(target, AT_FDCWD, link))
+}
+
+/// `readlink(2)` of at most `max` bytes; `ENAMETOOLONG` if the target does not fit
+/// (runit uses a 256-byte buffer for `supervise` links).
 pub fn readlink(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
-    let mut buf = vec![0u8; max];
-    // SAFETY: buf is writable for max bytes.
-    let r = unsafe { libc::readlink(path.as_ptr(), buf.as_mut_ptr().cast(), max) };
-    if r < 0 {
-        return Err(last_errno());
-    }
-    if r as usize >= max {
+    let target = nx(nix::fcntl::readlink(path))?.into_vec();
+    if target.len() >= max {
         return Err(Errno::ENAMETOOLONG);
     }
-    buf.truncate(r as usize);
-    Ok(buf)
+    Ok(target)
 }
 
 /// `flock(2)`.
@@ -215,17 +193,140 @@ pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
 
 /// `pipe2(2)` with `O_CLOEXEC` (and optionally `O_NONBLOCK`): (read, write).
 pub fn pipe(nonblock: bool) -> SysResult<(i32, i32)> {
-    let mut fds = [0i32; 2];
-    let flags = libc::O_CLOEXEC | if nonblock { libc::O_NONBLOCK } else { 0 };
-    // SAFETY: fds is a valid 2-element out-array.
-    check(unsafe { libc::pipe2(fds.as_mut_ptr(), flags) })?;
-    Ok((fds[0], fds[1]))
+    let flags = OFlag::O_CLOEXEC | if nonblock { OFlag::O_NONBLOCK } else { OFlag::empty() };
+    let (r, w) = nx(nix::unistd::pipe2(flags))?;
+    Ok((r.into_raw_fd(), w.into_raw_fd()))
 }
 
 /// Sets or clears `O_NONBLOCK` on an fd.
-pub fn set_nonblock(fd: i32, on: bool) -> SysResult<()> {
-    // SAFETY: fcntl on an int fd.
-    let fl = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    let nfl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
-    check(unsafe { libc::fcntl(fd, libc::F_SETFL, nfl) }).map(|_| ())
+pub fn set_nonblock(file: i32, on: bool) -> SysResult<()> {
+    let fl = OFlag::from_bits_retain(nx(nix::fcntl::fcntl(fd(file), FcntlArg::F_GETFL))?);
+    let nfl = if on { fl | OFlag::O_NONBLOCK } else { fl - OFlag::O_NONBLOCK };
+    nx(nix::fcntl::fcntl(fd(file), FcntlArg::F_SETFL(nfl))).map(|_| ())
+}
+
+/// `dup2(from, to)`: raw fd numbers (nix's dup2 wants an owned target, which the standard
+/// fds of a program are not).
+pub fn dup2(from: i32, to: i32) -> SysResult<()> {
+    // SAFETY: dup2 on plain fd numbers touches no memory.
+    if unsafe { libc::dup2(from, to) } < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// `chmod(path, mode)`, following symbolic links.
+pub fn chmod(path: &CStr, mode: u32) -> SysResult<()> {
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        nix::sys::stat::Mode::from_bits_truncate(mode as libc::mode_t),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .map_err(|e| Errno(e as i32))
+}
+
+/// A nix result as the model's errno.
+fn nx<T>(r: nix::Result<T>) -> SysResult<T> {
+    r.map_err(|e| Errno(e as i32))
+}
+
+/// The descriptor `fd` for nix's I/O-safe wrappers. The runtime keeps descriptors as
+/// plain numbers (the models name them, children inherit them by number); a number
+/// that is no longer open only makes the call fail with EBADF.
+fn fd(fd: i32) -> BorrowedFd<'static> {
+    // SAFETY: the BorrowedFd is only handed to one nix syscall wrapper in this module,
+    // for the duration of that call; the kernel checks the number, no memory is involved.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// `openat(2)` relative to directory `dir`, retried on EINTR. Always adds `O_CLOEXEC`.
+pub fn openat(dir: i32, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<i32> {
+    let flags = OFlag::from_bits_retain(flags) | OFlag::O_CLOEXEC;
+    loop {
+        match nix::fcntl::openat(fd(dir), name, flags, Mode::from_bits_truncate(mode)) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return nx(r).map(IntoRawFd::into_raw_fd),
+        }
+    }
+}
+
+/// `renameat(2)` within one directory.
+pub fn renameat(dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
+    nx(nix::fcntl::renameat(fd(dir), from, fd(dir), to))
+}
+
+/// `fstatat(2)` of `name` in `dir`, without following a final symbolic link.
+pub fn lstatat(dir: i32, name: &CStr) -> SysResult<libc::stat> {
+    nx(nix::sys::stat::fstatat(fd(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW))
+}
+
+/// `fstatat(2)` of `name` in `dir`, following symbolic links (as `stat`).
+pub fn statat(dir: i32, name: &CStr) -> SysResult<libc::stat> {
+    nx(nix::sys::stat::fstatat(fd(dir), name, AtFlags::empty()))
+}
+
+/// `unlinkat(2)` of a file (not a directory) in `dir`.
+pub fn unlinkat(dir: i32, name: &CStr) -> SysResult<()> {
+    nx(nix::unistd::unlinkat(fd(dir), name, nix::unistd::UnlinkatFlags::NoRemoveDir))
+}
+
+/// `fchmodat(2)` of `name` in `dir`, following links (as `chmod`).
+pub fn fchmodat(dir: i32, name: &CStr, mode: u32) -> SysResult<()> {
+    nx(nix::sys::stat::fchmodat(fd(dir), name, Mode::from_bits_truncate(mode), FchmodatFlags::FollowSymlink))
+}
+
+/// `fchmod(2)`.
+pub fn fchmod(file: i32, mode: u32) -> SysResult<()> {
+    nx(nix::sys::stat::fchmod(fd(file), Mode::from_bits_truncate(mode)))
+}
+
+/// `fsync(2)`.
+pub fn fsync(file: i32) -> SysResult<()> {
+    nx(nix::unistd::fsync(fd(file)))
+}
+
+/// Opens directory `path` for listing (close-on-exec); the listing's descriptor also
+/// serves `*at` calls and a child's `fchdir` while the [`Dir`] lives.
+pub fn open_dir(path: &CStr) -> SysResult<Dir> {
+    nx(Dir::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()))
+}
+
+/// Opens directory `name` relative to `dir` for listing (close-on-exec).
+pub fn open_dir_at(dir: i32, name: &CStr) -> SysResult<Dir> {
+    nx(Dir::openat(fd(dir), name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()))
+}
+
+/// The names in `dir` in `readdir` order, `.` and `..` left out, and the read error that
+/// ended the listing early, if one did.
+pub fn list(dir: &mut Dir) -> (Vec<CString>, Option<Errno>) {
+    let mut names = Vec::new();
+    for entry in dir.iter() {
+        match entry {
+            Ok(e) => {
+                let n = e.file_name();
+                if n != c"." && n != c".." {
+                    names.push(n.to_owned());
+                }
+            }
+            Err(e) => return (names, Some(Errno(e as i32))),
+        }
+    }
+    (names, None)
+}
+
+/// Moves `file`'s offset by `delta` from where it is (`lseek(SEEK_CUR)`).
+pub fn seek_back(file: i32, delta: i64) -> SysResult<i64> {
+    nx(nix::unistd::lseek(fd(file), -delta, nix::unistd::Whence::SeekCur))
+}
+
+/// `ftruncate(2)`.
+pub fn ftruncate(file: i32, len: i64) -> SysResult<()> {
+    nx(nix::unistd::ftruncate(fd(file), len))
+}
+
+/// `pread(2)`: up to `buf.len()` bytes at `offset`, the file's own offset untouched.
+pub fn pread(file: i32, buf: &mut [u8], offset: i64) -> SysResult<usize> {
+    nx(nix::sys::uio::pread(fd(file), buf, offset))
 }

@@ -2,7 +2,6 @@
 //! SIGCONT to PID 1; started as PID 1 it execs runit (spec/init.md §2).
 //!
 //! `RUNIT_ROOT=/prefix` moves the flag files and `/sbin/runit` under a prefix (tests).
-use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 
 use model::errno::Errno;
@@ -18,19 +17,7 @@ fn paths() -> Paths {
 }
 
 fn exec_runit(paths: &Paths) -> ! {
-    let e = match (CString::new(paths.runit.clone()), CString::new("runit")) {
-        (Ok(path), Ok(arg0)) => {
-            let argv = [arg0.as_ptr(), std::ptr::null()];
-            extern "C" {
-                static environ: *const *const libc::c_char;
-            }
-            // SAFETY: valid C strings and a NULL-terminated argv; environ is the
-            // process environment.
-            unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), environ) };
-            sys::last_errno()
-        }
-        _ => Errno::EINVAL,
-    };
+    let e = runtime::process::exec(&paths.runit, &[b"runit"]);
     runit_bins::die(&msg::init::exec_failed(e), 111)
 }
 
@@ -53,14 +40,7 @@ fn run_steps(paths: &Paths, steps: &[Step]) {
             }
             Step::Chmod { flag, mode, missing_ok } => {
                 let p = file(flag);
-                let r = sys::cstr(p).and_then(|c| {
-                    // SAFETY: valid C string.
-                    if unsafe { libc::chmod(c.as_ptr(), mode as libc::mode_t) } < 0 {
-                        Err(sys::last_errno())
-                    } else {
-                        Ok(())
-                    }
-                });
+                let r = sys::cstr(p).and_then(|c| sys::chmod(&c, mode));
                 match r {
                     Ok(()) => {}
                     Err(e) if missing_ok && e == Errno::ENOENT => {}
@@ -78,8 +58,7 @@ fn main() {
     let args = runit_bins::args_bytes();
     let argv0: &[u8] = args.first().map_or(b"runit-init", |a| a.as_slice());
     let paths = paths();
-    // SAFETY: getpid has no preconditions.
-    let is_pid1 = unsafe { libc::getpid() } == 1;
+    let is_pid1 = runtime::exec::stage::is_pid1();
     let cmd = init::command(is_pid1, args.get(1).map(|a| a.as_slice()));
     match cmd {
         Command::ExecRunit => exec_runit(&paths),

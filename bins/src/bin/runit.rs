@@ -35,13 +35,11 @@ fn container_mode() -> bool {
 
 fn main() {
     let paths = paths();
-    // SAFETY: getpid has no preconditions.
-    if unsafe { libc::getpid() } != 1 {
+    if !exec::is_pid1() {
         runit_bins::die(&msg::line(Msg::NotPid1, &paths), 111);
     }
     let container = container_mode();
-    // SAFETY: setsid/signal/reboot have no memory preconditions.
-    unsafe { libc::setsid() };
+    exec::take_over_console_and_cad();
     // HUP, PIPE (and TERM outside container mode) are blocked, as in runit, and also
     // ignored: the shared wait unblocks every signal while it sleeps.
     let ignored = exec::blocked_signals(container);
@@ -63,9 +61,6 @@ fn main() {
             }
         }
     };
-    // Ctrl-Alt-Del becomes SIGINT to PID 1 (EINVAL inside a PID namespace: harmless).
-    // SAFETY: as above.
-    unsafe { libc::reboot(libc::RB_DISABLE_CAD) };
     let mut machine = Stages::new(Config { container });
     let mut io = StageIo::new(StagePaths::new(paths));
     let mut os = RealOs { signals };

@@ -31,15 +31,7 @@ fn perform(op: &Op, dir: &[u8]) -> OpResult {
         Op::StatDir => stat(dir),
         Op::StatCurrent => stat(b"current"),
         Op::UnlinkNew => done(sys::unlink(&c("current.new"))),
-        Op::SymlinkNew => done(sys::cstr(dir).and_then(|target| {
-            let link = c("current.new");
-            // SAFETY: both are valid C strings.
-            if unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) } < 0 {
-                Err(sys::last_errno())
-            } else {
-                Ok(())
-            }
-        })),
+        Op::SymlinkNew => done(sys::cstr(dir).and_then(|target| sys::symlink(&target, &c("current.new")))),
         Op::UnlinkPrevious => done(sys::unlink(&c("previous"))),
         Op::CurrentToPrevious => done(sys::rename(&c("current"), &c("previous"))),
         Op::NewToCurrent => done(sys::rename(&c("current.new"), &c("current"))),

@@ -25,8 +25,7 @@ runit_bins::c_main!(sv_main);
 /// this is not `fn main`).
 fn sv_main() -> i32 {
     // Rust ignores SIGPIPE; runit's sv (and the ./check scripts it runs) have the default.
-    // SAFETY: setting a signal disposition before any other thread exists.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    runtime::signals::default(libc::SIGPIPE);
     let argv = args_bytes();
     // SVDIR unset: the layout's directory (an empty SVDIR is used as given, as in runit).
     let svdir = env_bytes("SVDIR").or_else(|| Some(runit_bins::LAYOUT.svdir().to_vec()));

@@ -15,6 +15,7 @@ pub mod args;
 pub mod chdir;
 pub mod machine;
 pub mod msg;
+pub mod spawn;
 mod timer;
 pub mod title;
 pub mod watch;

@@ -18,6 +18,7 @@
 
 pub mod init;
 pub mod msg;
+pub mod spawn;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;

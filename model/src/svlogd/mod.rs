@@ -16,6 +16,7 @@ pub mod logger;
 pub mod options;
 pub mod pmatch;
 pub mod scan;
+pub mod spawn;
 pub mod stamp;
 
 pub use logger::{Action, Input, LogName, Logger, Sig, UdpOutcome};

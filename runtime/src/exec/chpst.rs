@@ -7,10 +7,15 @@
 //! program unless every earlier step succeeded: a failure ends the process at once.
 
 use std::ffi::{CStr, CString};
+use std::os::fd::IntoRawFd;
 
 use model::chpst::account::{self, Ids, Lookup, UserDb};
 use model::chpst::{env, envdir, limits, path, EnvEdit, Fatal, Limit, Plan, Step, Termination};
 use model::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid};
 
 use crate::sys::{self, SysResult};
 
@@ -41,16 +46,15 @@ fn perform(step: &Step, edits: &mut Vec<EnvEdit>) -> Result<(), Termination> {
     let fatal = |f: Fatal| Termination::fatal(&f);
     match step {
         Step::Setsid => {
-            // SAFETY: no preconditions; failure (already a leader) is ignored, as in runit.
-            unsafe { libc::setsid() };
+            // Failure (already a leader) is ignored, as in runit.
+            let _ = nix::unistd::setsid();
             Ok(())
         }
         Step::EnvDir { dir, subdirs } => read_envdir(dir, *subdirs, edits).map_err(fatal),
         Step::Chroot { root } => {
             let c = sys::cstr(root).map_err(|errno| fatal(Fatal::ChangeDir { root: root.clone(), errno }))?;
             sys::chdir(&c).map_err(|errno| fatal(Fatal::ChangeDir { root: root.clone(), errno }))?;
-            // SAFETY: valid C string literal.
-            check(unsafe { libc::chroot(c".".as_ptr()) }).map_err(|e| fatal(Fatal::Chroot(e)))
+            nx(nix::unistd::chroot(c".")).map_err(|e| fatal(Fatal::Chroot(e)))
         }
         Step::Chdir { dir } => {
             let c = sys::cstr(dir).map_err(|errno| fatal(Fatal::ChangeDir { root: dir.clone(), errno }))?;
@@ -77,20 +81,14 @@ fn perform(step: &Step, edits: &mut Vec<EnvEdit>) -> Result<(), Termination> {
             set_ids(&ids).map_err(fatal)
         }
         Step::Lock { file, wait, on_failure } => lock(file, *wait).map_err(|f| Termination::for_failure(&f, *on_failure)),
-        Step::Close { fd } => {
-            // SAFETY: closing 0, 1 or 2 has no memory-safety preconditions.
-            check(unsafe { libc::close(*fd as i32) }).map_err(|errno| fatal(Fatal::Close { fd: *fd, errno }))
-        }
+        Step::Close { fd } => nx(nix::unistd::close(*fd as i32)).map_err(|errno| fatal(Fatal::Close { fd: *fd, errno })),
         Step::Limit { limit, value } => set_limit(*limit, *value).map_err(fatal),
     }
 }
 
-fn check(r: libc::c_int) -> SysResult<()> {
-    if r < 0 {
-        Err(sys::last_errno())
-    } else {
-        Ok(())
-    }
+/// A nix result as the model's errno.
+fn nx<T>(r: nix::Result<T>) -> SysResult<T> {
+    r.map_err(|e| Errno(e as i32))
 }
 
 /// The environment as raw entries, exactly as inherited (order and odd entries kept),
@@ -170,57 +168,45 @@ fn read_file(name: &[u8]) -> SysResult<Vec<u8>> {
 }
 
 fn set_ids(ids: &Ids) -> Result<(), Fatal> {
-    let gids: &[libc::gid_t] = &ids.gids;
-    // SAFETY: gids is a live slice of gid_t of the given length.
-    check(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) }).map_err(Fatal::Setgroups)?;
-    // SAFETY: no memory preconditions.
-    check(unsafe { libc::setgid(ids.primary_gid()) }).map_err(Fatal::Setgid)?;
-    // SAFETY: no memory preconditions.
-    check(unsafe { libc::setuid(ids.uid) }).map_err(Fatal::Setuid)
+    let gids: Vec<Gid> = ids.gids.iter().map(|&g| Gid::from_raw(g)).collect();
+    nx(nix::unistd::setgroups(&gids)).map_err(Fatal::Setgroups)?;
+    nx(nix::unistd::setgid(Gid::from_raw(ids.primary_gid()))).map_err(Fatal::Setgid)?;
+    nx(nix::unistd::setuid(Uid::from_raw(ids.uid))).map_err(Fatal::Setuid)
 }
 
 fn lock(file: &[u8], wait: bool) -> Result<(), Fatal> {
     let open_err = |errno| Fatal::OpenLock { file: file.to_vec(), errno };
     let c = sys::cstr(file).map_err(open_err)?;
     // Not close-on-exec: the program inherits the descriptor and with it the lock.
-    // SAFETY: valid C string.
+    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_APPEND | OFlag::O_CREAT;
     let fd = loop {
-        let fd =
-            unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600 as libc::c_uint) };
-        if fd < 0 && sys::errno() == libc::EINTR {
-            continue;
+        match nix::fcntl::open(c.as_c_str(), flags, Mode::from_bits_truncate(0o600)) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break nx(r).map_err(open_err)?.into_raw_fd(),
         }
-        break fd;
     };
-    if fd < 0 {
-        return Err(open_err(sys::last_errno()));
-    }
     crate::fs::lock_exclusive(fd, wait).map_err(|errno| Fatal::Lock { file: file.to_vec(), errno })
 }
 
-fn resource(limit: Limit) -> libc::__rlimit_resource_t {
+fn resource(limit: Limit) -> Resource {
     match limit {
-        Limit::Data => libc::RLIMIT_DATA,
-        Limit::Stack => libc::RLIMIT_STACK,
-        Limit::Memlock => libc::RLIMIT_MEMLOCK,
-        Limit::As => libc::RLIMIT_AS,
-        Limit::Nofile => libc::RLIMIT_NOFILE,
-        Limit::Nproc => libc::RLIMIT_NPROC,
-        Limit::Fsize => libc::RLIMIT_FSIZE,
-        Limit::Core => libc::RLIMIT_CORE,
-        Limit::Rss => libc::RLIMIT_RSS,
-        Limit::Cpu => libc::RLIMIT_CPU,
+        Limit::Data => Resource::RLIMIT_DATA,
+        Limit::Stack => Resource::RLIMIT_STACK,
+        Limit::Memlock => Resource::RLIMIT_MEMLOCK,
+        Limit::As => Resource::RLIMIT_AS,
+        Limit::Nofile => Resource::RLIMIT_NOFILE,
+        Limit::Nproc => Resource::RLIMIT_NPROC,
+        Limit::Fsize => Resource::RLIMIT_FSIZE,
+        Limit::Core => Resource::RLIMIT_CORE,
+        Limit::Rss => Resource::RLIMIT_RSS,
+        Limit::Cpu => Resource::RLIMIT_CPU,
     }
 }
 
 fn set_limit(limit: Limit, value: model::chpst::LimitValue) -> Result<(), Fatal> {
     let res = resource(limit);
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: r is a valid out-pointer.
-    check(unsafe { libc::getrlimit(res, &mut r) }).map_err(Fatal::Getrlimit)?;
-    r.rlim_cur = limits::soft_limit(value, r.rlim_max);
-    // SAFETY: r is a valid rlimit.
-    check(unsafe { libc::setrlimit(res, &r) }).map_err(Fatal::Setrlimit)
+    let (_, hard) = nx(getrlimit(res)).map_err(Fatal::Getrlimit)?;
+    nx(setrlimit(res, limits::soft_limit(value, hard), hard)).map_err(Fatal::Setrlimit)
 }
 
 /// Tries every candidate path; returns the error to report (a successful exec does not

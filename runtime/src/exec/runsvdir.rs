@@ -14,16 +14,19 @@
 
 use std::collections::VecDeque;
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 
-use model::chpst::path::{self as exec_path, AfterFailure};
 use model::errno::Errno;
 use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, StampError, WatchState};
 use model::runsvdir::msg;
+use model::runsvdir::spawn::runsv_plan;
 use model::runsvdir::watch::{self, Effect, Source};
 use model::runsvdir::Runsvdir;
+use model::spawn::Signal;
 use model::Now;
 
 use crate::driver::{Io, Woke};
+use crate::notify::Notify;
 use crate::process;
 use crate::sys;
 use crate::wait::Interest;
@@ -47,9 +50,9 @@ pub struct RunsvdirIo {
     dir_c: CString,
     pgrp: bool,
     /// The directory as opened by the last scan (children `fchdir` to its descriptor).
-    scan_dir: Option<std::ptr::NonNull<libc::DIR>>,
-    /// `<PATH element>/runsv` candidates, in order.
-    runsv_paths: Vec<CString>,
+    scan_dir: Option<nix::dir::Dir>,
+    /// `$PATH`, for the runsv child's search.
+    path_env: Option<Vec<u8>>,
     log_read: Option<i32>,
     title: Option<TitleMem>,
     watch: Option<Watcher>,
@@ -69,13 +72,12 @@ impl RunsvdirIo {
         title: Option<TitleMem>,
         strays: &crate::signals::Strays,
     ) -> Result<RunsvdirIo, Errno> {
-        let runsv_paths = exec_path::candidates(b"runsv", path_env).into_iter().filter_map(|p| CString::new(p).ok()).collect();
         Ok(RunsvdirIo {
             dir: dir.to_vec(),
             dir_c: sys::cstr(dir)?,
             pgrp,
             scan_dir: None,
-            runsv_paths,
+            path_env: path_env.map(<[u8]>::to_vec),
             log_read: None,
             title,
             watch: None,
@@ -93,91 +95,44 @@ impl RunsvdirIo {
         // The previous scan's directory is no longer needed (children are started right
         // after the scan that found them): free it first, so a tight descriptor limit
         // still leaves room for this scan.
-        if let Some(old) = self.scan_dir.take() {
-            // SAFETY: old came from fdopendir and is closed once.
-            unsafe { libc::closedir(old.as_ptr()) };
-        }
+        self.scan_dir = None;
         // One descriptor serves the listing, the `fstatat`s and the children's `fchdir`.
-        // SAFETY: open(2) on a valid C string.
-        let fd = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            let e = sys::last_errno();
-            if e != Errno::EACCES {
-                return ScanReply::dir_unopenable(e);
-            }
+        let mut dir = match sys::open_dir(&self.dir_c) {
+            Ok(d) => d,
             // Unreadable: runit's chdir succeeds (and its opendir fails) only if the
             // directory can still be entered.
-            // SAFETY: open(2) on a valid C string.
-            let p = unsafe { libc::open(self.dir_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-            if p < 0 {
-                return ScanReply::dir_unopenable(sys::last_errno());
+            Err(Errno::EACCES) => {
+                return match sys::open(&self.dir_c, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                    Ok(p) => {
+                        let _ = sys::close(p);
+                        ScanReply::OpenFailed(Errno::EACCES)
+                    }
+                    Err(e) => ScanReply::dir_unopenable(e),
+                };
             }
-            let _ = sys::close(p);
-            return ScanReply::OpenFailed(e);
-        }
-        // SAFETY: fdopendir takes ownership of fd; closedir (next scan) releases it.
-        let Some(d) = std::ptr::NonNull::new(unsafe { libc::fdopendir(fd) }) else {
-            let e = sys::last_errno();
-            let _ = sys::close(fd);
-            return ScanReply::OpenFailed(e);
+            Err(e) => return ScanReply::dir_unopenable(e),
         };
-        self.scan_dir = Some(d);
-        let d = d.as_ptr();
-        let mut entries = Vec::new();
-        let mut read_error = None;
-        loop {
-            // SAFETY: errno reset before readdir to tell end from error; d is live.
-            unsafe { *libc::__errno_location() = 0 };
-            let ent = unsafe { libc::readdir(d) };
-            if ent.is_null() {
-                let e = sys::errno();
-                if e != 0 {
-                    read_error = Some(Errno(e));
-                }
-                break;
-            }
-            // SAFETY: d_name is a NUL-terminated array inside the live dirent.
-            let name_c = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
-            let name = name_c.to_bytes();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            // SAFETY: zeroed stat is a valid out-buffer; name_c is valid until next readdir.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            let r = unsafe { libc::fstatat(fd, name_c.as_ptr(), &mut st, 0) };
-            let kind = if r < 0 {
-                EntryKind::StatFailed(sys::last_errno())
-            } else if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-                EntryKind::Dir { dev: st.st_dev, ino: st.st_ino }
-            } else {
-                EntryKind::NotDir
-            };
-            entries.push(Entry { name: name.to_vec(), kind });
-        }
+        let (names, read_error) = sys::list(&mut dir);
+        let fd = dir.as_raw_fd();
+        let entries = names
+            .into_iter()
+            .map(|name| {
+                let kind = match sys::statat(fd, &name) {
+                    Err(e) => EntryKind::StatFailed(e),
+                    Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => EntryKind::Dir { dev: st.st_dev, ino: st.st_ino },
+                    Ok(_) => EntryKind::NotDir,
+                };
+                Entry { name: name.into_bytes(), kind }
+            })
+            .collect();
+        self.scan_dir = Some(dir);
         ScanReply::Listed { entries, read_error }
     }
 
     fn start_runsv(&self, name: &[u8]) -> Result<i32, Errno> {
-        let name_c = sys::cstr(name)?;
-        let argv0 = c"runsv";
-        let argv: [*const libc::c_char; 3] = [argv0.as_ptr(), name_c.as_ptr(), std::ptr::null()];
-        let fail_msg = msg::exec_failed_prefix(&self.dir, name);
-        // SAFETY: dirfd of a live DIR.
-        let dirfd = self.scan_dir.map_or(-1, |d| unsafe { libc::dirfd(d.as_ptr()) });
-        let pgrp = self.pgrp;
-        let paths = &self.runsv_paths;
-        let unblock = &self.child_unblock;
-        // SAFETY: single-threaded; the child uses only memory prepared above and
-        // async-signal-safe calls, then execs or _exits.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(sys::last_errno());
-        }
-        if pid == 0 {
-            // SAFETY: in the child, see above.
-            unsafe { runsv_child(&argv, paths, dirfd, pgrp, &fail_msg, unblock) }
-        }
-        Ok(pid)
+        let scan_fd = self.scan_dir.as_ref().map(AsRawFd::as_raw_fd);
+        let reset = self.child_unblock.iter().map(|&s| Signal(s)).collect();
+        process::spawn_plan(&runsv_plan(&self.dir, name, scan_fd, self.pgrp, self.path_env.as_deref(), reset))
     }
 
     fn write_stamp(&self, text: &[u8; 25]) -> Result<(), StampError> {
@@ -195,8 +150,8 @@ impl RunsvdirIo {
 
     fn setup_log(&mut self) -> Result<(), LogFailure> {
         let (r, w) = sys::pipe(true).map_err(|_| LogFailure::Pipe)?;
-        // SAFETY: dup2 on live fds; fd 2 loses close-on-exec so children inherit it.
-        if unsafe { libc::dup2(w, 2) } < 0 {
+        // fd 2 loses close-on-exec so children inherit it.
+        if sys::dup2(w, 2).is_err() {
             let _ = sys::close(r);
             let _ = sys::close(w);
             return Err(LogFailure::Dup);
@@ -217,46 +172,6 @@ impl RunsvdirIo {
             None => WatchState::Unavailable,
         }
     }
-}
-
-/// The runsv child: signals back to default, optional new session, into the scanned
-/// directory, then the PATH search for `runsv` (spec/common.md §5).
-unsafe fn runsv_child(argv: &[*const libc::c_char; 3], paths: &[CString], dirfd: i32, pgrp: bool, fail_msg: &[u8], unblock: &[i32]) -> ! {
-    let mut mask: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut mask);
-    for &s in unblock {
-        libc::signal(s, libc::SIG_DFL);
-        libc::sigaddset(&mut mask, s);
-    }
-    libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
-    crate::signals::reset_reserved_in_child();
-    if pgrp {
-        libc::setsid();
-    }
-    let err = if dirfd >= 0 && libc::fchdir(dirfd) < 0 {
-        sys::last_errno()
-    } else {
-        // The search rule (which errors try the next PATH element) is the model's; these
-        // calls only copy small values, nothing is allocated after fork.
-        let mut remembered = None;
-        let mut stopped = None;
-        for p in paths {
-            libc::execv(p.as_ptr(), argv.as_ptr());
-            match exec_path::after_failure(sys::last_errno(), remembered) {
-                AfterFailure::Next(r) => remembered = r,
-                AfterFailure::Stop(e) => {
-                    stopped = Some(e);
-                    break;
-                }
-            }
-        }
-        stopped.unwrap_or_else(|| exec_path::final_error(remembered))
-    };
-    let text = model::errno::errstr(err.0).as_bytes();
-    libc::write(2, fail_msg.as_ptr().cast(), fail_msg.len());
-    libc::write(2, text.as_ptr().cast(), text.len());
-    libc::write(2, b"\n".as_ptr().cast(), 1);
-    libc::_exit(msg::EXIT_FATAL)
 }
 
 impl Io<Runsvdir> for RunsvdirIo {
@@ -295,7 +210,7 @@ impl Io<Runsvdir> for RunsvdirIo {
 
     fn interests(&self, out: &mut Vec<Interest>) {
         if let Some(w) = &self.watch {
-            out.push(Interest::read(w.fd));
+            out.push(Interest::read(w.notify.fd()));
         }
         if let Some(fd) = self.log_read {
             out.push(Interest::read(fd));
@@ -354,7 +269,7 @@ impl Io<Runsvdir> for RunsvdirIo {
 
 /// inotify watches on the directory and on the parents of its symlink chain.
 pub struct Watcher {
-    fd: i32,
+    notify: Notify,
     /// The directory's own watch descriptor.
     dir_wd: i32,
     /// Parent watches and the one name in each that matters.
@@ -389,17 +304,8 @@ impl Watcher {
     /// Watches `dir` (following symlinks) and the parent of every link on the way;
     /// `None` if inotify or the directory's own watch is unavailable.
     pub fn build(dir: &[u8]) -> Option<Watcher> {
-        // SAFETY: plain syscall.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if fd < 0 {
-            return None;
-        }
-        let add = |path: &[u8], mask: u32| -> Option<i32> {
-            let c = CString::new(path).ok()?;
-            // SAFETY: valid fd and C string.
-            let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), mask) };
-            (wd >= 0).then_some(wd)
-        };
+        let notify = Notify::new().ok()?;
+        let add = |path: &[u8], mask: u32| -> Option<i32> { notify.watch(&CString::new(path).ok()?, mask).ok() };
         let mut parents = Vec::new();
         let mut p = dir.to_vec();
         for _ in 0..40 {
@@ -422,52 +328,27 @@ impl Watcher {
                 _ => break,
             }
         }
-        let Some(dir_wd) = add(dir, DIR_MASK) else {
-            let _ = sys::close(fd);
-            return None;
-        };
-        Some(Watcher { fd, dir_wd, parents })
+        let dir_wd = add(dir, DIR_MASK)?;
+        Some(Watcher { notify, dir_wd, parents })
     }
 
     /// Reads every pending event: what they add up to ([`watch::effect`] of each).
     fn drain(&mut self) -> Effect {
         let mut total = Effect::default();
-        let mut buf = [0u8; 8192];
-        loop {
-            let n = match sys::read(self.fd, &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            let mut off = 0;
-            let head = std::mem::size_of::<libc::inotify_event>();
-            while off + head <= n {
-                // SAFETY: the kernel wrote whole events; read_unaligned copes with alignment.
-                let ev: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-                let name_start = off + head;
-                let name_end = (name_start + ev.len as usize).min(n);
-                let raw = &buf[name_start..name_end];
-                let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
-                off = name_end;
-                if ev.mask & libc::IN_Q_OVERFLOW != 0 {
-                    total = total.merge(watch::effect(Source::Overflow));
-                } else if ev.wd == self.dir_wd {
-                    let gone = ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0;
-                    total = total.merge(watch::effect(Source::Dir { gone }));
-                }
-                // Not `else`: one inode can be both the directory and a parent on its chain
-                // (the kernel then hands out one watch descriptor for both).
-                for (_, chain_name) in self.parents.iter().filter(|(wd, _)| *wd == ev.wd) {
-                    total = total.merge(watch::effect(Source::Parent { on_chain: chain_name.as_slice() == name }));
-                }
+        for ev in self.notify.drain() {
+            if ev.mask & libc::IN_Q_OVERFLOW != 0 {
+                total = total.merge(watch::effect(Source::Overflow));
+            } else if ev.wd == self.dir_wd {
+                let gone = ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0;
+                total = total.merge(watch::effect(Source::Dir { gone }));
+            }
+            // Not `else`: one inode can be both the directory and a parent on its chain
+            // (the kernel then hands out one watch descriptor for both).
+            for (_, chain_name) in self.parents.iter().filter(|(wd, _)| *wd == ev.wd) {
+                total = total.merge(watch::effect(Source::Parent { on_chain: *chain_name == ev.name }));
             }
         }
         total
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = sys::close(self.fd);
     }
 }
 
@@ -497,12 +378,11 @@ impl TitleMem {
         }
         let mem = sys::open(c"/proc/self/mem", libc::O_RDWR, 0).ok()?;
         let mut have = vec![0u8; expect.len()];
-        // SAFETY: have is writable for its length.
-        let r = unsafe { libc::pread(mem, have.as_mut_ptr().cast(), have.len(), start as libc::off_t) };
+        let r = sys::pread(mem, &mut have, start as i64);
         // Only to check the area: no descriptor is kept (runsvdir must start its services
         // under a tight descriptor limit), the bytes are written in place.
         let _ = sys::close(mem);
-        if r < 0 || r as usize != have.len() || have != expect {
+        if r != Ok(have.len()) || have != expect {
             return None;
         }
         let (Some(arg), Some(before)) = (argv.get(index), argv.get(..index)) else {

@@ -8,10 +8,15 @@
 
 use std::collections::VecDeque;
 use std::ffi::CString;
+use std::os::fd::AsFd;
 
 use model::errno::Errno;
-use model::stage::{msg, Action, FinalPlan, FinalStep, Flags, Input, Job, Msg, Paths, RebootCmd, Script, SendSig, Sig, StageId, Stages};
+use model::stage::spawn::script_plan;
+use model::stage::{msg, Action, FinalPlan, FinalStep, Flags, Input, Job, Msg, Paths, RebootCmd, Script, SendSig, Sig, Stages};
 use model::Now;
+use nix::poll::{poll, PollFd, PollFlags};
+use nix::sys::reboot::{reboot, RebootMode};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 
 use crate::driver::{Io, Woke};
 use crate::sys;
@@ -38,15 +43,20 @@ pub fn blocked_signals(container: bool) -> Vec<i32> {
 
 /// Blocks `sigs` in the calling process.
 pub fn block(sigs: &[i32]) {
-    // SAFETY: sigset operations on a local set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in sigs {
-            libc::sigaddset(&mut set, s);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
+    let set: SigSet = sigs.iter().filter_map(|&s| Signal::try_from(s).ok()).collect();
+    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+}
+
+/// Whether this process is PID 1 (runit refuses to run otherwise).
+pub fn is_pid1() -> bool {
+    nix::unistd::getpid().as_raw() == 1
+}
+
+/// runit's start-up: a session of its own (failure ignored, as runit) and
+/// Ctrl-Alt-Del turned into SIGINT to PID 1 (EINVAL inside a PID namespace: harmless).
+pub fn take_over_console_and_cad() {
+    let _ = nix::unistd::setsid();
+    let _ = nix::sys::reboot::set_cad_enabled(false);
 }
 
 /// A path as a C string; a path with a NUL (impossible from argv/env) becomes "/".
@@ -58,7 +68,6 @@ fn c(p: &[u8]) -> CString {
 pub struct StagePaths {
     /// The model's byte paths (for messages).
     pub paths: Paths,
-    stage: [CString; 3],
     ctrlaltdel: CString,
     stopit: CString,
     reboot: CString,
@@ -70,22 +79,12 @@ impl StagePaths {
     /// C strings for every path in `paths`.
     pub fn new(paths: Paths) -> StagePaths {
         StagePaths {
-            stage: [c(&paths.stage1), c(&paths.stage2), c(&paths.stage3)],
             ctrlaltdel: c(&paths.ctrlaltdel),
             stopit: c(&paths.stopit),
             reboot: c(&paths.reboot),
             nosync: c(&paths.nosync),
             console: c(&paths.console),
             paths,
-        }
-    }
-
-    fn script(&self, s: Script) -> &CString {
-        match s {
-            Script::Stage(StageId::One) => &self.stage[0],
-            Script::Stage(StageId::Two) => &self.stage[1],
-            Script::Stage(StageId::Three) => &self.stage[2],
-            Script::CtrlAltDel => &self.ctrlaltdel,
         }
     }
 
@@ -100,21 +99,18 @@ impl StagePaths {
 /// only fd 2. If the open fails the inherited fds stay (as runit).
 pub fn point_at_console(console: &CString, all: bool) {
     let Ok(fd) = sys::open(console, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) else { return };
-    // SAFETY: dup2 onto standard fds; fd is ours.
-    unsafe {
-        if all {
-            libc::dup2(fd, 0);
-            libc::dup2(fd, 1);
-        }
-        libc::dup2(fd, 2);
+    if all {
+        let _ = sys::dup2(fd, 0);
+        let _ = sys::dup2(fd, 1);
     }
+    let _ = sys::dup2(fd, 2);
     if fd > 2 {
         let _ = sys::close(fd);
     }
 }
 
 /// How long one message may wait for a busy console (per stall), and how many stalls.
-const CONSOLE_STALL_MS: i32 = 50;
+const CONSOLE_STALL_MS: u16 = 50;
 const CONSOLE_STALLS_MAX: u32 = 20;
 
 /// Writes one runit message to fd 2 (the non-blocking console). A console that is busy
@@ -130,106 +126,10 @@ fn say(paths: &Paths, m: Msg) {
             Ok(n) => rest = rest.get(n..).unwrap_or(&[]),
             Err(e) if e == Errno::EAGAIN && stalls < CONSOLE_STALLS_MAX => {
                 stalls += 1;
-                let mut p = libc::pollfd { fd: 2, events: libc::POLLOUT, revents: 0 };
-                // SAFETY: one valid pollfd.
-                unsafe { libc::poll(&mut p, 1, CONSOLE_STALL_MS) };
+                let _ = poll(&mut [PollFd::new(std::io::stderr().as_fd(), PollFlags::POLLOUT)], CONSOLE_STALL_MS);
             }
             Err(_) => return,
         }
-    }
-}
-
-/// Raw write for a forked child (no allocation).
-fn raw_write(fd: i32, b: &[u8]) {
-    // SAFETY: b is a live slice; a failed write is ignored.
-    unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
-}
-
-/// Forks a stage or ctrlaltdel child. Returns the pid or the fork errno.
-fn spawn_script(p: &StagePaths, script: Script) -> Result<i32, Errno> {
-    let path = p.script(script).clone();
-    let argv: [*const libc::c_char; 2] = [path.as_ptr(), std::ptr::null()];
-    let enter = msg::line(Msg::EnterStage(script), &p.paths);
-    // The failure lines need the errno: prepare them without its text ("no error\n" cut
-    // off); the child appends the text from the model's static table.
-    let fail_prefix = {
-        let mut l = msg::line(Msg::StartFailed(script, Errno(0)), &p.paths);
-        let cut = l.len().saturating_sub(b"no error\n".len());
-        l.truncate(cut);
-        l
-    };
-    let console_prefix = {
-        let mut l = msg::line(Msg::ConsoleFailed(Errno(0)), &p.paths);
-        let cut = l.len().saturating_sub(b"no error\n".len());
-        l.truncate(cut);
-        l
-    };
-    let console = p.console.clone();
-    // SAFETY: runit is single-threaded; the child only makes async-signal-safe calls on
-    // memory prepared above, then execs or _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(sys::last_errno());
-    }
-    if pid > 0 {
-        return Ok(pid);
-    }
-    // Child.
-    unsafe {
-        let write_err = |prefix: &[u8], e: i32| {
-            raw_write(2, prefix);
-            raw_write(2, model::errno::errstr(e).as_bytes());
-            raw_write(2, b"\n");
-        };
-        match script {
-            Script::Stage(StageId::One) => {
-                // Console read-write as the controlling terminal on fd 0.
-                let fd = libc::open(console.as_ptr(), libc::O_RDWR);
-                if fd < 0 {
-                    write_err(&console_prefix, sys::errno());
-                } else {
-                    libc::ioctl(fd, libc::TIOCSCTTY, 0);
-                    libc::dup2(fd, 0);
-                    if fd > 2 {
-                        libc::close(fd);
-                    }
-                }
-            }
-            Script::Stage(StageId::Two | StageId::Three) => {
-                libc::setsid();
-            }
-            Script::CtrlAltDel => {}
-        }
-        // HUP, PIPE, TERM are blocked (and ignored) in runit: default again here.
-        libc::signal(libc::SIGHUP, libc::SIG_DFL);
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        libc::signal(libc::SIGTERM, libc::SIG_DFL);
-        if let Script::Stage(_) = script {
-            // runit's signals unblocked (but see SIGPWR below), CHLD and INT default,
-            // CONT ignored (the 2.1.2 leak, kept: a script can observe it).
-            let mut empty: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut empty);
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            if let Script::Stage(StageId::Two | StageId::Three) = script {
-                // [deb] observed: Debian's runit leaves SIGPWR blocked in the stages it
-                // forks after its first wait (2 and 3), not in stage 1. Kept: a script
-                // can see it (SigBlk) and a `kill -PWR` to stage 2 stays pending.
-                let mut pwr: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut pwr);
-                libc::sigaddset(&mut pwr, libc::SIGPWR);
-                libc::sigprocmask(libc::SIG_BLOCK, &pwr, std::ptr::null_mut());
-            }
-            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            libc::signal(libc::SIGCONT, libc::SIG_IGN);
-        }
-        raw_write(2, &enter);
-        extern "C" {
-            static environ: *const *const libc::c_char;
-        }
-        libc::execve(path.as_ptr(), argv.as_ptr(), environ);
-        write_err(&fail_prefix, sys::errno());
-        libc::_exit(0)
     }
 }
 
@@ -238,16 +138,14 @@ pub fn run_final(paths: &Paths, plan: &FinalPlan) {
     for step in &plan.0 {
         match *step {
             FinalStep::Say(m) => say(paths, m),
-            // SAFETY: sync and reboot have no memory preconditions.
-            FinalStep::Sync => unsafe { libc::sync() },
+            FinalStep::Sync => nix::unistd::sync(),
             FinalStep::Reboot(cmd) => {
                 let how = match cmd {
-                    RebootCmd::Restart => libc::RB_AUTOBOOT,
-                    RebootCmd::PowerOff => libc::RB_POWER_OFF,
-                    RebootCmd::Halt => libc::RB_HALT_SYSTEM,
+                    RebootCmd::Restart => RebootMode::RB_AUTOBOOT,
+                    RebootCmd::PowerOff => RebootMode::RB_POWER_OFF,
+                    RebootCmd::Halt => RebootMode::RB_HALT_SYSTEM,
                 };
-                // SAFETY: as above.
-                unsafe { libc::reboot(how) };
+                let _ = reboot(how);
             }
             FinalStep::Sleep(span) => std::thread::sleep(std::time::Duration::from_nanos(span.0)),
         }
@@ -255,18 +153,9 @@ pub fn run_final(paths: &Paths, plan: &FinalPlan) {
 }
 
 fn spawn_final(paths: &Paths, plan: &FinalPlan) -> Result<i32, Errno> {
-    // SAFETY: single-threaded; the child runs the plan (its message lines allocate, which
-    // is fine after fork in a single-threaded process) and _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(sys::last_errno());
-    }
-    if pid == 0 {
-        run_final(paths, plan);
-        // SAFETY: leaving the child.
-        unsafe { libc::_exit(0) };
-    }
-    Ok(pid)
+    // The child runs the plan (its message lines allocate, which is fine after fork in a
+    // single-threaded process) and exits 0.
+    crate::process::fork_run(|| run_final(paths, plan))
 }
 
 /// The executor for runit's stage machine.
@@ -299,8 +188,8 @@ impl Io<Stages> for StageIo {
             }
             Action::Spawn(job) => {
                 let r = match &job {
-                    Job::Stage(s) => spawn_script(&self.paths, Script::Stage(*s)),
-                    Job::CtrlAltDel => spawn_script(&self.paths, Script::CtrlAltDel),
+                    Job::Stage(s) => crate::process::spawn_plan(&script_plan(Script::Stage(*s), &self.paths.paths)),
+                    Job::CtrlAltDel => crate::process::spawn_plan(&script_plan(Script::CtrlAltDel, &self.paths.paths)),
                     Job::Final(plan) => spawn_final(&self.paths.paths, plan),
                 };
                 Some(match r {
@@ -317,8 +206,8 @@ impl Io<Stages> for StageIo {
                 None
             }
             Action::ClearStopit => {
-                // SAFETY: valid C string; the result is ignored as runit does.
-                unsafe { libc::chmod(self.paths.stopit.as_ptr(), 0) };
+                // The result is ignored as runit does.
+                let _ = sys::chmod(&self.paths.stopit, 0);
                 None
             }
             Action::KillAll => {
@@ -326,8 +215,7 @@ impl Io<Stages> for StageIo {
                 None
             }
             Action::Sync => {
-                // SAFETY: no preconditions.
-                unsafe { libc::sync() };
+                nix::unistd::sync();
                 None
             }
             Action::RunInline(plan) => {

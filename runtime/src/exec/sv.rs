@@ -9,6 +9,7 @@ use model::sv::report::ReportEffects;
 use model::sv::session::{event_wakes, CheckRun, DirEvent, Effects, Session, StatusError, WriteOutcome};
 use model::Now;
 
+use crate::notify::Notify;
 use crate::process::{self, SpawnSpec};
 use crate::{clock, diag, fs, sys};
 
@@ -20,7 +21,7 @@ const WATCH_MASK: u32 = libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE | libc::IN_CLOS
 #[derive(Debug, Default)]
 pub struct SvIo {
     home: Option<i32>,
-    inotify: Option<i32>,
+    inotify: Option<Notify>,
     inotify_failed: bool,
     /// (watch descriptor, service index).
     watches: Vec<(i32, usize)>,
@@ -32,17 +33,14 @@ impl SvIo {
         SvIo::default()
     }
 
-    fn inotify_fd(&mut self) -> Option<i32> {
+    fn inotify(&mut self) -> Option<&Notify> {
         if self.inotify.is_none() && !self.inotify_failed {
-            // SAFETY: plain syscall, no pointers.
-            let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-            if fd < 0 {
-                self.inotify_failed = true;
-            } else {
-                self.inotify = Some(fd);
+            match Notify::new() {
+                Ok(n) => self.inotify = Some(n),
+                Err(_) => self.inotify_failed = true,
             }
         }
-        self.inotify
+        self.inotify.as_ref()
     }
 
     /// Reads every queued inotify event; returns the service indices to re-check
@@ -51,67 +49,42 @@ impl SvIo {
     fn drain_events(&mut self) -> (Vec<Option<usize>>, Vec<usize>) {
         let mut woken = Vec::new();
         let mut lost = Vec::new();
-        let Some(fd) = self.inotify else { return (woken, lost) };
-        let mut buf = [0u64; 512]; // 4 KiB, aligned for inotify_event
-        loop {
-            // SAFETY: buf is writable for its full size.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), std::mem::size_of_val(&buf)) };
-            if n <= 0 {
-                if n < 0 && sys::errno() == libc::EINTR {
-                    continue;
-                }
-                return (woken, lost);
+        let Some(notify) = &self.inotify else { return (woken, lost) };
+        for ev in notify.drain() {
+            let (wd, mask) = (ev.wd, ev.mask);
+            if mask & libc::IN_Q_OVERFLOW != 0 {
+                woken.push(None);
+                continue;
             }
-            // SAFETY: the kernel wrote n bytes of packed inotify_event records into buf.
-            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
-            let header = std::mem::size_of::<libc::inotify_event>();
-            let mut off = 0;
-            while off + header <= bytes.len() {
-                let field = |at: usize| {
-                    let mut w = [0u8; 4];
-                    w.copy_from_slice(&bytes[off + at..off + at + 4]);
-                    w
-                };
-                let wd = i32::from_ne_bytes(field(0));
-                let mask = u32::from_ne_bytes(field(4));
-                let len = u32::from_ne_bytes(field(12)) as usize;
-                let name_end = (off + header + len).min(bytes.len());
-                let raw_name = &bytes[off + header..name_end];
-                let name = &raw_name[..raw_name.iter().position(|&c| c == 0).unwrap_or(raw_name.len())];
-                off = name_end;
-                if mask & libc::IN_Q_OVERFLOW != 0 {
-                    woken.push(None);
-                    continue;
-                }
-                if mask & libc::IN_IGNORED != 0 {
-                    lost.extend(self.watches.iter().filter(|&&(w, _)| w == wd).map(|&(_, i)| i));
-                    self.watches.retain(|&(w, _)| w != wd);
-                    continue;
-                }
-                let event = if mask & libc::IN_MOVED_TO != 0 {
-                    DirEvent::MovedTo
-                } else if mask & libc::IN_CLOSE_WRITE != 0 {
-                    DirEvent::ClosedWrite
-                } else if mask & libc::IN_CLOSE_NOWRITE != 0 {
-                    DirEvent::ClosedNoWrite
-                } else {
-                    DirEvent::Other
-                };
-                if event_wakes(name, event) {
-                    for &(w, index) in &self.watches {
-                        if w == wd && !woken.contains(&Some(index)) {
-                            woken.push(Some(index));
-                        }
+            if mask & libc::IN_IGNORED != 0 {
+                lost.extend(self.watches.iter().filter(|&&(w, _)| w == wd).map(|&(_, i)| i));
+                self.watches.retain(|&(w, _)| w != wd);
+                continue;
+            }
+            let event = if mask & libc::IN_MOVED_TO != 0 {
+                DirEvent::MovedTo
+            } else if mask & libc::IN_CLOSE_WRITE != 0 {
+                DirEvent::ClosedWrite
+            } else if mask & libc::IN_CLOSE_NOWRITE != 0 {
+                DirEvent::ClosedNoWrite
+            } else {
+                DirEvent::Other
+            };
+            if event_wakes(&ev.name, event) {
+                for &(w, index) in &self.watches {
+                    if w == wd && !woken.contains(&Some(index)) {
+                        woken.push(Some(index));
                     }
                 }
             }
         }
+        (woken, lost)
     }
 }
 
 impl Drop for SvIo {
     fn drop(&mut self) {
-        for fd in [self.home.take(), self.inotify.take()].into_iter().flatten() {
+        if let Some(fd) = self.home.take() {
             let _ = sys::close(fd);
         }
     }
@@ -212,12 +185,7 @@ impl Effects for SvIo {
     }
 
     fn watch(&mut self, index: usize) -> bool {
-        let Some(fd) = self.inotify_fd() else { return false };
-        // SAFETY: fd is our inotify descriptor; the path is a valid C string.
-        let wd = unsafe { libc::inotify_add_watch(fd, c"supervise".as_ptr(), WATCH_MASK) };
-        if wd < 0 {
-            return false;
-        }
+        let Some(Ok(wd)) = self.inotify().map(|n| n.watch(c"supervise", WATCH_MASK)) else { return false };
         self.watches.push((wd, index));
         true
     }
@@ -279,7 +247,7 @@ pub fn run(session: &mut Session, io: &mut SvIo) -> i32 {
         }
         let now = clock::now();
         let deadline = session.poll_deadline();
-        let readable = sleep_until(io.inotify, now, deadline);
+        let readable = sleep_until(io.inotify.as_ref().map(Notify::fd), now, deadline);
         let now = clock::now();
         if readable {
             let (woken, lost) = io.drain_events();

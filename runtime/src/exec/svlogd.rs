@@ -4,12 +4,17 @@
 //! decision (what to write where, when to rotate, what to print) is the model's.
 
 use std::collections::VecDeque;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
 
 use model::errno::Errno;
+use model::spawn::Signal;
 use model::svlogd::logger::{name_time, OpenStep, READ_SIZE};
+use model::svlogd::spawn::processor_plan;
 use model::svlogd::{Action, Input, LogName, Logger, Sig, UdpOutcome};
 use model::{Now, Tai64n};
+use nix::sys::socket::{sendto, socket, AddressFamily, MsgFlags, SockFlag, SockType, SockaddrIn};
 
 use crate::driver::{Io, Woke};
 use crate::process;
@@ -58,29 +63,7 @@ fn cname(name: &[u8]) -> CString {
     CString::new(name).unwrap_or_default()
 }
 
-fn check(r: libc::c_int) -> SysResult<libc::c_int> {
-    if r < 0 {
-        Err(sys::last_errno())
-    } else {
-        Ok(r)
-    }
-}
-
-fn openat(dir: i32, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<i32> {
-    loop {
-        // SAFETY: name is a valid C string.
-        let r = unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
-        if r < 0 && sys::errno() == libc::EINTR {
-            continue;
-        }
-        return check(r);
-    }
-}
-
-fn renameat(dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
-    // SAFETY: valid C strings.
-    check(unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) }).map(|_| ())
-}
+use crate::sys::{openat, renameat};
 
 fn close(fd: i32) {
     if fd >= 0 {
@@ -90,32 +73,8 @@ fn close(fd: i32) {
 
 /// Every `@` name of exactly 27 bytes in the directory, in readdir order.
 fn scan(dir: i32) -> SysResult<Vec<LogName>> {
-    let fd = openat(dir, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    // SAFETY: fd is a fresh directory fd that fdopendir takes over.
-    let d = unsafe { libc::fdopendir(fd) };
-    if d.is_null() {
-        let e = sys::last_errno();
-        close(fd);
-        return Err(e);
-    }
-    let mut names = Vec::new();
-    loop {
-        // SAFETY: d is a valid DIR*; the entry is read before the next readdir call.
-        let ent = unsafe { libc::readdir(d) };
-        if ent.is_null() {
-            break;
-        }
-        // SAFETY: d_name is NUL-terminated.
-        let n = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
-        if n.len() == 27 && n[0] == b'@' {
-            let mut a = [0u8; 27];
-            a.copy_from_slice(n);
-            names.push(a);
-        }
-    }
-    // SAFETY: d is valid and closed once.
-    unsafe { libc::closedir(d) };
-    Ok(names)
+    let (names, _read_error) = sys::list(&mut sys::open_dir_at(dir, c".")?);
+    Ok(names.iter().filter_map(|n| <LogName>::try_from(n.to_bytes()).ok().filter(|a| a[0] == b'@')).collect())
 }
 
 impl SvlogdIo {
@@ -180,16 +139,11 @@ impl SvlogdIo {
     /// Stats `current` without following a link: a symbolic link there is reported as
     /// `ELOOP`, as `O_NOFOLLOW` would (runit appends to, and chmods, whatever it points to).
     fn stat_current(&self, d: usize) -> Result<Option<(u64, bool)>, Errno> {
-        // SAFETY: zeroed stat is a valid out-buffer.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid fd, C string and out-pointer.
-        let r = unsafe { libc::fstatat(self.fds[d].dir, c"current".as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
-        if r < 0 {
-            return match sys::last_errno() {
-                Errno::ENOENT => Ok(None),
-                e => Err(e),
-            };
-        }
+        let st = match sys::lstatat(self.fds[d].dir, c"current") {
+            Ok(st) => st,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
             return Err(Errno::ELOOP);
         }
@@ -209,163 +163,20 @@ impl SvlogdIo {
     }
 
     fn send_udp(udp: model::svlogd::config::Udp, bytes: &[u8]) -> UdpOutcome {
-        // SAFETY: plain socket call.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
+        let Ok(sock) = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None) else {
             return UdpOutcome::NoSocket;
-        }
-        // SAFETY: a zeroed sockaddr_in filled in below.
-        let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-        sa.sin_family = libc::AF_INET as libc::sa_family_t;
-        sa.sin_port = udp.port.to_be();
-        sa.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(udp.addr) };
-        // SAFETY: bytes is live; sa is a valid sockaddr_in of the given size.
-        let r = unsafe {
-            libc::sendto(
-                fd,
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                0,
-                (&sa as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
         };
-        close(fd);
-        if r < 0 || r as usize != bytes.len() {
-            UdpOutcome::Failed
-        } else {
-            UdpOutcome::Sent
+        let to = SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::from(udp.addr), udp.port));
+        match sendto(sock.as_raw_fd(), bytes, &to, MsgFlags::empty()) {
+            Ok(n) if n == bytes.len() => UdpOutcome::Sent,
+            _ => UdpOutcome::Failed,
         }
     }
 
     fn start_processor(&self, d: usize, input: &LogName, command: &[u8]) -> Result<i32, Errno> {
-        let dir_name = &self.paths[d];
-        let msg = |m: &str| {
-            let mut v = b"svlogd: fatal: ".to_vec();
-            v.extend_from_slice(m.as_bytes());
-            v.extend_from_slice(b": ");
-            v.extend_from_slice(dir_name);
-            v.extend_from_slice(b": ");
-            v
-        };
-        let spec = ProcSpec {
-            dir: self.fds[d].dir,
-            input: cname(input),
-            output: cname(&{
-                let mut t = *input;
-                t[26] = b't';
-                t
-            }),
-            sh: cname(b"/bin/sh"),
-            argv: [cname(b"sh"), cname(b"-c"), sys::cstr(command).map_err(|_| Errno::EINVAL)?],
-            m_input: msg("unable to open input for processor"),
-            m_move: msg("unable to move filedescriptor for processor"),
-            m_output: msg("unable to open output for processor"),
-            m_empty: msg("unable to create empty state for processor"),
-            m_state: msg("unable to open state for processor"),
-            m_newstate: msg("unable to open newstate for processor"),
-            m_run: msg("unable to run processor"),
-            unblock: self.child_unblock.clone(),
-        };
-        spawn_processor(&spec)
+        let reset = self.child_unblock.iter().map(|&s| Signal(s)).collect();
+        process::spawn_plan(&processor_plan(&self.paths[d], self.fds[d].dir, input, command, reset))
     }
-}
-
-/// Everything the processor child needs, prepared before `fork`.
-struct ProcSpec {
-    dir: i32,
-    input: CString,
-    output: CString,
-    sh: CString,
-    argv: [CString; 3],
-    m_input: Vec<u8>,
-    m_move: Vec<u8>,
-    m_output: Vec<u8>,
-    m_empty: Vec<u8>,
-    m_state: Vec<u8>,
-    m_newstate: Vec<u8>,
-    m_run: Vec<u8>,
-    unblock: Vec<i32>,
-}
-
-fn spawn_processor(spec: &ProcSpec) -> Result<i32, Errno> {
-    let argv: [*const libc::c_char; 4] = [spec.argv[0].as_ptr(), spec.argv[1].as_ptr(), spec.argv[2].as_ptr(), std::ptr::null()];
-    // SAFETY: svlogd is single-threaded; the child only makes async-signal-safe calls on
-    // memory prepared above, then execs or _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(sys::last_errno());
-    }
-    if pid == 0 {
-        // SAFETY: in the child, see above.
-        unsafe { processor_child(spec, &argv) }
-    }
-    Ok(pid)
-}
-
-unsafe fn processor_child(spec: &ProcSpec, argv: &[*const libc::c_char; 4]) -> ! {
-    let fail = |m: &[u8]| -> ! {
-        let e = model::errno::errstr(sys::errno()).as_bytes();
-        libc::write(2, m.as_ptr().cast(), m.len());
-        libc::write(2, e.as_ptr().cast(), e.len());
-        libc::write(2, b"\n".as_ptr().cast(), 1);
-        libc::_exit(111)
-    };
-    let mv = |to: i32, from: i32| {
-        if to != from {
-            if libc::dup2(from, to) < 0 {
-                fail(&spec.m_move);
-            }
-            libc::close(from);
-        }
-    };
-    let mut mask: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut mask);
-    for &s in &spec.unblock {
-        libc::signal(s, libc::SIG_DFL);
-        libc::sigaddset(&mut mask, s);
-    }
-    libc::sigprocmask(libc::SIG_UNBLOCK, &mask, std::ptr::null_mut());
-    crate::signals::reset_reserved_in_child();
-    if libc::fchdir(spec.dir) < 0 {
-        fail(&spec.m_input);
-    }
-    let fd = libc::open(spec.input.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
-    if fd < 0 {
-        fail(&spec.m_input);
-    }
-    mv(0, fd);
-    let fd = libc::open(spec.output.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
-    if fd < 0 {
-        fail(&spec.m_output);
-    }
-    mv(1, fd);
-    let mut fd = libc::open(c"state".as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
-    if fd < 0 {
-        if sys::errno() != libc::ENOENT {
-            fail(&spec.m_state);
-        }
-        let e = libc::open(c"state".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
-        if e < 0 {
-            fail(&spec.m_empty);
-        }
-        libc::close(e);
-        fd = libc::open(c"state".as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
-        if fd < 0 {
-            fail(&spec.m_state);
-        }
-    }
-    mv(4, fd);
-    let fd = libc::open(c"newstate".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT, 0o644);
-    if fd < 0 {
-        fail(&spec.m_newstate);
-    }
-    mv(5, fd);
-    extern "C" {
-        static environ: *const *const libc::c_char;
-    }
-    libc::execve(spec.sh.as_ptr(), argv.as_ptr(), environ);
-    fail(&spec.m_run)
 }
 
 impl Io<Logger> for SvlogdIo {
@@ -385,14 +196,8 @@ impl Io<Logger> for SvlogdIo {
                     self.fds[dir].cur = fd;
                 })))
             }
-            Action::ChmodCurrent { dir, mode } => {
-                // SAFETY: fchmod on an int fd.
-                Some(Input::Done(check(unsafe { libc::fchmod(self.fds[dir].cur, mode as libc::mode_t) }).map(|_| ())))
-            }
-            Action::FsyncCurrent { dir } => {
-                // SAFETY: fsync on an int fd.
-                Some(Input::Done(check(unsafe { libc::fsync(self.fds[dir].cur) }).map(|_| ())))
-            }
+            Action::ChmodCurrent { dir, mode } => Some(Input::Done(sys::fchmod(self.fds[dir].cur, mode))),
+            Action::FsyncCurrent { dir } => Some(Input::Done(sys::fsync(self.fds[dir].cur))),
             Action::CloseCurrent { dir } => {
                 close(self.fds[dir].cur);
                 self.fds[dir].cur = -1;
@@ -411,15 +216,13 @@ impl Io<Logger> for SvlogdIo {
                 Some(Input::Wrote { result, written, buf: bytes })
             }
             Action::Unlink { dir, name } => {
-                // SAFETY: valid fd and C string.
-                let r = check(unsafe { libc::unlinkat(self.fds[dir].dir, cname(&name).as_ptr(), 0) }).map(|_| ());
+                let r = sys::unlinkat(self.fds[dir].dir, &cname(&name));
                 Some(Input::Done(r))
             }
             Action::RenameFile { dir, from, to } => Some(Input::Done(renameat(self.fds[dir].dir, &cname(&from), &cname(&to)))),
             Action::ChmodFile { dir, name, mode } => {
-                // SAFETY: valid fd and C string.
-                let r = check(unsafe { libc::fchmodat(self.fds[dir].dir, cname(&name).as_ptr(), mode as libc::mode_t, 0) });
-                Some(Input::Done(r.map(|_| ())))
+                let r = sys::fchmodat(self.fds[dir].dir, &cname(&name), mode);
+                Some(Input::Done(r))
             }
             Action::RenameState { dir } => Some(Input::Done(renameat(self.fds[dir].dir, c"newstate", c"state"))),
             Action::StartProcessor { dir, input, command } => Some(Input::Spawned(self.start_processor(dir, &input, &command))),

@@ -48,8 +48,7 @@ fn utmp_logout(path: &[u8], line: &[u8], now_sec: i64) -> Result<bool, Failure> 
             continue;
         }
         let out = utmp::logged_out(&image, now_sec);
-        // SAFETY: lseek on an fd we own.
-        if unsafe { libc::lseek(fd, -(RECORD_LEN as libc::off_t), libc::SEEK_CUR) } < 0 {
+        if sys::seek_back(fd, RECORD_LEN as i64).is_err() {
             break;
         }
         done = matches!(sys::write(fd, &out), Ok(n) if n == RECORD_LEN);
@@ -95,8 +94,7 @@ fn wtmp_logout(path: &[u8], line: &[u8], now_sec: i64) -> Result<(), Failure> {
     };
     if result.is_err() {
         // Undo a partial append so wtmp stays a whole number of records.
-        // SAFETY: ftruncate on an fd we own.
-        unsafe { libc::ftruncate(fd, st.st_size) };
+        let _ = sys::ftruncate(fd, st.st_size);
     }
     let _ = sys::close(fd);
     result.map_err(wtmp_err)
