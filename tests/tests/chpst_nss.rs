@@ -97,7 +97,7 @@ fn case<'a>(lines: &'a str, label: &str) -> &'a str {
 #[test]
 fn names_known_only_to_a_non_files_nss_source_resolve() {
     if let Some(why) = missing_prerequisite() {
-        return e2e::skip("names_known_only_to_a_non_files_nss_source_resolve", e2e::Prerequisite::NssExtrausers, &why);
+        return e2e::skip("names_known_only_to_a_non_files_nss_source_resolve", e2e::Prerequisite::NssExtrausers, why);
     }
     let s = Scratch::new("chpst-nss");
     // Outside the namespace the user does not exist: the lookups below can only succeed
