@@ -82,6 +82,12 @@ pub fn spawn(spec: &SpawnSpec) -> SysResult<i32> {
         // SAFETY: in the child; see above.
         unsafe { child(spec, &argv, envp.as_deref()) }
     }
+    if spec.new_pgrp && !spec.new_session {
+        // Also from the parent, so the group exists before `spawn` returns and a signal to
+        // it cannot arrive first (EACCES once the child has exec'd: it did it itself).
+        // SAFETY: plain syscall on our own child.
+        unsafe { libc::setpgid(pid, pid) };
+    }
     Ok(pid)
 }
 

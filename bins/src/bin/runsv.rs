@@ -28,6 +28,6 @@ fn runsv_main() -> i32 {
     let now = runtime::clock::now();
     let mut trace = Trace::from_env();
     trace.note(&(now, &config));
-    let mut machine = Runsv::new(now, config);
+    let mut machine = Runsv::new(now, config).with_stop(io.stop());
     driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
 }
