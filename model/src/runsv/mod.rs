@@ -808,4 +808,6 @@ impl Machine for Runsv {
 }
 
 #[cfg(test)]
+mod stop_tests;
+#[cfg(test)]
 mod tests;
