@@ -500,7 +500,8 @@ impl Runsv {
             (Down { .. } | Run { .. } | Finish { .. }, C(Cmd::Ignore)) => {}
 
             // The slot's process exits.
-            (Run { started, .. }, Reaped { status, finish_present }) => {
+            (Run { pid, started, got_term, .. }, Reaped { status, finish_present }) => {
+                self.kill_leftovers(slot, pid, got_term);
                 self.pid_changed = true;
                 if slot == Slot::Main && finish_present {
                     self.set(slot, Finish { pid: None, args: finish_args(status), started, not_before: None, kill_at: None });

@@ -13,8 +13,9 @@
 //! - `flag-timeout-killpg`: `./run` and `./finish` start in their own process group, and
 //!   the stop signal, its CONT and the SIGKILL go to the whole group, so that children the
 //!   service forked do not outlive it (s6 sends only the SIGKILL to the group, but s6 also
-//!   gives every service its own session). Commands (`sv kill`, `sv hup`...) keep going to
-//!   the pid, as in runit.
+//!   gives every service its own session). When `./run` exits after a stop, whatever is
+//!   left of its group gets SIGKILL at once. Commands (`sv kill`, `sv hup`...) keep going
+//!   to the pid, as in runit.
 //! - `timeout-finish`: SIGKILL to `./finish` still running at the deadline (re-sent every
 //!   [`KILL_RESEND`]), with a warning.
 //!
@@ -128,6 +129,16 @@ impl Runsv {
     /// The `timeout-finish` deadline for a `./finish` starting now.
     pub(super) fn finish_deadline(&self, now: Now, slot: Slot) -> Option<Mono> {
         self.stop_of(slot).finish_limit.map(|limit| now.mono + limit)
+    }
+
+    /// `./run` was reaped after a stop: with `flag-timeout-killpg`, what is left of its
+    /// process group is killed at once, so no child outlives a stopped service. (The
+    /// group's id cannot name another group yet: the kernel keeps the number while any
+    /// member lives, and runsv sends this before anything else can run in it.)
+    pub(super) fn kill_leftovers(&mut self, slot: Slot, pid: u32, stopped: bool) {
+        if stopped && self.stop_of(slot).group {
+            self.stop_signal(slot, pid, Sig::Kill);
+        }
     }
 
     /// The loop top for a live process: SIGKILL when its deadline has passed, then again

@@ -157,6 +157,26 @@ fn test_run_commands_keep_signalling_the_pid() {
 }
 
 #[test]
+fn test_run_reaped_after_stop_kills_what_is_left_of_the_group() {
+    let mut h = H::running(ALL, None);
+    h.down();
+    let a = h.feed(Input::ChildExited { pid: 42, status: 1, finish_present: false });
+    assert_eq!(sent(&a), vec![(Sig::Kill, true)]);
+    assert!(matches!(a[0], Action::SignalGroup(..)), "before the status says down: {a:?}");
+}
+
+#[test]
+fn test_run_reaped_without_stop_leaves_the_group() {
+    let mut h = H::running(ALL, None);
+    let a = h.feed(Input::ChildExited { pid: 42, status: 0, finish_present: false });
+    assert!(sent(&a).is_empty());
+    let mut h = H::running(Stop { group: false, ..ALL }, None);
+    h.down();
+    let a = h.feed(Input::ChildExited { pid: 42, status: 0, finish_present: false });
+    assert!(sent(&a).is_empty(), "no group, nothing to kill");
+}
+
+#[test]
 fn test_run_reaped_after_kill_disarms() {
     let mut h = H::running(ALL, None);
     h.down();

@@ -153,6 +153,8 @@ pub struct World {
     /// When SIGKILL must have reached each slot's live child (a stop's `timeout-kill`, or
     /// `./finish`'s `timeout-finish`), until it is sent or the child exits.
     pub kill_due: [Option<Mono>; 2],
+    /// The pid reaped by the step under way (a group may be killed after its leader).
+    pub just_reaped: Option<u32>,
     /// Bits of violated invariants ([`Invariant::bit`]).
     pub violations: u32,
     /// The first violation, described.
@@ -215,6 +217,7 @@ impl World {
             clock_after_obligation: VecDeque::new(),
             stop,
             kill_due: [None, None],
+            just_reaped: None,
             violations: 0,
             first_violation: None,
         }
@@ -339,6 +342,7 @@ impl World {
                 if let Some(pid) = self.live_pid(*slot) {
                     self.live[ix(*slot)].retain(|&p| p != pid);
                     self.kill_due[ix(*slot)] = None;
+                    self.just_reaped = Some(pid);
                     let was = self.m.slot(*slot).map(|s| s.state());
                     if *slot == Slot::Main && was == Some(RunState::Run) {
                         self.last_run_exit = Some(*status);
@@ -351,6 +355,7 @@ impl World {
                         }
                     }
                     self.feed(Input::ChildExited { pid, status: *status, finish_present: *finish }, &mut replies);
+                    self.just_reaped = None;
                 }
             }
             Event::Stray => self.feed(Input::ChildExited { pid: STRAY_PID, status: 0, finish_present: false }, &mut replies),
@@ -512,7 +517,9 @@ impl World {
                 if sig == Sig::Kill {
                     self.kill_due[ix(slot)] = None;
                 }
-                if !self.live[ix(slot)].contains(&pid) {
+                // The group of a leader reaped after a stop gets its SIGKILL in the same step.
+                let leftovers = matches!(a, Action::SignalGroup(_, _, Sig::Kill)) && self.just_reaped == Some(pid);
+                if !self.live[ix(slot)].contains(&pid) && !leftovers {
                     let l = self.live[ix(slot)].clone();
                     self.violate(Invariant::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, live {l:?}"));
                 }
