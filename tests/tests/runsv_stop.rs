@@ -66,8 +66,10 @@ fn pgid(pid: i32) -> i32 {
     stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(2)).and_then(|g| g.parse().ok()).unwrap_or(-1)
 }
 
-/// `down: ./s: <n>s, normally up` as runit's sv prints it.
+/// `down: ./s: <n>s, normally up` as runit's sv prints it (polled: runsv writes `stat`
+/// just before `status`).
 fn assert_sv_status_down(svc: &Svc) {
+    eventually!(LIMIT, svc.sv(&["status", "./s"]).1.starts_with("down: "), "sv status never says down");
     let (code, out, err) = svc.sv(&["status", "./s"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
     assert!(out.starts_with("down: ./s: ") && out.ends_with("s, normally up\n"), "{out:?}");
