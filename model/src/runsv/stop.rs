@@ -148,8 +148,7 @@ impl Runsv {
             Some(Phase::Run { pid, kill_at: Some(t), .. }) => (pid, t),
             Some(Phase::Finish { pid: Some(pid), kill_at: Some(t), .. }) => {
                 if now.mono >= t {
-                    let line = crate::msg::line(&[b"runsv ", &self.dir, b": warning: ./finish timed out, sending SIGKILL"], None);
-                    self.actions.push_back(Action::Warn(line));
+                    self.actions.push_back(Action::Warn(super::text::finish_timed_out(&self.dir)));
                 }
                 (pid, t)
             }

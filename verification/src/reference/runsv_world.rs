@@ -387,7 +387,10 @@ impl World {
     fn arm_kill_due(&mut self, slot: Slot) {
         let stop = self.stop_of(slot);
         let Some(after) = stop.kill_after else { return };
-        let signalled = self.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) if *s == slot && *g == stop.signal));
+        let signalled = self
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) if *s == slot && *g == stop.signal));
         let wanted_down = self.m.slot(slot).is_some_and(|s| s.want != Want::Up);
         if self.live_pid(slot).is_some() && (signalled || wanted_down) {
             let due = self.now.mono + after;
@@ -398,7 +401,9 @@ impl World {
 
     /// `d`/`x` on a running slot: TERM (unless `control/t` succeeded) and CONT were sent.
     fn check_stop(&mut self, slot: Slot) {
-        let sent = |w: &World, sig: Sig| w.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) if *s == slot && *g == sig));
+        let sent = |w: &World, sig: Sig| {
+            w.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) if *s == slot && *g == sig))
+        };
         let term = sent(self, self.stop_of(slot).signal);
         let cont = sent(self, Sig::Cont);
         // `control/t` success shows as: control t consulted and no TERM; accept it only then.
@@ -523,7 +528,11 @@ impl World {
                     let l = self.live[ix(slot)].clone();
                     self.violate(Invariant::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, live {l:?}"));
                 }
-                self.effects.push(Effect::Signal(slot, pid, sig));
+                self.effects.push(if matches!(a, Action::SignalGroup(..)) {
+                    Effect::SignalGroup(slot, pid, sig)
+                } else {
+                    Effect::Signal(slot, pid, sig)
+                });
                 None
             }
             Action::WriteStatus { slot, pid, stat, status } => {
