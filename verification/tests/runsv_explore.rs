@@ -14,6 +14,10 @@
 //! its obligations can be answered that makes a difference: each fork succeeds or fails,
 //! each `control/<c>` consulted is absent, exits 0 or exits 1, chosen per script.
 //!
+//! Initial states: `down` or not × the three log configurations × first fork ok or not;
+//! without a log also with every stop file ([`OPTED_IN`]), so escalation, group signals and
+//! the `./finish` limit are explored (`StopEndsInTime`, `RunitUnlessOptedIn`).
+//!
 //! Liveness, under fair schedules (no new command; time passes, children exit, forks
 //! succeed and scripts are absent): from every explored state where main (log) is wanted up
 //! and not running, it runs again within 1 s of virtual time (within 5 s when the deadline

@@ -4,7 +4,8 @@
 //! # Contract
 //! The runtime performs runsv's start-up (chdir, `supervise/`, lock, FIFOs) and then builds
 //! the machine with [`Runsv::new`] from the facts it found (is there a `down` file, a
-//! `log/` directory, a `log/down`). It feeds [`Input::Start`] first, then one input per
+//! `log/` directory, a `log/down`), plus the opt-in stop files through [`Runsv::with_stop`]
+//! (`stop.rs`). It feeds [`Input::Start`] first, then one input per
 //! event. Two actions are *obligations* and must be answered before anything else:
 //! [`Action::Spawn`] (answer [`Input::Spawned`] / [`Input::SpawnFailed`]) and
 //! [`Action::RunControl`] (answer [`Input::ControlDone`]); [`Runsv::owed`] says which.
