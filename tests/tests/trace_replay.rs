@@ -72,7 +72,7 @@ impl ReadRunsv for P<'_> {
             ("Kill", Sig::Kill),
         ];
         let signal = names.iter().find(|(n, _)| self.eat(n)).map(|(_, s)| *s).expect("a signal name");
-        let mut span = |p: &mut Self, key: &str| {
+        let span = |p: &mut Self, key: &str| {
             p.expect(key);
             if p.eat("None") {
                 return None;
