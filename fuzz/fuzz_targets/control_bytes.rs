@@ -2,14 +2,16 @@
 //! (obligations auto-answered): it must never panic (the model's `debug_assert!`s are real
 //! checks: build with `-a`) and never break a named invariant.
 //!
-//! Input layout: byte 0 picks the start-up facts (`down` file, log service); then each
+//! Input layout: byte 0 picks the start-up facts (`down` file, log service, the stop files
+//! of issue 11 with or without `flag-timeout-killpg`); then each
 //! pair of bytes is one step: the first selects the event kind and how obligations are
 //! answered, the second is its argument (a control byte, a wait status, milliseconds).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use model::errno::Errno;
-use model::runsv::{Config, ControlOutcome, Slot};
+use model::runsv::{Config, ControlOutcome, Sig, Slot, Stop};
+use model::time::Span;
 use verification::reference::runsv::{Event, Replies, Step};
 use verification::reference::runsv_world::{PidPolicy, World};
 
@@ -34,7 +36,18 @@ fuzz_target!(|data: &[u8]| {
         1 => Some(false),
         _ => Some(true),
     };
-    let mut w = World::new(Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log }, PidPolicy::Fresh, false, Replies::default());
+    let stop = if cfg & 8 != 0 {
+        Stop {
+            signal: Sig::Hup,
+            kill_after: Some(Span::from_millis(1000)),
+            finish_limit: Some(Span::from_millis(500)),
+            group: cfg & 16 != 0,
+        }
+    } else {
+        Stop::RUNIT
+    };
+    let config = Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log };
+    let mut w = World::new_with_stop(config, stop, PidPolicy::Fresh, false, Replies::default());
     for pair in rest.chunks(2).take(256) {
         let (sel, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
         let event = match sel & 7 {

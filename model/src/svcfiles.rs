@@ -10,7 +10,9 @@
 //! limit (s6: 5 s) and no death tally (s6: 100 records). Bad content is never fatal and
 //! never a panic: one warning line in runsv's format and the default.
 //!
-//! Not wired into runsv yet (issue 11, "Stop that ends").
+//! `down-signal`, `timeout-kill` and `timeout-finish` are wired into runsv through
+//! `model::runsv::Stop::from_files` (issue 11, "Stop that ends"); `max-death-tally` is not
+//! used yet.
 
 use alloc::vec::Vec;
 

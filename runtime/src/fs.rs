@@ -28,6 +28,18 @@ pub fn open_append(path: &CStr) -> SysResult<i32> {
     sys::open(path, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT, 0o600)
 }
 
+/// The first bytes (at most `max`) of a small file, read non-blocking (a FIFO put where a
+/// setting file belongs yields nothing rather than a hang). Only one `read`: enough for a
+/// regular file of a few bytes.
+pub fn read_small(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
+    let fd = open_read(path)?;
+    let mut buf = vec![0u8; max];
+    let n = sys::read(fd, &mut buf);
+    let _ = sys::close(fd);
+    buf.truncate(n?);
+    Ok(buf)
+}
+
 /// Exclusive flock; `wait` = blocking.
 pub fn lock_exclusive(fd: i32, wait: bool) -> SysResult<()> {
     sys::flock(fd, libc::LOCK_EX | if wait { 0 } else { libc::LOCK_NB })

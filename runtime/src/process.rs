@@ -103,7 +103,13 @@ impl SpawnSpec {
 
 /// Forks and executes `spec`. Returns the child's pid, or the fork errno.
 pub fn spawn(spec: &SpawnSpec) -> SysResult<i32> {
-    spawn_plan(&spec.plan())
+    let pid = spawn_plan(&spec.plan())?;
+    if spec.new_pgrp && !spec.new_session {
+        // Also from the parent, so the group exists before `spawn` returns and a signal to
+        // it cannot arrive first (EACCES once the child has exec'd: it did it itself).
+        let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
+    }
+    Ok(pid)
 }
 
 /// Forks and carries out `plan` in the child. Returns the child's pid, or the fork errno

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use e2e::debug_text::DebugText as P;
 use e2e::{eventually, Scratch};
-use model::runsv::{Config, ControlOutcome, Input, Runsv, Slot};
+use model::runsv::{Config, ControlOutcome, Input, Runsv, Sig, Slot, Stop};
+use model::time::Span;
 use model::{Machine, Mono, Now, Wall};
 
 /// The parsing of this machine's inputs, on top of the shared reader.
@@ -15,6 +16,7 @@ trait ReadRunsv {
     fn slot(&mut self) -> Slot;
     fn now(&mut self) -> Now;
     fn config(&mut self) -> Config;
+    fn stop(&mut self) -> Stop;
     fn input(&mut self) -> Input;
 }
 
@@ -52,6 +54,40 @@ impl ReadRunsv for P<'_> {
             Some(b)
         };
         Config { dir, down, log }
+    }
+    fn stop(&mut self) -> Stop {
+        // After the end of the Config before it.
+        self.eat("}");
+        self.expect("Stop { signal:");
+        let names = [
+            ("Term", Sig::Term),
+            ("Cont", Sig::Cont),
+            ("Stop", Sig::Stop),
+            ("Hup", Sig::Hup),
+            ("Alrm", Sig::Alrm),
+            ("Int", Sig::Int),
+            ("Quit", Sig::Quit),
+            ("Usr1", Sig::Usr1),
+            ("Usr2", Sig::Usr2),
+            ("Kill", Sig::Kill),
+        ];
+        let signal = names.iter().find(|(n, _)| self.eat(n)).map(|(_, s)| *s).expect("a signal name");
+        let span = |p: &mut Self, key: &str| {
+            p.expect(key);
+            if p.eat("None") {
+                return None;
+            }
+            p.expect("Some(Span(");
+            let n = p.num() as u64;
+            p.expect("))");
+            Some(Span(n))
+        };
+        let kill_after = span(self, "kill_after:");
+        let finish_limit = span(self, "finish_limit:");
+        self.expect("group:");
+        let group = self.boolean();
+        self.expect("}");
+        Stop { signal, kill_after, finish_limit, group }
     }
     fn input(&mut self) -> Input {
         if self.eat("Start") {
@@ -102,7 +138,8 @@ fn replay(trace: &str) -> usize {
     let mut p = P { s: first.strip_prefix("note (").expect("note line") };
     let start = p.now();
     let config = p.config();
-    let mut m = Runsv::new(start, config);
+    let stop = p.stop();
+    let mut m = Runsv::new(start, config).with_stop(stop);
     let mut expected: Vec<String> = Vec::new();
     let mut got: Vec<String> = Vec::new();
     let mut inputs = 0;
@@ -173,4 +210,27 @@ fn a_real_runsv_run_replays_exactly_through_the_model() {
     let end = full[cut + 1..].find('\n').map_or(full.len(), |e| cut + 1 + e);
     let corrupted = format!("{}{}", &full[..cut], &full[end..]);
     assert!(std::panic::catch_unwind(|| replay(&corrupted)).is_err(), "a corrupted trace replayed cleanly");
+}
+
+/// The same with every stop file on a service that ignores its down signal: the group
+/// signals, the escalation on the deadline tick and the leftovers' SIGKILL replay exactly.
+#[test]
+fn a_runsv_run_with_stop_files_replays_exactly() {
+    let mut sc = Scratch::new("trace-replay-stop");
+    sc.script("s/run", "trap '' HUP\nsleep 100000 &\nexec sleep 100000");
+    for (name, content) in [("down-signal", "hup\n"), ("timeout-kill", "100"), ("timeout-finish", "100"), ("flag-timeout-killpg", "")] {
+        sc.write(&format!("s/{name}"), content, 0o644);
+    }
+    let trace = sc.join("trace");
+    let mut cmd = std::process::Command::new(e2e::bin("runsv"));
+    cmd.arg("s").current_dir(&sc.path).env("RUNIT_TRACE", &trace);
+    let pid = sc.spawn(cmd);
+    eventually!(Duration::from_secs(10), sc.read("s/supervise/stat") == "run\n", "service never ran");
+    let service: i32 = sc.read("s/supervise/pid").trim().parse().expect("pid");
+    sc.adopt(service);
+    std::fs::write(sc.join("s/supervise/control"), "x").expect("write control");
+    assert!(sc.wait_exit(pid, Duration::from_secs(10)).is_some_and(|s| s.success()), "runsv did not exit");
+    let text = sc.read("trace");
+    assert!(text.contains("SignalGroup(Main, ") && text.contains(", Kill)"), "no escalation traced:\n{text}");
+    assert!(replay(&text) > 3);
 }

@@ -14,6 +14,10 @@
 //! its obligations can be answered that makes a difference: each fork succeeds or fails,
 //! each `control/<c>` consulted is absent, exits 0 or exits 1, chosen per script.
 //!
+//! Initial states: `down` or not × the three log configurations × first fork ok or not;
+//! without a log also with every stop file ([`OPTED_IN`]), so escalation, group signals and
+//! the `./finish` limit are explored (`StopEndsInTime`, `RunitUnlessOptedIn`).
+//!
 //! Liveness, under fair schedules (no new command; time passes, children exit, forks
 //! succeed and scripts are absent): from every explored state where main (log) is wanted up
 //! and not running, it runs again within 1 s of virtual time (within 5 s when the deadline
@@ -25,7 +29,7 @@
 
 use std::time::Instant;
 
-use model::runsv::{ControlOutcome, Deferred, Phase, Slot};
+use model::runsv::{ControlOutcome, Deferred, Phase, Slot, Stop};
 use model::status::{RunState, Want};
 use model::Machine;
 use verification::explore::{explore, Explore, Property};
@@ -43,6 +47,15 @@ const BYTES: &[u8] = b"uodxtkpchaiq12";
 const TICKS_MS: [u64; 6] = [0, 1, 500, 999, 1000, 5000];
 const OUTCOMES: [ControlOutcome; 3] = [ControlOutcome::Absent, ControlOutcome::Exited(0), ControlOutcome::Exited(1 << 8)];
 const STATUSES: [i32; 2] = [0, 15];
+
+/// A service with every stop file: `down-signal` HUP, `timeout-kill` 1000,
+/// `timeout-finish` 500, `flag-timeout-killpg` (deadlines that the ticks above reach).
+const OPTED_IN: Stop = Stop {
+    signal: model::runsv::Sig::Hup,
+    kill_after: Some(model::time::Span::from_millis(1000)),
+    finish_limit: Some(model::time::Span::from_millis(500)),
+    group: true,
+};
 
 fn step(w: &World, event: &Event, replies: &Replies) -> World {
     let mut n = w.clone();
@@ -122,10 +135,15 @@ impl Explore for RunsvExplore {
         for down in [false, true] {
             for log in [None, Some(false), Some(true)] {
                 let config = model::runsv::Config { dir: b"s".to_vec(), down, log };
-                for ok in [true, false] {
-                    // Start-up with the first fork succeeding or failing.
-                    let replies = Replies { spawn_ok: vec![ok], control: vec![] };
-                    out.push(World::new(config.clone(), PidPolicy::SmallestFree, true, replies).canonical());
+                // Without the stop files (runit), and with all of them (the log slot
+                // ignores them, so one log configuration is enough).
+                let stops: &[Stop] = if log.is_none() { &[Stop::RUNIT, OPTED_IN] } else { &[Stop::RUNIT] };
+                for &stop in stops {
+                    for ok in [true, false] {
+                        // Start-up with the first fork succeeding or failing.
+                        let replies = Replies { spawn_ok: vec![ok], control: vec![] };
+                        out.push(World::new_with_stop(config.clone(), stop, PidPolicy::SmallestFree, true, replies).canonical());
+                    }
                 }
             }
         }
@@ -205,6 +223,8 @@ fn properties() -> Vec<Property<S>> {
         StartOnlyWhenWanted,
         PidFileEqualsPid,
         WantFollowsCommands,
+        StopEndsInTime,
+        RunitUnlessOptedIn,
     );
     assert_eq!(p.len(), INVARIANTS.len(), "every named invariant is explored");
     p.push(Property::eventually_within(
@@ -254,6 +274,21 @@ fn properties() -> Vec<Property<S>> {
     p.push(Property::sometimes("run fork retry pending, wanted down", |s| {
         fork_retry(s, Slot::Main) && s.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Down)
     }));
+    // After SIGKILL the deadline is the 5 s re-send, beyond the 1 s timeout.
+    p.push(Property::sometimes("stop escalated to SIGKILL", |s| {
+        s.m.slot(Slot::Main).is_some_and(|m| {
+            m.state() == RunState::Run && m.kill_at().is_some_and(|t| t > s.now.mono + model::time::Span::from_millis(1000))
+        })
+    }));
+    p.push(Property::sometimes("finish under timeout-finish", |s| {
+        s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Finish && m.kill_at().is_some())
+    }));
+    p.push(Property::eventually(
+        "a stopped service with timeout-kill ends",
+        |s| !s.exited && s.stop.kill_after.is_some() && s.m.slot(Slot::Main).is_some_and(|m| m.got_term() && m.kill_at().is_some()),
+        |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() != RunState::Run),
+        FAIR_STEPS,
+    ));
     p.push(Property::sometimes("log signalled", |s| s.m.slot(Slot::Log).is_some_and(|l| l.paused && l.pid() != 0)));
     p
 }

@@ -93,6 +93,7 @@ fn describe_action(a: &Action) -> String {
         },
         Action::RunControl(c) => format!("control/{}", *c as char),
         Action::Signal(slot, _, sig) => format!("{}{}", who(*slot), sig_name(*sig)),
+        Action::SignalGroup(slot, _, sig) => format!("{}group {}", who(*slot), sig_name(*sig)),
         Action::WriteStatus { slot, stat, pid, .. } => {
             let stat = String::from_utf8_lossy(stat).trim_end().to_string();
             format!("{}stat `{stat}`{}", who(*slot), if pid.is_some() { " +pid" } else { "" })

@@ -11,7 +11,8 @@
 //! Cases: `PROPTEST_CASES` (default 256) sequences of 1..48 steps.
 
 use model::errno::Errno;
-use model::runsv::{Config, ControlOutcome, Slot};
+use model::runsv::{Config, ControlOutcome, Sig, Slot, Stop};
+use model::time::Span;
 use model::Machine;
 use proptest::prelude::*;
 use proptest::strategy::Union;
@@ -46,6 +47,21 @@ fn replies() -> impl Strategy<Value = Replies> {
         .prop_map(|(spawn_ok, control)| Replies { spawn_ok, control })
 }
 
+/// runit's stop (most cases), or some of the stop files with deadlines the ticks reach.
+fn stop() -> impl Strategy<Value = Stop> {
+    let ms =
+        || prop_oneof![Just(None), Just(Some(1u64)), Just(Some(999)), Just(Some(1000)), Just(Some(2000)), (1u64..=3000u64).prop_map(Some)];
+    let files = (proptest::sample::select(vec![Sig::Term, Sig::Hup, Sig::Int, Sig::Kill, Sig::Cont]), ms(), ms(), any::<bool>()).prop_map(
+        |(signal, kill, finish, group)| Stop {
+            signal,
+            kill_after: kill.map(Span::from_millis),
+            finish_limit: finish.map(Span::from_millis),
+            group,
+        },
+    );
+    prop_oneof![2 => Just(Stop::RUNIT), 1 => files]
+}
+
 fn wait_status() -> impl Strategy<Value = i32> {
     prop_oneof![Just(0), Just(3 << 8), Just(111 << 8), Just(15), Just(9), Just(0x80 | 11), Just(0x80 | 3)]
 }
@@ -59,8 +75,8 @@ impl ReferenceStateMachine for RefMachine {
     type Transition = Step;
 
     fn init_state() -> BoxedStrategy<RefRunsv> {
-        (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))])
-            .prop_map(|(down, log)| RefRunsv::new(Config { dir: b"s".to_vec(), down, log }))
+        (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))], stop())
+            .prop_map(|(down, log, stop)| RefRunsv::new_with_stop(Config { dir: b"s".to_vec(), down, log }, stop))
             .boxed()
     }
 
@@ -128,7 +144,7 @@ impl StateMachineTest for RunsvTest {
     type Reference = RefMachine;
 
     fn init_test(r: &RefRunsv) -> World {
-        World::new(r.config.clone(), PidPolicy::Fresh, false, Replies::default())
+        World::new_with_stop(r.config.clone(), r.stop, PidPolicy::Fresh, false, Replies::default())
     }
 
     fn apply(mut w: World, r: &RefRunsv, step: Step) -> World {
@@ -316,4 +332,31 @@ fn regression_down_during_fork_retry_then_up_runs_control_u() {
     use verification::reference::runsv::Effect;
     assert_eq!(r.effects[..2], [Effect::Control(b'u'), Effect::Spawn(Slot::Main, model::runsv::Program::Run)], "{:?}", r.effects);
     assert_eq!(w.effects, r.effects);
+}
+
+/// A stop with every file: the down signal and CONT to the group, SIGKILL at the deadline
+/// and again 5 s later, then the leftovers of the group when `./run` is reaped; the model
+/// and the reference agree at every step.
+#[test]
+fn regression_stop_files_escalate_like_the_reference() {
+    let stop =
+        Stop { signal: Sig::Hup, kill_after: Some(Span::from_millis(1500)), finish_limit: Some(Span::from_millis(700)), group: true };
+    let steps = [
+        step(Event::Control(Slot::Main, b'd')),
+        step(Event::Tick(1499)),
+        step(Event::Tick(1)),
+        step(Event::Tick(5000)),
+        step(Event::ChildExit { slot: Slot::Main, status: 9, finish: true }),
+        step(Event::Tick(700)),
+    ];
+    let mut r = RefRunsv::new_with_stop(cfg(false, None), stop);
+    let mut w = World::new_with_stop(cfg(false, None), stop, PidPolicy::Fresh, false, Replies::default());
+    let mut kills = 0;
+    for s in &steps {
+        r.apply(s);
+        w.apply(s);
+        compare(&w, &r);
+        kills += w.effects.iter().filter(|e| matches!(e, verification::reference::runsv::Effect::SignalGroup(_, _, Sig::Kill))).count();
+    }
+    assert_eq!(kills, 4, "two escalations, the leftovers, the finish: {:?}", w.effects);
 }

@@ -27,7 +27,8 @@ fn runsv_main() -> i32 {
     let mut os = RealOs { signals };
     let now = runtime::clock::now();
     let mut trace = Trace::from_env();
-    trace.note(&(now, &config));
-    let mut machine = Runsv::new(now, config);
+    let stop = io.stop();
+    trace.note(&(now, &config, stop));
+    let mut machine = Runsv::new(now, config).with_stop(stop);
     driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
 }

@@ -4,7 +4,8 @@
 //! # Contract
 //! The runtime performs runsv's start-up (chdir, `supervise/`, lock, FIFOs) and then builds
 //! the machine with [`Runsv::new`] from the facts it found (is there a `down` file, a
-//! `log/` directory, a `log/down`). It feeds [`Input::Start`] first, then one input per
+//! `log/` directory, a `log/down`), plus the opt-in stop files through [`Runsv::with_stop`]
+//! (`stop.rs`). It feeds [`Input::Start`] first, then one input per
 //! event. Two actions are *obligations* and must be answered before anything else:
 //! [`Action::Spawn`] (answer [`Input::Spawned`] / [`Input::SpawnFailed`]) and
 //! [`Action::RunControl`] (answer [`Input::ControlDone`]); [`Runsv::owed`] says which.
@@ -31,6 +32,7 @@
 //! - Exiting (`x`/SIGTERM) does not wait for a pending throttle.
 
 mod slot;
+mod stop;
 pub mod text;
 
 use alloc::collections::VecDeque;
@@ -42,6 +44,7 @@ use crate::status::{self, RunState, Want};
 use crate::time::{Mono, Now, Span, Tai64n};
 
 pub use slot::{Deferred, Phase, SlotState};
+pub use stop::{Stop, KILL_RESEND};
 
 /// runit's restart throttle: a `./run` cycle shorter than this is followed by a pause of
 /// the same length before the next start.
@@ -156,12 +159,18 @@ pub enum Action {
         program: Program,
         /// What the child prints (before the errno text) if exec fails; it then exits 111.
         exec_fail_msg: Vec<u8>,
+        /// The child calls `setpgid(0, 0)` (and runsv `setpgid(pid, pid)`): only for a
+        /// service with `flag-timeout-killpg`, so its group can be signalled as one.
+        own_group: bool,
     },
     /// Obligation: run `control/<byte>` if present and executable and wait for it; reply
     /// [`Input::ControlDone`].
     RunControl(u8),
     /// Send a signal to a live, unreaped child of the slot.
     Signal(Slot, u32, Sig),
+    /// Send a signal to the process group led by a live, unreaped child of the slot
+    /// (`kill(-pgid, sig)`): only for a service started with `own_group`.
+    SignalGroup(Slot, u32, Sig),
     /// Rewrite the slot's status files in runit's order: `pid` (only when given), `stat`,
     /// `status`, each as `x.new` + rename.
     WriteStatus {
@@ -314,6 +323,8 @@ pub struct Runsv {
     life: Life,
     pending: Option<Pending>,
     actions: VecDeque<Action>,
+    /// The main slot's stop settings (`down-signal`, `timeout-kill`, ...): runit's by default.
+    stop: Stop,
 }
 
 impl Runsv {
@@ -330,6 +341,7 @@ impl Runsv {
             life: Life::Created,
             pending: None,
             actions: VecDeque::new(),
+            stop: Stop::RUNIT,
         }
     }
 
@@ -429,7 +441,8 @@ impl Runsv {
         debug_assert!(self.slot(slot).is_some_and(|s| s.pid() == 0), "one child per slot");
         let exec_fail_msg = text::exec_failed(&self.dir, &program);
         self.pending = Some(Pending::Spawn(slot));
-        self.actions.push_back(Action::Spawn { slot, program, exec_fail_msg });
+        let own_group = self.stop_of(slot).group;
+        self.actions.push_back(Action::Spawn { slot, program, exec_fail_msg, own_group });
     }
 
     /// The transition table: what one event does to one slot in each phase. runit's
@@ -466,16 +479,16 @@ impl Runsv {
             (Run { .. } | Finish { .. }, C(Cmd::Once)) => self.want(slot, Want::Down),
             (Run { .. }, C(Cmd::Down)) => {
                 self.want(slot, Want::Down);
-                self.stop(slot);
+                self.stop(now, slot);
             }
             (Run { .. }, C(Cmd::Exit)) => {
                 self.want(slot, Want::Exit);
-                self.stop(slot);
+                self.stop(now, slot);
             }
             // During finish, `d`/`x` change want only; `./finish` runs to completion.
             (Finish { .. }, C(Cmd::Down)) => self.want(slot, Want::Down),
             (Finish { .. }, C(Cmd::Exit)) => self.want(slot, Want::Exit),
-            (Run { .. }, C(Cmd::Term)) => self.stop(slot),
+            (Run { .. }, C(Cmd::Term)) => self.stop(now, slot),
             (Down { .. } | Finish { .. }, C(Cmd::Term)) => {}
             (Run { .. }, C(Cmd::Signal(byte, sig))) if slot == Slot::Main => self.run_control(byte, Then::SignalUnless(sig, byte)),
             (Run { pid, .. }, C(Cmd::Signal(byte, sig))) => {
@@ -488,10 +501,11 @@ impl Runsv {
             (Down { .. } | Run { .. } | Finish { .. }, C(Cmd::Ignore)) => {}
 
             // The slot's process exits.
-            (Run { started, .. }, Reaped { status, finish_present }) => {
+            (Run { pid, started, got_term, .. }, Reaped { status, finish_present }) => {
+                self.kill_leftovers(slot, pid, got_term);
                 self.pid_changed = true;
                 if slot == Slot::Main && finish_present {
-                    self.set(slot, Finish { pid: None, args: finish_args(status), started, not_before: None });
+                    self.set(slot, Finish { pid: None, args: finish_args(status), started, not_before: None, kill_at: None });
                     self.update(slot);
                 } else {
                     self.went_down(now, slot, started);
@@ -521,19 +535,20 @@ impl Runsv {
                     self.spawn(slot, Program::Finish { a, b });
                 }
             }
-            (Run { .. } | Finish { pid: Some(_), .. }, Due) => {}
+            (Run { .. } | Finish { pid: Some(_), .. }, Due) => self.escalate(now, slot),
             (Starting, ScriptDone { then: Then::StartRun, .. }) => self.spawn(slot, Program::Run),
             (Starting, Spawned(pid)) => {
                 let s = self.slot_mut(slot);
                 s.stamp = Tai64n::from_wall(now.wall);
                 s.paused = false;
-                self.set(slot, Run { pid, started: now.mono, got_term: false });
+                self.set(slot, Run { pid, started: now.mono, got_term: false, kill_at: None });
                 self.pid_changed = true;
                 self.update(slot);
             }
             (Finish { pid: None, args, started, .. }, Spawned(pid)) => {
                 self.slot_mut(slot).paused = false;
-                self.set(slot, Finish { pid: Some(pid), args, started, not_before: None });
+                let kill_at = self.finish_deadline(now, slot);
+                self.set(slot, Finish { pid: Some(pid), args, started, not_before: None, kill_at });
                 self.pid_changed = true;
                 self.update(slot);
             }
@@ -543,11 +558,11 @@ impl Runsv {
             }
             (Finish { pid: None, args, started, .. }, SpawnFailed(e)) => {
                 self.actions.push_back(Action::Warn(text::fork_failed(&self.dir, e)));
-                self.set(slot, Finish { pid: None, args, started, not_before: Some(now.mono + FORK_RETRY) });
+                self.set(slot, Finish { pid: None, args, started, not_before: Some(now.mono + FORK_RETRY), kill_at: None });
             }
 
             // Override scripts come back.
-            (Run { .. }, ScriptDone { ok, then: Then::StopAfterT }) => self.stop_after_t(slot, ok),
+            (Run { .. }, ScriptDone { ok, then: Then::StopAfterT }) => self.stop_after_t(now, slot, ok),
             (Run { pid, .. }, ScriptDone { ok, then: Then::SignalUnless(sig, byte) }) => {
                 if !ok {
                     self.signal(slot, pid, sig);
@@ -577,29 +592,32 @@ impl Runsv {
 
     /// runit's `stopservice`: the main slot consults `control/t` first (its result decides
     /// the TERM); the log slot has no overrides.
-    fn stop(&mut self, slot: Slot) {
+    fn stop(&mut self, now: Now, slot: Slot) {
         debug_assert!(matches!(self.phase(slot), Phase::Run { .. }), "only a running slot is stopped");
         match slot {
             Slot::Main => self.run_control(b't', Then::StopAfterT),
-            Slot::Log => self.stop_after_t(slot, false),
+            Slot::Log => self.stop_after_t(now, slot, false),
         }
     }
 
-    /// The rest of `stopservice`: TERM unless overridden, then CONT and `control/d`/`x` when
-    /// the slot is wanted down or exiting.
-    fn stop_after_t(&mut self, slot: Slot, overridden: bool) {
-        let Phase::Run { pid, started, .. } = self.phase(slot) else {
+    /// The rest of `stopservice`: TERM (or `down-signal`) unless overridden, then CONT and
+    /// `control/d`/`x` when the slot is wanted down or exiting; `timeout-kill` arms here.
+    fn stop_after_t(&mut self, now: Now, slot: Slot, overridden: bool) {
+        let Phase::Run { pid, .. } = self.phase(slot) else {
             debug_assert!(false, "stop_after_t outside run");
             return;
         };
+        let want = self.slot_mut(slot).want;
+        self.arm_kill(now, slot, !overridden || want != Want::Up);
         if !overridden {
-            self.signal(slot, pid, Sig::Term);
-            self.set(slot, Phase::Run { pid, started, got_term: true });
+            self.stop_signal(slot, pid, self.stop_of(slot).signal);
+            if let Phase::Run { got_term, .. } = &mut self.slot_mut(slot).phase {
+                *got_term = true;
+            }
             self.update(slot);
         }
-        let want = self.slot_mut(slot).want;
         if want != Want::Up {
-            self.signal(slot, pid, Sig::Cont);
+            self.stop_signal(slot, pid, Sig::Cont);
             if slot == Slot::Main {
                 self.run_control(if want == Want::Down { b'd' } else { b'x' }, Then::Nothing);
             }
@@ -728,6 +746,14 @@ impl Runsv {
     }
 }
 
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Mono>, b: Option<Mono>) -> Option<Mono> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// runit's `./finish` arguments for a raw wait status (spec/runsv.md §5).
 pub fn finish_args(wstatus: i32) -> (i32, i32) {
     if wstatus & 0x7f != 0 {
@@ -774,17 +800,16 @@ impl Machine for Runsv {
         if self.pending.is_some() || self.life == Life::Exited {
             return None;
         }
-        let main = self.main.start_due().flatten();
+        let main = earliest(self.main.start_due().flatten(), self.main.kill_at());
         let log = match &self.log {
             Some(l) if self.life != Life::DrainingLog => l.start_due().flatten(),
             _ => None,
         };
-        match (main, log) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(main, log)
     }
 }
 
+#[cfg(test)]
+mod stop_tests;
 #[cfg(test)]
 mod tests;

@@ -28,6 +28,8 @@ pub enum Phase {
         started: Mono,
         /// TERM was sent and it has not exited since.
         got_term: bool,
+        /// SIGKILL is due then (`timeout-kill` after a stop; see `stop.rs`).
+        kill_at: Option<Mono>,
     },
     /// `./finish a b` is owed (`pid: None`, started at once or after a fork retry) or runs.
     /// Main slot only.
@@ -40,6 +42,8 @@ pub enum Phase {
         started: Mono,
         /// The fork retry deadline after a failed fork of `./finish`.
         not_before: Option<Mono>,
+        /// SIGKILL is due then (`timeout-finish`, once `./finish` runs; see `stop.rs`).
+        kill_at: Option<Mono>,
     },
 }
 
@@ -131,11 +135,22 @@ impl SlotState {
         self.phase = match self.phase {
             Phase::Down { not_before, deferred } => Phase::Down { not_before: not_before.map(&mut f), deferred },
             Phase::Starting => Phase::Starting,
-            Phase::Run { pid, started, got_term } => Phase::Run { pid, started: f(started), got_term },
-            Phase::Finish { pid, args, started, not_before } => {
-                Phase::Finish { pid, args, started: f(started), not_before: not_before.map(&mut f) }
+            Phase::Run { pid, started, got_term, kill_at } => {
+                Phase::Run { pid, started: f(started), got_term, kill_at: kill_at.map(&mut f) }
+            }
+            Phase::Finish { pid, args, started, not_before, kill_at } => {
+                Phase::Finish { pid, args, started: f(started), not_before: not_before.map(&mut f), kill_at: kill_at.map(&mut f) }
             }
         };
+    }
+
+    /// When SIGKILL is due for the slot's live process, if an escalation is armed
+    /// (`timeout-kill` after a stop, `timeout-finish` for `./finish`).
+    pub fn kill_at(&self) -> Option<Mono> {
+        match self.phase {
+            Phase::Run { kill_at, .. } | Phase::Finish { pid: Some(_), kill_at, .. } => kill_at,
+            Phase::Down { .. } | Phase::Starting | Phase::Finish { pid: None, .. } => None,
+        }
     }
 
     /// The 20-byte `status` record for this slot.

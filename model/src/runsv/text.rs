@@ -35,6 +35,11 @@ pub fn warning(dir: &[u8], what: &[u8], errno: Option<Errno>) -> Vec<u8> {
     }
 }
 
+/// `timeout-finish` expired: `runsv <dir>: warning: ./finish timed out, sending SIGKILL`.
+pub fn finish_timed_out(dir: &[u8]) -> Vec<u8> {
+    warning(dir, b"./finish timed out, sending SIGKILL", None)
+}
+
 /// What a child prints before the errno text when exec fails (then it exits 111).
 pub fn exec_failed(dir: &[u8], program: &Program) -> Vec<u8> {
     let what: &[u8] = match program {

@@ -12,7 +12,8 @@ use std::ffi::CString;
 
 use model::errno::Errno;
 use model::runsv::text::{self, StatusFile, WriteStep};
-use model::runsv::{Action, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot};
+use model::runsv::{Action, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot, Stop};
+use model::svcfiles::{self, SvcFile};
 
 use crate::driver::{Io, Woke};
 use crate::fs::{self, AtomicWriteError};
@@ -71,6 +72,7 @@ pub struct RunsvIo {
     log_pipe: Option<(i32, i32)>,
     handled: Handled,
     finished: Option<i32>,
+    stop: Stop,
 }
 
 fn c(s: &str) -> CString {
@@ -154,6 +156,7 @@ impl RunsvIo {
             }
             Ok(_) => Some(sys::stat(&c("log/down")).is_ok()),
         };
+        let stop = read_stop_files(dir, &mut warnings);
         for w in &warnings {
             crate::diag::write_stderr(w);
         }
@@ -179,11 +182,16 @@ impl RunsvIo {
             (Some((r, w)), Some(ok), Some(l)) => Some(SlotFds { control: r, _control_w: w, _ok: ok, _lock: l }),
             _ => None,
         };
-        let io = RunsvIo { dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None };
+        let io = RunsvIo { dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop };
         Ok((io, Config { dir: dir.to_vec(), down, log }))
     }
 
-    fn spawn(&mut self, slot: Slot, program: &Program, fail: Vec<u8>) -> Result<u32, Errno> {
+    /// The main slot's stop settings read at start-up (give them to [`Runsv::with_stop`]).
+    pub fn stop(&self) -> Stop {
+        self.stop
+    }
+
+    fn spawn(&mut self, slot: Slot, program: &Program, fail: Vec<u8>, own_group: bool) -> Result<u32, Errno> {
         let mut spec = SpawnSpec::new(b"./run")?;
         match program {
             Program::Run => {
@@ -200,6 +208,7 @@ impl RunsvIo {
             }
         }
         let _ = slot;
+        spec.new_pgrp = own_group;
         spec.reset_signals = CORE_SIGNALS.iter().chain(&self.handled.stray_unblock).copied().collect();
         spec.exec_fail_msg = fail;
         spec.exec_fail_code = 111;
@@ -270,6 +279,27 @@ impl RunsvIo {
     }
 }
 
+/// Reads the opt-in stop files of the service directory (the current directory): each
+/// one's bytes, or `None` when it does not exist; a file that exists but cannot be read
+/// gets a warning and counts as absent (s6's rule). Warnings go to `warnings`.
+fn read_stop_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Stop {
+    let mut read = |file: SvcFile| match fs::read_small(&c(file.name()), 64) {
+        Ok(bytes) => Some(bytes),
+        Err(Errno::ENOENT) => None,
+        Err(e) => {
+            warnings.push(svcfiles::unreadable_line(dir, file, e));
+            None
+        }
+    };
+    let down_signal = read(SvcFile::DownSignal);
+    let timeout_kill = read(SvcFile::TimeoutKill);
+    let timeout_finish = read(SvcFile::TimeoutFinish);
+    let killpg = sys::stat(&c("flag-timeout-killpg")).is_ok();
+    let (stop, lines) = Stop::from_files(dir, down_signal.as_deref(), timeout_kill.as_deref(), timeout_finish.as_deref(), killpg);
+    warnings.extend(lines);
+    stop
+}
+
 /// The platform number of a signal the model names.
 pub fn signo(sig: Sig) -> i32 {
     match sig {
@@ -297,13 +327,17 @@ fn read_byte(fd: i32) -> Option<u8> {
 impl Io<Runsv> for RunsvIo {
     fn execute(&mut self, _now: model::Now, action: Action) -> Option<Input> {
         match action {
-            Action::Spawn { slot, program, exec_fail_msg } => Some(match self.spawn(slot, &program, exec_fail_msg) {
+            Action::Spawn { slot, program, exec_fail_msg, own_group } => Some(match self.spawn(slot, &program, exec_fail_msg, own_group) {
                 Ok(pid) => Input::Spawned(slot, pid),
                 Err(e) => Input::SpawnFailed(slot, e),
             }),
             Action::RunControl(byte) => Some(Input::ControlDone(self.run_control(byte))),
             Action::Signal(_, pid, sig) => {
                 let _ = process::signal(pid as i32, signo(sig));
+                None
+            }
+            Action::SignalGroup(_, pgid, sig) => {
+                let _ = process::signal(-(pgid as i32), signo(sig));
                 None
             }
             Action::WriteStatus { slot, pid, stat, status } => {

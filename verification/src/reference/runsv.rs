@@ -13,6 +13,14 @@
 //! - `k` does not mark the slot down before the process is reaped;
 //! - exiting (`x`/SIGTERM) does not wait for a pending throttle.
 //!
+//! and the opt-in stop files of issue 11 ([`Stop`], main slot only; without them nothing
+//! changes): the stop signal replaces TERM in `stopservice`; a stop that signals or wants
+//! the slot down arms `timeout-kill` ([`RefSlot::kill_at`], never postponed); a `./finish`
+//! forked under `timeout-finish` gets its own deadline; at the loop top a live main child
+//! past its deadline gets SIGKILL (after a warning for `./finish`) and the deadline moves
+//! 5 s on; with `flag-timeout-killpg` the stop signals and SIGKILL go to the group, and a
+//! `./run` reaped after a stop has its group killed.
+//!
 //! It is written the way `runsv.c` is: `ctrl`, `stopservice`, `startservice`, `custom`,
 //! `update_status`, a reap function and a loop top, all synchronous: a `control/<c>`
 //! script "runs" by taking the next scripted outcome, a fork by taking the next scripted
@@ -22,7 +30,7 @@
 //! [`super::runsv_world`], which drives the real machine with the same steps.
 
 use model::errno::Errno;
-use model::runsv::{finish_args, text, Config, ControlOutcome, Program, Sig, Slot};
+use model::runsv::{finish_args, text, Config, ControlOutcome, Program, Sig, Slot, Stop, KILL_RESEND};
 use model::status::{self, RunState, StatusRecord, Want};
 use model::time::{Mono, Now, Span, Tai64n, Wall};
 
@@ -106,6 +114,8 @@ pub enum Effect {
     Control(u8),
     /// A signal to a pid.
     Signal(Slot, u32, Sig),
+    /// A signal to the process group a pid leads (`flag-timeout-killpg`).
+    SignalGroup(Slot, u32, Sig),
     /// The log pipe was closed.
     CloseLogPipe,
     /// A warning line.
@@ -162,6 +172,8 @@ pub struct RefSlot {
     pub written: Option<Written>,
     /// What `update_status` last wrote into `pid` (only when the shared flag was set).
     pub pid_file: Option<Vec<u8>>,
+    /// When the live child gets SIGKILL (`timeout-kill` after a stop, `timeout-finish`).
+    pub kill_at: Option<Mono>,
 }
 
 impl RefSlot {
@@ -180,6 +192,7 @@ impl RefSlot {
             finish_args: (0, 0),
             written: None,
             pid_file: None,
+            kill_at: None,
         }
     }
     fn ready(&self, now: Now) -> bool {
@@ -212,6 +225,8 @@ pub struct RefRunsv {
     pub pid_changed: bool,
     /// Effects of the last step, in order.
     pub effects: Vec<Effect>,
+    /// The main slot's stop files.
+    pub stop: Stop,
     replies: Replies,
 }
 
@@ -221,6 +236,11 @@ pub const FIRST_PID: u32 = 100;
 impl RefRunsv {
     /// runsv after start-up: both status files written, then the first loop top.
     pub fn new(config: Config) -> RefRunsv {
+        RefRunsv::new_with_stop(config, Stop::RUNIT)
+    }
+
+    /// [`RefRunsv::new`] for a service with stop files.
+    pub fn new_with_stop(config: Config, stop: Stop) -> RefRunsv {
         let now = T0;
         let main = RefSlot::new(if config.down { Want::Down } else { Want::Up }, now);
         let log = config.log.map(|down| RefSlot::new(if down { Want::Down } else { Want::Up }, now));
@@ -234,6 +254,7 @@ impl RefRunsv {
             exited: false,
             pid_changed: true,
             effects: Vec::new(),
+            stop,
             replies: Replies::default(),
         };
         r.update_status(Slot::Main);
@@ -283,8 +304,13 @@ impl RefRunsv {
             return None;
         }
         let m = &self.main;
-        let main =
-            if m.pid == 0 && (m.want == Want::Up || m.state == RunState::Finish || m.once || m.fork_loop) { m.not_before } else { None };
+        let main = if m.pid == 0 && (m.want == Want::Up || m.state == RunState::Finish || m.once || m.fork_loop) {
+            m.not_before
+        } else if m.pid != 0 {
+            m.kill_at
+        } else {
+            None
+        };
         let log = match &self.log {
             Some(l) if l.pid == 0 && (l.want == Want::Up || l.once || l.fork_loop) && !self.pipe_closed => l.not_before,
             _ => None,
@@ -322,6 +348,25 @@ impl RefRunsv {
         self.effects.push(Effect::Signal(slot, pid, sig));
     }
 
+    /// The stop files of a slot (the log slot has none).
+    fn stop_of(&self, slot: Slot) -> Stop {
+        if slot == Slot::Main {
+            self.stop
+        } else {
+            Stop::RUNIT
+        }
+    }
+
+    /// A signal of a stop: to the group with `flag-timeout-killpg`.
+    fn kill_stop(&mut self, slot: Slot, sig: Sig) {
+        if self.stop_of(slot).group {
+            let pid = self.sv(slot).pid;
+            self.effects.push(Effect::SignalGroup(slot, pid, sig));
+        } else {
+            self.kill(slot, sig);
+        }
+    }
+
     /// runit's `custom()`: consult `control/<c>` (main slot only); true = it exited 0.
     fn custom(&mut self, slot: Slot, c: u8) -> bool {
         if slot == Slot::Log {
@@ -349,18 +394,27 @@ impl RefRunsv {
 
     /// runit's `stopservice()`.
     fn stopservice(&mut self, slot: Slot) {
-        if self.sv(slot).pid != 0 && !self.custom(slot, b't') {
-            self.kill(slot, Sig::Term);
+        let stop = self.stop_of(slot);
+        let signalled = self.sv(slot).pid != 0 && !self.custom(slot, b't');
+        if signalled {
+            self.kill_stop(slot, stop.signal);
             self.sv(slot).got_term = true;
             self.update_status(slot);
         }
+        let now = self.now.mono;
+        let s = self.sv(slot);
+        if let Some(after) = stop.kill_after {
+            if s.pid != 0 && (signalled || s.want != Want::Up) {
+                s.kill_at = Some(s.kill_at.map_or(now + after, |t| t.min(now + after)));
+            }
+        }
         match self.sv(slot).want {
             Want::Down => {
-                self.kill(slot, Sig::Cont);
+                self.kill_stop(slot, Sig::Cont);
                 self.custom(slot, b'd');
             }
             Want::Exit => {
-                self.kill(slot, Sig::Cont);
+                self.kill_stop(slot, Sig::Cont);
                 self.custom(slot, b'x');
             }
             Want::Up => {}
@@ -400,6 +454,7 @@ impl RefRunsv {
             return;
         }
         self.sv(slot).fork_loop = false;
+        let limit = self.stop_of(slot).finish_limit;
         let pid = self.next_pid;
         self.next_pid += 1;
         self.pid_changed = true;
@@ -410,6 +465,7 @@ impl RefRunsv {
             s.state = RunState::Run;
         }
         s.not_before = None;
+        s.kill_at = if matches!(program, Program::Finish { .. }) { limit.map(|l| now.mono + l) } else { None };
         s.pid = pid;
         s.paused = false;
         s.got_term = false;
@@ -501,8 +557,12 @@ impl RefRunsv {
     /// What runsv does when a slot's child is reaped (spec/runsv.md §5).
     fn reap(&mut self, slot: Slot, wstatus: i32, finish: bool) {
         let now = self.now;
+        if self.stop_of(slot).group && self.sv(slot).got_term && self.sv(slot).state == RunState::Run {
+            self.kill_stop(slot, Sig::Kill);
+        }
         self.pid_changed = true;
         let s = self.sv(slot);
+        s.kill_at = None;
         s.pid = 0;
         s.got_term = false;
         if slot == Slot::Main && s.state != RunState::Finish && finish {
@@ -549,6 +609,13 @@ impl RefRunsv {
                     }
                     continue;
                 }
+            }
+            if self.main.pid != 0 && self.main.kill_at.is_some_and(|t| now.mono >= t) {
+                if self.main.state == RunState::Finish {
+                    self.effects.push(Effect::Warn(text::finish_timed_out(&self.config.dir)));
+                }
+                self.kill_stop(Slot::Main, Sig::Kill);
+                self.main.kill_at = Some(now.mono + KILL_RESEND);
             }
             let m = &self.main;
             if m.pid == 0 && m.ready(now) && (m.state == RunState::Finish || m.want == Want::Up || m.once || m.fork_loop) {

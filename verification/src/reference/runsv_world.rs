@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use model::runsv::{finish_args, Action, Config, Input, Owed, Program, Runsv, Sig, Slot};
+use model::runsv::{finish_args, Action, Config, Input, Owed, Program, Runsv, Sig, Slot, Stop};
 use model::status::{self, RunState, StatusRecord, Want};
 use model::time::{Mono, Now, Span};
 use model::Machine;
@@ -27,7 +27,8 @@ pub enum Invariant {
     PidTracksChild,
     /// The last `stat`/`status` written equals the slot's state.
     StatusEqualsState,
-    /// `d`/`x` on a running slot leaves TERM (or a successful `control/t`) and CONT behind.
+    /// `d`/`x` on a running slot leaves TERM (the `down-signal` when set; or a successful
+    /// `control/t`) and CONT behind.
     StopSendsTermAndCont,
     /// Consecutive starts of `./run` (`log/run`) are at least 1 s apart, and at least 1 s
     /// after the end of a cycle that lasted under a second.
@@ -59,10 +60,17 @@ pub enum Invariant {
     /// the last of `u` (up), `o`/`d` (down), `x`/SIGTERM (exit, main), and for the log the
     /// exit sequence (exit when the log pipe closes).
     WantFollowsCommands,
+    /// A stop ends within its timeout plus one tick: with `timeout-kill`, SIGKILL reaches a
+    /// stopped `./run` still alive at its deadline, and with `timeout-finish` a `./finish`
+    /// still alive at its own; runsv's next deadline is never later than one of these.
+    StopEndsInTime,
+    /// Without the files, runit's behaviour: no child in its own process group and no
+    /// signal to a group unless `flag-timeout-killpg` is set (and then only for main).
+    RunitUnlessOptedIn,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 15] = [
+pub const INVARIANTS: [Invariant; 17] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -78,6 +86,8 @@ pub const INVARIANTS: [Invariant; 15] = [
     Invariant::StartOnlyWhenWanted,
     Invariant::PidFileEqualsPid,
     Invariant::WantFollowsCommands,
+    Invariant::StopEndsInTime,
+    Invariant::RunitUnlessOptedIn,
 ];
 
 impl Invariant {
@@ -138,6 +148,13 @@ pub struct World {
     /// block for a while), consumed in order; empty = time stands still within a step. The
     /// simulation fills it from the real run.
     pub clock_after_obligation: VecDeque<Now>,
+    /// The main slot's stop settings the machine was built with.
+    pub stop: Stop,
+    /// When SIGKILL must have reached each slot's live child (a stop's `timeout-kill`, or
+    /// `./finish`'s `timeout-finish`), until it is sent or the child exits.
+    pub kill_due: [Option<Mono>; 2],
+    /// The pid reaped by the step under way (a group may be killed after its leader).
+    pub just_reaped: Option<u32>,
     /// Bits of violated invariants ([`Invariant::bit`]).
     pub violations: u32,
     /// The first violation, described.
@@ -165,10 +182,22 @@ impl World {
 
     /// A runsv built from its start-up facts, before [`Input::Start`] (see [`World::start`]).
     pub fn unstarted(config: Config, pid_policy: PidPolicy, fixed_wall: bool) -> World {
+        World::unstarted_with_stop(config, Stop::RUNIT, pid_policy, fixed_wall)
+    }
+
+    /// A started runsv whose main slot has the stop settings `stop` (the opt-in files).
+    pub fn new_with_stop(config: Config, stop: Stop, pid_policy: PidPolicy, fixed_wall: bool, replies: Replies) -> World {
+        let mut w = World::unstarted_with_stop(config, stop, pid_policy, fixed_wall);
+        w.start(replies);
+        w
+    }
+
+    /// [`World::unstarted`] with the main slot's stop settings.
+    pub fn unstarted_with_stop(config: Config, stop: Stop, pid_policy: PidPolicy, fixed_wall: bool) -> World {
         let want = |down: bool| if down { Want::Down } else { Want::Up };
         let expect_want = [want(config.down), want(config.log == Some(true))];
         World {
-            m: Runsv::new(T0, config),
+            m: Runsv::new(T0, config).with_stop(stop),
             now: T0,
             fixed_wall,
             pid_policy,
@@ -186,6 +215,9 @@ impl World {
             exited: false,
             effects: Vec::new(),
             clock_after_obligation: VecDeque::new(),
+            stop,
+            kill_due: [None, None],
+            just_reaped: None,
             violations: 0,
             first_violation: None,
         }
@@ -228,6 +260,9 @@ impl World {
             *t = rebase(*t);
         }
         for (t, _) in w.last_down.iter_mut().flatten() {
+            *t = rebase(*t);
+        }
+        for t in w.kill_due.iter_mut().flatten() {
             *t = rebase(*t);
         }
         w.now.mono = T0.mono;
@@ -288,6 +323,9 @@ impl World {
                     if stops && before == Some(RunState::Run) {
                         self.check_stop(*slot);
                     }
+                    if (stops || *byte == b't') && before == Some(RunState::Run) {
+                        self.arm_kill_due(*slot);
+                    }
                 }
             }
             Event::Terminate => {
@@ -297,11 +335,14 @@ impl World {
                 self.feed(Input::Terminate, &mut replies);
                 if before == Some(RunState::Run) {
                     self.check_stop(Slot::Main);
+                    self.arm_kill_due(Slot::Main);
                 }
             }
             Event::ChildExit { slot, status, finish } => {
                 if let Some(pid) = self.live_pid(*slot) {
                     self.live[ix(*slot)].retain(|&p| p != pid);
+                    self.kill_due[ix(*slot)] = None;
+                    self.just_reaped = Some(pid);
                     let was = self.m.slot(*slot).map(|s| s.state());
                     if *slot == Slot::Main && was == Some(RunState::Run) {
                         self.last_run_exit = Some(*status);
@@ -314,6 +355,7 @@ impl World {
                         }
                     }
                     self.feed(Input::ChildExited { pid, status: *status, finish_present: *finish }, &mut replies);
+                    self.just_reaped = None;
                 }
             }
             Event::Stray => self.feed(Input::ChildExited { pid: STRAY_PID, status: 0, finish_present: false }, &mut replies),
@@ -330,10 +372,39 @@ impl World {
         self.check_after_step();
     }
 
+    /// The stop signal of `slot` (the log slot always stops as in runit).
+    fn stop_of(&self, slot: Slot) -> Stop {
+        if slot == Slot::Main {
+            self.stop
+        } else {
+            Stop::RUNIT
+        }
+    }
+
+    /// After a stop command on a running slot: with `timeout-kill`, SIGKILL is due at now
+    /// plus the timeout if the stop signal went out or the slot is wanted down (an earlier
+    /// deadline is kept).
+    fn arm_kill_due(&mut self, slot: Slot) {
+        let stop = self.stop_of(slot);
+        let Some(after) = stop.kill_after else { return };
+        let signalled = self
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) if *s == slot && *g == stop.signal));
+        let wanted_down = self.m.slot(slot).is_some_and(|s| s.want != Want::Up);
+        if self.live_pid(slot).is_some() && (signalled || wanted_down) {
+            let due = self.now.mono + after;
+            let k = &mut self.kill_due[ix(slot)];
+            *k = Some(k.map_or(due, |t| t.min(due)));
+        }
+    }
+
     /// `d`/`x` on a running slot: TERM (unless `control/t` succeeded) and CONT were sent.
     fn check_stop(&mut self, slot: Slot) {
-        let sent = |w: &World, sig: Sig| w.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) if *s == slot && *g == sig));
-        let term = sent(self, Sig::Term);
+        let sent = |w: &World, sig: Sig| {
+            w.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) if *s == slot && *g == sig))
+        };
+        let term = sent(self, self.stop_of(slot).signal);
         let cont = sent(self, Sig::Cont);
         // `control/t` success shows as: control t consulted and no TERM; accept it only then.
         let t_consulted = self.effects.contains(&Effect::Control(b't'));
@@ -374,7 +445,10 @@ impl World {
     /// Carries out one action; returns the reply input for an obligation.
     fn act(&mut self, a: Action, replies: &mut Replies) -> Option<Input> {
         match a {
-            Action::Spawn { slot, program, .. } => {
+            Action::Spawn { slot, program, own_group, .. } => {
+                if own_group != (slot == Slot::Main && self.stop.group) {
+                    self.violate(Invariant::RunitUnlessOptedIn, format!("{program:?} for {slot:?} with own_group {own_group}"));
+                }
                 if self.m.owed() != Some(Owed::Spawn(slot)) {
                     let o = self.m.owed();
                     self.violate(Invariant::ObligationHygiene, format!("Spawn({slot:?}) but owed {o:?}"));
@@ -422,6 +496,9 @@ impl World {
                 }
                 let pid = self.alloc_pid();
                 self.live[ix(slot)].push(pid);
+                if let (false, Some(limit)) = (is_run, self.stop_of(slot).finish_limit) {
+                    self.kill_due[ix(slot)] = Some(self.now.mono + limit);
+                }
                 self.expect_paused[ix(slot)] = false;
                 if is_run {
                     self.once_armed[ix(slot)] = false;
@@ -438,12 +515,24 @@ impl World {
                 self.effects.push(Effect::Control(c));
                 Some(Input::ControlDone(replies.next_control()))
             }
-            Action::Signal(slot, pid, sig) => {
-                if !self.live[ix(slot)].contains(&pid) {
+            Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) => {
+                if matches!(a, Action::SignalGroup(..)) && !(slot == Slot::Main && self.stop.group) {
+                    self.violate(Invariant::RunitUnlessOptedIn, format!("{sig:?} to the group of {pid} of {slot:?}"));
+                }
+                if sig == Sig::Kill {
+                    self.kill_due[ix(slot)] = None;
+                }
+                // The group of a leader reaped after a stop gets its SIGKILL in the same step.
+                let leftovers = matches!(a, Action::SignalGroup(_, _, Sig::Kill)) && self.just_reaped == Some(pid);
+                if !self.live[ix(slot)].contains(&pid) && !leftovers {
                     let l = self.live[ix(slot)].clone();
                     self.violate(Invariant::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, live {l:?}"));
                 }
-                self.effects.push(Effect::Signal(slot, pid, sig));
+                self.effects.push(if matches!(a, Action::SignalGroup(..)) {
+                    Effect::SignalGroup(slot, pid, sig)
+                } else {
+                    Effect::Signal(slot, pid, sig)
+                });
                 None
             }
             Action::WriteStatus { slot, pid, stat, status } => {
@@ -539,8 +628,18 @@ impl World {
                 self.violate(Invariant::NeverStuckDown, format!("{slot:?} should start but no deadline: {s:?}"));
             }
         }
+        for slot in [Slot::Main, Slot::Log] {
+            if let (Some(due), Some(_)) = (self.kill_due[ix(slot)], self.live_pid(slot)) {
+                let wakes = self.m.poll_deadline().is_some_and(|d| d <= due);
+                if due <= self.now.mono || !wakes {
+                    let (now, d) = (self.now.mono, self.m.poll_deadline());
+                    self.violate(Invariant::StopEndsInTime, format!("{slot:?}: SIGKILL due {due:?}, now {now:?}, next deadline {d:?}"));
+                }
+            }
+        }
+        let horizon = [Some(Span::from_secs(5)), self.stop.kill_after, self.stop.finish_limit].into_iter().flatten().max();
         if let Some(d) = self.m.poll_deadline() {
-            if d <= self.now.mono || d > self.now.mono + Span::from_secs(5) {
+            if d <= self.now.mono || d > self.now.mono + horizon.unwrap_or(Span::from_secs(5)) {
                 let now = self.now.mono;
                 self.violate(Invariant::TimeHygiene, format!("deadline {d:?} at now {now:?}"));
             }

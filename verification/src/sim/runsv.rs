@@ -566,7 +566,9 @@ impl Io<Runsv> for SimIo {
                 }
                 Some(Input::ControlDone(plan.outcome))
             }
-            Action::Signal(slot, pid, sig) => {
+            // The simulated kernel has no process groups: a group signal reaches the leader
+            // (the simulation runs services without the stop files, so it never happens).
+            Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) => {
                 s.real_effects.push(Effect::Signal(slot, pid, sig));
                 if !s.k.is_unreaped_child(pid, slot) {
                     s.violate(Check::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, unreaped {:?}", s.k.children_of(slot)));
