@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         1 => Some(false),
         _ => Some(true),
     };
-    let mut w = World::new(Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log }, PidPolicy::Fresh, false, Replies::default());
+    let mut w = World::new(Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log, readiness: Default::default() }, PidPolicy::Fresh, false, Replies::default());
     for pair in rest.chunks(2).take(256) {
         let (sel, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
         let event = match sel & 7 {

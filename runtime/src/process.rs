@@ -30,6 +30,9 @@ pub struct SpawnSpec {
     pub stdout: Option<i32>,
     /// Close stdout instead (sv's `check` runs with fd 1 closed).
     pub close_stdout: bool,
+    /// `(source, target)`: the child gets `source` on descriptor `target`, inheritable
+    /// (runsv's notification-fd pipe).
+    pub extra_fd: Option<(i32, i32)>,
     /// Put the child in a new process group of its own.
     pub new_pgrp: bool,
     /// Make the child a session leader.
@@ -54,6 +57,7 @@ impl SpawnSpec {
             stdin: None,
             stdout: None,
             close_stdout: false,
+            extra_fd: None,
             new_pgrp: false,
             new_session: false,
             reset_signals: Vec::new(),
@@ -105,6 +109,13 @@ unsafe fn child(spec: &SpawnSpec, argv: &[*const libc::c_char], envp: Option<&[*
     }
     if spec.close_stdout {
         libc::close(1);
+    }
+    if let Some((src, target)) = spec.extra_fd {
+        // dup2 onto itself keeps FD_CLOEXEC, so clear it explicitly in that case.
+        let r = if src == target { libc::fcntl(src, libc::F_SETFD, 0) } else { libc::dup2(src, target) };
+        if r < 0 {
+            fail(sys::errno());
+        }
     }
     if spec.new_session {
         libc::setsid();

@@ -51,7 +51,7 @@ impl ReadRunsv for P<'_> {
             self.expect(")");
             Some(b)
         };
-        Config { dir, down, log }
+        Config { dir, down, log, readiness: Default::default() }
     }
     fn input(&mut self) -> Input {
         if self.eat("Start") {

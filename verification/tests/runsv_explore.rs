@@ -121,7 +121,7 @@ impl Explore for RunsvExplore {
         let mut out = Vec::new();
         for down in [false, true] {
             for log in [None, Some(false), Some(true)] {
-                let config = model::runsv::Config { dir: b"s".to_vec(), down, log };
+                let config = model::runsv::Config { dir: b"s".to_vec(), down, log, readiness: Default::default() };
                 for ok in [true, false] {
                     // Start-up with the first fork succeeding or failing.
                     let replies = Replies { spawn_ok: vec![ok], control: vec![] };
@@ -302,7 +302,7 @@ fn explore_runsv_deep() {
 /// keeps them apart.
 #[test]
 fn canonical_key_keeps_a_fork_retry_apart_from_a_new_start() {
-    let config = model::runsv::Config { dir: b"s".to_vec(), down: true, log: None };
+    let config = model::runsv::Config { dir: b"s".to_vec(), down: true, log: None, readiness: Default::default() };
     let w = World::new(config, PidPolicy::SmallestFree, true, Replies::default());
     let fail = Replies { spawn_ok: vec![false], control: vec![] };
     let retrying = step(&w, &Event::Control(Slot::Main, b'u'), &fail).canonical();

@@ -60,7 +60,7 @@ impl ReferenceStateMachine for RefMachine {
 
     fn init_state() -> BoxedStrategy<RefRunsv> {
         (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))])
-            .prop_map(|(down, log)| RefRunsv::new(Config { dir: b"s".to_vec(), down, log }))
+            .prop_map(|(down, log)| RefRunsv::new(Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }))
             .boxed()
     }
 
@@ -174,7 +174,7 @@ fn run_both(config: Config, steps: &[Step]) -> (World, RefRunsv) {
 }
 
 fn cfg(down: bool, log: Option<bool>) -> Config {
-    Config { dir: b"s".to_vec(), down, log }
+    Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }
 }
 
 /// The throttle boundary: a cycle of 999 ms is followed by a pause, one of 1000 ms is not.

@@ -446,11 +446,15 @@ impl World {
                 self.effects.push(Effect::Signal(slot, pid, sig));
                 None
             }
-            Action::WriteStatus { slot, pid, stat, status } => {
+            Action::WriteStatus { slot, pid, stat, status, .. } => {
                 if let Some(p) = pid {
                     self.pid_file[ix(slot)] = Some(p);
                 }
                 self.written[ix(slot)] = Some((stat, status));
+                None
+            }
+            Action::CloseNotificationFd => {
+                self.effects.push(Effect::Warn(b"close notification-fd".to_vec()));
                 None
             }
             Action::CloseLogPipe => {
