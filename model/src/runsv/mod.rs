@@ -836,4 +836,6 @@ impl Machine for Runsv {
 }
 
 #[cfg(test)]
+mod ready_tests;
+#[cfg(test)]
 mod tests;
