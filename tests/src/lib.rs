@@ -218,6 +218,10 @@ pub enum Prerequisite {
     Python3,
     /// util-linux's `setpriv` and `prlimit`.
     SetprivPrlimit,
+    /// Debian's systemd (`systemd-notify`, a real sd_notify client), via `apt-get download`.
+    DebianSystemd,
+    /// Debian's s6 (`s6-notifyoncheck`, a real notification-fd client), via `apt-get download`.
+    DebianS6,
 }
 
 impl Prerequisite {
@@ -229,6 +233,8 @@ impl Prerequisite {
             Prerequisite::MountNamespace => "mount-namespace",
             Prerequisite::Python3 => "python3",
             Prerequisite::SetprivPrlimit => "setpriv-prlimit",
+            Prerequisite::DebianSystemd => "debian-systemd",
+            Prerequisite::DebianS6 => "debian-s6",
         }
     }
 }
