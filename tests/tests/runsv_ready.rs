@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use e2e::{bin, eventually, poll_until, skip, Prerequisite, Scratch};
+use e2e::{eventually, poll_until, skip, Prerequisite, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(10);
 

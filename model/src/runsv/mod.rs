@@ -412,6 +412,15 @@ impl Runsv {
         }
     }
 
+    /// Applies `f` to each slot's [`History`] (explorer canonicalisation: the history only
+    /// changes what `status.ext` says, never what the machine does next).
+    pub fn map_history(&mut self, mut f: impl FnMut(&mut History)) {
+        f(&mut self.main.history);
+        if let Some(l) = &mut self.log {
+            f(&mut l.history);
+        }
+    }
+
     fn slot_mut(&mut self, slot: Slot) -> &mut SlotState {
         match slot {
             Slot::Main => &mut self.main,
