@@ -73,9 +73,18 @@ impl Svc {
         self.scratch.read("runsv.err")
     }
 
-    /// Lets the service past its `read < go`.
+    /// Lets the service past its `read < go` (fails, rather than blocks, when nothing
+    /// reads the FIFO).
     fn go(&self) {
-        std::fs::write(self.scratch.join("s/go"), b"go\n").expect("write go");
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.scratch.join("s/go");
+        let mut f = None;
+        let opened = poll_until(LIMIT, || {
+            f = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&path).ok();
+            f.is_some()
+        });
+        assert!(opened, "nothing reads the go FIFO: {}", self.stderr());
+        std::io::Write::write_all(&mut f.expect("opened"), b"go\n").expect("write go");
     }
 
     fn running(&self) -> bool {
@@ -252,4 +261,36 @@ fn watchdog_missed_restarts_the_service() {
     let (code, out, _) = s.sv(&["-w", "5", "up", "./s"]);
     assert_eq!(code, 0, "the restarted child is ready: {out}");
     assert_eq!(s.pids().len(), 2, "and stays: {}", s.stderr());
+}
+
+#[test]
+fn notification_fd_s6_notifyoncheck_client() {
+    let Some(root) = e2e::oracle("s6") else {
+        skip("notification_fd_s6_notifyoncheck_client", Prerequisite::DebianS6, "apt-get download s6 failed");
+        return;
+    };
+    let tool = root.join("usr/bin/s6-notifyoncheck");
+    let runs = Command::new(&tool).arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.code().is_some());
+    if !tool.exists() || !runs {
+        skip("notification_fd_s6_notifyoncheck_client", Prerequisite::DebianS6, "s6-notifyoncheck does not run from the unpacked tree");
+        return;
+    }
+    // s6-notifyoncheck reads ./notification-fd, polls ./data/check every 20 ms (the check
+    // marks that it ran, then blocks on the FIFO until the test lets it succeed) and writes
+    // the newline.
+    let body = format!("exec {} -w 20 sleep 1000", tool.display());
+    let mut s = Svc::new("ready-s6-noc", &body, &[("notification-fd", "3\n")]);
+    s.scratch.script("s/data/check", "touch checked\nread x < go");
+    s.start();
+    s.sv(&["u", "./s"]);
+    let refused = "s6-notifyoncheck: fatal: s6-supervise not running";
+    eventually!(LIMIT, s.stderr().contains(refused) || s.dir().join("checked").exists(), "neither ran: {}", s.stderr());
+    if s.stderr().contains(refused) {
+        // It checks for s6-supervise itself (s6_svc_ok on supervise/), which runsv is not.
+        skip("notification_fd_s6_notifyoncheck_client", Prerequisite::DebianS6, "s6-notifyoncheck refuses to run outside s6-supervise");
+        return;
+    }
+    assert_eq!(s.field("ready").as_deref(), Some("0"), "{}", s.record());
+    s.go();
+    eventually!(LIMIT, s.field("ready").as_deref() == Some("1"), "never ready: {}", s.record());
 }
