@@ -294,3 +294,16 @@ fn notification_fd_s6_notifyoncheck_client() {
     s.go();
     eventually!(LIMIT, s.field("ready").as_deref() == Some("1"), "never ready: {}", s.record());
 }
+
+#[test]
+fn watchdog_zero_or_absurd_warns_and_service_still_supervised() {
+    for (value, warning) in [("0", "timeout-watchdog is 0, watchdog off"), ("999999999999", "timeout-watchdog above 7 days, watchdog off")]
+    {
+        let mut s = Svc::new("ready-wd-bad", "exec sleep 1000", &[("notify-socket", ""), ("timeout-watchdog", value)]);
+        s.start();
+        eventually!(LIMIT, s.stderr().contains(&format!("runsv s: warning: {warning}\n")), "{value}: {}", s.stderr());
+        s.sv(&["u", "./s"]);
+        eventually!(LIMIT, s.running() && s.field("state").as_deref() == Some("run"), "{value}: never ran");
+        assert_eq!(s.field("readiness").as_deref(), Some("sd_notify"), "the socket still works without a watchdog");
+    }
+}

@@ -266,8 +266,9 @@ impl World {
                 *h = Default::default();
             }
         });
-        // A previous child matters only while its pid is not reused.
-        if w.prev_main.is_some_and(|p| w.live.iter().flatten().any(|&l| l == p)) {
+        // A previous child matters only with a readiness protocol and while its pid is not
+        // reused.
+        if !record || w.prev_main.is_some_and(|p| w.live.iter().flatten().any(|&l| l == p)) {
             w.prev_main = None;
         }
         if w.ready_credit.is_some_and(|p| w.m.slot(Slot::Main).is_none_or(|m| m.pid() != p)) {
