@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Stop::RUNIT
     };
-    let config = Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log };
+    let config = Config { dir: b"s".to_vec(), down: cfg & 4 != 0, log, readiness: Default::default() };
     let mut w = World::new_with_stop(config, stop, PidPolicy::Fresh, false, Replies::default());
     for pair in rest.chunks(2).take(256) {
         let (sel, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));

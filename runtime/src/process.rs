@@ -37,6 +37,9 @@ pub struct SpawnSpec {
     pub stdout: Option<i32>,
     /// Close stdout instead (sv's `check` runs with fd 1 closed).
     pub close_stdout: bool,
+    /// `(source, target)`: the child gets `source` on descriptor `target`, inheritable
+    /// (runsv's notification-fd pipe).
+    pub extra_fd: Option<(i32, i32)>,
     /// Put the child in a new process group of its own.
     pub new_pgrp: bool,
     /// Make the child a session leader.
@@ -61,6 +64,7 @@ impl SpawnSpec {
             stdin: None,
             stdout: None,
             close_stdout: false,
+            extra_fd: None,
             new_pgrp: false,
             new_session: false,
             reset_signals: Vec::new(),
@@ -80,6 +84,9 @@ impl SpawnSpec {
         }
         if self.close_stdout {
             steps.push(Step::Close(1));
+        }
+        if let Some((from, to)) = self.extra_fd {
+            steps.push(Step::Dup { from, to, fail: fail.clone() });
         }
         if self.new_session {
             steps.push(Step::NewSession);
@@ -397,6 +404,12 @@ fn open(path: &CString, flags: OFlag) -> Result<i32, i32> {
 }
 
 fn dup2(from: i32, to: i32) -> Result<(), i32> {
+    if from == to {
+        // dup2 onto itself is a no-op that keeps FD_CLOEXEC; the plan wants the fd to
+        // reach the new program (e.g. a `notification-fd` pipe already on its number).
+        // SAFETY: F_SETFD on a plain fd number touches no memory (async-signal-safe).
+        return if unsafe { libc::fcntl(from, libc::F_SETFD, 0) } < 0 { Err(sys::last_errno().0) } else { Ok(()) };
+    }
     sys::dup2(from, to).map_err(|e| e.0)
 }
 

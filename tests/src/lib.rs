@@ -251,6 +251,10 @@ pub enum Prerequisite {
     NssExtrausers,
     /// An x86_64 glibc target (ELF layout checks).
     X86_64Glibc,
+    /// Debian's systemd (`systemd-notify`, a real sd_notify client), via `apt-get download`.
+    DebianSystemd,
+    /// Debian's s6 (`s6-notifyoncheck`, a real notification-fd client), via `apt-get download`.
+    DebianS6,
 }
 
 impl Prerequisite {
@@ -264,6 +268,8 @@ impl Prerequisite {
             Prerequisite::SetprivPrlimit => "setpriv-prlimit",
             Prerequisite::NssExtrausers => "nss-extrausers",
             Prerequisite::X86_64Glibc => "x86_64-glibc",
+            Prerequisite::DebianSystemd => "debian-systemd",
+            Prerequisite::DebianS6 => "debian-s6",
         }
     }
 }

@@ -53,7 +53,7 @@ impl ReadRunsv for P<'_> {
             self.expect(")");
             Some(b)
         };
-        Config { dir, down, log }
+        Config { dir, down, log, readiness: Default::default() }
     }
     fn stop(&mut self) -> Stop {
         // After the end of the Config before it.

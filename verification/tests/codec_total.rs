@@ -55,7 +55,7 @@ proptest! {
         down in any::<bool>(),
         script in proptest::collection::vec((any::<u8>(), any::<u8>()), 0..64),
     ) {
-        let mut w = World::new(Config { dir: b"s".to_vec(), down, log }, PidPolicy::Fresh, false, Replies::default());
+        let mut w = World::new(Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }, PidPolicy::Fresh, false, Replies::default());
         for (sel, arg) in script {
             let event = match sel % 4 {
                 0 | 1 => Event::Control(Slot::Main, arg),

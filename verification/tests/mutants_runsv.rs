@@ -15,7 +15,7 @@ struct H {
 
 impl H {
     fn new(log: Option<bool>) -> H {
-        H { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log }), now: T0 }
+        H { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() }), now: T0 }
     }
     fn feed(&mut self, i: Input) -> Vec<Action> {
         self.m.handle(self.now, i);

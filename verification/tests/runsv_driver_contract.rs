@@ -60,7 +60,7 @@ fn runsv_answers_match_only_what_is_owed() {
 
 #[test]
 fn driver_refuses_a_reply_that_answers_nothing_owed() {
-    let mut m = Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log: None });
+    let mut m = Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log: None, readiness: Default::default() });
     let mut io = WrongReplies { batches: 0 };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run(&mut m, &mut io, &mut StillOs, vec![Input::Start], &mut Trace::none())

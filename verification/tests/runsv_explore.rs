@@ -24,16 +24,26 @@
 //! is a failed fork's retry); and
 //! from every state after `x`/SIGTERM, runsv exits.
 //!
+//! Readiness (addition, `explore_runsv_readiness`): a service declaring notification-fd
+//! and sd_notify with a 1 s watchdog (and one with notification-fd only), with every
+//! readiness event the world can send (newline, EOF, `READY=1`, `STOPPING=1`,
+//! `WATCHDOG=1`, a forged `READY=1`, the previous child's late newline and `READY=1`)
+//! beside `u d x t k`, exits and ticks; the invariants add "ready only while that child
+//! runs" and "the record agrees with the 20 bytes".
+//!
 //! Figures: the test prints `explore runsv: depth D states N transitions T` and the states
 //! per depth; docs/assurance.md quotes them (regenerate with the commands there).
 
 use std::time::Instant;
 
+use model::readiness::Protocol;
+use model::runsv::Readiness;
 use model::runsv::{ControlOutcome, Deferred, Phase, Slot, Stop};
 use model::status::{RunState, Want};
+use model::time::Span;
 use model::Machine;
 use verification::explore::{explore, Explore, Property};
-use verification::reference::runsv::{Effect, Event, Replies, Step};
+use verification::reference::runsv::{Effect, Event, ReadyEvent, Replies, Step};
 use verification::reference::runsv_world::{Invariant, PidPolicy, World, INVARIANTS};
 
 /// One explorer input: an event and how its obligations are answered.
@@ -92,14 +102,28 @@ fn reply_variants(w: &World, event: &Event) -> Vec<Replies> {
     out
 }
 
+const READY_BYTES: &[u8] = b"udxtk";
+const READY_EVENTS: [ReadyEvent; 7] = [
+    ReadyEvent::PipeNewline,
+    ReadyEvent::PipeEof,
+    ReadyEvent::NotifyReady,
+    ReadyEvent::NotifyStopping,
+    ReadyEvent::NotifyPing,
+    ReadyEvent::Forged,
+    ReadyEvent::Previous,
+];
+
 /// The events possible in `w` (before choosing replies).
-fn events(w: &World, fair: bool) -> Vec<Event> {
+fn events(w: &World, fair: bool, readiness: bool) -> Vec<Event> {
     let mut v = Vec::new();
     if w.exited {
         return v;
     }
+    if readiness {
+        v.extend(READY_EVENTS.map(Event::Ready));
+    }
     if !fair {
-        for &b in BYTES {
+        for &b in if readiness { READY_BYTES } else { BYTES } {
             v.push(Event::Control(Slot::Main, b));
             if w.m.slot(Slot::Log).is_some() {
                 v.push(Event::Control(Slot::Log, b));
@@ -123,8 +147,11 @@ fn events(w: &World, fair: bool) -> Vec<Event> {
     v
 }
 
-/// The runsv machine inside a [`World`], for the explorer.
-struct RunsvExplore;
+/// The runsv machine inside a [`World`], for the explorer; `readiness` selects the
+/// readiness configurations and alphabet.
+struct RunsvExplore {
+    readiness: bool,
+}
 
 impl Explore for RunsvExplore {
     type State = S;
@@ -132,9 +159,20 @@ impl Explore for RunsvExplore {
 
     fn initial(&self) -> Vec<S> {
         let mut out = Vec::new();
+        if self.readiness {
+            let both = Readiness { protocol: Protocol::Both, watchdog: Some(Span::from_secs(1)) };
+            let fd = Readiness { protocol: Protocol::NotificationFd, watchdog: None };
+            for readiness in [both, fd] {
+                for log in [None, Some(false)] {
+                    let config = model::runsv::Config { dir: b"s".to_vec(), down: false, log, readiness };
+                    out.push(World::new(config, PidPolicy::SmallestFree, true, Replies::default()).canonical());
+                }
+            }
+            return out;
+        }
         for down in [false, true] {
             for log in [None, Some(false), Some(true)] {
-                let config = model::runsv::Config { dir: b"s".to_vec(), down, log };
+                let config = model::runsv::Config { dir: b"s".to_vec(), down, log, readiness: Default::default() };
                 // Without the stop files (runit), and with all of them (the log slot
                 // ignores them, so one log configuration is enough).
                 let stops: &[Stop] = if log.is_none() { &[Stop::RUNIT, OPTED_IN] } else { &[Stop::RUNIT] };
@@ -151,7 +189,10 @@ impl Explore for RunsvExplore {
     }
 
     fn inputs(&self, s: &S) -> Vec<In> {
-        events(s, false).into_iter().flat_map(|e| reply_variants(s, &e).into_iter().map(move |r| In(e.clone(), r))).collect()
+        events(s, false, self.readiness)
+            .into_iter()
+            .flat_map(|e| reply_variants(s, &e).into_iter().map(move |r| In(e.clone(), r)))
+            .collect()
     }
 
     fn step(&self, s: &S, i: &In) -> S {
@@ -160,7 +201,7 @@ impl Explore for RunsvExplore {
 
     /// No new command: time passes, children exit, forks succeed, scripts are absent.
     fn fair_inputs(&self, s: &S) -> Vec<In> {
-        events(s, true).into_iter().filter(|e| *e != Event::Tick(0)).map(|e| In(e, Replies::default())).collect()
+        events(s, true, self.readiness).into_iter().filter(|e| *e != Event::Tick(0)).map(|e| In(e, Replies::default())).collect()
     }
 
     /// Virtual milliseconds.
@@ -225,6 +266,8 @@ fn properties() -> Vec<Property<S>> {
         WantFollowsCommands,
         StopEndsInTime,
         RunitUnlessOptedIn,
+        ReadyOnlyWhileThatChildRuns,
+        RecordAgrees,
     );
     assert_eq!(p.len(), INVARIANTS.len(), "every named invariant is explored");
     p.push(Property::eventually_within(
@@ -296,8 +339,23 @@ fn properties() -> Vec<Property<S>> {
 /// Explores to `depth`, prints the figures, and returns the depth reached (less than
 /// `depth` when the closure of the canonical state space was reached).
 fn run(depth: usize, max_states: usize) -> usize {
+    run_with(false, depth, max_states)
+}
+
+fn run_with(readiness: bool, depth: usize, max_states: usize) -> usize {
     let t = Instant::now();
-    let r = explore(&RunsvExplore, depth, max_states, &properties());
+    let mut props = properties();
+    if readiness {
+        // The readiness alphabet has no `p`/`c`: those coverage goals belong to the plain run.
+        props.retain(|p| !matches!(p.name, "paused while down" | "log signalled"));
+        props.push(Property::sometimes("ready by an event", |s| {
+            s.m.slot(Slot::Main).is_some_and(|m| m.is_ready()) && s.ready_credit.is_some()
+        }));
+        props.push(Property::sometimes("watchdog aborted", |s| {
+            s.m.slot(Slot::Main).and_then(|m| m.run_ready()).and_then(|r| r.watchdog).is_some_and(|w| w.fired)
+        }));
+    }
+    let r = explore(&RunsvExplore { readiness }, depth, max_states, &props);
     let secs = t.elapsed().as_secs_f64();
     r.assert_ok("runsv");
     println!(
@@ -321,6 +379,14 @@ fn explore_runsv_default_depth() {
     run(depth, 5_000_000);
 }
 
+/// Readiness and the record, explored (`RUNSV_READY_EXPLORE_DEPTH` overrides the depth;
+/// depth 4 takes about 90 s in a debug build, so the default is 3).
+#[test]
+fn explore_runsv_readiness() {
+    let depth = std::env::var("RUNSV_READY_EXPLORE_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_DEPTH - 1);
+    run_with(true, depth, 5_000_000);
+}
+
 /// The deep run (`cargo test --release -p runit-verification --test runsv_explore -- --ignored --nocapture`).
 /// With 1 ms ticks the canonical state space has no small closure (a deadline can sit at
 /// any millisecond of the next 5 s); this run goes as deep as fits in a few minutes.
@@ -337,7 +403,7 @@ fn explore_runsv_deep() {
 /// keeps them apart.
 #[test]
 fn canonical_key_keeps_a_fork_retry_apart_from_a_new_start() {
-    let config = model::runsv::Config { dir: b"s".to_vec(), down: true, log: None };
+    let config = model::runsv::Config { dir: b"s".to_vec(), down: true, log: None, readiness: Default::default() };
     let w = World::new(config, PidPolicy::SmallestFree, true, Replies::default());
     let fail = Replies { spawn_ok: vec![false], control: vec![] };
     let retrying = step(&w, &Event::Control(Slot::Main, b'u'), &fail).canonical();

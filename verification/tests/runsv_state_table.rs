@@ -25,7 +25,8 @@ struct Drive {
 
 impl Drive {
     fn new(down: bool, log: Option<bool>) -> Drive {
-        let mut d = Drive { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down, log }), now: T0, next_pid: 100 };
+        let mut d =
+            Drive { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }), now: T0, next_pid: 100 };
         d.feed(Input::Start);
         d
     }
@@ -74,6 +75,7 @@ fn sig_name(s: Sig) -> &'static str {
         Sig::Usr1 => "USR1",
         Sig::Usr2 => "USR2",
         Sig::Kill => "KILL",
+        Sig::Abrt => "ABRT",
     }
 }
 
@@ -99,6 +101,7 @@ fn describe_action(a: &Action) -> String {
             format!("{}stat `{stat}`{}", who(*slot), if pid.is_some() { " +pid" } else { "" })
         }
         Action::CloseLogPipe => "close log pipe".into(),
+        Action::CloseNotificationFd => "close notification-fd".into(),
         Action::Warn(_) => "warning".into(),
         Action::Exit(c) => format!("exit {c}"),
     }

@@ -76,7 +76,9 @@ impl ReferenceStateMachine for RefMachine {
 
     fn init_state() -> BoxedStrategy<RefRunsv> {
         (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))], stop())
-            .prop_map(|(down, log, stop)| RefRunsv::new_with_stop(Config { dir: b"s".to_vec(), down, log }, stop))
+            .prop_map(|(down, log, stop)| {
+                RefRunsv::new_with_stop(Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }, stop)
+            })
             .boxed()
     }
 
@@ -190,7 +192,7 @@ fn run_both(config: Config, steps: &[Step]) -> (World, RefRunsv) {
 }
 
 fn cfg(down: bool, log: Option<bool>) -> Config {
-    Config { dir: b"s".to_vec(), down, log }
+    Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }
 }
 
 /// The throttle boundary: a cycle of 999 ms is followed by a pause, one of 1000 ms is not.

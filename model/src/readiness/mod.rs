@@ -2,9 +2,8 @@
 //! byte-stream rule, systemd's sd_notify datagrams and who may send them, and the
 //! service-directory files that switch them on.
 //!
-//! Nothing here is wired into runsv yet; each piece is a total function from bytes (or a
-//! small state) to a value, so runsv can call them from its machine and the runtime only
-//! moves bytes. Problems are values ([`config::ConfigWarning`], [`notify::NotifyError`],
+//! Each piece is a total function from bytes (or a small state) to a value; the runsv
+//! machine calls them (`runsv::ready`) and the runtime only moves bytes. Problems are values ([`config::ConfigWarning`], [`notify::NotifyError`],
 //! [`notify::FieldWarning`], [`notify::Credit`]); [`text`] turns them into runsv's
 //! `runsv <dir>: warning: …` lines.
 

@@ -172,20 +172,24 @@ pub fn clip_utf8(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// How many ancestors of a sender the runtime reports (its parent, grandparent, …): deep
+/// enough for any `./run` → shell → daemon chain, and it bounds the `/proc` walk.
+pub const ANCESTRY_MAX: usize = 16;
+
 /// The sender of a datagram as the kernel and `/proc` describe it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Sender {
     /// `SCM_CREDENTIALS` pid (0 or negative: none).
     pub pid: i32,
-    /// The sender's session id read from `/proc/<pid>/stat` at receive time, if it still
-    /// exists.
-    pub session: Option<i32>,
+    /// Its parent, grandparent, … read from `/proc/<pid>/stat` at receive time (at most
+    /// [`ANCESTRY_MAX`], stopping at pid 1 or a vanished process).
+    pub ancestors: Vec<i32>,
 }
 
 /// Whether a datagram is credited to the slot's current child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Credit {
-    /// From the child or a process in its session: act on it.
+    /// From the child or one of its descendants: act on it.
     Accept,
     /// No `./run` is running in the slot: nothing to credit it to (dropped silently: a
     /// late datagram from the previous child).
@@ -196,12 +200,14 @@ pub enum Credit {
     Foreign(i32),
 }
 
-/// docs/readiness.md §2 rule 5: the sender must be the current child (`./run`, a session
-/// leader) or in its session. `child` is the pid of the running `./run`, if any.
-pub fn authorize(sender: Option<Sender>, child: Option<u32>) -> Credit {
+/// docs/readiness.md §2 rule 5: the sender must be the current child (`./run`) or one of
+/// its descendants (runit gives `./run` no session or cgroup of its own, so the parent
+/// chain is what says "this service's process"; spec/additions.md §3.4). `child` is the
+/// pid of the running `./run`, if any.
+pub fn authorize(sender: Option<&Sender>, child: Option<u32>) -> Credit {
     let Some(child) = child.filter(|&c| c != 0) else { return Credit::NoChild };
     let Some(s) = sender.filter(|s| s.pid > 0) else { return Credit::NoCredentials };
-    if s.pid as i64 == child as i64 || s.session.is_some_and(|sid| sid as i64 == child as i64) {
+    if s.pid as i64 == child as i64 || s.ancestors.iter().any(|&a| a as i64 == child as i64) {
         Credit::Accept
     } else {
         Credit::Foreign(s.pid)
@@ -307,16 +313,18 @@ mod tests {
 
     #[test]
     fn test_notify_authorize() {
-        let s = |pid, session| Some(Sender { pid, session });
-        assert_eq!(authorize(s(100, Some(100)), Some(100)), Credit::Accept);
-        assert_eq!(authorize(s(150, Some(100)), Some(100)), Credit::Accept);
-        assert_eq!(authorize(s(150, None), Some(100)), Credit::Foreign(150));
-        assert_eq!(authorize(s(150, Some(7)), Some(100)), Credit::Foreign(150));
-        assert_eq!(authorize(s(0, Some(100)), Some(100)), Credit::NoCredentials);
-        assert_eq!(authorize(s(-5, Some(100)), Some(100)), Credit::NoCredentials);
+        let s = |pid, ancestors: &[i32]| Sender { pid, ancestors: ancestors.to_vec() };
+        let a = |s: Sender, child| authorize(Some(&s), child);
+        assert_eq!(a(s(100, &[1]), Some(100)), Credit::Accept);
+        assert_eq!(a(s(150, &[100, 1]), Some(100)), Credit::Accept);
+        assert_eq!(a(s(170, &[150, 100, 1]), Some(100)), Credit::Accept);
+        assert_eq!(a(s(150, &[]), Some(100)), Credit::Foreign(150));
+        assert_eq!(a(s(150, &[7, 1]), Some(100)), Credit::Foreign(150));
+        assert_eq!(a(s(0, &[100]), Some(100)), Credit::NoCredentials);
+        assert_eq!(a(s(-5, &[100]), Some(100)), Credit::NoCredentials);
         assert_eq!(authorize(None, Some(100)), Credit::NoCredentials);
-        assert_eq!(authorize(s(100, Some(100)), None), Credit::NoChild);
-        assert_eq!(authorize(s(100, Some(100)), Some(0)), Credit::NoChild);
-        assert_eq!(authorize(s(150, Some(0)), Some(100)), Credit::Foreign(150));
+        assert_eq!(a(s(100, &[]), None), Credit::NoChild);
+        assert_eq!(a(s(100, &[]), Some(0)), Credit::NoChild);
+        assert_eq!(a(s(150, &[0]), Some(100)), Credit::Foreign(150));
     }
 }

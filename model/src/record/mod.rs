@@ -2,7 +2,8 @@
 //! 20-byte `status` cannot say (readiness, last exit, restart counters, the sd_notify
 //! STATUS text), as versioned `key=value` text a shell script can read without a decoder.
 //!
-//! runsv will write it beside the untouched 20 bytes at every status update
+//! runsv writes it (for a service declaring a readiness protocol) beside the untouched 20
+//! bytes at every status update
 //! (`status.ext.new` → `status.ext`, then `status.new` → `status`); readers use it only
 //! when it [`agrees`] with the 20 bytes they read. [`encode`] and [`decode`] are pure and
 //! total: any bytes decode to a record or a typed [`DecodeError`], never a panic.

@@ -31,6 +31,7 @@
 //!   beside a process that `control/k` chose not to kill).
 //! - Exiting (`x`/SIGTERM) does not wait for a pending throttle.
 
+pub mod ready;
 mod slot;
 mod stop;
 pub mod text;
@@ -43,6 +44,7 @@ use crate::machine::Machine;
 use crate::status::{self, RunState, Want};
 use crate::time::{Mono, Now, Span, Tai64n};
 
+pub use ready::{History, Readiness, RunReady, Watchdog};
 pub use slot::{Deferred, Phase, SlotState};
 pub use stop::{Stop, KILL_RESEND};
 
@@ -92,6 +94,8 @@ pub enum Sig {
     Usr1,
     Usr2,
     Kill,
+    /// The watchdog's first signal (systemd's `WatchdogSignal=` default).
+    Abrt,
 }
 
 /// What a `control/<c>` script did, as the runtime found it.
@@ -118,6 +122,9 @@ pub struct Config {
     pub down: bool,
     /// `Some(log/down exists)` when `log/` is a directory.
     pub log: Option<bool>,
+    /// The readiness protocol and watchdog the service directory declares (addition;
+    /// default: none, exactly runit).
+    pub readiness: Readiness,
 }
 
 /// A fact for the machine.
@@ -146,6 +153,25 @@ pub enum Input {
     ControlDone(ControlOutcome),
     /// A deadline from [`Machine::poll_deadline`] may have passed.
     Tick,
+    /// notification-fd: what one read of the pipe given to the `./run` with this pid
+    /// returned (empty: EOF or a read error).
+    NotificationFd {
+        /// The child the pipe was made for.
+        pid: u32,
+        /// The bytes read (at most [`crate::readiness::pipe::CHUNK`]).
+        chunk: Vec<u8>,
+    },
+    /// One datagram received on `supervise/notify` (sd_notify).
+    Notify {
+        /// The kernel's credentials and the sender's ancestry, if any.
+        sender: Option<crate::readiness::Sender>,
+        /// The payload as received.
+        payload: Vec<u8>,
+        /// How many descriptors came with it (the runtime closes them all afterwards).
+        fds: usize,
+        /// The kernel's `MSG_TRUNC`.
+        truncated: bool,
+    },
 }
 
 /// A decision for the runtime.
@@ -182,7 +208,12 @@ pub enum Action {
         stat: Vec<u8>,
         /// New 20-byte record.
         status: [u8; status::STATUS_LEN],
+        /// New `supervise/status.ext` (always the main slot's `supervise/`), renamed into
+        /// place just before `status`; `None` for a service without a readiness protocol.
+        ext: Option<Vec<u8>>,
     },
+    /// Close the read end of the current child's notification-fd pipe.
+    CloseNotificationFd,
     /// Close both ends of the log pipe so the log service sees EOF and can flush.
     CloseLogPipe,
     /// Print a warning line (complete, with newline) on stderr.
@@ -325,6 +356,10 @@ pub struct Runsv {
     actions: VecDeque<Action>,
     /// The main slot's stop settings (`down-signal`, `timeout-kill`, ...): runit's by default.
     stop: Stop,
+    /// What the service directory declared for readiness (main slot).
+    readiness: Readiness,
+    /// `down` (`log/down`) did not exist at start-up, for the record.
+    normally_up: [bool; 2],
 }
 
 impl Runsv {
@@ -342,6 +377,8 @@ impl Runsv {
             pending: None,
             actions: VecDeque::new(),
             stop: Stop::RUNIT,
+            readiness: config.readiness,
+            normally_up: [!config.down, config.log.is_some_and(|d| !d)],
         }
     }
 
@@ -387,6 +424,15 @@ impl Runsv {
         }
     }
 
+    /// Applies `f` to each slot's [`History`] (explorer canonicalisation: the history only
+    /// changes what `status.ext` says, never what the machine does next).
+    pub fn map_history(&mut self, mut f: impl FnMut(&mut History)) {
+        f(&mut self.main.history);
+        if let Some(l) = &mut self.log {
+            f(&mut l.history);
+        }
+    }
+
     fn slot_mut(&mut self, slot: Slot) -> &mut SlotState {
         match slot {
             Slot::Main => &mut self.main,
@@ -413,11 +459,12 @@ impl Runsv {
     fn update(&mut self, slot: Slot) {
         debug_assert!(self.life != Life::Exited, "no status after exit");
         let pid_changed = core::mem::replace(&mut self.pid_changed, false);
+        let ext = self.record_text();
         let s = self.slot_mut(slot);
         let stat = status::stat_text(s.state(), s.paused, s.got_term(), s.want);
         let pid = if pid_changed { Some(status::pid_text(s.pid())) } else { None };
         let status = s.record().encode();
-        self.actions.push_back(Action::WriteStatus { slot, pid, stat, status });
+        self.actions.push_back(Action::WriteStatus { slot, pid, stat, status, ext });
     }
 
     fn want(&mut self, slot: Slot, want: Want) {
@@ -503,6 +550,7 @@ impl Runsv {
             // The slot's process exits.
             (Run { pid, started, got_term, .. }, Reaped { status, finish_present }) => {
                 self.kill_leftovers(slot, pid, got_term);
+                self.note_exit(now, slot, status);
                 self.pid_changed = true;
                 if slot == Slot::Main && finish_present {
                     self.set(slot, Finish { pid: None, args: finish_args(status), started, not_before: None, kill_at: None });
@@ -541,7 +589,8 @@ impl Runsv {
                 let s = self.slot_mut(slot);
                 s.stamp = Tai64n::from_wall(now.wall);
                 s.paused = false;
-                self.set(slot, Run { pid, started: now.mono, got_term: false, kill_at: None });
+                let run = self.fresh_run(now, slot, pid);
+                self.set(slot, run);
                 self.pid_changed = true;
                 self.update(slot);
             }
@@ -611,8 +660,9 @@ impl Runsv {
         self.arm_kill(now, slot, !overridden || want != Want::Up);
         if !overridden {
             self.stop_signal(slot, pid, self.stop_of(slot).signal);
-            if let Phase::Run { got_term, .. } = &mut self.slot_mut(slot).phase {
+            if let Phase::Run { got_term, ready, .. } = &mut self.slot_mut(slot).phase {
                 *got_term = true;
+                *ready = Self::without_watchdog(*ready);
             }
             self.update(slot);
         }
@@ -718,7 +768,15 @@ impl Runsv {
                 debug_assert!(false, "unexpected reply");
                 None
             }
-            (Some(_), Input::Control(..) | Input::Terminate | Input::ChildExited { .. } | Input::Tick) => {
+            (
+                Some(_),
+                Input::Control(..)
+                | Input::Terminate
+                | Input::ChildExited { .. }
+                | Input::Tick
+                | Input::NotificationFd { .. }
+                | Input::Notify { .. },
+            ) => {
                 debug_assert!(false, "input while a reply is owed");
                 None
             }
@@ -728,7 +786,8 @@ impl Runsv {
             (None, Input::ChildExited { pid, status, finish_present }) => {
                 self.whose(pid).map(|slot| (slot, Event::Reaped { status, finish_present }))
             }
-            (None, Input::Tick) => None,
+            // Readiness inputs were handled before routing (`ready.rs`).
+            (None, Input::Tick | Input::NotificationFd { .. } | Input::Notify { .. }) => None,
         }
     }
 
@@ -785,6 +844,9 @@ impl Machine for Runsv {
         if self.life == Life::Exited {
             return;
         }
+        if self.pending.is_none() {
+            self.on_readiness_input(now, &input);
+        }
         if let Some((slot, event)) = self.route(input) {
             self.on(now, slot, event);
         }
@@ -805,10 +867,12 @@ impl Machine for Runsv {
             Some(l) if self.life != Life::DrainingLog => l.start_due().flatten(),
             _ => None,
         };
-        earliest(main, log)
+        [main, log, self.watchdog_deadline()].into_iter().flatten().min()
     }
 }
 
+#[cfg(test)]
+mod ready_tests;
 #[cfg(test)]
 mod stop_tests;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! in [`Phase::Run`], a kill deadline in a stopping phase, a back-off delay in
 //! [`Phase::Down`] and a given-up phase, an adopted child in [`Phase::Run`].
 
+use super::ready::{History, RunReady};
 use crate::status::{RunState, StatusRecord, Want};
 use crate::time::{Mono, Tai64n};
 
@@ -30,6 +31,8 @@ pub enum Phase {
         got_term: bool,
         /// SIGKILL is due then (`timeout-kill` after a stop; see `stop.rs`).
         kill_at: Option<Mono>,
+        /// Its readiness (docs/readiness.md §2): lives and dies with this child.
+        ready: RunReady,
     },
     /// `./finish a b` is owed (`pid: None`, started at once or after a fork retry) or runs.
     /// Main slot only.
@@ -68,12 +71,15 @@ pub struct SlotState {
     pub paused: bool,
     /// Wall time of the last change to run or down (written into `status`).
     pub stamp: Tai64n,
+    /// What `supervise/status.ext` adds that outlives one child: last exit, counters,
+    /// the sd_notify STATUS text.
+    pub history: History,
 }
 
 impl SlotState {
     /// A slot at start-up: down, with the initial want, stamped now.
     pub fn new(want: Want, stamp: Tai64n) -> SlotState {
-        SlotState { phase: Phase::Down { not_before: None, deferred: None }, want, paused: false, stamp }
+        SlotState { phase: Phase::Down { not_before: None, deferred: None }, want, paused: false, stamp, history: History::default() }
     }
 
     /// The state runit publishes: a start under way is still down.
@@ -135,8 +141,8 @@ impl SlotState {
         self.phase = match self.phase {
             Phase::Down { not_before, deferred } => Phase::Down { not_before: not_before.map(&mut f), deferred },
             Phase::Starting => Phase::Starting,
-            Phase::Run { pid, started, got_term, kill_at } => {
-                Phase::Run { pid, started: f(started), got_term, kill_at: kill_at.map(&mut f) }
+            Phase::Run { pid, started, got_term, kill_at, ready } => {
+                Phase::Run { pid, started: f(started), got_term, kill_at: kill_at.map(&mut f), ready: ready.map_times(&mut f) }
             }
             Phase::Finish { pid, args, started, not_before, kill_at } => {
                 Phase::Finish { pid, args, started: f(started), not_before: not_before.map(&mut f), kill_at: kill_at.map(&mut f) }
@@ -151,6 +157,19 @@ impl SlotState {
             Phase::Run { kill_at, .. } | Phase::Finish { pid: Some(_), kill_at, .. } => kill_at,
             Phase::Down { .. } | Phase::Starting | Phase::Finish { pid: None, .. } => None,
         }
+    }
+
+    /// The running child's readiness, if a `./run` (`log/run`) runs.
+    pub fn run_ready(&self) -> Option<&RunReady> {
+        match &self.phase {
+            Phase::Run { ready, .. } => Some(ready),
+            Phase::Down { .. } | Phase::Starting | Phase::Finish { .. } => None,
+        }
+    }
+
+    /// Whether the running child is ready (never outside [`Phase::Run`]).
+    pub fn is_ready(&self) -> bool {
+        self.run_ready().is_some_and(RunReady::is_ready)
     }
 
     /// The 20-byte `status` record for this slot.

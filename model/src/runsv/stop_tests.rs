@@ -20,7 +20,10 @@ struct H {
 impl H {
     /// A service with `stop`, started and running as pid 42 (the spawn checked).
     fn running(stop: Stop, log: Option<bool>) -> H {
-        let mut h = H { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log }).with_stop(stop), now: T0 };
+        let mut h = H {
+            m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() }).with_stop(stop),
+            now: T0,
+        };
         h.feed(Input::Start);
         if log.is_some() {
             h.feed(Input::Spawned(Slot::Log, 7));

@@ -16,7 +16,7 @@ const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_7
 
 impl H {
     fn new(down: bool, log: Option<bool>) -> H {
-        let m = Runsv::new(T0, Config { dir: b"s".to_vec(), down, log });
+        let m = Runsv::new(T0, Config { dir: b"s".to_vec(), down, log, readiness: Default::default() });
         H { m, now: T0 }
     }
     fn feed(&mut self, i: Input) -> Vec<Action> {

@@ -109,6 +109,8 @@ pub enum StatusFile {
     Stat,
     /// `status`
     Status,
+    /// `status.ext` (addition; always in the main slot's `supervise/`)
+    Ext,
 }
 
 /// Where in the write it failed.
@@ -126,11 +128,12 @@ pub enum WriteStep {
 
 /// runit's warning for a failed status-file write (spec/runsv.md §12).
 pub fn status_write_failed(dir: &[u8], slot: Slot, file: StatusFile, step: WriteStep) -> Vec<u8> {
-    let sup: &[u8] = if slot == Slot::Log { b"log/supervise/" } else { b"supervise/" };
+    let sup: &[u8] = if slot == Slot::Log && file != StatusFile::Ext { b"log/supervise/" } else { b"supervise/" };
     let name: &[u8] = match file {
         StatusFile::Pid => b"pid",
         StatusFile::Stat => b"stat",
         StatusFile::Status => b"status",
+        StatusFile::Ext => b"status.ext",
     };
     let mut what = Vec::new();
     let errno = match step {

@@ -15,6 +15,7 @@ use model::runsv::text::{self, StatusFile, WriteStep};
 use model::runsv::{Action, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot, Stop};
 use model::svcfiles::{self, SvcFile};
 
+use super::runsv_ready::ReadyIo;
 use crate::driver::{Io, Woke};
 use crate::fs::{self, AtomicWriteError};
 use crate::process::{self, SpawnSpec};
@@ -73,6 +74,8 @@ pub struct RunsvIo {
     handled: Handled,
     finished: Option<i32>,
     stop: Stop,
+    /// notification-fd pipe and sd_notify socket (additions; idle without the files).
+    ready: ReadyIo,
 }
 
 fn c(s: &str) -> CString {
@@ -182,8 +185,9 @@ impl RunsvIo {
             (Some((r, w)), Some(ok), Some(l)) => Some(SlotFds { control: r, _control_w: w, _ok: ok, _lock: l }),
             _ => None,
         };
-        let io = RunsvIo { dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop };
-        Ok((io, Config { dir: dir.to_vec(), down, log }))
+        let (ready, readiness) = ReadyIo::setup(dir);
+        let io = RunsvIo { dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop, ready };
+        Ok((io, Config { dir: dir.to_vec(), down, log, readiness }))
     }
 
     /// The main slot's stop settings read at start-up (give them to [`Runsv::with_stop`]).
@@ -196,6 +200,7 @@ impl RunsvIo {
         match program {
             Program::Run => {
                 spec.stdout = self.log_pipe.map(|(_, w)| w);
+                self.ready.prepare_run(&mut spec)?;
             }
             Program::Finish { a, b } => {
                 spec.path = c("./finish");
@@ -212,7 +217,11 @@ impl RunsvIo {
         spec.reset_signals = CORE_SIGNALS.iter().chain(&self.handled.stray_unblock).copied().collect();
         spec.exec_fail_msg = fail;
         spec.exec_fail_code = 111;
-        process::spawn(&spec).map(|p| p as u32)
+        let pid = process::spawn(&spec).map(|p| p as u32);
+        if *program == Program::Run {
+            self.ready.spawned(pid.ok());
+        }
+        pid
     }
 
     fn run_control(&mut self, byte: u8) -> ControlOutcome {
@@ -240,17 +249,21 @@ impl RunsvIo {
         }
     }
 
-    fn write_status(&mut self, slot: Slot, pid: Option<&[u8]>, stat: &[u8], status: &[u8]) {
+    fn write_status(&mut self, slot: Slot, pid: Option<&[u8]>, stat: &[u8], status: &[u8], ext: Option<&[u8]>) {
         let sup = if slot == Slot::Log { "log/supervise" } else { "supervise" };
-        let mut files: Vec<(StatusFile, &str, &[u8])> = Vec::with_capacity(3);
+        let mut files: Vec<(StatusFile, String, &[u8])> = Vec::with_capacity(4);
         if let Some(p) = pid {
-            files.push((StatusFile::Pid, "pid", p));
+            files.push((StatusFile::Pid, format!("{sup}/pid"), p));
         }
-        files.push((StatusFile::Stat, "stat", stat));
-        files.push((StatusFile::Status, "status", status));
+        files.push((StatusFile::Stat, format!("{sup}/stat"), stat));
+        // The record is always the main slot's file, renamed in just before `status`.
+        if let Some(x) = ext {
+            files.push((StatusFile::Ext, "supervise/status.ext".into(), x));
+        }
+        files.push((StatusFile::Status, format!("{sup}/status"), status));
         for (file, name, bytes) in files {
-            let tmp = c(&format!("{sup}/{name}.new"));
-            let dest = c(&format!("{sup}/{name}"));
+            let tmp = c(&format!("{name}.new"));
+            let dest = c(&name);
             if let Err(e) = fs::write_atomic(&tmp, &dest, bytes) {
                 let step = match e {
                     AtomicWriteError::Open(e) => WriteStep::Open(e),
@@ -313,6 +326,7 @@ pub fn signo(sig: Sig) -> i32 {
         Sig::Usr1 => libc::SIGUSR1,
         Sig::Usr2 => libc::SIGUSR2,
         Sig::Kill => libc::SIGKILL,
+        Sig::Abrt => libc::SIGABRT,
     }
 }
 
@@ -340,8 +354,12 @@ impl Io<Runsv> for RunsvIo {
                 let _ = process::signal(-(pgid as i32), signo(sig));
                 None
             }
-            Action::WriteStatus { slot, pid, stat, status } => {
-                self.write_status(slot, pid.as_deref(), &stat, &status);
+            Action::WriteStatus { slot, pid, stat, status, ext } => {
+                self.write_status(slot, pid.as_deref(), &stat, &status, ext.as_deref());
+                None
+            }
+            Action::CloseNotificationFd => {
+                self.ready.close_pipe();
                 None
             }
             Action::CloseLogPipe => {
@@ -366,6 +384,7 @@ impl Io<Runsv> for RunsvIo {
         if let Some(l) = &self.log {
             out.push(Interest::read(l.control));
         }
+        self.ready.interests(out);
     }
 
     fn gather(&mut self, _now: model::Now, woke: &Woke, out: &mut VecDeque<Input>) {
@@ -396,6 +415,7 @@ impl Io<Runsv> for RunsvIo {
                 }
             }
         }
+        self.ready.gather(woke, out);
         if woke.signals.contains(libc::SIGTERM) {
             out.push_back(Input::Terminate);
         }

@@ -65,6 +65,28 @@ pub enum Event {
     Stray,
     /// Time passes by this many milliseconds, then the deadline tick arrives.
     Tick(u64),
+    /// A readiness event (addition; the reference model of runit ignores it).
+    Ready(ReadyEvent),
+}
+
+/// What a readiness protocol delivers (docs/readiness.md §2), as the world sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReadyEvent {
+    /// The current `./run` writes a newline on its notification-fd.
+    PipeNewline,
+    /// The current `./run` closes its notification-fd without a newline.
+    PipeEof,
+    /// The current `./run` sends `READY=1`.
+    NotifyReady,
+    /// The current `./run` sends `STOPPING=1`.
+    NotifyStopping,
+    /// The current `./run` sends `WATCHDOG=1`.
+    NotifyPing,
+    /// An unrelated process sends `READY=1`.
+    Forged,
+    /// The previous `./run` of the main slot (reaped) sends `READY=1` and a newline on its
+    /// old pipe.
+    Previous,
 }
 
 /// How the world answers the obligations raised while one [`Event`] is processed, in order;
@@ -118,6 +140,8 @@ pub enum Effect {
     SignalGroup(Slot, u32, Sig),
     /// The log pipe was closed.
     CloseLogPipe,
+    /// The read end of the main `./run`'s notification-fd pipe was closed (addition).
+    CloseNotificationFd,
     /// A warning line.
     Warn(Vec<u8>),
     /// runsv exits with this code.
@@ -286,6 +310,7 @@ impl RefRunsv {
             }
             Event::Stray => {}
             Event::Tick(ms) => self.now = self.now.after(Span::from_millis(*ms)),
+            Event::Ready(_) => {}
         }
         self.loop_top();
     }

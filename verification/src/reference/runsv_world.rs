@@ -16,7 +16,10 @@ use model::status::{self, RunState, StatusRecord, Want};
 use model::time::{Mono, Now, Span};
 use model::Machine;
 
-use super::runsv::{Effect, Event, Replies, SlotView, Step, Written, FIRST_PID, FORK_ERRNO, STRAY_PID, T0, THROTTLE};
+use model::readiness::{Protocol, Sender};
+use model::record;
+
+use super::runsv::{Effect, Event, ReadyEvent, Replies, SlotView, Step, Written, FIRST_PID, FORK_ERRNO, STRAY_PID, T0, THROTTLE};
 
 /// One named invariant; its index is its bit in [`World::violations`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,10 +70,17 @@ pub enum Invariant {
     /// Without the files, runit's behaviour: no child in its own process group and no
     /// signal to a group unless `flag-timeout-killpg` is set (and then only for main).
     RunitUnlessOptedIn,
+    /// Readiness (addition): a slot is ready only while its `./run` runs, and only after a
+    /// readiness event from that very child (or at its start, without a protocol): never
+    /// for a previous child, a forged sender, or after `STOPPING=1`.
+    ReadyOnlyWhileThatChildRuns,
+    /// Every `status.ext` written decodes, keeps the record's own invariants, and agrees
+    /// with the 20 bytes written in the same step (and with the other slot's last ones).
+    RecordAgrees,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 17] = [
+pub const INVARIANTS: [Invariant; 19] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -88,6 +98,8 @@ pub const INVARIANTS: [Invariant; 17] = [
     Invariant::WantFollowsCommands,
     Invariant::StopEndsInTime,
     Invariant::RunitUnlessOptedIn,
+    Invariant::ReadyOnlyWhileThatChildRuns,
+    Invariant::RecordAgrees,
 ];
 
 impl Invariant {
@@ -138,6 +150,11 @@ pub struct World {
     pub once_armed: [bool; 2],
     /// What the commands received make each slot's want.
     pub expect_want: [Want; 2],
+    /// The main slot's previous `./run` (reaped), for late notifications.
+    pub prev_main: Option<u32>,
+    /// The `./run` that delivered a readiness event runsv had to accept (and not
+    /// `STOPPING=1` since).
+    pub ready_credit: Option<u32>,
     /// The log pipe was closed.
     pub pipe_closed: bool,
     /// Exit was emitted.
@@ -211,6 +228,8 @@ impl World {
             expect_paused: [false, false],
             once_armed: [false, false],
             expect_want,
+            prev_main: None,
+            ready_credit: None,
             pipe_closed: false,
             exited: false,
             effects: Vec::new(),
@@ -270,6 +289,25 @@ impl World {
         w.first_violation = None;
         if w.pid_policy == PidPolicy::SmallestFree {
             w.next_pid = 0;
+        }
+        // The history only feeds status.ext: without a record it is unobservable, with one
+        // its counters are kept up to 2 (enough to tell "none", "one", "several").
+        let record = w.m.writes_record();
+        w.m.map_history(|h| {
+            if record {
+                h.starts = h.starts.min(2);
+                h.quick_deaths = h.quick_deaths.min(2);
+            } else {
+                *h = Default::default();
+            }
+        });
+        // A previous child matters only with a readiness protocol and while its pid is not
+        // reused.
+        if !record || w.prev_main.is_some_and(|p| w.live.iter().flatten().any(|&l| l == p)) {
+            w.prev_main = None;
+        }
+        if w.ready_credit.is_some_and(|p| w.m.slot(Slot::Main).is_none_or(|m| m.pid() != p)) {
+            w.ready_credit = None;
         }
         let finish_owed = w.m.slot(Slot::Main).is_some_and(|m| matches!(m.phase, model::runsv::Phase::Finish { pid: None, .. }));
         if !finish_owed {
@@ -346,6 +384,8 @@ impl World {
                     let was = self.m.slot(*slot).map(|s| s.state());
                     if *slot == Slot::Main && was == Some(RunState::Run) {
                         self.last_run_exit = Some(*status);
+                        self.prev_main = Some(pid);
+                        self.ready_credit = None;
                     }
                     if let Some(start) = self.last_start[ix(*slot)] {
                         // A cycle ends when the slot goes down (after finish, for main).
@@ -368,6 +408,7 @@ impl World {
                 }
                 self.feed(Input::Tick, &mut replies);
             }
+            Event::Ready(e) => self.ready_event(*e, &mut replies),
         }
         self.check_after_step();
     }
@@ -396,6 +437,103 @@ impl World {
             let due = self.now.mono + after;
             let k = &mut self.kill_due[ix(slot)];
             *k = Some(k.map_or(due, |t| t.min(due)));
+        }
+    }
+
+    /// Delivers a readiness event as the runtime would (the pipe's bytes, a datagram with
+    /// its sender), and notes which child earned readiness.
+    fn ready_event(&mut self, e: ReadyEvent, replies: &mut Replies) {
+        let running = self.m.slot(Slot::Main).filter(|s| s.state() == RunState::Run).map(|s| s.pid());
+        let notify = |pid: u32, payload: &[u8]| Input::Notify {
+            sender: Some(Sender { pid: pid as i32, ancestors: Vec::new() }),
+            payload: payload.to_vec(),
+            fds: 0,
+            truncated: false,
+        };
+        let inputs: Vec<Input> = match (e, running) {
+            (ReadyEvent::PipeNewline, Some(p)) => vec![Input::NotificationFd { pid: p, chunk: b"\n".to_vec() }],
+            (ReadyEvent::PipeEof, Some(p)) => vec![Input::NotificationFd { pid: p, chunk: Vec::new() }],
+            (ReadyEvent::NotifyReady, Some(p)) => vec![notify(p, b"READY=1")],
+            (ReadyEvent::NotifyStopping, Some(p)) => vec![notify(p, b"STOPPING=1")],
+            (ReadyEvent::NotifyPing, Some(p)) => vec![notify(p, b"WATCHDOG=1")],
+            (ReadyEvent::Forged, _) => vec![notify(STRAY_PID, b"READY=1")],
+            (ReadyEvent::Previous, _) => match self.prev_main.filter(|p| !self.live[0].contains(p)) {
+                Some(p) => vec![Input::NotificationFd { pid: p, chunk: b"\n".to_vec() }, notify(p, b"READY=1")],
+                None => vec![],
+            },
+            (
+                ReadyEvent::PipeNewline
+                | ReadyEvent::PipeEof
+                | ReadyEvent::NotifyReady
+                | ReadyEvent::NotifyStopping
+                | ReadyEvent::NotifyPing,
+                None,
+            ) => {
+                vec![]
+            }
+        };
+        let protocol = self.m.record().main.readiness;
+        let pipe = matches!(protocol, Protocol::NotificationFd | Protocol::Both);
+        let sd = matches!(protocol, Protocol::SdNotify | Protocol::Both);
+        let was_ready = self.m.slot(Slot::Main).is_some_and(|s| s.is_ready());
+        match (e, running) {
+            (ReadyEvent::PipeNewline, Some(p)) if pipe && !self.stopping(p) && !was_ready => self.ready_credit = Some(p),
+            (ReadyEvent::NotifyReady, Some(p)) if sd && !self.stopping(p) && !was_ready => self.ready_credit = Some(p),
+            (ReadyEvent::NotifyStopping, Some(_)) if sd => self.ready_credit = None,
+            _ => {}
+        }
+        for i in inputs {
+            self.feed(i, replies);
+        }
+    }
+
+    fn stopping(&self, pid: u32) -> bool {
+        self.m.slot(Slot::Main).and_then(|s| s.run_ready()).is_some_and(|r| r.stopping)
+            && self.m.slot(Slot::Main).is_some_and(|s| s.pid() == pid)
+    }
+
+    /// The readiness invariant, after every step.
+    fn check_ready(&mut self) {
+        for slot in [Slot::Main, Slot::Log] {
+            let Some(s) = self.m.slot(slot) else { continue };
+            if !s.is_ready() {
+                continue;
+            }
+            let pid = s.pid();
+            let runs = s.state() == RunState::Run && self.live[ix(slot)].contains(&pid);
+            let protocol = if slot == Slot::Main { self.m.record().main.readiness } else { Protocol::None };
+            let earned = protocol == Protocol::None || self.ready_credit == Some(pid);
+            if !(runs && earned) {
+                let c = self.ready_credit;
+                self.violate(Invariant::ReadyOnlyWhileThatChildRuns, format!("{slot:?} ready with pid {pid}, runs {runs}, credit {c:?}"));
+            }
+        }
+    }
+
+    /// A written record against the 20 bytes of the same write and the other slot's last.
+    fn check_record(&mut self, slot: Slot, status: &[u8; status::STATUS_LEN], ext: &[u8]) {
+        let rec = match record::decode(ext) {
+            Ok(r) => r,
+            Err(e) => return self.violate(Invariant::RecordAgrees, format!("undecodable: {e:?}")),
+        };
+        let this = StatusRecord::decode(status).expect("20 bytes");
+        let (mine, other) = match slot {
+            Slot::Main => (Some(&rec.main), rec.log.as_ref()),
+            Slot::Log => (rec.log.as_ref(), Some(&rec.main)),
+        };
+        let other_slot = if slot == Slot::Main { Slot::Log } else { Slot::Main };
+        let other_status = self.written[ix(other_slot)].as_ref().and_then(|w| StatusRecord::decode(&w.1));
+        let ok_mine = mine.is_some_and(|m| record::agrees(m, &this));
+        let ok_other = match (other, other_status) {
+            (Some(o), Some(st)) => record::agrees(o, &st),
+            (None, None) => true,
+            // The other slot's first status is written later in the same start-up.
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        let broken = rec.main.broken_invariant().or(rec.log.as_ref().and_then(|l| l.broken_invariant()));
+        if !ok_mine || !ok_other || broken.is_some() {
+            self.violate(Invariant::RecordAgrees, format!("{slot:?}: mine {ok_mine} other {ok_other} broken {broken:?}: {rec:?}"));
         }
     }
 
@@ -535,11 +673,18 @@ impl World {
                 });
                 None
             }
-            Action::WriteStatus { slot, pid, stat, status } => {
+            Action::WriteStatus { slot, pid, stat, status, ext } => {
+                if let Some(x) = ext {
+                    self.check_record(slot, &status, &x);
+                }
                 if let Some(p) = pid {
                     self.pid_file[ix(slot)] = Some(p);
                 }
                 self.written[ix(slot)] = Some((stat, status));
+                None
+            }
+            Action::CloseNotificationFd => {
+                self.effects.push(Effect::CloseNotificationFd);
                 None
             }
             Action::CloseLogPipe => {
@@ -581,6 +726,7 @@ impl World {
 
     /// The invariants stated on the state between steps.
     fn check_after_step(&mut self) {
+        self.check_ready();
         if self.m.owed().is_some() {
             let o = self.m.owed();
             self.violate(Invariant::ObligationHygiene, format!("still owed {o:?} after the step"));

@@ -576,7 +576,7 @@ impl Io<Runsv> for SimIo {
                 s.k.deliver(pid, sig);
                 None
             }
-            Action::WriteStatus { slot, pid, stat, status } => {
+            Action::WriteStatus { slot, pid, stat, status, .. } => {
                 s.status_writes += 1;
                 let drop = s.cfg.plant == Plant::DropStatusWrite && !s.planted;
                 let mut dropped = false;
@@ -590,6 +590,8 @@ impl Io<Runsv> for SimIo {
                 }
                 None
             }
+            // The simulated services declare no notification-fd: no pipe to close.
+            Action::CloseNotificationFd => None,
             Action::CloseLogPipe => {
                 s.real_effects.push(Effect::CloseLogPipe);
                 let main = s.k.children_of(Slot::Main);
@@ -690,7 +692,12 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let mut rng = crate::sim::rng::Rng::new(seed ^ 0x5EED_5EED);
     let has_log = rng.chance(700);
     let dir = b"/service/sim".to_vec();
-    let config = Config { dir: dir.clone(), down: rng.chance(150), log: if has_log { Some(rng.chance(150)) } else { None } };
+    let config = Config {
+        dir: dir.clone(),
+        down: rng.chance(150),
+        log: if has_log { Some(rng.chance(150)) } else { None },
+        readiness: Default::default(),
+    };
     let mut k =
         Kernel::new(seed, &KernelConfig { faults: cfg.faults, active: Span::from_secs(cfg.active_secs), has_log, hangs: cfg.hangs });
     k.lose_next_reap = cfg.plant == Plant::LostReap;
@@ -786,7 +793,7 @@ fn describe(a: &Action) -> String {
     let t = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     match a {
         Action::Spawn { slot, program, .. } => format!("Spawn {slot:?} {program:?}"),
-        Action::WriteStatus { slot, pid, stat, status } => {
+        Action::WriteStatus { slot, pid, stat, status, .. } => {
             let hex: String = status.iter().map(|b| format!("{b:02x}")).collect();
             format!("WriteStatus {slot:?} pid {:?} stat {:?} status {hex}", pid.as_deref().map(t), t(stat))
         }

@@ -489,7 +489,7 @@ impl Kernel {
                     self.fatal(pid, signo);
                 }
             }
-            Sig::Hup | Sig::Alrm | Sig::Int | Sig::Quit | Sig::Usr1 | Sig::Usr2 => {
+            Sig::Hup | Sig::Alrm | Sig::Int | Sig::Quit | Sig::Usr1 | Sig::Usr2 | Sig::Abrt => {
                 if p.dies_on_other {
                     self.fatal(pid, signo);
                 }
@@ -574,6 +574,8 @@ impl Kernel {
                 StatusFile::Pid => &mut f.pid,
                 StatusFile::Stat => &mut f.stat,
                 StatusFile::Status => &mut f.status,
+                // The simulated services declare no readiness protocol: no record.
+                StatusFile::Ext => continue,
             };
             *dest = Some(bytes.to_vec());
         }

@@ -1,0 +1,304 @@
+//! runsv's readiness plumbing (docs/readiness.md): reads the service directory's readiness
+//! files at start-up, owns the notification-fd pipe of the current `./run` and the
+//! `supervise/notify` datagram socket, and turns what arrives on them into
+//! [`Input::NotificationFd`] / [`Input::Notify`]. Every decision (what a value means, who
+//! may notify, what a message does) is the model's.
+
+use std::collections::VecDeque;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use model::readiness::config::{self, FileValue, READ_MAX};
+use model::readiness::notify::{Sender, ANCESTRY_MAX, NOTIFY_BUFFER_MAX};
+use model::readiness::{pipe::CHUNK, text as rtext, Protocol, NOTIFICATION_FD_FILE, NOTIFY_SOCKET_FILE, NOTIFY_SOCKET_PATH, WATCHDOG_FILE};
+use model::runsv::{Input, Readiness};
+
+use crate::driver::Woke;
+use crate::process::SpawnSpec;
+use crate::sys;
+use crate::wait::Interest;
+
+/// The readiness descriptors of one runsv.
+#[derive(Debug, Default)]
+pub struct ReadyIo {
+    /// `notification-fd`'s number, when valid.
+    notification_fd: Option<i32>,
+    /// Read end of the current child's pipe, with the child's pid (0 until forked).
+    pipe: Option<(i32, u32)>,
+    /// Write end between pipe creation and the fork's return.
+    pipe_w: Option<i32>,
+    /// The bound `supervise/notify` socket.
+    socket: Option<i32>,
+    /// Variables `./run` gets on top of runsv's environment.
+    env: Vec<(&'static [u8], Vec<u8>)>,
+}
+
+/// Reads up to [`READ_MAX`] bytes of a service-directory file.
+fn read_file(name: &[u8], buf: &mut Vec<u8>) -> Result<(), model::errno::Errno> {
+    let path = sys::cstr(name)?;
+    let fd = crate::fs::open_read(&path)?;
+    let r = sys::read_append(fd, buf, READ_MAX);
+    let _ = sys::close(fd);
+    r.map(|_| ())
+}
+
+fn file_value<'a>(name: &[u8], buf: &'a mut Vec<u8>) -> FileValue<'a> {
+    match read_file(name, buf) {
+        Ok(()) => FileValue::Content(buf),
+        Err(model::errno::Errno::ENOENT) => FileValue::Missing,
+        Err(e) => FileValue::Unreadable(e),
+    }
+}
+
+fn fd_limit() -> u64 {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: rl is a valid out-pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
+        rl.rlim_cur
+    } else {
+        1024
+    }
+}
+
+impl ReadyIo {
+    /// Reads `notification-fd`, `notify-socket` and `timeout-watchdog` (in the service
+    /// directory, the current directory), prints the warnings the model formats, and binds
+    /// `supervise/notify` when sd_notify is on. A socket that cannot be bound is a warning
+    /// and sd_notify is off.
+    pub fn setup(dir: &[u8]) -> (ReadyIo, Readiness) {
+        let warn = |w: Option<config::ConfigWarning>| {
+            if let Some(w) = w {
+                crate::diag::write_stderr(&rtext::config_warning(dir, w));
+            }
+        };
+        let (mut b1, mut b2, mut b3) = (Vec::new(), Vec::new(), Vec::new());
+        let nfd = config::notification_fd(file_value(NOTIFICATION_FD_FILE, &mut b1), fd_limit());
+        warn(nfd.warning());
+        let notify = config::notify_socket(file_value(NOTIFY_SOCKET_FILE, &mut b2));
+        warn(notify.warning());
+        let mut io = ReadyIo { notification_fd: nfd.value().map(|n| n as i32), ..ReadyIo::default() };
+        if notify.value().is_some() {
+            match bind_notify_socket() {
+                Ok((fd, path)) => {
+                    io.socket = Some(fd);
+                    io.env.push((b"NOTIFY_SOCKET", path));
+                }
+                Err(e) => crate::diag::write_stderr(&model::msg::line(
+                    &[b"runsv ", dir, b": warning: unable to bind ", NOTIFY_SOCKET_PATH, b": "],
+                    Some(e),
+                )),
+            }
+        }
+        let watchdog = config::watchdog(file_value(WATCHDOG_FILE, &mut b3), io.socket.is_some());
+        warn(watchdog.warning());
+        if let Some(period) = watchdog.value() {
+            // WATCHDOG_PID is not exported: the child's pid is not known before the fork,
+            // and without it sd_watchdog_enabled() accepts any process (sd-daemon.c).
+            let [(k, v), _] = config::watchdog_env(period, 0);
+            io.env.push((k, v));
+        }
+        let readiness =
+            Readiness { protocol: Protocol::from_switches(io.notification_fd.is_some(), io.socket.is_some()), watchdog: watchdog.value() };
+        (io, readiness)
+    }
+
+    /// Prepares the spawn of `./run`: a fresh pipe on `notification-fd`, the sd_notify
+    /// variables. Any previous pipe is closed (each start gets a fresh one).
+    pub fn prepare_run(&mut self, spec: &mut SpawnSpec) -> Result<(), model::errno::Errno> {
+        self.close_pipe();
+        if let Some(n) = self.notification_fd {
+            let (r, w) = sys::pipe(false)?;
+            let _ = sys::set_nonblock(r, true);
+            self.pipe = Some((r, 0));
+            self.pipe_w = Some(w);
+            spec.extra_fd = Some((w, n));
+        }
+        if !self.env.is_empty() {
+            let ours: Vec<&[u8]> = [&b"NOTIFY_SOCKET"[..], b"WATCHDOG_USEC", b"WATCHDOG_PID"].to_vec();
+            let mut env: Vec<CString> = std::env::vars_os()
+                .filter(|(k, _)| !ours.contains(&k.as_bytes()))
+                .filter_map(|(k, v)| {
+                    let mut kv: OsString = k;
+                    kv.push("=");
+                    kv.push(v);
+                    CString::new(kv.into_vec()).ok()
+                })
+                .collect();
+            for (k, v) in &self.env {
+                env.extend(CString::new([*k, b"=", v].concat()).ok());
+            }
+            spec.env = Some(env);
+        }
+        Ok(())
+    }
+
+    /// The fork of `./run` returned: the parent's copy of the write end goes, and the read
+    /// end is now that child's (`None` = the fork failed: the pipe goes too).
+    pub fn spawned(&mut self, pid: Option<u32>) {
+        if let Some(w) = self.pipe_w.take() {
+            let _ = sys::close(w);
+        }
+        match (pid, &mut self.pipe) {
+            (Some(p), Some((_, owner))) => *owner = p,
+            (None, Some(_)) => self.close_pipe(),
+            (_, None) => {}
+        }
+    }
+
+    /// Closes the read end of the current child's pipe (the model's
+    /// `CloseNotificationFd`).
+    pub fn close_pipe(&mut self) {
+        if let Some((r, _)) = self.pipe.take() {
+            let _ = sys::close(r);
+        }
+    }
+
+    /// The descriptors to poll.
+    pub fn interests(&self, out: &mut Vec<Interest>) {
+        if let Some((r, pid)) = self.pipe {
+            if pid != 0 {
+                out.push(Interest::read(r));
+            }
+        }
+        if let Some(s) = self.socket {
+            out.push(Interest::read(s));
+        }
+    }
+
+    /// Reads what woke: one chunk of the pipe, every queued datagram.
+    pub fn gather(&mut self, woke: &Woke, out: &mut VecDeque<Input>) {
+        let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
+        if let Some((r, pid)) = self.pipe {
+            if pid != 0 && ready(r) {
+                let mut buf = [0u8; CHUNK];
+                match sys::read(r, &mut buf) {
+                    Ok(n) => out.push_back(Input::NotificationFd { pid, chunk: buf[..n].to_vec() }),
+                    Err(model::errno::Errno::EAGAIN) | Err(model::errno::Errno::EINTR) => {}
+                    Err(_) => out.push_back(Input::NotificationFd { pid, chunk: Vec::new() }),
+                }
+            }
+        }
+        if let Some(s) = self.socket {
+            if ready(s) {
+                // Bounded: at most this many datagrams per wake-up, the rest next time.
+                for _ in 0..64 {
+                    match recv_datagram(s) {
+                        Some(input) => out.push_back(input),
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn bind_notify_socket() -> Result<(i32, Vec<u8>), model::errno::Errno> {
+    let cwd = std::env::current_dir().map_err(|e| model::errno::Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let mut abs = cwd.as_os_str().as_bytes().to_vec();
+    abs.push(b'/');
+    abs.extend_from_slice(NOTIFY_SOCKET_PATH);
+    // SAFETY: plain socket(2).
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
+    if fd < 0 {
+        return Err(sys::last_errno());
+    }
+    let fail = |fd: i32| {
+        let e = sys::last_errno();
+        let _ = sys::close(fd);
+        Err(e)
+    };
+    // SAFETY: zeroed sockaddr_un is valid; the path is copied within bounds.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let rel = NOTIFY_SOCKET_PATH;
+    for (d, s) in addr.sun_path.iter_mut().zip(rel) {
+        *d = *s as libc::c_char;
+    }
+    let _ = sys::unlink(&sys::cstr(rel)?);
+    let len = (std::mem::size_of::<libc::sa_family_t>() + rel.len() + 1) as libc::socklen_t;
+    // SAFETY: addr is a valid sockaddr_un of `len` bytes.
+    if unsafe { libc::bind(fd, (&addr as *const libc::sockaddr_un).cast(), len) } < 0 {
+        return fail(fd);
+    }
+    let one: libc::c_int = 1;
+    // SAFETY: valid option pointer and size.
+    if unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, (&one as *const libc::c_int).cast(), 4) } < 0 {
+        return fail(fd);
+    }
+    let path = if abs.len() < addr.sun_path.len() { abs } else { rel.to_vec() };
+    Ok((fd, path))
+}
+
+/// Room for the credentials and up to 16 descriptors.
+const CMSG_SPACE: usize = 256;
+
+/// Receives one datagram; `None` when none is queued.
+fn recv_datagram(fd: i32) -> Option<Input> {
+    let mut buf = vec![0u8; NOTIFY_BUFFER_MAX];
+    let mut cbuf = [0u64; CMSG_SPACE / 8];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: zeroed msghdr is valid; pointers set below stay alive for the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = CMSG_SPACE as _;
+    // SAFETY: msg describes valid buffers.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return None;
+    }
+    let mut pid = None;
+    let mut fds = 0usize;
+    // SAFETY: walking the control messages the kernel wrote, with libc's macros.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            let payload = (*c).cmsg_len as usize - (data as usize - c as usize);
+            if (*c).cmsg_level == libc::SOL_SOCKET
+                && (*c).cmsg_type == libc::SCM_CREDENTIALS
+                && payload >= std::mem::size_of::<libc::ucred>()
+            {
+                let cred: libc::ucred = std::ptr::read_unaligned(data.cast());
+                pid = Some(cred.pid);
+            } else if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let count = payload / 4;
+                for i in 0..count {
+                    let f: i32 = std::ptr::read_unaligned(data.cast::<i32>().add(i));
+                    libc::close(f);
+                    fds += 1;
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    let truncated = msg.msg_flags & libc::MSG_TRUNC != 0;
+    let sender = pid.map(|pid| Sender { pid, ancestors: ancestors(pid) });
+    buf.truncate(n as usize);
+    Some(Input::Notify { sender, payload: buf, fds, truncated })
+}
+
+/// The parent chain of `pid` from `/proc` (at most [`ANCESTRY_MAX`]).
+fn ancestors(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut p = pid;
+    while out.len() < ANCESTRY_MAX && p > 1 {
+        match parent_of(p) {
+            Some(pp) if pp > 0 => {
+                out.push(pp);
+                p = pp;
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Field 4 of `/proc/<pid>/stat` (after the last `)`, as `comm` may contain anything).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+}
