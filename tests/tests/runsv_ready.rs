@@ -43,8 +43,9 @@ impl Svc {
 
     fn start(&mut self) {
         self.runsv = Some(self.scratch.start("runsv", &["s"], "runsv"));
-        let ok = self.scratch.join("s/supervise/ok");
-        eventually!(LIMIT, ok.exists(), "runsv never created supervise/ok");
+        // `ok` is made before the first status write: wait for both.
+        let (ok, status) = (self.scratch.join("s/supervise/ok"), self.scratch.join("s/supervise/status"));
+        eventually!(LIMIT, ok.exists() && status.exists(), "runsv never published its status");
     }
 
     fn sv(&self, args: &[&str]) -> (i32, String, String) {
