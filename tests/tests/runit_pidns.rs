@@ -450,7 +450,8 @@ fn runit_container_sigterm_runs_stage3_and_exits_with_its_code() {
         script(&root.join("etc/runit/1"), "exit 0");
         script(
             &root.join("etc/runit/2"),
-            &format!("echo stage2-up > {r}/s2.up\ntrap 'echo stage2-term; exit 0' TERM\nwhile :; do sleep 0.1; done"),
+            // The trap is set before the file that tells the test to send TERM.
+            &format!("trap 'echo stage2-term; exit 0' TERM\necho stage2-up > {r}/s2.up\nwhile :; do sleep 0.1; done"),
         );
         script(&root.join("etc/runit/3"), &format!("echo stage3 > {r}/s3.ran\nexit 7"));
     });
@@ -479,7 +480,7 @@ fn runit_sigterm_ignored_outside_container_mode() {
     let mut b = Boot::start("runit-noterm", Some("0"), |_s, root| {
         let r = root.display();
         stage1_debian(root);
-        script(&root.join("etc/runit/2"), &format!("echo up > {r}/s2.up\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done"));
+        script(&root.join("etc/runit/2"), &format!("trap 'exit 0' TERM\necho up > {r}/s2.up\nwhile :; do sleep 0.1; done"));
         script(&root.join("etc/runit/3"), "exit 0");
     });
     eventually!(Duration::from_secs(10), b.root.join("s2.up").exists(), "stage 2 never ran");

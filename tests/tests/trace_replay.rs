@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use e2e::debug_text::DebugText as P;
 use e2e::{eventually, Scratch};
-use model::runsv::{Config, ControlOutcome, Input, Runsv, Sig, Slot, Stop};
+use model::readiness::Protocol;
+use model::runsv::{Config, ControlOutcome, Input, Readiness, Runsv, Sig, Slot, Stop};
 use model::time::Span;
 use model::{Machine, Mono, Now, Wall};
 
@@ -53,7 +54,25 @@ impl ReadRunsv for P<'_> {
             self.expect(")");
             Some(b)
         };
-        Config { dir, down, log, readiness: Default::default() }
+        self.expect("readiness: Readiness { protocol:");
+        let names = [
+            ("NotificationFd", Protocol::NotificationFd),
+            ("SdNotify", Protocol::SdNotify),
+            ("Both", Protocol::Both),
+            ("None", Protocol::None),
+        ];
+        let protocol = names.iter().find(|(n, _)| self.eat(n)).map(|(_, p)| *p).expect("a readiness protocol");
+        self.expect("watchdog:");
+        let watchdog = if self.eat("None") {
+            None
+        } else {
+            self.expect("Some(Span(");
+            let n = self.num() as u64;
+            self.expect("))");
+            Some(Span(n))
+        };
+        self.expect("}");
+        Config { dir, down, log, readiness: Readiness { protocol, watchdog } }
     }
     fn stop(&mut self) -> Stop {
         // After the end of the Config before it.
