@@ -609,6 +609,65 @@ fn wait_reacts_quickly() {
     assert!(poll_until(LIMIT, || f.pid("s") != 0));
 }
 
+/// The pids listed in `/proc/<pid>/task/<pid>/children` (sv's own children).
+fn children_of(pid: u32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Reads `pipe` without blocking to its end; `Err` if it would block (a writer is left).
+fn read_to_eof_now(pipe: &mut impl std::io::Read, fd: i32) -> std::io::Result<String> {
+    // SAFETY: fcntl on a descriptor this test owns.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+    let mut out = Vec::new();
+    pipe.read_to_end(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// sv in its inotify phase forks a holder for the inotify instance (its teardown would
+/// otherwise delay sv's exit by ~10 ms): the holder must not keep sv's stdout or stderr
+/// open (a caller reading sv's output to EOF gets EOF when sv exits), and must go away on
+/// its own once sv has exited.
+#[test]
+fn wait_output_reaches_eof_at_exit_and_the_holder_leaves() {
+    use std::os::fd::AsRawFd;
+    let Some(mut f) = Fixture::new("sv-eof") else { return };
+    f.service("s", true);
+    f.start("s", true);
+    // TERM is trapped: the wait runs past its 100 ms polling phase into the watch phase
+    // and ends on the 1 s timeout.
+    let mut child = Command::new(bin("sv"))
+        .args(["-w", "1", "down", "./s"])
+        .current_dir(f.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sv");
+    let sv_pid = child.id();
+    let mut holder = Vec::new();
+    assert!(
+        poll_until(LIMIT, || {
+            holder = children_of(sv_pid);
+            !holder.is_empty()
+        }),
+        "sv forked no holder in its watch phase"
+    );
+    let status = child.wait().expect("wait sv");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let (out_fd, err_fd) = (stdout.as_raw_fd(), stderr.as_raw_fd());
+    let out = read_to_eof_now(&mut stdout, out_fd).expect("sv's stdout still held open after sv exited");
+    let err = read_to_eof_now(&mut stderr, err_fd).expect("sv's stderr still held open after sv exited");
+    assert_eq!((status.code(), mask(&out).as_str(), err.as_str()), (Some(1), "timeout: run: ./s: (pid P) Ts, want down, got TERM\n", ""));
+    for pid in holder {
+        eventually!(LIMIT, !e2e::alive(pid), "holder {pid} outlived sv");
+    }
+}
+
 // ---- interop ----------------------------------------------------------------------------
 
 #[test]

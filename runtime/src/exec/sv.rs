@@ -36,7 +36,12 @@ impl SvIo {
     fn inotify(&mut self) -> Option<&Notify> {
         if self.inotify.is_none() && !self.inotify_failed {
             match Notify::new() {
-                Ok(n) => self.inotify = Some(n),
+                Ok(n) => {
+                    // The instance's teardown (~10-25 ms) must not delay sv's exit, which
+                    // follows the change this watch waits for; see `hold_until_exit`.
+                    let _ = crate::notify::hold_until_exit(n.fd());
+                    self.inotify = Some(n)
+                }
                 Err(_) => self.inotify_failed = true,
             }
         }
