@@ -307,8 +307,9 @@ fn metrics_parsed_by_prometheus_client() {
 #[test]
 fn probe_never_healthy_in_a_crash_loop() {
     let mut fx = Fixture::new("probeloop");
-    // Dies after about a second, every time: never up for 2 s.
-    fx.service("loop", "sleep 1; exit 1", false);
+    // Dies after 0.3 s, every time: a quick death (under 1 s) each round, never up for 2 s
+    // even on a loaded machine (a 1 s life could stretch past the quick-death bound).
+    fx.service("loop", "sleep 0.3; exit 1", false);
     fx.start("loop");
     fx.up("web", false);
     let mut probes = 0;
