@@ -288,6 +288,53 @@ fn test_ctrlaltdel_stage2_exit_meanwhile() {
     );
 }
 
+fn cad_fork_pause(exited: Option<i32>) -> State {
+    State::ForkPause { job: Job::CtrlAltDel, stage2: Some(Stage2 { pid: 20, exited }), until: T0 + FORK_RETRY }
+}
+
+// PID 1's fork-failure path: the ctrlaltdel fork failed and waits for its retry while
+// stage 2 still runs. The guard records stage 2's exit (kills the mutants `==` -> `!=`,
+// `&&` -> `||`, delete `!` and the deleted match arm in `on_exited`).
+#[test]
+fn test_forkpause_ctrlaltdel_stage2_exit_recorded() {
+    let mut m = at(cad_fork_pause(None));
+    assert_eq!(step(&mut m, exited(20, status_exit(0))), vec![]);
+    assert_eq!(*m.state(), cad_fork_pause(Some(status_exit(0))));
+    // The retry carries the recorded exit: once ctrlaltdel ends, stage 2 is over.
+    m.handle(now(T0 + FORK_RETRY), Input::Tick);
+    assert_eq!(drain(&mut m), vec![Action::Spawn(Job::CtrlAltDel)]);
+    assert_eq!(step(&mut m, Input::Spawned { pid: 40 }), vec![]);
+    assert_eq!(
+        step(&mut m, exited(40, 0)),
+        vec![Action::Say(Msg::LeaveStage(Script::CtrlAltDel)), Action::Say(Msg::LeaveStage(S2)), Action::Spawn(Job::Stage(StageId::Three))]
+    );
+}
+
+#[test]
+fn test_forkpause_ctrlaltdel_orphan_exit_ignored() {
+    let mut m = at(cad_fork_pause(None));
+    assert_eq!(step(&mut m, exited(99, status_exit(1))), vec![]);
+    assert_eq!(*m.state(), cad_fork_pause(None));
+}
+
+#[test]
+fn test_forkpause_ctrlaltdel_stage2_second_exit_keeps_first() {
+    let mut m = at(cad_fork_pause(Some(status_exit(3))));
+    assert_eq!(step(&mut m, exited(20, status_exit(5))), vec![]);
+    assert_eq!(*m.state(), cad_fork_pause(Some(status_exit(3))));
+}
+
+#[test]
+fn test_forkpause_ctrlaltdel_stage2_exit_without_retry_returns_to_stage2() {
+    // Control: without the exit, the retried ctrlaltdel hands back a running stage 2.
+    let mut m = at(cad_fork_pause(None));
+    m.handle(now(T0 + FORK_RETRY), Input::Tick);
+    assert_eq!(drain(&mut m), vec![Action::Spawn(Job::CtrlAltDel)]);
+    assert_eq!(step(&mut m, Input::Spawned { pid: 40 }), vec![]);
+    assert_eq!(step(&mut m, exited(40, 0)), vec![Action::Say(Msg::LeaveStage(Script::CtrlAltDel))]);
+    assert_eq!(*m.state(), running(StageId::Two, 20));
+}
+
 #[test]
 fn test_restartpause_shutdown_request() {
     let mut m = at(State::RestartPause { until: T0 + Span::from_secs(3) });
