@@ -100,6 +100,14 @@ mod tests {
         assert_eq!(apply(&env, &[EnvEdit::unset(b"A")]), v(&["AB=2"]));
     }
 
+    /// An entry without `=` is no variable: an edit of that name leaves it alone (kills
+    /// `>` -> `>=` in `apply`, which would index past the entry).
+    #[test]
+    fn entry_without_equals_is_kept() {
+        let env = v(&["A", "B=2"]);
+        assert_eq!(apply(&env, &[EnvEdit::set(b"A", b"1")]), v(&["A", "B=2", "A=1"]));
+    }
+
     #[test]
     fn get_first() {
         let env = v(&["PATHX=1", "PATH=/a", "PATH=/b"]);

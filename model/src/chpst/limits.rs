@@ -68,8 +68,8 @@ impl LimitValue {
 pub fn soft_limit(want: LimitValue, hard: u64) -> u64 {
     match want {
         LimitValue::Hard => hard,
-        LimitValue::Value(v) if v > hard => hard,
-        LimitValue::Value(v) => v,
+        // `min`, not `if v > hard`: the `>=` mutant of that guard was equivalent.
+        LimitValue::Value(v) => v.min(hard),
     }
 }
 
@@ -85,5 +85,14 @@ mod tests {
         assert_eq!(soft_limit(LimitValue::Value(5), u64::MAX), 5);
         assert_eq!(LimitValue::from_u64(u64::MAX), LimitValue::Hard);
         assert_eq!(LimitValue::from_u64(0), LimitValue::Value(0));
+    }
+
+    /// The largest `long` is a value, one more is runit's negative `long` = hard limit
+    /// (kills `>` -> `>=` in `from_u64`).
+    #[test]
+    fn long_max_is_a_value() {
+        let max = i64::MAX as u64;
+        assert_eq!(LimitValue::from_u64(max), LimitValue::Value(max));
+        assert_eq!(LimitValue::from_u64(max + 1), LimitValue::Hard);
     }
 }

@@ -495,6 +495,72 @@ mod tests {
         );
     }
 
+    /// Each of softlimit's letters sets its own limit (kills the deleted match arms
+    /// `b'a'`, `b'c'`, `b'd'`, `b'f'`, `b'l'`, `b'o'`, `b'p'`, `b'r'` in `parse_with`).
+    #[test]
+    fn test_softlimit_letters() {
+        let cases = [
+            ("-a", Limit::As),
+            ("-c", Limit::Core),
+            ("-d", Limit::Data),
+            ("-f", Limit::Fsize),
+            ("-l", Limit::Memlock),
+            ("-o", Limit::Nofile),
+            ("-p", Limit::Nproc),
+            ("-r", Limit::Rss),
+            ("-s", Limit::Stack),
+            ("-t", Limit::Cpu),
+        ];
+        for (letter, limit) in cases {
+            let p = run(&["softlimit", letter, "4", "prog"]);
+            assert_eq!(p.steps, vec![Step::Limit { limit, value: Value(4) }], "softlimit {letter}");
+        }
+    }
+
+    /// Each of chpst's limit letters sets its own limit (kills the deleted arms `b'p'`,
+    /// `b'f'`, `b'c'` in `chpst`).
+    #[test]
+    fn test_chpst_limit_letters() {
+        let cases = [
+            ("-d", Limit::Data),
+            ("-o", Limit::Nofile),
+            ("-p", Limit::Nproc),
+            ("-f", Limit::Fsize),
+            ("-c", Limit::Core),
+            ("-r", Limit::Rss),
+            ("-t", Limit::Cpu),
+        ];
+        for (letter, limit) in cases {
+            let p = run(&["chpst", letter, "4", "prog"]);
+            assert_eq!(p.steps, vec![Step::Limit { limit, value: Value(4) }], "chpst {letter}");
+        }
+    }
+
+    /// `-0`, `-1`, `-2` close their own descriptor (kills the deleted arms `b'0'`, `b'1'`).
+    #[test]
+    fn test_chpst_close_letters() {
+        for (letter, fd) in [("-0", 0), ("-1", 1), ("-2", 2)] {
+            assert_eq!(run(&["chpst", letter, "prog"]).steps, vec![Step::Close { fd }], "chpst {letter}");
+        }
+    }
+
+    /// envuidgid sets the account's environment, not the account (kills the deleted arm
+    /// `Personality::Envuidgid`).
+    #[test]
+    fn test_envuidgid_plan() {
+        let p = run(&["envuidgid", "nobody", "env"]);
+        assert_eq!(p.steps, vec![Step::EnvAccount(AccountSpec::Plain(b"nobody".to_vec()))]);
+        assert_eq!(p.exec.argv, vec![b"env".to_vec()]);
+    }
+
+    /// setlock's program starts right after the lock file, with or without options (kills
+    /// `+` -> `-` and `+` -> `*` in `rest(p.operands + 1)`).
+    #[test]
+    fn test_setlock_program_after_file() {
+        assert_eq!(run(&["setlock", "lk", "prog", "a"]).exec.argv, vec![b"prog".to_vec(), b"a".to_vec()]);
+        assert_eq!(run(&["setlock", "-n", "lk", "prog", "a"]).exec.argv, vec![b"prog".to_vec(), b"a".to_vec()]);
+    }
+
     #[test]
     fn test_chpst_chdir_dialect() {
         assert_eq!(usage(&["chpst", "-C", "/tmp", "true"]), format!("chpst: illegal option -- C\n{U}"));

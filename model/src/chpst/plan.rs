@@ -126,3 +126,30 @@ pub struct Plan {
     /// Then this exec.
     pub exec: Exec,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chpst::account::AccountSpec;
+
+    /// One step of each kind in runit's order has strictly increasing ranks, limits last
+    /// in their own order (kills `Step::rank` -> 0, -> 1 and `10 + limit` -> `10 * limit`).
+    #[test]
+    fn ranks_follow_runit_order() {
+        let account = || AccountSpec::Invalid(b"x".to_vec());
+        let mut steps = alloc::vec![
+            Step::Setsid,
+            Step::EnvDir { dir: b"e".to_vec(), subdirs: SubdirPolicy::Fatal },
+            Step::Chroot { root: b"/".to_vec() },
+            Step::Chdir { dir: b"/".to_vec() },
+            Step::Nice { inc: 1 },
+            Step::EnvAccount(account()),
+            Step::SetAccount(account()),
+            Step::Lock { file: b"l".to_vec(), wait: true, on_failure: OnFailure::Fatal },
+            Step::Close { fd: 0 },
+        ];
+        steps.extend(Limit::ALL.iter().map(|&limit| Step::Limit { limit, value: LimitValue::Hard }));
+        let ranks: Vec<u8> = steps.iter().map(Step::rank).collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "ranks {ranks:?}");
+    }
+}

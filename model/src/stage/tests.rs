@@ -58,6 +58,8 @@ fn test_start_boot() {
     assert!(m.owes_spawn_reply());
     assert_eq!(step(&mut m, Input::Spawned { pid: 7 }), vec![]);
     assert_eq!(*m.state(), running(StageId::One, 7));
+    // Kills `owes_spawn_reply` -> true: the reply paid the obligation.
+    assert!(!m.owes_spawn_reply());
 }
 
 #[test]
@@ -138,6 +140,7 @@ fn test_stage1_signals_warn() {
 fn test_stage1_term_container_skips_stage2() {
     // A container stop request during stage 1 is kept: stage 2 is skipped.
     let mut m = container(running(StageId::One, 10));
+    assert!(!m.term_pending(), "nothing pending before the TERM (kills `term_pending` -> true)");
     assert_eq!(step(&mut m, sig(Sig::Term)), vec![]);
     assert!(m.term_pending());
     assert_eq!(
@@ -148,8 +151,10 @@ fn test_stage1_term_container_skips_stage2() {
 
 #[test]
 fn test_stage2_exit0() {
-    let mut m = at(running(StageId::Two, 20));
+    let mut m = Stages::with_state(Config::default(), running(StageId::Two, 20), 1);
     assert_eq!(step(&mut m, exited(20, status_exit(0))), vec![Action::Say(Msg::LeaveStage(S2)), Action::Spawn(Job::Stage(StageId::Three))]);
+    // Kills `stage2_code` -> 1: the code of the stage 2 that ended, not an older one.
+    assert_eq!(m.stage2_code(), 0);
 }
 
 #[test]
@@ -288,6 +293,70 @@ fn test_ctrlaltdel_stage2_exit_meanwhile() {
     );
 }
 
+fn cad_fork_pause(exited: Option<i32>) -> State {
+    State::ForkPause { job: Job::CtrlAltDel, stage2: Some(Stage2 { pid: 20, exited }), until: T0 + FORK_RETRY }
+}
+
+// PID 1's fork-failure path: the ctrlaltdel fork failed and waits for its retry while
+// stage 2 still runs. The guard records stage 2's exit (kills the mutants `==` -> `!=`,
+// `&&` -> `||`, delete `!` and the deleted match arm in `on_exited`).
+#[test]
+fn test_forkpause_ctrlaltdel_stage2_exit_recorded() {
+    let mut m = at(cad_fork_pause(None));
+    assert_eq!(step(&mut m, exited(20, status_exit(0))), vec![]);
+    assert_eq!(*m.state(), cad_fork_pause(Some(status_exit(0))));
+    // The retry carries the recorded exit: once ctrlaltdel ends, stage 2 is over.
+    m.handle(now(T0 + FORK_RETRY), Input::Tick);
+    assert_eq!(drain(&mut m), vec![Action::Spawn(Job::CtrlAltDel)]);
+    assert_eq!(step(&mut m, Input::Spawned { pid: 40 }), vec![]);
+    assert_eq!(
+        step(&mut m, exited(40, 0)),
+        vec![Action::Say(Msg::LeaveStage(Script::CtrlAltDel)), Action::Say(Msg::LeaveStage(S2)), Action::Spawn(Job::Stage(StageId::Three))]
+    );
+}
+
+#[test]
+fn test_forkpause_ctrlaltdel_orphan_exit_ignored() {
+    let mut m = at(cad_fork_pause(None));
+    assert_eq!(step(&mut m, exited(99, status_exit(1))), vec![]);
+    assert_eq!(*m.state(), cad_fork_pause(None));
+}
+
+#[test]
+fn test_forkpause_ctrlaltdel_stage2_second_exit_keeps_first() {
+    let mut m = at(cad_fork_pause(Some(status_exit(3))));
+    assert_eq!(step(&mut m, exited(20, status_exit(5))), vec![]);
+    assert_eq!(*m.state(), cad_fork_pause(Some(status_exit(3))));
+}
+
+#[test]
+fn test_forkpause_ctrlaltdel_stage2_exit_without_retry_returns_to_stage2() {
+    // Control: without the exit, the retried ctrlaltdel hands back a running stage 2.
+    let mut m = at(cad_fork_pause(None));
+    m.handle(now(T0 + FORK_RETRY), Input::Tick);
+    assert_eq!(drain(&mut m), vec![Action::Spawn(Job::CtrlAltDel)]);
+    assert_eq!(step(&mut m, Input::Spawned { pid: 40 }), vec![]);
+    assert_eq!(step(&mut m, exited(40, 0)), vec![Action::Say(Msg::LeaveStage(Script::CtrlAltDel))]);
+    assert_eq!(*m.state(), running(StageId::Two, 20));
+}
+
+// Kills `&&` -> `||` in `on_exited`'s CtrlAltDel arm: an orphan's exit is not stage 2's.
+#[test]
+fn test_ctrlaltdel_orphan_exit_ignored() {
+    let ctrlaltdel = State::CtrlAltDel { stage2: Stage2 { pid: 20, exited: None }, pid: 40 };
+    let mut m = at(ctrlaltdel.clone());
+    assert_eq!(step(&mut m, exited(99, status_exit(1))), vec![]);
+    assert_eq!(*m.state(), ctrlaltdel);
+}
+
+#[test]
+fn test_ctrlaltdel_stage2_second_exit_keeps_first() {
+    let ctrlaltdel = State::CtrlAltDel { stage2: Stage2 { pid: 20, exited: Some(status_exit(3)) }, pid: 40 };
+    let mut m = at(ctrlaltdel.clone());
+    assert_eq!(step(&mut m, exited(20, status_exit(5))), vec![]);
+    assert_eq!(*m.state(), ctrlaltdel);
+}
+
 #[test]
 fn test_restartpause_shutdown_request() {
     let mut m = at(State::RestartPause { until: T0 + Span::from_secs(3) });
@@ -422,6 +491,8 @@ fn test_messages_exact() {
     );
     assert_eq!(l(Msg::ContainerExit(-3)), "- runit: exit -3.\n");
     assert_eq!(l(Msg::ContainerExit(111)), "- runit: exit 111.\n");
+    // Kills `<` -> `<=` in `push_decimal` (0 is not negative).
+    assert_eq!(l(Msg::ContainerExit(0)), "- runit: exit 0.\n");
 }
 
 #[test]
@@ -464,4 +535,36 @@ fn test_init_messages() {
     );
     assert_eq!(msg::init::chmod_failed(b"/x", Errno::EPERM), b"init: fatal: unable to chmod /x: permission denied\n");
     assert_eq!(msg::init::exec_failed(Errno::ENOENT), b"init: fatal: unable to start runit: file does not exist\n");
+}
+
+// The accessors and wait-status helpers the verification suites (explorer, tables,
+// reference model) build on; each test kills the named mutants.
+
+/// Kills `StageId::number` -> 0 and -> 1.
+#[test]
+fn test_stage_id_number() {
+    assert_eq!([StageId::One, StageId::Two, StageId::Three].map(StageId::number), [1, 2, 3]);
+}
+
+/// Kills `status_signal` -> 1, -> -1, and `&` -> `|` / `^` (the core-dump bit is masked).
+#[test]
+fn test_status_signal_is_a_signal_death() {
+    assert_eq!(status_signal(9), 9);
+    assert_eq!(status_signal(11 | 0x80), 11);
+    assert_eq!(Ended::from_status(status_signal(15)), Ended::Signal(15));
+}
+
+/// Kills `Stages::config` -> `Default::default()`.
+#[test]
+fn test_config_is_kept() {
+    assert_eq!(container(State::Start).config(), Config { container: true });
+}
+
+/// Kills `Stages::set_state` -> `()`.
+#[test]
+fn test_set_state_replaces_state_only() {
+    let mut m = Stages::with_state(Config::default(), running(StageId::One, 10), 4);
+    m.set_state(running(StageId::Two, 20));
+    assert_eq!(*m.state(), running(StageId::Two, 20));
+    assert_eq!(m.stage2_code(), 4);
 }

@@ -368,4 +368,19 @@ mod tests {
             "utmpset: warning: unable to logout line tty5 in wtmp: out of disk space\n"
         );
     }
+
+    /// Every failure exits 111, runit's fatal code (kills `Failure::code` -> 0, 1, -1).
+    #[test]
+    fn failures_exit_111() {
+        let all = [
+            Failure::Open { path: UTMP_PATH.to_vec(), errno: Errno::ENOENT },
+            Failure::LockUtmp { path: UTMP_PATH.to_vec(), errno: Errno::EINTR },
+            Failure::LockWtmp { path: WTMP_PATH.to_vec(), errno: Errno::EINTR },
+            Failure::NoEntry { line: b"tty9".to_vec() },
+            Failure::Wtmp { line: b"tty5".to_vec(), errno: Errno::ENOSPC },
+        ];
+        for f in all {
+            assert_eq!(f.code(), 111, "{f:?}");
+        }
+    }
 }

@@ -661,3 +661,28 @@ impl Machine for Logger {
         best
     }
 }
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    /// Kills `next_ns` -> default, `+` -> `-`/`*` and `>=` -> `<`: one nanosecond later,
+    /// carrying into the seconds at the end of a second.
+    #[test]
+    fn next_ns_is_one_nanosecond_later() {
+        assert_eq!(next_ns(Tai64n { secs: 5, nanos: 7 }), Tai64n { secs: 5, nanos: 8 });
+        assert_eq!(next_ns(Tai64n { secs: 5, nanos: 999_999_999 }), Tai64n { secs: 6, nanos: 0 });
+    }
+
+    /// Kills `suffixed` -> default: only the state letter changes.
+    #[test]
+    fn suffixed_changes_the_last_byte() {
+        assert_eq!(&suffixed(*b"@400000000000000500000007.s", b'u'), b"@400000000000000500000007.u");
+    }
+
+    /// Kills `name_time` -> `None` / `Some(default)`: the label of a rotated name.
+    #[test]
+    fn name_time_reads_the_label() {
+        assert_eq!(name_time(b"@400000000000000500000007.s"), Some(Tai64n { secs: 0x4000_0000_0000_0005, nanos: 7 }));
+    }
+}
