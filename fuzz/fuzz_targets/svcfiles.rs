@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use model::svcfiles::{self, StopSignal, MAX_DEATH_TALLY};
+use model::runsv::Sig;
+use model::svcfiles::{self, MAX_DEATH_TALLY};
 
 fuzz_target!(|data: &[u8]| {
     let line = data.split(|&b| b == b'\n').next().unwrap_or(&[]);
@@ -16,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
 
     let s = svcfiles::down_signal(Some(data));
     if s.warning.is_some() {
-        assert_eq!(s.value, StopSignal::Term);
+        assert_eq!(s.value, Sig::Term);
     }
     if let Some(w) = s.warning {
         assert!(w.line(b"dir").ends_with(b", using the default\n"));

@@ -17,6 +17,7 @@
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
+use crate::runsv::Sig;
 
 /// One of the opt-in files, by its s6 name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -111,44 +112,20 @@ pub struct Setting<T> {
     pub warning: Option<Warning>,
 }
 
-/// The signals runit's `sv` can send (`sv term`, `sv cont`, ... `sv kill`): the only
-/// ones a `down-signal` may name, so a stop is always something `sv` could have done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StopSignal {
-    /// SIGTERM (the default).
-    Term,
-    /// SIGCONT.
-    Cont,
-    /// SIGSTOP.
-    Stop,
-    /// SIGHUP.
-    Hup,
-    /// SIGALRM.
-    Alrm,
-    /// SIGINT.
-    Int,
-    /// SIGQUIT.
-    Quit,
-    /// SIGUSR1.
-    Usr1,
-    /// SIGUSR2.
-    Usr2,
-    /// SIGKILL.
-    Kill,
-}
-
-/// (name without `SIG`, Linux number, signal): the table names and numbers resolve in.
-const SIGNALS: [(&[u8], u32, StopSignal); 10] = [
-    (b"HUP", 1, StopSignal::Hup),
-    (b"INT", 2, StopSignal::Int),
-    (b"QUIT", 3, StopSignal::Quit),
-    (b"KILL", 9, StopSignal::Kill),
-    (b"USR1", 10, StopSignal::Usr1),
-    (b"USR2", 12, StopSignal::Usr2),
-    (b"ALRM", 14, StopSignal::Alrm),
-    (b"TERM", 15, StopSignal::Term),
-    (b"CONT", 18, StopSignal::Cont),
-    (b"STOP", 19, StopSignal::Stop),
+/// (name without `SIG`, Linux number, signal): the table names and numbers resolve in —
+/// the signals runit's `sv` can send (`sv term`, ... `sv kill`), the only ones a
+/// `down-signal` may name, so a stop is always something `sv` could have done.
+const SIGNALS: [(&[u8], u32, Sig); 10] = [
+    (b"HUP", 1, Sig::Hup),
+    (b"INT", 2, Sig::Int),
+    (b"QUIT", 3, Sig::Quit),
+    (b"KILL", 9, Sig::Kill),
+    (b"USR1", 10, Sig::Usr1),
+    (b"USR2", 12, Sig::Usr2),
+    (b"ALRM", 14, Sig::Alrm),
+    (b"TERM", 15, Sig::Term),
+    (b"CONT", 18, Sig::Cont),
+    (b"STOP", 19, Sig::Stop),
 ];
 
 /// s6 reads at most this many bytes of a signal file.
@@ -186,8 +163,8 @@ fn setting<T>(file: SvcFile, parsed: Result<T, Problem>, default: T) -> Setting<
 
 /// `down-signal`: the signal that stops the service; SIGTERM (runit's) when the file is
 /// missing or names anything else than what `sv` can send.
-pub fn down_signal(content: Option<&[u8]>) -> Setting<StopSignal> {
-    let Some(content) = content else { return Setting { value: StopSignal::Term, warning: None } };
+pub fn down_signal(content: Option<&[u8]>) -> Setting<Sig> {
+    let Some(content) = content else { return Setting { value: Sig::Term, warning: None } };
     let head = &content[..content.len().min(SIGNAL_FILE_MAX)];
     let line = first_line(head);
     let parsed = if line.is_empty() {
@@ -202,7 +179,7 @@ pub fn down_signal(content: Option<&[u8]>) -> Setting<StopSignal> {
         };
         SIGNALS.iter().find(|s| s.0.eq_ignore_ascii_case(bare)).map(|s| s.2).ok_or(Problem::UnknownSignal)
     };
-    setting(SvcFile::DownSignal, parsed, StopSignal::Term)
+    setting(SvcFile::DownSignal, parsed, Sig::Term)
 }
 
 /// `timeout-kill`: milliseconds between the stop signal and SIGKILL; `None` = never
@@ -237,7 +214,7 @@ mod tests {
 
     #[test]
     fn missing_files_mean_runit() {
-        assert_eq!(down_signal(None), Setting { value: StopSignal::Term, warning: None });
+        assert_eq!(down_signal(None), Setting { value: Sig::Term, warning: None });
         assert_eq!(timeout_kill(None), Setting { value: None, warning: None });
         assert_eq!(timeout_finish(None), Setting { value: None, warning: None });
         assert_eq!(max_death_tally(None), Setting { value: None, warning: None });
@@ -286,20 +263,20 @@ mod tests {
     #[test]
     fn signal_names_and_numbers() {
         for (text, sig) in [
-            (&b"TERM"[..], StopSignal::Term),
-            (b"SIGTERM\n", StopSignal::Term),
-            (b"sigterm", StopSignal::Term),
-            (b"Term", StopSignal::Term),
-            (b"15", StopSignal::Term),
-            (b"HUP", StopSignal::Hup),
-            (b"SIGINT", StopSignal::Int),
-            (b"3", StopSignal::Quit),
-            (b"KILL", StopSignal::Kill),
-            (b"USR1", StopSignal::Usr1),
-            (b"SIGUSR2", StopSignal::Usr2),
-            (b"alrm", StopSignal::Alrm),
-            (b"CONT", StopSignal::Cont),
-            (b"19", StopSignal::Stop),
+            (&b"TERM"[..], Sig::Term),
+            (b"SIGTERM\n", Sig::Term),
+            (b"sigterm", Sig::Term),
+            (b"Term", Sig::Term),
+            (b"15", Sig::Term),
+            (b"HUP", Sig::Hup),
+            (b"SIGINT", Sig::Int),
+            (b"3", Sig::Quit),
+            (b"KILL", Sig::Kill),
+            (b"USR1", Sig::Usr1),
+            (b"SIGUSR2", Sig::Usr2),
+            (b"alrm", Sig::Alrm),
+            (b"CONT", Sig::Cont),
+            (b"19", Sig::Stop),
         ] {
             assert_eq!(down_signal(Some(text)), Setting { value: sig, warning: None }, "{text:?}");
         }
@@ -311,12 +288,12 @@ mod tests {
             [&b"WINCH"[..], b"SIGRTMIN", b"SIG", b"SIGSIGTERM", b"0", b"28", b"65", b"99999999999", b" TERM", b"TERM ", b"-15", b"ALARM"]
         {
             let s = down_signal(Some(bad));
-            assert_eq!((s.value, warned(&s)), (StopSignal::Term, Some(Problem::UnknownSignal)), "{bad:?}");
+            assert_eq!((s.value, warned(&s)), (Sig::Term, Some(Problem::UnknownSignal)), "{bad:?}");
         }
         assert_eq!(warned(&down_signal(Some(b"\nTERM"))), Some(Problem::Empty));
         // s6 reads at most 15 bytes: a name cut there is not a name.
         assert_eq!(warned(&down_signal(Some(b"TERM           x"))), Some(Problem::UnknownSignal));
-        assert_eq!(down_signal(Some(b"SIGTERM\n and a long comment after the line")).value, StopSignal::Term);
+        assert_eq!(down_signal(Some(b"SIGTERM\n and a long comment after the line")).value, Sig::Term);
     }
 
     #[test]

@@ -26,7 +26,7 @@
 use alloc::vec::Vec;
 
 use super::{Action, Phase, Runsv, Sig, Slot};
-use crate::svcfiles::{self, StopSignal};
+use crate::svcfiles;
 use crate::time::{Mono, Now, Span};
 
 /// s6 re-sends SIGKILL this often while the process it was sent to is still alive.
@@ -64,24 +64,8 @@ impl Stop {
         let finish = svcfiles::timeout_finish(timeout_finish);
         let warnings = [signal.warning, kill.warning, finish.warning].into_iter().flatten().map(|w| w.line(dir)).collect();
         let ms = |v: Option<u32>| v.map(|ms| Span::from_millis(u64::from(ms)));
-        let stop = Stop { signal: sig_of(signal.value), kill_after: ms(kill.value), finish_limit: ms(finish.value), group: killpg };
+        let stop = Stop { signal: signal.value, kill_after: ms(kill.value), finish_limit: ms(finish.value), group: killpg };
         (stop, warnings)
-    }
-}
-
-/// The machine's name for a signal `down-signal` may name.
-fn sig_of(s: StopSignal) -> Sig {
-    match s {
-        StopSignal::Term => Sig::Term,
-        StopSignal::Cont => Sig::Cont,
-        StopSignal::Stop => Sig::Stop,
-        StopSignal::Hup => Sig::Hup,
-        StopSignal::Alrm => Sig::Alrm,
-        StopSignal::Int => Sig::Int,
-        StopSignal::Quit => Sig::Quit,
-        StopSignal::Usr1 => Sig::Usr1,
-        StopSignal::Usr2 => Sig::Usr2,
-        StopSignal::Kill => Sig::Kill,
     }
 }
 
