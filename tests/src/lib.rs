@@ -176,6 +176,25 @@ pub fn kill_if_under(pid: i32, dir: &Path) -> bool {
     unsafe { libc::kill(pid, libc::SIGKILL) == 0 }
 }
 
+/// Ends a fixture's supervision: SIGKILLs each runsv (the test's own children, so their
+/// pids stay theirs until reaped), waits up to `limit` for each to be gone, then SIGKILLs
+/// every pid the services wrote into `pid_files` that still runs under `dir` (the
+/// services outlive a killed runsv; [`kill_if_under`] spares reused pids).
+pub fn end_supervision(runsv_pids: &[i32], pid_files: impl IntoIterator<Item = PathBuf>, dir: &Path, limit: Duration) {
+    for &pid in runsv_pids {
+        // SAFETY: kill by pid of a runsv this test started (a zombie until it is reaped).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    for &pid in runsv_pids {
+        poll_until(limit, || !alive(pid));
+    }
+    for f in pid_files {
+        for pid in std::fs::read_to_string(f).unwrap_or_default().lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            kill_if_under(pid, dir);
+        }
+    }
+}
+
 /// Gives the process the default SIGINT and SIGQUIT dispositions. A test suite started
 /// from a background job inherits them ignored, and a shell cannot trap a signal it
 /// started with ignored, so services that record signals would miss INT and QUIT.

@@ -154,18 +154,8 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        for &pid in &self.runsv_pids {
-            // SAFETY: kill by pid of a runsv this test started (a zombie until Scratch reaps it).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        for &pid in &self.runsv_pids {
-            poll_until(LIMIT, || !e2e::alive(pid));
-        }
-        for name in &self.services {
-            for pid in self.pids(name) {
-                e2e::kill_if_under(pid, self.path());
-            }
-        }
+        let pid_files = self.services.iter().map(|name| self.path().join(format!("{name}/pids")));
+        e2e::end_supervision(&self.runsv_pids, pid_files, self.path(), LIMIT);
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use e2e::{bin, eventually, oracle, poll_until, Scratch};
+use e2e::{bin, eventually, oracle, Scratch};
 use model::readiness::Protocol;
 use model::record::{self, ExitHow, LastExit, Record, SlotRecord};
 use model::status::{StatusRecord, Want};
@@ -103,18 +103,7 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        for &pid in &self.runsv_pids {
-            // SAFETY: kill by pid of a runsv this test started.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        for &pid in &self.runsv_pids {
-            poll_until(LIMIT, || !e2e::alive(pid));
-        }
-        for f in &self.pid_files {
-            for pid in std::fs::read_to_string(f).unwrap_or_default().lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                e2e::kill_if_under(pid, &self.scratch.path);
-            }
-        }
+        e2e::end_supervision(&self.runsv_pids, self.pid_files.iter().cloned(), &self.scratch.path, LIMIT);
     }
 }
 
