@@ -270,6 +270,12 @@ pub enum Prerequisite {
     NssExtrausers,
     /// An x86_64 glibc target (ELF layout checks).
     X86_64Glibc,
+    /// Python's `prometheus_client` (pip), installed by `.ci/run`.
+    PrometheusClient,
+    /// `/usr/bin/perl` (perl-base, essential in Debian).
+    Perl,
+    /// dpkg's tools and binutils, and a dpkg database with libc6 (any Debian).
+    Dpkg,
     /// Debian's systemd (`systemd-notify`, a real sd_notify client), via `apt-get download`.
     DebianSystemd,
     /// Debian's s6 (`s6-notifyoncheck`, a real notification-fd client), via `apt-get download`.
@@ -287,6 +293,9 @@ impl Prerequisite {
             Prerequisite::SetprivPrlimit => "setpriv-prlimit",
             Prerequisite::NssExtrausers => "nss-extrausers",
             Prerequisite::X86_64Glibc => "x86_64-glibc",
+            Prerequisite::PrometheusClient => "prometheus-client",
+            Prerequisite::Perl => "perl",
+            Prerequisite::Dpkg => "dpkg",
             Prerequisite::DebianSystemd => "debian-systemd",
             Prerequisite::DebianS6 => "debian-s6",
         }

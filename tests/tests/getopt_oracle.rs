@@ -87,7 +87,7 @@ fn run(path: &Path, argv0: &str, args: &[&str], cwd: &Path) -> (Option<i32>, Str
 fn debian_root() -> Option<PathBuf> {
     let root = oracle("runit");
     if root.is_none() {
-        eprintln!("SKIP: getopt_oracle: Debian's runit package is not available (apt-get download failed)");
+        e2e::skip("getopt_oracle", e2e::Prerequisite::DebianRunit, "Debian's runit package is not available (apt-get download failed)");
     }
     root
 }

@@ -257,7 +257,7 @@ fn svlogd_never_follows_a_current_link() {
 fn svlogd_on_a_full_disk_exits_on_sigterm() {
     let have_unshare = Command::new("unshare").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     if !have_unshare {
-        println!("SKIP: svlogd_on_a_full_disk_exits_on_sigterm: no unshare(1)");
+        e2e::skip("svlogd_on_a_full_disk_exits_on_sigterm", e2e::Prerequisite::MountNamespace, "no unshare(1)");
         return;
     }
     let s = Scratch::new("harden-svlogd-full");
@@ -290,7 +290,11 @@ fn svlogd_on_a_full_disk_exits_on_sigterm() {
     if !paused && s.read("svlogd.err").contains("mount") {
         let _ = child.kill();
         let _ = child.wait();
-        println!("SKIP: svlogd_on_a_full_disk_exits_on_sigterm: cannot mount a tmpfs: {}", s.read("svlogd.err"));
+        e2e::skip(
+            "svlogd_on_a_full_disk_exits_on_sigterm",
+            e2e::Prerequisite::MountNamespace,
+            &format!("cannot mount a tmpfs: {}", s.read("svlogd.err")),
+        );
         return;
     }
     assert!(paused, "svlogd did not pause on the full disk: {:?}", s.read("svlogd.err"));
@@ -353,7 +357,11 @@ fn runsvdir_limited(s: &mut Scratch, limit: u64, extra: &[&str]) -> i32 {
 #[test]
 fn runsvdir_starts_services_at_a_tight_descriptor_limit() {
     if !Path::new("/usr/bin/perl").exists() {
-        println!("SKIP: runsvdir_starts_services_at_a_tight_descriptor_limit: no /usr/bin/perl for the stand-in runsv");
+        e2e::skip(
+            "runsvdir_starts_services_at_a_tight_descriptor_limit",
+            e2e::Prerequisite::Perl,
+            "no /usr/bin/perl for the stand-in runsv",
+        );
         return;
     }
     for (limit, extra) in [(6u64, &[][..]), (7, &["log: ................"][..])] {

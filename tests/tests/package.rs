@@ -46,12 +46,12 @@ fn link_target(p: &Path) -> String {
 fn deb_installs_runs_the_demo_and_purges_cleanly() {
     for tool in ["dpkg", "dpkg-deb", "dpkg-query", "readelf", "objdump", "gzip"] {
         if !have(tool) {
-            eprintln!("SKIP: package test: {tool} not found");
+            e2e::skip("package test", e2e::Prerequisite::Dpkg, &format!("{tool} not found"));
             return;
         }
     }
     let Some(status) = admindir_status() else {
-        eprintln!("SKIP: package test: the host's dpkg database has no libc6");
+        e2e::skip("package test", e2e::Prerequisite::Dpkg, "the host's dpkg database has no libc6");
         return;
     };
     let sc = Scratch::new("package");

@@ -132,7 +132,7 @@ fn python(test: &str, script: &str, input: &str) -> Option<(i32, String, String)
     use std::io::Write;
     let child = Command::new("python3").arg("-c").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
     let Ok(mut child) = child else {
-        eprintln!("SKIP: {test}: python3 is not installed");
+        e2e::skip(test, e2e::Prerequisite::Python3, "python3 is not installed");
         return None;
     };
     child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
@@ -149,7 +149,11 @@ fn have_prometheus_client(test: &str) -> bool {
     match python(test, "import prometheus_client.parser, prometheus_client.openmetrics.parser", "") {
         Some((0, _, _)) => true,
         Some((_, _, err)) => {
-            eprintln!("SKIP: {test}: python3 module prometheus_client missing (pip install prometheus_client): {}", err.trim());
+            e2e::skip(
+                test,
+                e2e::Prerequisite::PrometheusClient,
+                &format!("python3 module prometheus_client missing (pip install prometheus_client): {}", err.trim()),
+            );
             false
         }
         None => false,
@@ -344,11 +348,11 @@ fn machine_options_leave_runit_behaviour_alone() {
 fn json_and_metrics_on_debian_runsv() {
     let test = "json_and_metrics_on_debian_runsv";
     let Some(root) = oracle("runit") else {
-        eprintln!("SKIP: {test}: Debian's runit package is not available");
+        e2e::skip(test, e2e::Prerequisite::DebianRunit, "Debian's runit package is not available");
         return;
     };
     let Some(runsv) = ["usr/bin/runsv", "sbin/runsv"].iter().map(|p| root.join(p)).find(|p| p.exists()) else {
-        eprintln!("SKIP: {test}: no runsv in Debian's runit package");
+        e2e::skip(test, e2e::Prerequisite::DebianRunit, "no runsv in Debian's runit package");
         return;
     };
     let mut fx = Fixture::with_runsv("debjson", runsv);
