@@ -32,6 +32,7 @@
 //! - Exiting (`x`/SIGTERM) does not wait for a pending throttle.
 
 pub mod ready;
+pub mod script;
 mod slot;
 mod stop;
 pub mod text;
