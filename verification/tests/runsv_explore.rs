@@ -419,3 +419,75 @@ fn canonical_key_keeps_a_fork_retry_apart_from_a_new_start() {
     let consulted = |s: &S| step(s, &tick, &Replies::default()).effects.contains(&Effect::Control(b'u'));
     assert!(!consulted(&retrying) && consulted(&fresh));
 }
+
+/// With a record, a death within `QUICK_DEATH` (10 s) of the start counts as quick, so a
+/// child started 2 s ago and one started 15 s ago are different states; the canonical key
+/// used to clamp every past time to 1 s ago (the throttle's window) and merged them,
+/// which hid this from the readiness exploration (issue 10's explorer figures).
+#[test]
+fn canonical_key_keeps_the_quick_death_window_with_a_record() {
+    let readiness = Readiness { protocol: Protocol::NotificationFd, watchdog: None };
+    let config = model::runsv::Config { dir: b"s".to_vec(), down: false, log: None, readiness };
+    let w = World::new(config, PidPolicy::SmallestFree, true, Replies::default());
+    let ready = step(&w, &Event::Ready(ReadyEvent::PipeNewline), &Replies::default());
+    assert!(ready.m.slot(Slot::Main).expect("main").is_ready());
+    let after = |ticks: &[u64]| ticks.iter().fold(ready.clone(), |w, &ms| step(&w, &Event::Tick(ms), &Replies::default()).canonical());
+    let (young, old) = (after(&[1000, 1000]), after(&[5000, 5000, 5000]));
+    assert_ne!(young, old, "2 s and 15 s after the start are different states");
+    let exit = Event::ChildExit { slot: Slot::Main, status: 0, finish: false };
+    let quick = |s: &S| step(s, &exit, &Replies { spawn_ok: vec![true], control: vec![] }).m.record().main.quick_deaths;
+    assert_eq!((quick(&young), quick(&old)), (1, 0));
+}
+
+/// What one step shows the outside: its effects, the files written, the record (when one
+/// is written), the deadline (from now), and whether runsv exited.
+fn observed(w: &World) -> String {
+    let record = w.m.writes_record().then(|| w.m.record());
+    let deadline = w.m.poll_deadline().map(|d| d.0 - w.now.mono.0);
+    format!("{:?} {:?} {:?} {:?} {:?} {}", w.effects, w.written, w.pid_file, record, deadline, w.exited)
+}
+
+/// The key is complete: two worlds with equal canonical keys answer every input alike (the
+/// same effects, files, record and deadline, and equal keys again after the step). Checked
+/// once for every key shared by two different raw (not canonicalised) worlds reached within
+/// `RUNSV_KEY_DEPTH` steps (default 2) of the default and the readiness initial states.
+#[test]
+fn equal_keys_answer_every_input_alike() {
+    use std::collections::{HashMap, HashSet};
+    let depth: usize = std::env::var("RUNSV_KEY_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(2);
+    let (mut pairs, mut checked) = (0usize, 0usize);
+    for readiness in [false, true] {
+        let x = RunsvExplore { readiness };
+        let mut first: HashMap<World, World> = HashMap::new();
+        let mut done: HashSet<World> = HashSet::new();
+        let mut layer = x.initial();
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for w in &layer {
+                for i in x.inputs(w) {
+                    let n = step(w, &i.0, &i.1);
+                    let key = n.canonical();
+                    match first.get(&key) {
+                        None => {
+                            first.insert(key, n.clone());
+                            next.push(n);
+                        }
+                        Some(rep) if *rep != n && done.insert(key) => {
+                            pairs += 1;
+                            for j in x.inputs(rep) {
+                                let (a, b) = (step(rep, &j.0, &j.1), step(&n, &j.0, &j.1));
+                                assert_eq!(observed(&a), observed(&b), "equal keys, different answers to {j:?}:\n{rep:?}\n{n:?}");
+                                assert!(a.canonical() == b.canonical(), "equal keys, different successors after {j:?}:\n{rep:?}\n{n:?}");
+                                checked += 1;
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            layer = next;
+        }
+    }
+    println!("canonical key: {pairs} merged pairs within {depth} steps, {checked} inputs answered alike");
+    assert!(pairs > 0, "no merged states: the check checked nothing");
+}

@@ -174,6 +174,13 @@ impl Runsv {
         Record { main, log }
     }
 
+    /// Applies `f` to each slot's normally-up flag (explorer canonicalisation: the flag
+    /// only changes what `status.ext` says, never what the machine does next, so without
+    /// a record it is unobservable).
+    pub fn map_normally_up(&mut self, mut f: impl FnMut(bool) -> bool) {
+        self.normally_up = self.normally_up.map(&mut f);
+    }
+
     /// The watchdog deadline of the main slot's running child, if any.
     pub(super) fn watchdog_deadline(&self) -> Option<Mono> {
         self.main.run_ready().and_then(|r| r.watchdog).map(|w| w.deadline)

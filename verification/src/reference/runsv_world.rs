@@ -262,8 +262,9 @@ impl World {
     /// for the explorer (stateright's "representative"): two worlds with equal canonical
     /// forms answer every input alike, so the explorer may merge them.
     /// - Time is rebased so that now is [`T0`]: the machine and the checks compare times only
-    ///   with each other, with now, and with now minus [`THROTTLE`]; so every time further
-    ///   back than that is clamped to it (it compares the same way forever after).
+    ///   with each other, with now, and with now minus [`THROTTLE`] (minus
+    ///   `QUICK_DEATH` when a record counts quick deaths); so every time further back than
+    ///   that is clamped to it (it compares the same way forever after).
     /// - The last step's effects and the first violation's text are outputs, not state (the
     ///   violation bits stay).
     /// - The next fresh pid is unused under [`PidPolicy::SmallestFree`].
@@ -271,8 +272,12 @@ impl World {
     ///   at every exit of `./run` before that, so it is kept only while a finish is owed.
     pub fn canonical(&self) -> World {
         let mut w = self.clone();
+        let record = w.m.writes_record();
         let now = w.now.mono.0;
-        let floor = now.saturating_sub(THROTTLE.0);
+        // With a record, a death within QUICK_DEATH of the start counts as quick: times
+        // are compared that far back.
+        let window = if record { model::runsv::ready::QUICK_DEATH } else { THROTTLE };
+        let floor = now.saturating_sub(window.0);
         let rebase = |t: Mono| Mono(T0.mono.0 + t.0.max(floor) - now);
         w.m.map_times(rebase);
         for t in w.last_start.iter_mut().flatten() {
@@ -290,9 +295,13 @@ impl World {
         if w.pid_policy == PidPolicy::SmallestFree {
             w.next_pid = 0;
         }
-        // The history only feeds status.ext: without a record it is unobservable, with one
-        // its counters are kept up to 2 (enough to tell "none", "one", "several").
-        let record = w.m.writes_record();
+        // The history and the normally-up flags only feed status.ext: without a record
+        // they are unobservable (the flags made a service started by `u` after a `down`
+        // file a different state from one that started by itself), with one the history's
+        // counters are kept up to 2 (enough to tell "none", "one", "several").
+        if !record {
+            w.m.map_normally_up(|_| true);
+        }
         w.m.map_history(|h| {
             if record {
                 h.starts = h.starts.min(2);
