@@ -128,8 +128,7 @@ where
         // what follows must not be decided on the time from before the script.
         next = io.execute(*now, action);
         if let Some(reply) = &next {
-            // Machines that declare their obligations (`Machine::owed`) get each reply
-            // checked against what they wait for.
+            // Each reply is checked against what the machine waits for (`Machine::owed`).
             if let Some(owed) = machine.owed() {
                 debug_assert!(M::answers(&owed, reply), "reply {reply:?} does not answer what is owed: {owed:?}");
             }
