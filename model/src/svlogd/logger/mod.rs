@@ -445,39 +445,16 @@ impl Logger {
             "exited"
         } else if !self.started {
             "new"
-        } else if let Some(step) = &self.awaiting {
-            match step {
-                Step::Open(_) => "awaiting dir open",
-                Step::ReadConfig(_) => "awaiting config",
-                Step::StatCurrent(_) => "awaiting stat current",
-                Step::Cleanup(..) | Step::DiskFull(_) => "awaiting dir scan",
-                Step::Write(_) => "awaiting write",
-                Step::StartProcessor(..) => "awaiting processor spawn",
-                Step::Udp(..) => "awaiting udp send",
-                Step::Recover(..)
-                | Step::UnlinkLeftover(..)
-                | Step::DeleteOldest(..)
-                | Step::OpenCurrent(..)
-                | Step::ChmodCurrent(..)
-                | Step::Fsync(..)
-                | Step::RenameCurrent(..)
-                | Step::DiskFullUnlink(..)
-                | Step::ProcFailedUnlink(..)
-                | Step::ProcRenameT(..)
-                | Step::ProcChmodS(..)
-                | Step::ProcUnlinkU(..)
-                | Step::ProcRenameState(..) => "awaiting file operation",
-                // Never awaited (they issue no obligation); named so a new step is placed here.
-                Step::Opened(..)
-                | Step::CheckAnyOpen
-                | Step::Rotate(_)
-                | Step::AwaitProcessor(_)
-                | Step::RotateNamed(_)
-                | Step::CloseCurrent(..)
-                | Step::Carry(_)
-                | Step::Close(_)
-                | Step::CloseDir(_)
-                | Step::Exit(_) => "awaiting file operation",
+        } else if let Some(owed) = self.owed() {
+            match owed {
+                Owed::DirOpened => "awaiting dir open",
+                Owed::ConfigRead => "awaiting config",
+                Owed::CurrentStat => "awaiting stat current",
+                Owed::Scanned => "awaiting dir scan",
+                Owed::Wrote => "awaiting write",
+                Owed::Spawned => "awaiting processor spawn",
+                Owed::UdpSent => "awaiting udp send",
+                Owed::Done => "awaiting file operation",
             }
         } else if self.paused_until.is_some() {
             "paused (3 s retry)"
