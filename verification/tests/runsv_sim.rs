@@ -3,13 +3,13 @@
 //! (verification/src/sim/runsv.rs). A failing seed is printed with its replay command:
 //!
 //! ```text
-//! RUNSV_SIM_SEED=<n> cargo test -p runit-verification --test sim_runsv -- --nocapture
+//! RUNSV_SIM_SEED=<n> cargo test -p runit-verification --test runsv_sim -- --nocapture
 //! ```
 //!
 //! The soak (not in the normal suite):
 //!
 //! ```text
-//! RUNSV_SIM_SEEDS=100000 cargo test --release -p runit-verification --test sim_runsv -- --ignored --nocapture
+//! RUNSV_SIM_SEEDS=100000 cargo test --release -p runit-verification --test runsv_sim -- --ignored --nocapture
 //! ```
 
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ use verification::sim::runsv::{run, Check, Plant, Report, SimConfig};
 const SEEDS: u64 = 1000;
 
 fn replay_hint(seed: u64) -> String {
-    format!("replay: RUNSV_SIM_SEED={seed} cargo test -p runit-verification --test sim_runsv -- --nocapture")
+    format!("replay: RUNSV_SIM_SEED={seed} cargo test -p runit-verification --test runsv_sim -- --nocapture")
 }
 
 /// Runs `seeds`, panicking with the seed and replay command on the first failure; prints
@@ -174,7 +174,7 @@ fn regression_throttle_on_the_real_clock_after_a_hanging_control_script() {
 }
 
 #[test]
-#[ignore = "soak: RUNSV_SIM_SEEDS=100000 cargo test --release -p runit-verification --test sim_runsv -- --ignored --nocapture"]
+#[ignore = "soak: RUNSV_SIM_SEEDS=100000 cargo test --release -p runit-verification --test runsv_sim -- --ignored --nocapture"]
 fn soak() {
     let n: u64 = std::env::var("RUNSV_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let start: u64 = std::env::var("RUNSV_SIM_FIRST").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
