@@ -10,6 +10,7 @@
 //! [`runsv`] is the simulation of one real runsv through the production driver loop
 //! (`RUNSV_SIM_SEED=<n>`).
 
+pub mod joint;
 pub mod kernel;
 pub mod rng;
 pub mod runsv;

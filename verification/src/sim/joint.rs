@@ -1,0 +1,1083 @@
+//! The joint simulation: runsvdir and several runsv over **one** fake kernel, seeded.
+//!
+//! - runsvdir is its model machine, its obligations answered by the kernel (a directory
+//!   of service directories that gains and loses entries, forks that fail).
+//! - every runsv is the **production** executor, `runtime::exec::runsv::RunsvIo`, over
+//!   [`JointSys`], driven by the production driver's own turn functions
+//!   (`runtime::driver::settle` / `woken`); the scheduler here only decides which process
+//!   wakes when (one at a time, in a seeded order), as a kernel would.
+//! - each service's `./run` writes numbered lines into its log pipe; `log/run` is a fake
+//!   consumer that copies the pipe into the service's log (it is not svlogd: svlogd's
+//!   executor is not over the fake kernel yet).
+//!
+//! The outside world changes the directory, writes `sv` command bytes to the control
+//! FIFOs while runsvdir rescans, sends signal storms to the tree (TERM to a runsv, which
+//! runsvdir then restarts; stray signals; TERM/KILL/STOP/CONT to services; ALRM to
+//! runsvdir), crashes services and steps the wall clock; fork failures (runsvdir's and
+//! runsv's), status-file open/write/rename failures and control-script failures are
+//! injected. After every step the invariants are checked ([`Check`]); after a quiet period
+//! every directory must have one runsv whose wanted-up service runs, and every line a
+//! service wrote must be in its log, once, in order.
+//!
+//! Killing runsv outright (SIGKILL, no clean-up: [`JointConfig::kill_runsv`]) is available
+//! as a fault: without adoption runsvdir's new runsv starts a second `./run` beside the
+//! orphaned one, and the simulation reports it as [`Check::OneChildPerSlot`] — the expected
+//! failure until adoption lands.
+
+use std::cell::RefCell;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ffi::CStr;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+use model::errno::Errno;
+use model::runsv::{Config, Input as RsvInput, Runsv, Slot};
+use model::runsvdir::machine::{Action as DirAction, DirStamp, Entry, EntryKind, Input as DirInput, Runsvdir, ScanReply, WatchState};
+use model::status::Want;
+use model::time::{Mono, Now, Span, Wall};
+use model::Machine;
+use runtime::driver::{self, Os, Trace, Turn};
+use runtime::exec::runsv::{Handled, RunsvIo};
+use runtime::fs::AtomicWriteError;
+use runtime::latch::SignalSet;
+use runtime::os::Syscalls;
+use runtime::process::{Reaped, SpawnSpec};
+use runtime::wait::{Interest, Ready};
+
+use super::rng::Rng;
+
+const MAIN_CONTROL_FD: i32 = 3;
+const LOG_CONTROL_FD: i32 = 4;
+const LOG_PIPE_R: i32 = 5;
+const LOG_PIPE_W: i32 = 6;
+const FINISH_FD: i32 = 7;
+const CONTROL_PID: i32 = 900_000;
+const SIGCHLD: i32 = libc::SIGCHLD;
+const SIGTERM: i32 = libc::SIGTERM;
+const RUNSVDIR_PID: i32 = 2;
+
+/// How a run is set up.
+#[derive(Clone, Debug)]
+pub struct JointConfig {
+    /// Virtual seconds of activity before the quiet period.
+    pub active_secs: u64,
+    /// Size of the pool of service names.
+    pub names: usize,
+    /// Inject faults.
+    pub faults: bool,
+    /// Also kill runsv with SIGKILL at random points (expected to fail without adoption).
+    pub kill_runsv: bool,
+    /// A planted bug, to show the checks can fail.
+    pub plant: JointPlant,
+}
+
+impl Default for JointConfig {
+    fn default() -> Self {
+        JointConfig { active_secs: 60, names: 5, faults: true, kill_runsv: false, plant: JointPlant::None }
+    }
+}
+
+/// A deliberately wrong fake behaviour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JointPlant {
+    /// Everything as it should be.
+    None,
+    /// A `log/run` that starts drops what is in the pipe (a pipe handed over badly).
+    LoseLogOnHandOver,
+    /// runsvdir's forks of runsv are never answered with a process (the fork "succeeds"
+    /// but the runsv never runs).
+    RunsvNeverRuns,
+}
+
+/// The kinds of injected fault, counted for the figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum JointFault {
+    /// runsvdir's fork of a runsv fails.
+    RunsvdirFork,
+    /// runsv's fork of `./run`, `./finish` or `log/run` fails.
+    RunsvFork,
+    /// A status file's open, write or rename fails.
+    StatusWrite,
+    /// A `control/<c>` script's stat fails.
+    ControlStat,
+    /// A storm: several signals to processes of the tree at once.
+    SignalStorm,
+    /// SIGTERM to a runsv from outside (runsvdir must start a new one).
+    RunsvTerm,
+    /// A service crashes on its own.
+    ServiceCrash,
+    /// The wall clock steps.
+    ClockStep,
+    /// runsv killed with SIGKILL (only with [`JointConfig::kill_runsv`]).
+    RunsvKill,
+}
+
+/// The invariants checked at every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Check {
+    /// Two live `./run`/`./finish`, or two `log/run`, for one service directory.
+    OneChildPerSlot,
+    /// Two live runsv for one service directory.
+    OneRunsvPerDir,
+    /// A signal from runsv to a process that is not its own unreaped child.
+    SignalsOnlyToChildren,
+    /// A line a service wrote is missing from its log, duplicated or out of order.
+    LogBytes,
+    /// A runsv's main slot wanted up stayed down past its throttle or fork retry.
+    RestartLiveness,
+    /// After the quiet period: a directory without its runsv, or a wanted-up service down.
+    Converged,
+    /// runsv exited with children left, or runsvdir left an obligation unanswered.
+    Orderly,
+    /// The run hit its step cap.
+    StepCap,
+}
+
+/// What a run did; equal for equal seeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JointReport {
+    /// The seed.
+    pub seed: u64,
+    /// Failed checks (the run stops at the first).
+    pub violations: Vec<(Check, String)>,
+    /// Injected faults by kind.
+    pub faults: BTreeMap<JointFault, usize>,
+    /// Invariant evaluations (checks times steps).
+    pub checks: usize,
+    /// runsv processes started by runsvdir.
+    pub runsv_starts: usize,
+    /// runsv processes that exited (and were restarted when their directory remained).
+    pub runsv_exits: usize,
+    /// `./run` processes started.
+    pub service_starts: usize,
+    /// Lines services wrote into their log pipes.
+    pub lines: usize,
+    /// Bytes that reached the logs.
+    pub logged_bytes: usize,
+    /// Scheduler steps.
+    pub steps: usize,
+    /// Virtual time covered, in ms.
+    pub virtual_ms: u64,
+    /// Digest of every event, in order.
+    pub digest: u64,
+    /// The planted bug took effect.
+    pub plant_fired: bool,
+}
+
+impl JointReport {
+    /// The first violation, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.violations.first().map(|(c, m)| format!("{c:?}: {m}"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Run,
+    Finish,
+    LogRun,
+}
+
+#[derive(Clone, Debug)]
+struct Proc {
+    parent: i32,
+    svc: u64,
+    kind: Kind,
+    exit_at: Option<Mono>,
+    exit_status: i32,
+    ignores_term: bool,
+    stopped: bool,
+    zombie: Option<i32>,
+    /// `./run`: when it writes its next line (into the log pipe when it has it).
+    next_line: Option<Mono>,
+    to_pipe: bool,
+    seq: u32,
+}
+
+/// One service directory's kernel objects.
+#[derive(Clone, Debug, Default)]
+struct Svc {
+    fifo: [VecDeque<u8>; 2],
+    finish_present: bool,
+    /// Bytes in the log pipe, not yet read.
+    pipe: Vec<u8>,
+    /// Lines written into the pipe, in order.
+    sent: Vec<u8>,
+    /// What `log/run` copied out.
+    logged: Vec<u8>,
+    /// Status files by name.
+    files: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The current runsv has closed its ends of the log pipe.
+    pipe_closed: bool,
+}
+
+/// The fake kernel (everything but the runsv executors, which live beside it).
+struct World {
+    cfg: JointConfig,
+    rng: Rng,
+    now: Now,
+    dir: BTreeMap<Vec<u8>, u64>,
+    mtime: i64,
+    next_ino: u64,
+    svcs: BTreeMap<u64, Svc>,
+    procs: BTreeMap<i32, Proc>,
+    /// Live runsv pids by service directory.
+    runsv_of: BTreeMap<i32, u64>,
+    /// Latched signals per process.
+    pending: BTreeMap<i32, u64>,
+    next_pid: i32,
+    quiet: bool,
+    faults: BTreeMap<JointFault, usize>,
+    /// Per runsv: when the last fork of its main slot failed (until one succeeds).
+    fork_failed: BTreeMap<i32, Mono>,
+    violations: Vec<(Check, String)>,
+    hasher: DefaultHasher,
+    service_starts: usize,
+    lines: usize,
+    stderr_lines: usize,
+    plant_fired: bool,
+    /// Print every event (`JOINT_SIM_TRACE=1`).
+    trace: bool,
+}
+
+impl World {
+    fn fault(&mut self, f: JointFault, per_mille: u64) -> bool {
+        if !self.cfg.faults || self.quiet || !self.rng.chance(per_mille) {
+            return false;
+        }
+        *self.faults.entry(f).or_default() += 1;
+        true
+    }
+
+    fn violate(&mut self, c: Check, m: String) {
+        if self.violations.is_empty() {
+            let t = (self.now.mono.0 - T0.0) / 1_000_000;
+            self.violations.push((c, format!("{m} (at +{t} ms)")));
+        }
+    }
+
+    fn note<T: Hash + std::fmt::Debug>(&mut self, x: T) {
+        x.hash(&mut self.hasher);
+        if self.trace {
+            let t = (self.now.mono.0 - T0.0) / 1_000_000;
+            eprintln!("+{t} {x:?}");
+        }
+    }
+
+    fn pid(&mut self) -> i32 {
+        self.next_pid += 1;
+        self.next_pid
+    }
+
+    fn latch(&mut self, pid: i32, sig: i32) {
+        *self.pending.entry(pid).or_default() |= 1 << sig;
+    }
+
+    fn die(&mut self, pid: i32, status: i32) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        if p.zombie.is_some() {
+            return;
+        }
+        p.zombie = Some(status);
+        p.exit_at = None;
+        p.next_line = None;
+        let parent = p.parent;
+        self.latch(parent, SIGCHLD);
+    }
+
+    /// A signal to a service process, with Linux's default dispositions (TERM ignored by
+    /// some, STOP freezes, KILL always works).
+    fn deliver(&mut self, pid: i32, sig: i32) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        if p.zombie.is_some() {
+            return;
+        }
+        match sig {
+            libc::SIGKILL => self.die(pid, sig),
+            libc::SIGSTOP => p.stopped = true,
+            libc::SIGCONT => p.stopped = false,
+            libc::SIGTERM if p.ignores_term => {}
+            // A stopped process keeps a fatal signal pending; simplified: only KILL ends it.
+            libc::SIGTERM | libc::SIGHUP | libc::SIGINT | libc::SIGQUIT | libc::SIGUSR1 | libc::SIGUSR2 | libc::SIGALRM if !p.stopped => {
+                self.die(pid, sig)
+            }
+            _ => {}
+        }
+    }
+
+    /// `log/run` copies whatever is in the pipe (it reads as soon as data arrives).
+    fn drain_pipes(&mut self) {
+        let readers: Vec<(u64, bool)> = self
+            .procs
+            .values()
+            .filter(|p| p.kind == Kind::LogRun && p.zombie.is_none() && !p.stopped)
+            .map(|p| (p.svc, p.exit_at.is_some()))
+            .collect();
+        for (svc, _) in readers {
+            if let Some(s) = self.svcs.get_mut(&svc) {
+                let bytes = std::mem::take(&mut s.pipe);
+                s.logged.extend_from_slice(&bytes);
+            }
+        }
+    }
+}
+
+const T0: Mono = Mono(1_000_000_000);
+
+/// runsv's view of the fake kernel: each syscall answered for this runsv (`me`) and its
+/// service directory (`svc`).
+pub struct JointSys {
+    w: Rc<RefCell<World>>,
+    me: i32,
+    svc: u64,
+}
+
+impl JointSys {
+    fn control_plan(w: &mut World) -> Result<u32, Errno> {
+        if w.fault(JointFault::ControlStat, 50) {
+            return Err(Errno::EACCES);
+        }
+        // Most services have no `control/<c>`; some have one that exits 0.
+        if w.rng.chance(200) {
+            Ok(0o100_755)
+        } else {
+            Err(Errno::ENOENT)
+        }
+    }
+}
+
+impl Syscalls for JointSys {
+    fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, Errno> {
+        let w = &mut *self.w.borrow_mut();
+        w.note(("spawn", self.me, spec.path.as_bytes()));
+        if spec.path.as_bytes().starts_with(b"control/") {
+            return Ok(CONTROL_PID);
+        }
+        let kind = match (spec.path.as_bytes(), spec.chdir.is_some()) {
+            (_, true) => Kind::LogRun,
+            (b"./finish", _) => Kind::Finish,
+            _ => Kind::Run,
+        };
+        if w.fault(JointFault::RunsvFork, 40) {
+            if kind != Kind::LogRun {
+                w.fork_failed.insert(self.me, w.now.mono);
+            }
+            return Err(Errno::EAGAIN);
+        }
+        let now = w.now.mono;
+        let exit_at = match kind {
+            Kind::Run => match w.rng.below(10) {
+                0..=1 => Some(now + Span::from_millis(w.rng.below(900))),
+                2..=4 => Some(now + Span::from_millis(1000 + w.rng.below(20_000))),
+                _ => None,
+            },
+            Kind::Finish => Some(now + Span::from_millis(w.rng.below(1500))),
+            Kind::LogRun => None,
+        };
+        let pid = w.pid();
+        let ignores_term = kind == Kind::Run && w.rng.chance(100);
+        let to_pipe = spec.stdout == Some(LOG_PIPE_W);
+        let next_line = (kind == Kind::Run).then(|| now + Span::from_millis(w.rng.below(300)));
+        if kind == Kind::Run {
+            w.service_starts += 1;
+        }
+        if kind == Kind::LogRun && w.cfg.plant == JointPlant::LoseLogOnHandOver {
+            if let Some(s) = w.svcs.get_mut(&self.svc) {
+                if !s.pipe.is_empty() {
+                    s.pipe.clear();
+                    w.plant_fired = true;
+                }
+            }
+        }
+        let p = Proc {
+            parent: self.me,
+            svc: self.svc,
+            kind,
+            exit_at,
+            exit_status: 0,
+            ignores_term,
+            stopped: false,
+            zombie: None,
+            next_line,
+            to_pipe,
+            seq: 0,
+        };
+        w.procs.insert(pid, p);
+        if kind != Kind::LogRun {
+            w.fork_failed.remove(&self.me);
+        }
+        Ok(pid)
+    }
+
+    fn wait_pid(&mut self, pid: i32) -> Result<i32, Errno> {
+        if pid == CONTROL_PID {
+            Ok(0)
+        } else {
+            Err(Errno::ECHILD)
+        }
+    }
+
+    fn reap_nohang(&mut self) -> Option<Reaped> {
+        let w = &mut *self.w.borrow_mut();
+        let pid = w.procs.iter().find(|(_, p)| p.parent == self.me && p.zombie.is_some()).map(|(&pid, _)| pid)?;
+        let p = w.procs.remove(&pid)?;
+        w.note(("reap", self.me, pid));
+        Some(Reaped { pid, status: p.zombie.unwrap_or(0) })
+    }
+
+    fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
+        let w = &mut *self.w.borrow_mut();
+        let target = pid.abs();
+        w.note(("kill", self.me, pid, sig));
+        match w.procs.get(&target) {
+            Some(p) if p.parent == self.me => {
+                w.deliver(target, sig);
+                Ok(())
+            }
+            _ => {
+                w.violate(Check::SignalsOnlyToChildren, format!("runsv {} sent {sig} to {pid}, not its child", self.me));
+                Err(Errno::ESRCH)
+            }
+        }
+    }
+
+    fn stat_mode(&mut self, _path: &CStr) -> Result<u32, Errno> {
+        Self::control_plan(&mut self.w.borrow_mut())
+    }
+
+    fn open_read(&mut self, path: &CStr) -> Result<i32, Errno> {
+        let w = self.w.borrow();
+        match (path.to_bytes(), w.svcs.get(&self.svc)) {
+            (b"finish", Some(s)) if s.finish_present => Ok(FINISH_FD),
+            _ => Err(Errno::ENOENT),
+        }
+    }
+
+    fn read(&mut self, fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+        let w = &mut *self.w.borrow_mut();
+        let i = match fd {
+            MAIN_CONTROL_FD => 0,
+            LOG_CONTROL_FD => 1,
+            _ => return Err(Errno::EBADF),
+        };
+        let byte = w.svcs.get_mut(&self.svc).and_then(|s| s.fifo[i].pop_front());
+        match (byte, buf.first_mut()) {
+            (Some(b), Some(out)) => {
+                *out = b;
+                Ok(1)
+            }
+            _ => Err(Errno::EAGAIN),
+        }
+    }
+
+    fn close(&mut self, fd: i32) -> Result<(), Errno> {
+        let w = &mut *self.w.borrow_mut();
+        if fd == LOG_PIPE_W {
+            let now = w.now.mono;
+            if let Some(s) = w.svcs.get_mut(&self.svc) {
+                s.pipe_closed = true;
+            }
+            // Every `log/run` of the service sees EOF once it has drained the pipe.
+            w.drain_pipes();
+            let svc = self.svc;
+            for p in w.procs.values_mut().filter(|p| p.svc == svc && p.kind == Kind::LogRun && p.zombie.is_none()) {
+                p.exit_at = Some(now + Span::from_millis(10));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_atomic(&mut self, _tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
+        let w = &mut *self.w.borrow_mut();
+        if w.fault(JointFault::StatusWrite, 15) {
+            return Err(match w.rng.below(3) {
+                0 => AtomicWriteError::Open(Errno::EMFILE),
+                1 => AtomicWriteError::Write(Errno::ENOSPC),
+                _ => AtomicWriteError::Rename(Errno::EIO),
+            });
+        }
+        if let Some(s) = w.svcs.get_mut(&self.svc) {
+            s.files.insert(dest.to_bytes().to_vec(), bytes.to_vec());
+        }
+        Ok(())
+    }
+
+    fn write_stderr(&mut self, line: &[u8]) {
+        let w = &mut *self.w.borrow_mut();
+        w.stderr_lines += 1;
+        w.note(("stderr", line));
+    }
+}
+
+/// The clock for the driver's turn functions (the scheduler does the waiting).
+struct JointClock(Rc<RefCell<World>>);
+
+impl Os for JointClock {
+    fn now(&mut self) -> Now {
+        self.0.borrow().now
+    }
+    /// Never called: the scheduler decides when a process wakes and calls
+    /// `driver::woken` itself.
+    fn wait(&mut self, _interests: &[Interest], _now: Now, _deadline: Option<Mono>) -> (Vec<Ready>, SignalSet) {
+        (Vec::new(), SignalSet::default())
+    }
+}
+
+/// One runsv process: the model machine and the production executor.
+struct RunsvProc {
+    svc: u64,
+    machine: Runsv,
+    io: RunsvIo<JointSys>,
+    queue: VecDeque<RsvInput>,
+    deadline: Option<Mono>,
+    /// Since when its main slot is wanted up with no process.
+    down_since: Option<Mono>,
+}
+
+/// The whole joint simulation.
+struct Joint {
+    w: Rc<RefCell<World>>,
+    clock: JointClock,
+    dir_m: Runsvdir,
+    runsvs: BTreeMap<i32, RunsvProc>,
+    runsv_starts: usize,
+    runsv_exits: usize,
+    checks: usize,
+    steps: usize,
+}
+
+fn name_of(i: usize) -> Vec<u8> {
+    format!("svc{i}").into_bytes()
+}
+
+impl Joint {
+    fn now(&self) -> Now {
+        self.w.borrow().now
+    }
+
+    /// Feeds runsvdir one input, answering its obligations from the kernel.
+    fn feed_dir(&mut self, input: DirInput) {
+        let mut next = Some(input);
+        let mut cap = model::StepCap::new("joint sim: runsvdir actions", 100_000);
+        loop {
+            cap.step();
+            let now = self.now();
+            if let Some(i) = next.take() {
+                self.w.borrow_mut().note(("dir-in", format!("{i:?}")));
+                self.dir_m.handle(now, i);
+            }
+            let Some(a) = self.dir_m.poll_action() else { break };
+            next = self.dir_action(a);
+        }
+        if let Some(o) = self.dir_m.owed() {
+            self.w.borrow_mut().violate(Check::Orderly, format!("runsvdir left {o:?} unanswered"));
+        }
+    }
+
+    fn dir_action(&mut self, a: DirAction) -> Option<DirInput> {
+        let w = &mut *self.w.borrow_mut();
+        w.note(("dir-out", format!("{a:?}")));
+        match a {
+            DirAction::SetupLog => Some(DirInput::LogReady(Ok(()))),
+            DirAction::Watch => Some(DirInput::Watch(WatchState::Active)),
+            DirAction::StatDir => Some(DirInput::DirStat(Ok(DirStamp { mtime_secs: w.mtime, ino: 2, dev: 1 }))),
+            DirAction::Scan => {
+                let entries = w.dir.iter().map(|(n, &ino)| Entry { name: n.clone(), kind: EntryKind::Dir { dev: 1, ino } }).collect();
+                Some(DirInput::Scanned(ScanReply::Listed { entries, read_error: None }))
+            }
+            DirAction::StartRunsv { dev, ino, .. } => {
+                if w.fault(JointFault::RunsvdirFork, 40) {
+                    return Some(DirInput::Spawned { dev, ino, result: Err(Errno::EAGAIN) });
+                }
+                let pid = w.pid();
+                w.runsv_of.insert(pid, ino);
+                self.runsv_starts += 1;
+                Some(DirInput::Spawned { dev, ino, result: Ok(pid) })
+            }
+            DirAction::Term { pid } => {
+                w.latch(pid, SIGTERM);
+                None
+            }
+            DirAction::WriteStamp(_) => Some(DirInput::StampWritten(Ok(()))),
+            DirAction::WriteLog(_) | DirAction::ShowTitle(_) | DirAction::Warn(_) | DirAction::Exit(_) => None,
+        }
+    }
+
+    /// Creates the runsv processes runsvdir forked (their start-up is runsv's `setup`,
+    /// not simulated: the executor starts with its descriptors open).
+    fn start_runsvs(&mut self) {
+        let new: Vec<(i32, u64)> = {
+            let w = self.w.borrow();
+            w.runsv_of.iter().filter(|(pid, _)| !self.runsvs.contains_key(pid)).map(|(&p, &s)| (p, s)).collect()
+        };
+        for (pid, svc) in new {
+            if self.w.borrow().cfg.plant == JointPlant::RunsvNeverRuns {
+                self.w.borrow_mut().plant_fired = true;
+                continue;
+            }
+            let now = self.now();
+            self.w.borrow_mut().svcs.entry(svc).or_default().pipe_closed = false;
+            let dir = format!("/service/{svc}").into_bytes();
+            let config = Config { dir: dir.clone(), down: false, log: Some(false), readiness: Default::default() };
+            let sys = JointSys { w: self.w.clone(), me: pid, svc };
+            let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
+            let io = RunsvIo::started(sys, &dir, (MAIN_CONTROL_FD, Some(LOG_CONTROL_FD)), Some((LOG_PIPE_R, LOG_PIPE_W)), handled);
+            let queue = VecDeque::from([RsvInput::Start]);
+            self.runsvs.insert(pid, RunsvProc { svc, machine: Runsv::new(now, config), io, queue, deadline: None, down_since: None });
+        }
+    }
+
+    /// Runs every runsv that has something to do until all wait; returns whether any ran.
+    fn run_runsvs(&mut self) -> bool {
+        let mut any = false;
+        let mut cap = model::StepCap::new("joint sim: runsv turns", 100_000);
+        loop {
+            cap.step();
+            self.start_runsvs();
+            let mut progressed = false;
+            let pids: Vec<i32> = self.runsvs.keys().copied().collect();
+            for pid in pids {
+                let woke = self.wake_of(pid);
+                let Some(r) = self.runsvs.get_mut(&pid) else { continue };
+                let settled = r.deadline.is_some();
+                if settled && woke.is_none() && r.queue.is_empty() {
+                    continue;
+                }
+                if let Some((ready, signals)) = woke {
+                    driver::woken::<Runsv, _, _>(&mut r.io, &mut self.clock, r.deadline, ready, signals, &mut r.queue);
+                }
+                progressed = true;
+                match driver::settle(&mut r.machine, &mut r.io, &mut self.clock, &mut r.queue, &mut Trace::none()) {
+                    Turn::Finished(code) => self.runsv_exited(pid, code),
+                    Turn::Waiting { deadline, .. } => {
+                        if let Some(r) = self.runsvs.get_mut(&pid) {
+                            r.deadline = Some(deadline.unwrap_or(Mono(u64::MAX)));
+                        }
+                    }
+                }
+            }
+            if !progressed {
+                return any;
+            }
+            any = true;
+        }
+    }
+
+    /// What would wake runsv `pid` now: ready FIFOs and latched signals, or a deadline.
+    fn wake_of(&mut self, pid: i32) -> Option<(Vec<Ready>, SignalSet)> {
+        let r = self.runsvs.get(&pid)?;
+        let w = &mut *self.w.borrow_mut();
+        let now = w.now.mono;
+        let svc = w.svcs.get(&r.svc)?;
+        let ready: Vec<Ready> = [(MAIN_CONTROL_FD, 0), (LOG_CONTROL_FD, 1)]
+            .into_iter()
+            .filter(|&(_, i)| !svc.fifo[i].is_empty())
+            .map(|(fd, _)| Ready { fd, readable: true, writable: false })
+            .collect();
+        let sigs = w.pending.get(&pid).copied().unwrap_or(0);
+        let due = r.deadline.is_some_and(|d| d <= now);
+        if ready.is_empty() && sigs == 0 && !due {
+            return None;
+        }
+        w.pending.remove(&pid);
+        Some((ready, SignalSet(sigs)))
+    }
+
+    fn runsv_exited(&mut self, pid: i32, code: i32) {
+        let Some(_r) = self.runsvs.remove(&pid) else { return };
+        self.runsv_exits += 1;
+        let w = &mut *self.w.borrow_mut();
+        w.note(("runsv-exit", pid, code));
+        w.runsv_of.remove(&pid);
+        let left: Vec<i32> = w.procs.iter().filter(|(_, p)| p.parent == pid).map(|(&c, _)| c).collect();
+        if !left.is_empty() {
+            w.violate(Check::Orderly, format!("runsv {pid} exited {code} leaving children {left:?}"));
+        }
+        w.pending.remove(&pid);
+        w.latch(RUNSVDIR_PID, SIGCHLD);
+    }
+
+    /// SIGKILL to runsv: no clean-up, its children are orphaned (to PID 1, which reaps
+    /// them) and keep running.
+    fn kill_runsv(&mut self, pid: i32) {
+        if self.runsvs.remove(&pid).is_none() {
+            return;
+        }
+        let w = &mut *self.w.borrow_mut();
+        w.runsv_of.remove(&pid);
+        w.pending.remove(&pid);
+        for p in w.procs.values_mut().filter(|p| p.parent == pid) {
+            p.parent = 1;
+        }
+        w.latch(RUNSVDIR_PID, SIGCHLD);
+    }
+
+    /// runsvdir's wake-up: its reaped runsv, its deadline, its signals.
+    fn run_runsvdir(&mut self, exited: &mut Vec<i32>) {
+        for pid in exited.drain(..) {
+            self.feed_dir(DirInput::RunsvExited { pid });
+        }
+        let sigs = self.w.borrow_mut().pending.remove(&RUNSVDIR_PID).unwrap_or(0);
+        if sigs & (1 << libc::SIGALRM) != 0 {
+            self.feed_dir(DirInput::Alarm);
+        }
+        if self.dir_m.poll_deadline().is_some_and(|d| d <= self.now().mono) {
+            self.feed_dir(DirInput::Tick);
+        }
+    }
+
+    /// The invariants, after every step.
+    fn check(&mut self) {
+        self.checks += 5;
+        let w = &mut *self.w.borrow_mut();
+        let now = w.now.mono;
+        // One live child per slot, one runsv per directory.
+        let mut per: BTreeMap<(u64, bool), Vec<i32>> = BTreeMap::new();
+        for (&pid, p) in w.procs.iter().filter(|(_, p)| p.zombie.is_none()) {
+            per.entry((p.svc, p.kind == Kind::LogRun)).or_default().push(pid);
+        }
+        if let Some(((svc, log), pids)) = per.into_iter().find(|(_, v)| v.len() > 1) {
+            w.violate(Check::OneChildPerSlot, format!("directory {svc} {}: live {pids:?}", if log { "log" } else { "main" }));
+        }
+        let mut dirs = BTreeSet::new();
+        for (&pid, r) in &self.runsvs {
+            if !dirs.insert(r.svc) {
+                let svc = r.svc;
+                w.violate(Check::OneRunsvPerDir, format!("second runsv {pid} for directory {svc}"));
+            }
+        }
+        // Log bytes: everything written is in the log, then in the pipe, once, in order.
+        let bad = w
+            .svcs
+            .iter()
+            .find(|(_, s)| s.sent.len() != s.logged.len() + s.pipe.len() || !s.sent.starts_with(&s.logged) || !s.sent.ends_with(&s.pipe));
+        if let Some((svc, s)) = bad {
+            let m = format!("directory {svc}: {} bytes written, {} logged, {} in the pipe", s.sent.len(), s.logged.len(), s.pipe.len());
+            w.violate(Check::LogBytes, m);
+        }
+        // Restart liveness of every runsv's main slot.
+        for (&pid, r) in self.runsvs.iter_mut() {
+            let slot = r.machine.slot(Slot::Main);
+            let waiting = slot.is_some_and(|s| s.want == Want::Up && s.pid() == 0);
+            if !waiting {
+                r.down_since = None;
+                continue;
+            }
+            let since = *r.down_since.get_or_insert(now);
+            let retry = w.fork_failed.get(&pid).map(|&t| t + Span::from_secs(5));
+            let due = retry.map_or(since + Span::from_secs(1), |t| t.max(since + Span::from_secs(1)));
+            if now > due + Span::from_millis(1) {
+                let late = (now - due).as_millis();
+                let st = r.machine.slot(Slot::Main).cloned();
+                w.violate(Check::RestartLiveness, format!("runsv {pid}: main wanted up, down {late} ms past due: {st:?}"));
+            }
+        }
+    }
+
+    /// After the quiet period: every directory has one runsv, its wanted-up service runs,
+    /// and every line written is in the log.
+    fn converged(&mut self) {
+        let w = &mut *self.w.borrow_mut();
+        for (name, ino) in w.dir.clone() {
+            let n = String::from_utf8_lossy(&name).into_owned();
+            let Some((pid, r)) = self.runsvs.iter().find(|(_, r)| r.svc == ino) else {
+                w.violate(Check::Converged, format!("{n}: no runsv"));
+                return;
+            };
+            let up = r.machine.slot(Slot::Main).is_some_and(|s| s.want != Want::Up || s.pid() != 0);
+            if !up {
+                w.violate(Check::Converged, format!("{n}: runsv {pid} wants it up, it is down"));
+                return;
+            }
+        }
+        // A directory still served has its log drained (its `log/run` reads it all).
+        for (svc, s) in &w.svcs {
+            let served = w.dir.values().any(|i| i == svc);
+            let reader = w.procs.values().any(|p| p.svc == *svc && p.kind == Kind::LogRun && p.zombie.is_none() && !p.stopped);
+            if served && reader && !s.pipe.is_empty() {
+                let m = format!("directory {svc}: {} bytes left in the pipe with a reader", s.pipe.len());
+                w.violate(Check::LogBytes, m);
+                return;
+            }
+        }
+    }
+
+    /// The earliest time something happens on its own.
+    fn next_time(&self, outside: Mono) -> Mono {
+        let w = self.w.borrow();
+        let mut t = outside;
+        for p in w.procs.values().filter(|p| p.zombie.is_none() && !p.stopped) {
+            for x in [p.exit_at, p.next_line].into_iter().flatten() {
+                t = t.min(x);
+            }
+        }
+        for r in self.runsvs.values() {
+            if let Some(d) = r.deadline {
+                t = t.min(d);
+            }
+        }
+        if let Some(d) = self.dir_m.poll_deadline() {
+            t = t.min(d);
+        }
+        t
+    }
+
+    /// Lets time pass to `t`: exits, lines written, pipes drained.
+    fn advance(&mut self, t: Mono) {
+        let w = &mut *self.w.borrow_mut();
+        if t > w.now.mono {
+            w.now = w.now.after(t - w.now.mono);
+        }
+        let now = w.now.mono;
+        let due: Vec<i32> = w
+            .procs
+            .iter()
+            .filter(|(_, p)| p.zombie.is_none() && !p.stopped && p.exit_at.is_some_and(|e| e <= now))
+            .map(|(&p, _)| p)
+            .collect();
+        for pid in due {
+            let st = w.procs.get(&pid).map_or(0, |p| p.exit_status);
+            w.die(pid, st);
+        }
+        let writers: Vec<i32> = w
+            .procs
+            .iter()
+            .filter(|(_, p)| p.zombie.is_none() && !p.stopped && p.next_line.is_some_and(|e| e <= now))
+            .map(|(&p, _)| p)
+            .collect();
+        for pid in writers {
+            let gap = Span::from_millis(50 + w.rng.below(400));
+            let Some(p) = w.procs.get_mut(&pid) else { continue };
+            p.seq += 1;
+            p.next_line = Some(now + gap);
+            let (svc, seq, to_pipe) = (p.svc, p.seq, p.to_pipe);
+            if let Some(s) = w.svcs.get_mut(&svc).filter(|s| to_pipe && !s.pipe_closed) {
+                let line = format!("{pid} {seq}\n").into_bytes();
+                s.pipe.extend_from_slice(&line);
+                s.sent.extend_from_slice(&line);
+                w.lines += 1;
+            }
+        }
+        w.drain_pipes();
+    }
+
+    /// One random outside event.
+    fn outside(&mut self) {
+        let pool = self.w.borrow().cfg.names;
+        let r = self.w.borrow_mut().rng.below(100);
+        match r {
+            0..=14 => {
+                // The directory changes: a service added or removed; runsvdir is told.
+                {
+                    let w = &mut *self.w.borrow_mut();
+                    let name = name_of(w.rng.below(pool as u64) as usize);
+                    if w.dir.remove(&name).is_none() {
+                        w.next_ino += 1;
+                        let ino = w.next_ino;
+                        w.dir.insert(name, ino);
+                        w.svcs.entry(ino).or_default().finish_present = w.rng.chance(300);
+                    }
+                    w.mtime = w.now.wall.unix_secs;
+                }
+                self.feed_dir(DirInput::DirChanged);
+            }
+            15..=54 => {
+                // `sv` commands, racing the rescans.
+                let w = &mut *self.w.borrow_mut();
+                let svcs: Vec<u64> = w.dir.values().copied().collect();
+                if let Some(&svc) = svcs.get(w.rng.below(svcs.len().max(1) as u64) as usize) {
+                    let b = b"uuuddtkocphiax12"[w.rng.below(16) as usize];
+                    let slot = usize::from(w.rng.chance(150));
+                    w.note(("sv", svc, b, slot));
+                    if let Some(s) = w.svcs.get_mut(&svc) {
+                        s.fifo[slot].push_back(b);
+                    }
+                }
+            }
+            55..=64 => {
+                let storm = self.w.borrow_mut().fault(JointFault::SignalStorm, 400);
+                if storm {
+                    self.storm();
+                }
+            }
+            65..=72 => {
+                let w = &mut *self.w.borrow_mut();
+                let runs: Vec<i32> = w.procs.iter().filter(|(_, p)| p.kind == Kind::Run && p.zombie.is_none()).map(|(&p, _)| p).collect();
+                if !runs.is_empty() && w.fault(JointFault::ServiceCrash, 500) {
+                    let pid = runs[w.rng.below(runs.len() as u64) as usize];
+                    w.die(pid, 11);
+                }
+            }
+            73..=77 => {
+                let w = &mut *self.w.borrow_mut();
+                if w.fault(JointFault::ClockStep, 300) {
+                    let step = w.rng.below(7200) as i64 - 3600;
+                    w.now.wall.unix_secs += step;
+                }
+            }
+            78..=80 => {
+                let victim = {
+                    let w = &mut *self.w.borrow_mut();
+                    let pids: Vec<i32> = self.runsvs.keys().copied().collect();
+                    if w.cfg.kill_runsv && !pids.is_empty() && w.fault(JointFault::RunsvKill, 300) {
+                        Some(pids[w.rng.below(pids.len() as u64) as usize])
+                    } else {
+                        None
+                    }
+                };
+                if let Some(pid) = victim {
+                    self.kill_runsv(pid);
+                }
+            }
+            _ => {
+                let w = &mut *self.w.borrow_mut();
+                if let Some(s) = w.dir.values().copied().collect::<Vec<_>>().first().and_then(|i| w.svcs.get_mut(i)) {
+                    s.finish_present = !s.finish_present;
+                }
+            }
+        }
+    }
+
+    /// Several signals at once to processes of the tree.
+    fn storm(&mut self) {
+        let w = &mut *self.w.borrow_mut();
+        let n = 2 + w.rng.below(6);
+        let runsvs: Vec<i32> = self.runsvs.keys().copied().collect();
+        let services: Vec<i32> = w.procs.iter().filter(|(_, p)| p.zombie.is_none()).map(|(&p, _)| p).collect();
+        for _ in 0..n {
+            match w.rng.below(10) {
+                0 if !runsvs.is_empty() => {
+                    let pid = runsvs[w.rng.below(runsvs.len() as u64) as usize];
+                    *w.faults.entry(JointFault::RunsvTerm).or_default() += 1;
+                    w.latch(pid, SIGTERM);
+                }
+                1..=3 if !runsvs.is_empty() => {
+                    let pid = runsvs[w.rng.below(runsvs.len() as u64) as usize];
+                    let sig = runtime::exec::runsv::STRAY_SIGNALS[w.rng.below(7) as usize];
+                    w.latch(pid, sig);
+                }
+                4 => w.latch(RUNSVDIR_PID, libc::SIGALRM),
+                _ if !services.is_empty() => {
+                    let pid = services[w.rng.below(services.len() as u64) as usize];
+                    let sig =
+                        [libc::SIGTERM, libc::SIGKILL, libc::SIGSTOP, libc::SIGCONT, libc::SIGHUP, libc::SIGCONT][w.rng.below(6) as usize];
+                    w.deliver(pid, sig);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// PID 1 reaps orphans (children of a killed runsv).
+    fn reap_orphans(&mut self) {
+        let w = &mut *self.w.borrow_mut();
+        w.procs.retain(|_, p| !(p.parent == 1 && p.zombie.is_some()));
+    }
+
+    /// One scheduler step: everyone that can run runs, then time passes to the next event.
+    fn step(&mut self, outside_at: &mut Mono, end: Mono) {
+        self.steps += 1;
+        self.run_runsvs();
+        // runsvdir reaps every runsv pid it tracks that is gone.
+        let mut exited: Vec<i32> = self.dir_m.services().iter().filter_map(|s| s.pid).filter(|p| !self.runsvs.contains_key(p)).collect();
+        self.run_runsvdir(&mut exited);
+        self.reap_orphans();
+        self.check();
+        let now = self.now().mono;
+        let quiet = self.w.borrow().quiet;
+        if !quiet && *outside_at <= now {
+            self.outside();
+            let gap = self.w.borrow_mut().rng.below(1500);
+            *outside_at = now + Span::from_millis(gap);
+            return;
+        }
+        let horizon = if quiet { end } else { *outside_at };
+        let t = self.next_time(horizon);
+        self.advance(t.max(now));
+    }
+}
+
+/// Runs one seeded joint simulation.
+pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
+    let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9).wrapping_add(17));
+    let mut dir = BTreeMap::new();
+    let mut svcs = BTreeMap::new();
+    let mut next_ino = 100;
+    for i in 0..cfg.names {
+        if rng.chance(700) {
+            next_ino += 1;
+            dir.insert(name_of(i), next_ino);
+            svcs.insert(next_ino, Svc { finish_present: rng.chance(300), ..Svc::default() });
+        }
+    }
+    let world = World {
+        cfg: cfg.clone(),
+        rng,
+        now: Now { mono: T0, wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } },
+        dir,
+        mtime: 1_600_000_000,
+        next_ino,
+        svcs,
+        procs: BTreeMap::new(),
+        runsv_of: BTreeMap::new(),
+        pending: BTreeMap::new(),
+        next_pid: 100,
+        quiet: false,
+        faults: BTreeMap::new(),
+        fork_failed: BTreeMap::new(),
+        violations: Vec::new(),
+        hasher: DefaultHasher::new(),
+        service_starts: 0,
+        lines: 0,
+        stderr_lines: 0,
+        plant_fired: false,
+        trace: std::env::var_os("JOINT_SIM_TRACE").is_some(),
+    };
+    let w = Rc::new(RefCell::new(world));
+    let mut j = Joint {
+        w: w.clone(),
+        clock: JointClock(w.clone()),
+        dir_m: Runsvdir::new(None),
+        runsvs: BTreeMap::new(),
+        runsv_starts: 0,
+        runsv_exits: 0,
+        checks: 0,
+        steps: 0,
+    };
+    j.feed_dir(DirInput::Start);
+    let active_end = T0 + Span::from_secs(cfg.active_secs);
+    let end = active_end + Span::from_secs(30);
+    let mut outside_at = T0;
+    let mut cap = model::StepCap::new("joint sim: steps", 2_000_000);
+    while j.now().mono < end && w.borrow().violations.is_empty() {
+        cap.step();
+        if j.now().mono >= active_end {
+            w.borrow_mut().quiet = true;
+        }
+        if j.steps >= 400_000 {
+            w.borrow_mut().violate(Check::StepCap, "400 000 steps".into());
+            break;
+        }
+        j.step(&mut outside_at, end);
+    }
+    if w.borrow().violations.is_empty() {
+        j.converged();
+    }
+    let w = &mut *w.borrow_mut();
+    JointReport {
+        seed,
+        violations: std::mem::take(&mut w.violations),
+        faults: std::mem::take(&mut w.faults),
+        checks: j.checks,
+        runsv_starts: j.runsv_starts,
+        runsv_exits: j.runsv_exits,
+        service_starts: w.service_starts,
+        lines: w.lines,
+        logged_bytes: w.svcs.values().map(|s| s.logged.len()).sum(),
+        steps: j.steps,
+        virtual_ms: (w.now.mono - T0).as_millis(),
+        digest: w.hasher.finish(),
+        plant_fired: w.plant_fired,
+    }
+}
