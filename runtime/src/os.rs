@@ -43,6 +43,29 @@ pub trait Syscalls {
     fn write_atomic(&mut self, tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError>;
     /// One diagnostic line to fd 2 in one `write(2)` (what the fake records as stderr).
     fn write_stderr(&mut self, line: &[u8]);
+    /// A pipe (both ends close-on-exec): each `./run` gets a fresh notification-fd pipe.
+    fn pipe(&mut self) -> SysResult<(i32, i32)>;
+    /// Makes `fd` non-blocking: a notification pipe is read without ever blocking runsv.
+    fn set_nonblock(&mut self, fd: i32) -> SysResult<()>;
+    /// Receives one queued sd_notify datagram with the sender's credentials, or `None`:
+    /// where the simulator injects lost, duplicated and forged notifications.
+    fn recv_datagram(&mut self, fd: i32) -> Option<Datagram>;
+    /// The parent of `pid` (from `/proc`): a notification is accepted from the child's
+    /// descendants, so runsv walks the sender's ancestry.
+    fn parent_of(&mut self, pid: i32) -> Option<i32>;
+}
+
+/// One received sd_notify datagram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The payload as received.
+    pub payload: Vec<u8>,
+    /// The sender's pid from its credentials, if the kernel attached them.
+    pub pid: Option<i32>,
+    /// How many descriptors came along (closed at once).
+    pub fds: usize,
+    /// The payload was longer than the buffer.
+    pub truncated: bool,
 }
 
 /// The real kernel: every method is the free function of [`fs`], [`process`] or [`sys`].
@@ -89,6 +112,22 @@ impl Syscalls for Real {
     #[inline]
     fn write_stderr(&mut self, line: &[u8]) {
         crate::diag::write_stderr(line)
+    }
+    #[inline]
+    fn pipe(&mut self) -> SysResult<(i32, i32)> {
+        sys::pipe(false)
+    }
+    #[inline]
+    fn set_nonblock(&mut self, fd: i32) -> SysResult<()> {
+        sys::set_nonblock(fd, true)
+    }
+    #[inline]
+    fn recv_datagram(&mut self, fd: i32) -> Option<Datagram> {
+        crate::exec::runsv_ready::recv_datagram(fd)
+    }
+    #[inline]
+    fn parent_of(&mut self, pid: i32) -> Option<i32> {
+        crate::exec::runsv_ready::parent_of(pid)
     }
 }
 

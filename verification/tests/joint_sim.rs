@@ -76,7 +76,7 @@ fn fixed_seeds() {
     assert!(sum(|r| r.runsv_exits) > 10, "runsv exits (and restarts): {}", sum(|r| r.runsv_exits));
     assert!(sum(|r| r.service_starts) > 100 && sum(|r| r.lines) > 1000);
     let kinds: std::collections::BTreeSet<_> = reports.iter().flat_map(|r| r.faults.keys().copied()).collect();
-    assert_eq!(kinds.len(), 8, "every fault kind but RunsvKill injected somewhere: {kinds:?}");
+    assert_eq!(kinds.len(), 12, "every fault kind but RunsvKill injected somewhere: {kinds:?}");
 }
 
 #[test]
@@ -89,7 +89,12 @@ fn a_seed_replays_exactly() {
 /// Each planted bug is reported by the check meant for it on every seed where it fired.
 #[test]
 fn planted_bugs_are_caught() {
-    for (plant, check) in [(JointPlant::LoseLogOnHandOver, Check::LogBytes), (JointPlant::RunsvNeverRuns, Check::Converged)] {
+    for (plant, check) in [
+        (JointPlant::LoseLogOnHandOver, Check::LogBytes),
+        (JointPlant::RunsvNeverRuns, Check::Converged),
+        (JointPlant::ForgedCredentials, Check::ReadyHonest),
+        (JointPlant::AbortLost, Check::WatchdogActs),
+    ] {
         let mut fired = 0;
         for seed in 0..10 {
             let r = run(seed, &JointConfig { plant, ..JointConfig::default() });

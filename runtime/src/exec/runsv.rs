@@ -197,9 +197,16 @@ impl RunsvIo<Real> {
 
 impl<O: Syscalls> RunsvIo<O> {
     /// An executor over `os` whose start-up is already done: the fake kernel's runsv holds
-    /// the `control` FIFOs as `control = (main, log)` and the log pipe as `(read, write)`.
-    /// No readiness protocol (the simulated services declare none).
-    pub fn started(os: O, dir: &[u8], control: (i32, Option<i32>), log_pipe: Option<(i32, i32)>, handled: Handled) -> RunsvIo<O> {
+    /// the `control` FIFOs as `control = (main, log)`, the log pipe as `(read, write)` and
+    /// its readiness plumbing as `ready`.
+    pub fn started(
+        os: O,
+        dir: &[u8],
+        control: (i32, Option<i32>),
+        log_pipe: Option<(i32, i32)>,
+        handled: Handled,
+        ready: ReadyIo,
+    ) -> RunsvIo<O> {
         let fds = |control| SlotFds { control, _control_w: -1, _ok: -1, _lock: -1 };
         RunsvIo {
             os,
@@ -210,7 +217,7 @@ impl<O: Syscalls> RunsvIo<O> {
             handled,
             finished: None,
             stop: Stop::RUNIT,
-            ready: ReadyIo::default(),
+            ready,
         }
     }
 
@@ -229,7 +236,7 @@ impl<O: Syscalls> RunsvIo<O> {
         match program {
             Program::Run => {
                 spec.stdout = self.log_pipe.map(|(_, w)| w);
-                self.ready.prepare_run(&mut spec)?;
+                self.ready.prepare_run(&mut self.os, &mut spec)?;
             }
             Program::Finish { a, b } => {
                 spec.path = c("./finish");
@@ -248,7 +255,7 @@ impl<O: Syscalls> RunsvIo<O> {
         spec.exec_fail_code = 111;
         let pid = self.os.spawn(&spec).map(|p| p as u32);
         if *program == Program::Run {
-            self.ready.spawned(pid.ok());
+            self.ready.spawned(&mut self.os, pid.ok());
         }
         pid
     }
@@ -388,7 +395,7 @@ impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
                 None
             }
             Action::CloseNotificationFd => {
-                self.ready.close_pipe();
+                self.ready.close_pipe(&mut self.os);
                 None
             }
             Action::CloseLogPipe => {
@@ -444,7 +451,7 @@ impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
                 }
             }
         }
-        self.ready.gather(woke, out);
+        self.ready.gather(&mut self.os, woke, out);
         if woke.signals.contains(libc::SIGTERM) {
             out.push_back(Input::Terminate);
         }

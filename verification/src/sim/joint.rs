@@ -32,16 +32,18 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use model::errno::Errno;
-use model::runsv::{Config, Input as RsvInput, Runsv, Slot};
+use model::readiness::Protocol;
+use model::runsv::{Config, Input as RsvInput, Phase, Readiness, Runsv, Slot};
 use model::runsvdir::machine::{Action as DirAction, DirStamp, Entry, EntryKind, Input as DirInput, Runsvdir, ScanReply, WatchState};
 use model::status::Want;
 use model::time::{Mono, Now, Span, Wall};
 use model::Machine;
-use runtime::driver::{self, Os, Trace, Turn};
+use runtime::driver::{self, Io, Os, Trace, Turn};
 use runtime::exec::runsv::{Handled, RunsvIo};
+use runtime::exec::runsv_ready::ReadyIo;
 use runtime::fs::AtomicWriteError;
 use runtime::latch::SignalSet;
-use runtime::os::Syscalls;
+use runtime::os::{Datagram, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 use runtime::wait::{Interest, Ready};
 
@@ -53,6 +55,12 @@ const LOG_PIPE_R: i32 = 5;
 const LOG_PIPE_W: i32 = 6;
 const FINISH_FD: i32 = 7;
 const CONTROL_PID: i32 = 900_000;
+/// runsv's bound `supervise/notify` socket.
+const SOCKET_FD: i32 = 8;
+/// The descriptor `./run` gets its notification pipe on (`notification-fd`).
+const NOTIFICATION_FD: i32 = 3;
+/// A process outside the tree that sends forged notifications.
+const STRANGER_PID: i32 = 99_999;
 const SIGCHLD: i32 = libc::SIGCHLD;
 const SIGTERM: i32 = libc::SIGTERM;
 const RUNSVDIR_PID: i32 = 2;
@@ -88,6 +96,11 @@ pub enum JointPlant {
     /// runsvdir's forks of runsv are never answered with a process (the fork "succeeds"
     /// but the runsv never runs).
     RunsvNeverRuns,
+    /// Forged sd_notify datagrams arrive with the credentials of the service itself (a
+    /// kernel that lies about the sender).
+    ForgedCredentials,
+    /// SIGABRT and SIGKILL to a service are lost (a kernel that drops signals).
+    AbortLost,
 }
 
 /// The kinds of injected fault, counted for the figures.
@@ -111,6 +124,14 @@ pub enum JointFault {
     ClockStep,
     /// runsv killed with SIGKILL (only with [`JointConfig::kill_runsv`]).
     RunsvKill,
+    /// A service with a readiness protocol never notifies.
+    NotifyLost,
+    /// A service notifies twice.
+    NotifyDuplicated,
+    /// `READY=1` from a process that is not the service (its logger, or a stranger).
+    NotifyForged,
+    /// A watchdog service stops pinging.
+    WatchdogLate,
 }
 
 /// The invariants checked at every step.
@@ -130,6 +151,10 @@ pub enum Check {
     Converged,
     /// runsv exited with children left, or runsvdir left an obligation unanswered.
     Orderly,
+    /// runsv's record says ready while the current `./run` never notified.
+    ReadyHonest,
+    /// A service that stopped pinging its watchdog was not aborted or killed in time.
+    WatchdogActs,
     /// The run hit its step cap.
     StepCap,
 }
@@ -193,6 +218,68 @@ struct Proc {
     next_line: Option<Mono>,
     to_pipe: bool,
     seq: u32,
+    /// `./run`'s readiness behaviour.
+    notify: Notify,
+}
+
+/// How a service notifies readiness.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum SvcReady {
+    /// No protocol: ready when it runs.
+    #[default]
+    None,
+    /// s6's notification-fd.
+    Fd,
+    /// sd_notify, maybe with a watchdog.
+    Sd(Option<Span>),
+}
+
+impl SvcReady {
+    fn draw(rng: &mut Rng) -> SvcReady {
+        match rng.below(4) {
+            0 | 1 => SvcReady::None,
+            2 => SvcReady::Fd,
+            _ => SvcReady::Sd(rng.chance(500).then(|| Span::from_secs(2))),
+        }
+    }
+
+    fn readiness(self) -> Readiness {
+        match self {
+            SvcReady::None => Readiness::default(),
+            SvcReady::Fd => Readiness { protocol: Protocol::NotificationFd, watchdog: None },
+            SvcReady::Sd(watchdog) => Readiness { protocol: Protocol::SdNotify, watchdog },
+        }
+    }
+}
+
+/// Where and when a `./run` notifies, and what it did.
+#[derive(Clone, Copy, Debug, Default)]
+struct Notify {
+    /// Its notification pipe's read end (as runsv holds it).
+    pipe: Option<i32>,
+    /// It notifies on runsv's socket.
+    socket: bool,
+    /// When it sends `READY`.
+    at: Option<Mono>,
+    /// It sends it twice.
+    twice: bool,
+    /// It has sent it.
+    notified: bool,
+    /// Its watchdog period.
+    watchdog: Option<Span>,
+    next_ping: Option<Mono>,
+    /// It stops pinging then.
+    hang_at: Option<Mono>,
+    last_ping: Mono,
+}
+
+/// One notification pipe (keyed by its read end).
+#[derive(Clone, Debug)]
+struct NPipe {
+    owner: i32,
+    w: i32,
+    buf: Vec<u8>,
+    writer: Option<i32>,
 }
 
 /// One service directory's kernel objects.
@@ -210,6 +297,8 @@ struct Svc {
     files: BTreeMap<Vec<u8>, Vec<u8>>,
     /// The current runsv has closed its ends of the log pipe.
     pipe_closed: bool,
+    /// Its readiness protocol.
+    ready: SvcReady,
 }
 
 /// The fake kernel (everything but the runsv executors, which live beside it).
@@ -229,6 +318,11 @@ struct World {
     next_pid: i32,
     quiet: bool,
     faults: BTreeMap<JointFault, usize>,
+    /// Notification pipes by read end.
+    npipes: BTreeMap<i32, NPipe>,
+    next_fd: i32,
+    /// Datagrams queued on each runsv's `supervise/notify`.
+    sockets: BTreeMap<i32, VecDeque<Datagram>>,
     /// Per runsv: when the last fork of its main slot failed (until one succeeds).
     fork_failed: BTreeMap<i32, Mono>,
     violations: Vec<(Check, String)>,
@@ -299,11 +393,109 @@ impl World {
             libc::SIGCONT => p.stopped = false,
             libc::SIGTERM if p.ignores_term => {}
             // A stopped process keeps a fatal signal pending; simplified: only KILL ends it.
-            libc::SIGTERM | libc::SIGHUP | libc::SIGINT | libc::SIGQUIT | libc::SIGUSR1 | libc::SIGUSR2 | libc::SIGALRM if !p.stopped => {
+            libc::SIGTERM | libc::SIGHUP | libc::SIGINT | libc::SIGQUIT | libc::SIGUSR1 | libc::SIGUSR2 | libc::SIGALRM | libc::SIGABRT
+                if !p.stopped =>
+            {
                 self.die(pid, sig)
             }
             _ => {}
         }
+    }
+
+    /// A new `./run`'s readiness behaviour, with the faults drawn for it; `spec` says
+    /// which notification pipe it got.
+    fn draw_notify(&mut self, svc: u64, pid: i32, spec: &SpawnSpec) -> Notify {
+        let now = self.now.mono;
+        let ready = self.svcs.get(&svc).map(|s| s.ready).unwrap_or_default();
+        let pipe = spec.extra_fd.and_then(|(wfd, n)| {
+            if n != NOTIFICATION_FD {
+                return None;
+            }
+            let (&r, p) = self.npipes.iter_mut().find(|(_, p)| p.w == wfd)?;
+            p.writer = Some(pid);
+            Some(r)
+        });
+        let socket = matches!(ready, SvcReady::Sd(_));
+        if ready == SvcReady::None {
+            return Notify::default();
+        }
+        let lost = self.fault(JointFault::NotifyLost, 100);
+        let at = (!lost).then(|| now + Span::from_millis(self.rng.below(2000)));
+        let twice = self.fault(JointFault::NotifyDuplicated, 150);
+        let watchdog = if let SvcReady::Sd(w) = ready { w } else { None };
+        let next_ping = watchdog.map(|p| now + Span(p.0 / 2));
+        // Under the planted lost abort every watchdog service hangs, so the plant is reached.
+        let late = if self.cfg.plant == JointPlant::AbortLost { 1000 } else { 200 };
+        let hang_at =
+            watchdog.filter(|_| self.fault(JointFault::WatchdogLate, late)).map(|_| now + Span::from_millis(self.rng.below(8000)));
+        Notify { pipe, socket, at, twice, notified: false, watchdog, next_ping, hang_at, last_ping: now }
+    }
+
+    /// A `./run` sends `payload` the way its protocol says.
+    fn send(&mut self, pid: i32, payload: &[u8]) {
+        let Some(p) = self.procs.get(&pid) else { return };
+        let (parent, n) = (p.parent, p.notify);
+        if let Some(r) = n.pipe {
+            if payload == b"READY=1" {
+                if let Some(np) = self.npipes.get_mut(&r) {
+                    np.buf.push(b'\n');
+                }
+            }
+        } else if n.socket {
+            let d = Datagram { payload: payload.to_vec(), pid: Some(pid), fds: 0, truncated: false };
+            self.sockets.entry(parent).or_default().push_back(d);
+        }
+    }
+
+    /// Readiness notifications and watchdog pings that fall due.
+    fn notify_due(&mut self) {
+        let now = self.now.mono;
+        let live: Vec<i32> =
+            self.procs.iter().filter(|(_, p)| p.zombie.is_none() && !p.stopped && p.kind == Kind::Run).map(|(&p, _)| p).collect();
+        for pid in live {
+            let Some(n) = self.procs.get(&pid).map(|p| p.notify) else { continue };
+            if n.at.is_some_and(|t| t <= now) {
+                self.send(pid, b"READY=1");
+                if n.twice {
+                    self.send(pid, b"READY=1");
+                }
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.notify.at = None;
+                    p.notify.notified = true;
+                }
+            }
+            if let (Some(t), Some(period)) = (n.next_ping, n.watchdog) {
+                if t <= now {
+                    let hung = n.hang_at.is_some_and(|h| h <= now);
+                    if !hung {
+                        self.send(pid, b"WATCHDOG=1");
+                    }
+                    if let Some(p) = self.procs.get_mut(&pid) {
+                        p.notify.next_ping = (!hung).then(|| now + Span(period.0 / 2));
+                        if !hung {
+                            p.notify.last_ping = now;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `READY=1` on a sd_notify runsv's socket from a process that is not its service.
+    fn forge(&mut self, runsvs: &[(i32, u64)]) {
+        let targets: Vec<i32> = runsvs
+            .iter()
+            .filter(|(_, svc)| matches!(self.svcs.get(svc).map(|s| s.ready), Some(SvcReady::Sd(_))))
+            .map(|(p, _)| *p)
+            .collect();
+        if targets.is_empty() || !self.fault(JointFault::NotifyForged, 500) {
+            return;
+        }
+        let runsv = targets[self.rng.below(targets.len() as u64) as usize];
+        let logger = self.procs.iter().find(|(_, p)| p.parent == runsv && p.kind == Kind::LogRun && p.zombie.is_none()).map(|(&p, _)| p);
+        let from = if self.rng.chance(500) { logger.unwrap_or(STRANGER_PID) } else { STRANGER_PID };
+        let d = Datagram { payload: b"READY=1".to_vec(), pid: Some(from), fds: 0, truncated: false };
+        self.sockets.entry(runsv).or_default().push_back(d);
     }
 
     /// `log/run` copies whatever is in the pipe (it reads as soon as data arrives).
@@ -390,6 +582,7 @@ impl Syscalls for JointSys {
                 }
             }
         }
+        let notify = if kind == Kind::Run { w.draw_notify(self.svc, pid, spec) } else { Notify::default() };
         let p = Proc {
             parent: self.me,
             svc: self.svc,
@@ -402,8 +595,15 @@ impl Syscalls for JointSys {
             next_line,
             to_pipe,
             seq: 0,
+            notify,
         };
         w.procs.insert(pid, p);
+        if kind == Kind::Run && notify.socket && w.cfg.plant == JointPlant::ForgedCredentials {
+            // The lie: a stranger's `READY=1` arrives with the new service's credentials.
+            let d = Datagram { payload: b"READY=1".to_vec(), pid: Some(pid), fds: 0, truncated: false };
+            w.sockets.entry(self.me).or_default().push_back(d);
+            w.plant_fired = true;
+        }
         if kind != Kind::LogRun {
             w.fork_failed.remove(&self.me);
         }
@@ -432,6 +632,15 @@ impl Syscalls for JointSys {
         w.note(("kill", self.me, pid, sig));
         match w.procs.get(&target) {
             Some(p) if p.parent == self.me => {
+                let hung = p.notify.hang_at.is_some_and(|h| h <= w.now.mono);
+                if w.cfg.plant == JointPlant::AbortLost && (sig == libc::SIGABRT || sig == libc::SIGKILL) && hung {
+                    // The signal is lost and the hung service hangs on (no exit of its own).
+                    w.plant_fired = true;
+                    if let Some(p) = w.procs.get_mut(&target) {
+                        (p.exit_at, p.ignores_term) = (None, true);
+                    }
+                    return Ok(());
+                }
                 w.deliver(target, sig);
                 Ok(())
             }
@@ -456,6 +665,17 @@ impl Syscalls for JointSys {
 
     fn read(&mut self, fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
         let w = &mut *self.w.borrow_mut();
+        if let Some(p) = w.npipes.get_mut(&fd) {
+            let n = p.buf.len().min(buf.len());
+            if n > 0 {
+                buf[..n].copy_from_slice(&p.buf[..n]);
+                p.buf.drain(..n);
+                return Ok(n);
+            }
+            let writer = p.writer;
+            let alive = writer.is_some_and(|pid| w.procs.get(&pid).is_some_and(|p| p.zombie.is_none()));
+            return if alive { Err(Errno::EAGAIN) } else { Ok(0) };
+        }
         let i = match fd {
             MAIN_CONTROL_FD => 0,
             LOG_CONTROL_FD => 1,
@@ -473,6 +693,9 @@ impl Syscalls for JointSys {
 
     fn close(&mut self, fd: i32) -> Result<(), Errno> {
         let w = &mut *self.w.borrow_mut();
+        if w.npipes.get(&fd).is_some_and(|p| p.owner == self.me) {
+            w.npipes.remove(&fd);
+        }
         if fd == LOG_PIPE_W {
             let now = w.now.mono;
             if let Some(s) = w.svcs.get_mut(&self.svc) {
@@ -507,6 +730,38 @@ impl Syscalls for JointSys {
         let w = &mut *self.w.borrow_mut();
         w.stderr_lines += 1;
         w.note(("stderr", line));
+    }
+
+    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
+        let w = &mut *self.w.borrow_mut();
+        let r = w.next_fd;
+        w.next_fd += 2;
+        w.npipes.insert(r, NPipe { owner: self.me, w: r + 1, buf: Vec::new(), writer: None });
+        Ok((r, r + 1))
+    }
+
+    fn set_nonblock(&mut self, _fd: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn recv_datagram(&mut self, fd: i32) -> Option<Datagram> {
+        let w = &mut *self.w.borrow_mut();
+        if fd != SOCKET_FD {
+            return None;
+        }
+        let d = w.sockets.get_mut(&self.me)?.pop_front()?;
+        w.note(("datagram", self.me, &d.payload, d.pid));
+        Some(d)
+    }
+
+    fn parent_of(&mut self, pid: i32) -> Option<i32> {
+        let w = self.w.borrow();
+        match w.procs.get(&pid) {
+            Some(p) => Some(p.parent),
+            None if w.runsv_of.contains_key(&pid) => Some(RUNSVDIR_PID),
+            None if pid == RUNSVDIR_PID => Some(1),
+            None => None,
+        }
     }
 }
 
@@ -619,10 +874,14 @@ impl Joint {
             let now = self.now();
             self.w.borrow_mut().svcs.entry(svc).or_default().pipe_closed = false;
             let dir = format!("/service/{svc}").into_bytes();
-            let config = Config { dir: dir.clone(), down: false, log: Some(false), readiness: Default::default() };
+            let ready = self.w.borrow().svcs.get(&svc).map(|s| s.ready).unwrap_or_default();
+            let config = Config { dir: dir.clone(), down: false, log: Some(false), readiness: ready.readiness() };
+            let ready_io =
+                ReadyIo::started((ready == SvcReady::Fd).then_some(NOTIFICATION_FD), matches!(ready, SvcReady::Sd(_)).then_some(SOCKET_FD));
             let sys = JointSys { w: self.w.clone(), me: pid, svc };
             let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
-            let io = RunsvIo::started(sys, &dir, (MAIN_CONTROL_FD, Some(LOG_CONTROL_FD)), Some((LOG_PIPE_R, LOG_PIPE_W)), handled);
+            let io =
+                RunsvIo::started(sys, &dir, (MAIN_CONTROL_FD, Some(LOG_CONTROL_FD)), Some((LOG_PIPE_R, LOG_PIPE_W)), handled, ready_io);
             let queue = VecDeque::from([RsvInput::Start]);
             self.runsvs.insert(pid, RunsvProc { svc, machine: Runsv::new(now, config), io, queue, deadline: None, down_since: None });
         }
@@ -670,11 +929,19 @@ impl Joint {
         let w = &mut *self.w.borrow_mut();
         let now = w.now.mono;
         let svc = w.svcs.get(&r.svc)?;
-        let ready: Vec<Ready> = [(MAIN_CONTROL_FD, 0), (LOG_CONTROL_FD, 1)]
-            .into_iter()
-            .filter(|&(_, i)| !svc.fifo[i].is_empty())
-            .map(|(fd, _)| Ready { fd, readable: true, writable: false })
-            .collect();
+        let mut interests = Vec::new();
+        r.io.interests(&mut interests);
+        let readable = |fd: i32| match fd {
+            MAIN_CONTROL_FD => !svc.fifo[0].is_empty(),
+            LOG_CONTROL_FD => !svc.fifo[1].is_empty(),
+            SOCKET_FD => w.sockets.get(&pid).is_some_and(|q| !q.is_empty()),
+            _ => w
+                .npipes
+                .get(&fd)
+                .is_some_and(|p| !p.buf.is_empty() || p.writer.is_none_or(|c| w.procs.get(&c).is_none_or(|c| c.zombie.is_some()))),
+        };
+        let ready: Vec<Ready> =
+            interests.iter().filter(|i| i.read && readable(i.fd)).map(|i| Ready { fd: i.fd, readable: true, writable: false }).collect();
         let sigs = w.pending.get(&pid).copied().unwrap_or(0);
         let due = r.deadline.is_some_and(|d| d <= now);
         if ready.is_empty() && sigs == 0 && !due {
@@ -729,7 +996,9 @@ impl Joint {
 
     /// The invariants, after every step.
     fn check(&mut self) {
-        self.checks += 5;
+        // One child per slot, one runsv per directory, log bytes, ready honest, watchdog
+        // acted on, restart liveness.
+        self.checks += 6;
         let w = &mut *self.w.borrow_mut();
         let now = w.now.mono;
         // One live child per slot, one runsv per directory.
@@ -755,6 +1024,26 @@ impl Joint {
         if let Some((svc, s)) = bad {
             let m = format!("directory {svc}: {} bytes written, {} logged, {} in the pipe", s.sent.len(), s.logged.len(), s.pipe.len());
             w.violate(Check::LogBytes, m);
+        }
+        // Readiness: ready only after the current child notified; a hung watchdog acted on.
+        for (&pid, r) in &self.runsvs {
+            let protocol = w.svcs.get(&r.svc).map(|s| s.ready).unwrap_or_default();
+            if let Some(Phase::Run { pid: child, ready, .. }) = r.machine.slot(Slot::Main).map(|s| s.phase) {
+                let notified = w.procs.get(&(child as i32)).is_some_and(|p| p.notify.notified);
+                if protocol != SvcReady::None && ready.is_ready() && !notified {
+                    w.violate(Check::ReadyHonest, format!("runsv {pid}: {child} recorded ready, never notified"));
+                }
+            }
+        }
+        let late = w.procs.iter().find(|(_, p)| {
+            p.zombie.is_none()
+                && self.runsvs.contains_key(&p.parent)
+                && p.notify.watchdog.is_some_and(|period| now > p.notify.last_ping + Span(2 * period.0) + Span::from_millis(1))
+        });
+        if let Some((&child, p)) = late {
+            let m =
+                format!("{child} (runsv {}) stopped pinging at +{} ms and still runs", p.parent, (p.notify.last_ping.0 - T0.0) / 1_000_000);
+            w.violate(Check::WatchdogActs, m);
         }
         // Restart liveness of every runsv's main slot.
         for (&pid, r) in self.runsvs.iter_mut() {
@@ -785,9 +1074,12 @@ impl Joint {
                 w.violate(Check::Converged, format!("{n}: no runsv"));
                 return;
             };
-            let up = r.machine.slot(Slot::Main).is_some_and(|s| s.want != Want::Up || s.pid() != 0);
+            // Up, or its restart scheduled (a throttle or fork retry still running at the end).
+            let scheduled = |p: Phase| matches!(p, Phase::Down { not_before: Some(_), .. });
+            let up = r.machine.slot(Slot::Main).is_some_and(|s| s.want != Want::Up || s.pid() != 0 || scheduled(s.phase));
             if !up {
-                w.violate(Check::Converged, format!("{n}: runsv {pid} wants it up, it is down"));
+                let st = r.machine.slot(Slot::Main).cloned();
+                w.violate(Check::Converged, format!("{n}: runsv {pid} wants it up, it is down: {st:?}"));
                 return;
             }
         }
@@ -808,7 +1100,7 @@ impl Joint {
         let w = self.w.borrow();
         let mut t = outside;
         for p in w.procs.values().filter(|p| p.zombie.is_none() && !p.stopped) {
-            for x in [p.exit_at, p.next_line].into_iter().flatten() {
+            for x in [p.exit_at, p.next_line, p.notify.at, p.notify.next_ping].into_iter().flatten() {
                 t = t.min(x);
             }
         }
@@ -859,6 +1151,7 @@ impl Joint {
                 w.lines += 1;
             }
         }
+        w.notify_due();
         w.drain_pipes();
     }
 
@@ -876,7 +1169,10 @@ impl Joint {
                         w.next_ino += 1;
                         let ino = w.next_ino;
                         w.dir.insert(name, ino);
-                        w.svcs.entry(ino).or_default().finish_present = w.rng.chance(300);
+                        let ready = SvcReady::draw(&mut w.rng);
+                        let svc = w.svcs.entry(ino).or_default();
+                        svc.ready = ready;
+                        svc.finish_present = w.rng.chance(300);
                     }
                     w.mtime = w.now.wall.unix_secs;
                 }
@@ -915,6 +1211,10 @@ impl Joint {
                     let step = w.rng.below(7200) as i64 - 3600;
                     w.now.wall.unix_secs += step;
                 }
+            }
+            81..=90 => {
+                let runsvs: Vec<(i32, u64)> = self.runsvs.iter().map(|(&p, r)| (p, r.svc)).collect();
+                self.w.borrow_mut().forge(&runsvs);
             }
             78..=80 => {
                 let victim = {
@@ -975,13 +1275,24 @@ impl Joint {
         w.procs.retain(|_, p| !(p.parent == 1 && p.zombie.is_some()));
     }
 
-    /// One scheduler step: everyone that can run runs, then time passes to the next event.
+    /// One scheduler step: everyone that can run runs (runsvdir's new runsv included),
+    /// then time passes to the next event.
     fn step(&mut self, outside_at: &mut Mono, end: Mono) {
         self.steps += 1;
-        self.run_runsvs();
-        // runsvdir reaps every runsv pid it tracks that is gone.
-        let mut exited: Vec<i32> = self.dir_m.services().iter().filter_map(|s| s.pid).filter(|p| !self.runsvs.contains_key(p)).collect();
-        self.run_runsvdir(&mut exited);
+        let mut cap = model::StepCap::new("joint sim: one instant", 10_000);
+        loop {
+            cap.step();
+            let ran = self.run_runsvs();
+            // runsvdir reaps every runsv pid it tracks that is gone.
+            let mut exited: Vec<i32> =
+                self.dir_m.services().iter().filter_map(|s| s.pid).filter(|p| !self.runsvs.contains_key(p)).collect();
+            let reaped = !exited.is_empty();
+            let before = self.runsv_starts;
+            self.run_runsvdir(&mut exited);
+            if !ran && !reaped && self.runsv_starts == before {
+                break;
+            }
+        }
         self.reap_orphans();
         self.check();
         let now = self.now().mono;
@@ -1008,7 +1319,8 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         if rng.chance(700) {
             next_ino += 1;
             dir.insert(name_of(i), next_ino);
-            svcs.insert(next_ino, Svc { finish_present: rng.chance(300), ..Svc::default() });
+            let ready = SvcReady::draw(&mut rng);
+            svcs.insert(next_ino, Svc { finish_present: rng.chance(300), ready, ..Svc::default() });
         }
     }
     let world = World {
@@ -1026,6 +1338,9 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         quiet: false,
         faults: BTreeMap::new(),
         fork_failed: BTreeMap::new(),
+        npipes: BTreeMap::new(),
+        next_fd: 1000,
+        sockets: BTreeMap::new(),
         violations: Vec::new(),
         hasher: DefaultHasher::new(),
         service_starts: 0,

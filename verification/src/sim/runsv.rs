@@ -36,6 +36,7 @@ use model::time::{Mono, Now, Span};
 use model::Machine;
 use runtime::driver::{Io, Os, Trace, Woke};
 use runtime::exec::runsv::{Handled, RunsvIo};
+use runtime::exec::runsv_ready::ReadyIo;
 use runtime::fs::AtomicWriteError;
 use runtime::latch::SignalSet;
 use runtime::os::Syscalls;
@@ -877,6 +878,24 @@ impl Syscalls for FakeSys {
     fn write_stderr(&mut self, line: &[u8]) {
         self.0.borrow_mut().k.stderr.push(line.to_vec());
     }
+
+    // The simulated services declare no readiness protocol: no pipe, no socket.
+    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
+        self.0.borrow_mut().violate(Check::Executor, "a notification pipe for a service without notification-fd".into());
+        Err(Errno::EMFILE)
+    }
+
+    fn set_nonblock(&mut self, _fd: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn recv_datagram(&mut self, _fd: i32) -> Option<runtime::os::Datagram> {
+        None
+    }
+
+    fn parent_of(&mut self, _pid: i32) -> Option<i32> {
+        None
+    }
 }
 
 /// Runs one seeded simulation to its end and reports what happened and what failed.
@@ -939,7 +958,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     let mut machine = Runsv::new(T0, config);
     let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
     let control = (MAIN_CONTROL_FD, has_log.then_some(LOG_CONTROL_FD));
-    let exec = RunsvIo::started(FakeSys(shared.clone()), &dir, control, has_log.then_some((LOG_PIPE_R, LOG_PIPE_W)), handled);
+    let log_pipe = has_log.then_some((LOG_PIPE_R, LOG_PIPE_W));
+    let exec = RunsvIo::started(FakeSys(shared.clone()), &dir, control, log_pipe, handled, ReadyIo::default());
     let mut io = SimIo { sim: shared.clone(), exec };
     let mut os = SimOs(shared.clone());
     let code = runtime::driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::none());
