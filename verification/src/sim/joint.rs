@@ -1035,9 +1035,17 @@ impl Joint {
                 }
             }
         }
-        let late = w.procs.iter().find(|(_, p)| {
+        // The watchdog stops once runsv has sent TERM (docs/readiness.md: a stopping service
+        // is not aborted), so only children not being stopped are judged.
+        let watched = |child: i32, parent: i32| {
+            self.runsvs
+                .get(&parent)
+                .and_then(|r| r.machine.slot(Slot::Main))
+                .is_some_and(|s| matches!(s.phase, Phase::Run { pid, got_term: false, .. } if pid as i32 == child))
+        };
+        let late = w.procs.iter().find(|(&child, p)| {
             p.zombie.is_none()
-                && self.runsvs.contains_key(&p.parent)
+                && watched(child, p.parent)
                 && p.notify.watchdog.is_some_and(|period| now > p.notify.last_ping + Span(2 * period.0) + Span::from_millis(1))
         });
         if let Some((&child, p)) = late {
