@@ -117,15 +117,19 @@ fn planted_bugs_are_caught() {
 fn killing_runsv_starts_a_second_copy_until_adoption() {
     let mut double = 0;
     let mut other = Vec::new();
+    let mut points: BTreeMap<&str, usize> = BTreeMap::new();
     for seed in 0..SEEDS {
         let r = run(seed, &JointConfig { kill_runsv: true, ..JointConfig::default() });
+        for (p, n) in &r.kill_points {
+            *points.entry(p).or_default() += n;
+        }
         match r.violations.first() {
             Some((Check::OneChildPerSlot, _)) => double += 1,
             Some((c, m)) => other.push(format!("seed {seed}: {c:?}: {m}")),
             None => {}
         }
     }
-    println!("sim joint (kill runsv): {double}/{SEEDS} seeds ran a second copy of a service");
+    println!("sim joint (kill runsv): {double}/{SEEDS} seeds ran a second copy of a service; runsv killed at {points:?}");
     assert!(other.is_empty(), "failures other than the expected double copy: {other:?}");
     assert!(double > 0, "SIGKILL of runsv never led to a second copy: the fault is not reached");
 }

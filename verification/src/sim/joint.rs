@@ -188,6 +188,8 @@ pub struct JointReport {
     pub digest: u64,
     /// The planted bug took effect.
     pub plant_fired: bool,
+    /// Where runsv was killed ([`JointConfig::kill_runsv`]), by point.
+    pub kill_points: BTreeMap<&'static str, usize>,
 }
 
 impl JointReport {
@@ -318,6 +320,10 @@ struct World {
     next_pid: i32,
     quiet: bool,
     faults: BTreeMap<JointFault, usize>,
+    /// runsv processes killed inside a syscall: the rest of their turn has no effect.
+    dead: BTreeSet<i32>,
+    /// Where runsv was killed, by point.
+    kill_points: BTreeMap<&'static str, usize>,
     /// Notification pipes by read end.
     npipes: BTreeMap<i32, NPipe>,
     next_fd: i32,
@@ -400,6 +406,17 @@ impl World {
             }
             _ => {}
         }
+    }
+
+    /// With [`JointConfig::kill_runsv`], runsv `me` may be killed (SIGKILL) right here,
+    /// inside a syscall: the kernel finishes nothing after this point for it.
+    fn crash_point(&mut self, me: i32, point: &'static str, per_mille: u64) -> bool {
+        if !self.cfg.kill_runsv || !self.fault(JointFault::RunsvKill, per_mille) {
+            return false;
+        }
+        *self.kill_points.entry(point).or_default() += 1;
+        self.dead.insert(me);
+        true
     }
 
     /// A new `./run`'s readiness behaviour, with the faults drawn for it; `spec` says
@@ -542,6 +559,9 @@ impl JointSys {
 impl Syscalls for JointSys {
     fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, Errno> {
         let w = &mut *self.w.borrow_mut();
+        if w.dead.contains(&self.me) {
+            return Err(Errno::EAGAIN);
+        }
         w.note(("spawn", self.me, spec.path.as_bytes()));
         if spec.path.as_bytes().starts_with(b"control/") {
             return Ok(CONTROL_PID);
@@ -607,10 +627,13 @@ impl Syscalls for JointSys {
         if kind != Kind::LogRun {
             w.fork_failed.remove(&self.me);
         }
+        // Killed between the fork and recording the child: it runs, nobody knows its pid.
+        w.crash_point(self.me, "mid-fork", 3);
         Ok(pid)
     }
 
     fn wait_pid(&mut self, pid: i32) -> Result<i32, Errno> {
+        self.w.borrow_mut().crash_point(self.me, "during a control script", 20);
         if pid == CONTROL_PID {
             Ok(0)
         } else {
@@ -620,6 +643,9 @@ impl Syscalls for JointSys {
 
     fn reap_nohang(&mut self) -> Option<Reaped> {
         let w = &mut *self.w.borrow_mut();
+        if w.dead.contains(&self.me) {
+            return None;
+        }
         let pid = w.procs.iter().find(|(_, p)| p.parent == self.me && p.zombie.is_some()).map(|(&pid, _)| pid)?;
         let p = w.procs.remove(&pid)?;
         w.note(("reap", self.me, pid));
@@ -629,6 +655,9 @@ impl Syscalls for JointSys {
     fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
         let w = &mut *self.w.borrow_mut();
         let target = pid.abs();
+        if w.dead.contains(&self.me) {
+            return Ok(());
+        }
         w.note(("kill", self.me, pid, sig));
         match w.procs.get(&target) {
             Some(p) if p.parent == self.me => {
@@ -665,6 +694,9 @@ impl Syscalls for JointSys {
 
     fn read(&mut self, fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
         let w = &mut *self.w.borrow_mut();
+        if w.dead.contains(&self.me) {
+            return Err(Errno::EAGAIN);
+        }
         if let Some(p) = w.npipes.get_mut(&fd) {
             let n = p.buf.len().min(buf.len());
             if n > 0 {
@@ -693,6 +725,9 @@ impl Syscalls for JointSys {
 
     fn close(&mut self, fd: i32) -> Result<(), Errno> {
         let w = &mut *self.w.borrow_mut();
+        if w.dead.contains(&self.me) {
+            return Ok(());
+        }
         if w.npipes.get(&fd).is_some_and(|p| p.owner == self.me) {
             w.npipes.remove(&fd);
         }
@@ -713,6 +748,10 @@ impl Syscalls for JointSys {
 
     fn write_atomic(&mut self, _tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
         let w = &mut *self.w.borrow_mut();
+        // Killed after writing `x.new`, before the rename: `x` keeps its old bytes.
+        if w.dead.contains(&self.me) || w.crash_point(self.me, "mid-status-write", 3) {
+            return Ok(());
+        }
         if w.fault(JointFault::StatusWrite, 15) {
             return Err(match w.rng.below(3) {
                 0 => AtomicWriteError::Open(Errno::EMFILE),
@@ -728,6 +767,9 @@ impl Syscalls for JointSys {
 
     fn write_stderr(&mut self, line: &[u8]) {
         let w = &mut *self.w.borrow_mut();
+        if w.dead.contains(&self.me) {
+            return;
+        }
         w.stderr_lines += 1;
         w.note(("stderr", line));
     }
@@ -746,7 +788,7 @@ impl Syscalls for JointSys {
 
     fn recv_datagram(&mut self, fd: i32) -> Option<Datagram> {
         let w = &mut *self.w.borrow_mut();
-        if fd != SOCKET_FD {
+        if fd != SOCKET_FD || w.dead.contains(&self.me) {
             return None;
         }
         let d = w.sockets.get_mut(&self.me)?.pop_front()?;
@@ -907,7 +949,12 @@ impl Joint {
                     driver::woken::<Runsv, _, _>(&mut r.io, &mut self.clock, r.deadline, ready, signals, &mut r.queue);
                 }
                 progressed = true;
-                match driver::settle(&mut r.machine, &mut r.io, &mut self.clock, &mut r.queue, &mut Trace::none()) {
+                let turn = driver::settle(&mut r.machine, &mut r.io, &mut self.clock, &mut r.queue, &mut Trace::none());
+                if self.w.borrow_mut().dead.remove(&pid) {
+                    self.kill_runsv(pid);
+                    continue;
+                }
+                match turn {
                     Turn::Finished(code) => self.runsv_exited(pid, code),
                     Turn::Waiting { deadline, .. } => {
                         if let Some(r) = self.runsvs.get_mut(&pid) {
@@ -1235,6 +1282,11 @@ impl Joint {
                     }
                 };
                 if let Some(pid) = victim {
+                    {
+                        let w = &mut *self.w.borrow_mut();
+                        let finishing = w.procs.values().any(|p| p.parent == pid && p.kind == Kind::Finish && p.zombie.is_none());
+                        *w.kill_points.entry(if finishing { "during ./finish" } else { "between events" }).or_default() += 1;
+                    }
                     self.kill_runsv(pid);
                 }
             }
@@ -1346,6 +1398,8 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         quiet: false,
         faults: BTreeMap::new(),
         fork_failed: BTreeMap::new(),
+        dead: BTreeSet::new(),
+        kill_points: BTreeMap::new(),
         npipes: BTreeMap::new(),
         next_fd: 1000,
         sockets: BTreeMap::new(),
@@ -1402,5 +1456,6 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         virtual_ms: (w.now.mono - T0).as_millis(),
         digest: w.hasher.finish(),
         plant_fired: w.plant_fired,
+        kill_points: std::mem::take(&mut w.kill_points),
     }
 }
