@@ -136,3 +136,121 @@ impl Syscalls for Real {
 pub fn mode_owner_exec(mode: u32) -> bool {
     mode & libc::S_IXUSR != 0
 }
+
+/// `stat(2)`'s fields the executors use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileStat {
+    /// File type and permission bits.
+    pub mode: u32,
+    /// Modification time, seconds (runsvdir's change stamp).
+    pub mtime: i64,
+    /// Inode number (a service's identity for runsvdir).
+    pub ino: u64,
+    /// Device number.
+    pub dev: u64,
+}
+
+impl FileStat {
+    /// Whether it describes a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+}
+
+/// What runsvdir asks of the kernel on top of [`Syscalls`]: its directory scans, its
+/// runsv children (a [`model::spawn::ChildPlan`]), the forced-rescan stamp, its log pipe
+/// and the change notices. A separate trait so runsv's stays small.
+pub trait DirSyscalls: Syscalls {
+    /// An open directory: its listing and the descriptor a runsv child `fchdir`s to.
+    type Dir;
+    /// The change notices on the directory (inotify on the real kernel).
+    type Watch;
+    /// `stat(path)`: the directory's stamp (mtime, inode, device).
+    fn stat(&mut self, path: &CStr) -> SysResult<FileStat>;
+    /// `open(2)` with runit's flags: the stamp file (create-truncate) and the probe that
+    /// tells an unreadable directory from a missing one (`O_PATH`).
+    fn open(&mut self, path: &CStr, flags: i32, mode: u32) -> SysResult<i32>;
+    /// One `write(2)`: the stamp, and the log bytes runsvdir copies to fd 2.
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize>;
+    /// `dup2(2)`: the log pipe's write end onto fd 2, so every runsv inherits it.
+    fn dup2(&mut self, from: i32, to: i32) -> SysResult<()>;
+    /// A pipe, both ends non-blocking (the log pipe runsvdir reads).
+    fn pipe_nonblocking(&mut self) -> SysResult<(i32, i32)>;
+    /// Forks and carries out `plan` (a runsv child): its pid, or the fork errno.
+    fn spawn_plan(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32>;
+    /// Opens directory `path` for a scan.
+    fn open_dir(&mut self, path: &CStr) -> SysResult<Self::Dir>;
+    /// Its names in `readdir` order (no `.`/`..`) and the error that ended it early.
+    fn list_dir(&mut self, dir: &mut Self::Dir) -> (Vec<std::ffi::CString>, Option<model::errno::Errno>);
+    /// The descriptor of an open directory (for `stat_at` and the child's `fchdir`).
+    fn dir_fd(&self, dir: &Self::Dir) -> i32;
+    /// `fstatat(dir, name)`, following links: what each entry is.
+    fn stat_at(&mut self, dir: i32, name: &CStr) -> SysResult<FileStat>;
+    /// Starts watching `dir` (and its symlink chain); `None` when notices are unavailable.
+    fn watch(&mut self, dir: &[u8]) -> Option<Self::Watch>;
+    /// The descriptor that becomes readable when a notice is pending.
+    fn watch_fd(&self, w: &Self::Watch) -> i32;
+    /// Reads every pending notice: what they add up to.
+    fn drain_watch(&mut self, w: &mut Self::Watch) -> model::runsvdir::watch::Effect;
+}
+
+fn file_stat(st: &libc::stat) -> FileStat {
+    FileStat { mode: st.st_mode, mtime: st.st_mtime, ino: st.st_ino, dev: st.st_dev }
+}
+
+impl DirSyscalls for Real {
+    type Dir = nix::dir::Dir;
+    type Watch = crate::exec::runsvdir::Watcher;
+    #[inline]
+    fn stat(&mut self, path: &CStr) -> SysResult<FileStat> {
+        sys::stat(path).map(|st| file_stat(&st))
+    }
+    #[inline]
+    fn open(&mut self, path: &CStr, flags: i32, mode: u32) -> SysResult<i32> {
+        sys::open(path, flags, mode)
+    }
+    #[inline]
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize> {
+        sys::write(fd, bytes)
+    }
+    #[inline]
+    fn dup2(&mut self, from: i32, to: i32) -> SysResult<()> {
+        sys::dup2(from, to)
+    }
+    #[inline]
+    fn pipe_nonblocking(&mut self) -> SysResult<(i32, i32)> {
+        sys::pipe(true)
+    }
+    #[inline]
+    fn spawn_plan(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32> {
+        process::spawn_plan(plan)
+    }
+    #[inline]
+    fn open_dir(&mut self, path: &CStr) -> SysResult<Self::Dir> {
+        sys::open_dir(path)
+    }
+    #[inline]
+    fn list_dir(&mut self, dir: &mut Self::Dir) -> (Vec<std::ffi::CString>, Option<model::errno::Errno>) {
+        sys::list(dir)
+    }
+    #[inline]
+    fn dir_fd(&self, dir: &Self::Dir) -> i32 {
+        std::os::fd::AsRawFd::as_raw_fd(dir)
+    }
+    #[inline]
+    fn stat_at(&mut self, dir: i32, name: &CStr) -> SysResult<FileStat> {
+        sys::statat(dir, name).map(|st| file_stat(&st))
+    }
+    #[inline]
+    fn watch(&mut self, dir: &[u8]) -> Option<Self::Watch> {
+        crate::exec::runsvdir::Watcher::build(dir)
+    }
+    #[inline]
+    fn watch_fd(&self, w: &Self::Watch) -> i32 {
+        w.fd()
+    }
+    #[inline]
+    fn drain_watch(&mut self, w: &mut Self::Watch) -> model::runsvdir::watch::Effect {
+        w.drain()
+    }
+}

@@ -34,16 +34,17 @@ use std::rc::Rc;
 use model::errno::Errno;
 use model::readiness::Protocol;
 use model::runsv::{Config, Input as RsvInput, Phase, Readiness, Runsv, Slot};
-use model::runsvdir::machine::{Action as DirAction, DirStamp, Entry, EntryKind, Input as DirInput, Runsvdir, ScanReply, WatchState};
+use model::runsvdir::machine::{Input as DirInput, Runsvdir};
+use model::runsvdir::watch::Effect;
 use model::status::Want;
 use model::time::{Mono, Now, Span, Wall};
-use model::Machine;
 use runtime::driver::{self, Io, Os, Trace, Turn};
 use runtime::exec::runsv::{Handled, RunsvIo};
 use runtime::exec::runsv_ready::ReadyIo;
+use runtime::exec::runsvdir::RunsvdirIo;
 use runtime::fs::AtomicWriteError;
 use runtime::latch::SignalSet;
-use runtime::os::{Datagram, Syscalls};
+use runtime::os::{Datagram, DirSyscalls, FileStat, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 use runtime::wait::{Interest, Ready};
 
@@ -64,6 +65,11 @@ const STRANGER_PID: i32 = 99_999;
 const SIGCHLD: i32 = libc::SIGCHLD;
 const SIGTERM: i32 = libc::SIGTERM;
 const RUNSVDIR_PID: i32 = 2;
+/// runsvdir's descriptors on the fake kernel: the scanned directory, the change notices,
+/// the stamp file.
+const SCAN_FD: i32 = 40;
+const WATCH_FD: i32 = 41;
+const STAMP_FD: i32 = 42;
 
 /// How a run is set up.
 #[derive(Clone, Debug)]
@@ -320,6 +326,12 @@ struct World {
     next_pid: i32,
     quiet: bool,
     faults: BTreeMap<JointFault, usize>,
+    /// runsv processes started by runsvdir.
+    runsv_starts: usize,
+    /// Exited runsv processes runsvdir has not reaped yet.
+    runsv_zombies: VecDeque<i32>,
+    /// A change notice is pending on runsvdir's watch.
+    dir_changed: bool,
     /// runsv processes killed inside a syscall: the rest of their turn has no effect.
     dead: BTreeSet<i32>,
     /// Where runsv was killed, by point.
@@ -807,6 +819,131 @@ impl Syscalls for JointSys {
     }
 }
 
+/// runsvdir's view of the fake kernel: the services directory `/service`, its runsv
+/// children, its change notices.
+pub struct JointDirSys(Rc<RefCell<World>>);
+
+/// A scanned directory: the names and inodes at the time of the scan.
+pub struct ScannedDir(Vec<(std::ffi::CString, u64)>);
+
+impl Syscalls for JointDirSys {
+    fn spawn(&mut self, _spec: &SpawnSpec) -> Result<i32, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn wait_pid(&mut self, _pid: i32) -> Result<i32, Errno> {
+        Err(Errno::ECHILD)
+    }
+    fn reap_nohang(&mut self) -> Option<Reaped> {
+        let w = &mut *self.0.borrow_mut();
+        let pid = w.runsv_zombies.pop_front()?;
+        w.note(("runsvdir reaps", pid));
+        Some(Reaped { pid, status: 0 })
+    }
+    fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
+        let w = &mut *self.0.borrow_mut();
+        w.note(("runsvdir kill", pid, sig));
+        if !w.runsv_of.contains_key(&pid) {
+            return Err(Errno::ESRCH);
+        }
+        w.latch(pid, sig);
+        Ok(())
+    }
+    fn stat_mode(&mut self, _path: &CStr) -> Result<u32, Errno> {
+        Err(Errno::ENOENT)
+    }
+    fn open_read(&mut self, _path: &CStr) -> Result<i32, Errno> {
+        Err(Errno::ENOENT)
+    }
+    fn read(&mut self, _fd: i32, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Err(Errno::EAGAIN)
+    }
+    fn close(&mut self, _fd: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn write_atomic(&mut self, _tmp: &CStr, _dest: &CStr, _bytes: &[u8]) -> Result<(), AtomicWriteError> {
+        Ok(())
+    }
+    fn write_stderr(&mut self, line: &[u8]) {
+        self.0.borrow_mut().note(("runsvdir stderr", line));
+    }
+    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
+        Err(Errno::EMFILE)
+    }
+    fn set_nonblock(&mut self, _fd: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn recv_datagram(&mut self, _fd: i32) -> Option<Datagram> {
+        None
+    }
+    fn parent_of(&mut self, _pid: i32) -> Option<i32> {
+        None
+    }
+}
+
+impl DirSyscalls for JointDirSys {
+    type Dir = ScannedDir;
+    type Watch = ();
+    fn stat(&mut self, _path: &CStr) -> Result<FileStat, Errno> {
+        let w = self.0.borrow();
+        Ok(FileStat { mode: libc::S_IFDIR | 0o755, mtime: w.mtime, ino: 2, dev: 1 })
+    }
+    fn open(&mut self, _path: &CStr, _flags: i32, _mode: u32) -> Result<i32, Errno> {
+        Ok(STAMP_FD)
+    }
+    fn write(&mut self, _fd: i32, bytes: &[u8]) -> Result<usize, Errno> {
+        Ok(bytes.len())
+    }
+    fn dup2(&mut self, _from: i32, _to: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn pipe_nonblocking(&mut self) -> Result<(i32, i32), Errno> {
+        Err(Errno::EMFILE)
+    }
+    fn spawn_plan(&mut self, plan: &model::spawn::ChildPlan) -> Result<i32, Errno> {
+        let w = &mut *self.0.borrow_mut();
+        let name = plan.exec.argv.get(1).cloned().unwrap_or_default();
+        w.note(("runsvdir fork", &name));
+        if w.fault(JointFault::RunsvdirFork, 40) {
+            return Err(Errno::EAGAIN);
+        }
+        // `runsv <name>` after `fchdir` to the scanned directory: the directory of that name.
+        let Some(&ino) = w.dir.get(&name) else {
+            w.violate(Check::Orderly, format!("runsvdir started runsv for {:?}, not in the directory", String::from_utf8_lossy(&name)));
+            return Err(Errno::ENOENT);
+        };
+        let pid = w.pid();
+        w.runsv_of.insert(pid, ino);
+        w.runsv_starts += 1;
+        Ok(pid)
+    }
+    fn open_dir(&mut self, _path: &CStr) -> Result<ScannedDir, Errno> {
+        let w = self.0.borrow();
+        Ok(ScannedDir(w.dir.iter().filter_map(|(n, &ino)| Some((std::ffi::CString::new(n.clone()).ok()?, ino))).collect()))
+    }
+    fn list_dir(&mut self, dir: &mut ScannedDir) -> (Vec<std::ffi::CString>, Option<Errno>) {
+        (dir.0.iter().map(|(n, _)| n.clone()).collect(), None)
+    }
+    fn dir_fd(&self, _dir: &ScannedDir) -> i32 {
+        SCAN_FD
+    }
+    fn stat_at(&mut self, _dir: i32, name: &CStr) -> Result<FileStat, Errno> {
+        let w = self.0.borrow();
+        match w.dir.get(name.to_bytes()) {
+            Some(&ino) => Ok(FileStat { mode: libc::S_IFDIR | 0o755, mtime: 0, ino, dev: 1 }),
+            None => Err(Errno::ENOENT),
+        }
+    }
+    fn watch(&mut self, _dir: &[u8]) -> Option<()> {
+        Some(())
+    }
+    fn watch_fd(&self, _w: &()) -> i32 {
+        WATCH_FD
+    }
+    fn drain_watch(&mut self, _w: &mut ()) -> Effect {
+        Effect { changed: std::mem::take(&mut self.0.borrow_mut().dir_changed), rebuild: false }
+    }
+}
+
 /// The clock for the driver's turn functions (the scheduler does the waiting).
 struct JointClock(Rc<RefCell<World>>);
 
@@ -836,9 +973,13 @@ struct RunsvProc {
 struct Joint {
     w: Rc<RefCell<World>>,
     clock: JointClock,
+    /// runsvdir: the model machine and the production executor.
     dir_m: Runsvdir,
+    dir_io: RunsvdirIo<JointDirSys>,
+    dir_queue: VecDeque<DirInput>,
+    /// runsvdir's deadline once it has settled (`None` before its first turn).
+    dir_deadline: Option<Mono>,
     runsvs: BTreeMap<i32, RunsvProc>,
-    runsv_starts: usize,
     runsv_exits: usize,
     checks: usize,
     steps: usize,
@@ -853,52 +994,43 @@ impl Joint {
         self.w.borrow().now
     }
 
-    /// Feeds runsvdir one input, answering its obligations from the kernel.
-    fn feed_dir(&mut self, input: DirInput) {
-        let mut next = Some(input);
-        let mut cap = model::StepCap::new("joint sim: runsvdir actions", 100_000);
-        loop {
-            cap.step();
-            let now = self.now();
-            if let Some(i) = next.take() {
-                self.w.borrow_mut().note(("dir-in", format!("{i:?}")));
-                self.dir_m.handle(now, i);
-            }
-            let Some(a) = self.dir_m.poll_action() else { break };
-            next = self.dir_action(a);
-        }
-        if let Some(o) = self.dir_m.owed() {
-            self.w.borrow_mut().violate(Check::Orderly, format!("runsvdir left {o:?} unanswered"));
-        }
-    }
-
-    fn dir_action(&mut self, a: DirAction) -> Option<DirInput> {
-        let w = &mut *self.w.borrow_mut();
-        w.note(("dir-out", format!("{a:?}")));
-        match a {
-            DirAction::SetupLog => Some(DirInput::LogReady(Ok(()))),
-            DirAction::Watch => Some(DirInput::Watch(WatchState::Active)),
-            DirAction::StatDir => Some(DirInput::DirStat(Ok(DirStamp { mtime_secs: w.mtime, ino: 2, dev: 1 }))),
-            DirAction::Scan => {
-                let entries = w.dir.iter().map(|(n, &ino)| Entry { name: n.clone(), kind: EntryKind::Dir { dev: 1, ino } }).collect();
-                Some(DirInput::Scanned(ScanReply::Listed { entries, read_error: None }))
-            }
-            DirAction::StartRunsv { dev, ino, .. } => {
-                if w.fault(JointFault::RunsvdirFork, 40) {
-                    return Some(DirInput::Spawned { dev, ino, result: Err(Errno::EAGAIN) });
-                }
-                let pid = w.pid();
-                w.runsv_of.insert(pid, ino);
-                self.runsv_starts += 1;
-                Some(DirInput::Spawned { dev, ino, result: Ok(pid) })
-            }
-            DirAction::Term { pid } => {
-                w.latch(pid, SIGTERM);
+    /// One turn of runsvdir (the production executor through the driver's turn
+    /// functions) if something wakes it: a change notice, a signal (SIGCHLD from a runsv
+    /// exit, ALRM), its deadline, or its first input. Returns whether it ran.
+    fn run_runsvdir(&mut self) -> bool {
+        let woke = {
+            let w = &mut *self.w.borrow_mut();
+            let now = w.now.mono;
+            let mut interests = Vec::new();
+            self.dir_io.interests(&mut interests);
+            let ready: Vec<Ready> = interests
+                .iter()
+                .filter(|i| i.read && i.fd == WATCH_FD && w.dir_changed)
+                .map(|i| Ready { fd: i.fd, readable: true, writable: false })
+                .collect();
+            let sigs = w.pending.get(&RUNSVDIR_PID).copied().unwrap_or(0);
+            let due = self.dir_deadline.is_some_and(|d| d <= now);
+            if ready.is_empty() && sigs == 0 && !due {
                 None
+            } else {
+                w.pending.remove(&RUNSVDIR_PID);
+                Some((ready, SignalSet(sigs)))
             }
-            DirAction::WriteStamp(_) => Some(DirInput::StampWritten(Ok(()))),
-            DirAction::WriteLog(_) | DirAction::ShowTitle(_) | DirAction::Warn(_) | DirAction::Exit(_) => None,
+        };
+        if self.dir_deadline.is_some() && woke.is_none() && self.dir_queue.is_empty() {
+            return false;
         }
+        if let Some((ready, signals)) = woke {
+            driver::woken::<Runsvdir, _, _>(&mut self.dir_io, &mut self.clock, self.dir_deadline, ready, signals, &mut self.dir_queue);
+        }
+        match driver::settle(&mut self.dir_m, &mut self.dir_io, &mut self.clock, &mut self.dir_queue, &mut Trace::none()) {
+            Turn::Finished(code) => {
+                self.w.borrow_mut().violate(Check::Orderly, format!("runsvdir exited {code}"));
+                self.dir_deadline = Some(Mono(u64::MAX));
+            }
+            Turn::Waiting { deadline, .. } => self.dir_deadline = Some(deadline.unwrap_or(Mono(u64::MAX))),
+        }
+        true
     }
 
     /// Creates the runsv processes runsvdir forked (their start-up is runsv's `setup`,
@@ -1009,6 +1141,7 @@ impl Joint {
             w.violate(Check::Orderly, format!("runsv {pid} exited {code} leaving children {left:?}"));
         }
         w.pending.remove(&pid);
+        w.runsv_zombies.push_back(pid);
         w.latch(RUNSVDIR_PID, SIGCHLD);
     }
 
@@ -1024,21 +1157,8 @@ impl Joint {
         for p in w.procs.values_mut().filter(|p| p.parent == pid) {
             p.parent = 1;
         }
+        w.runsv_zombies.push_back(pid);
         w.latch(RUNSVDIR_PID, SIGCHLD);
-    }
-
-    /// runsvdir's wake-up: its reaped runsv, its deadline, its signals.
-    fn run_runsvdir(&mut self, exited: &mut Vec<i32>) {
-        for pid in exited.drain(..) {
-            self.feed_dir(DirInput::RunsvExited { pid });
-        }
-        let sigs = self.w.borrow_mut().pending.remove(&RUNSVDIR_PID).unwrap_or(0);
-        if sigs & (1 << libc::SIGALRM) != 0 {
-            self.feed_dir(DirInput::Alarm);
-        }
-        if self.dir_m.poll_deadline().is_some_and(|d| d <= self.now().mono) {
-            self.feed_dir(DirInput::Tick);
-        }
     }
 
     /// The invariants, after every step.
@@ -1164,7 +1284,7 @@ impl Joint {
                 t = t.min(d);
             }
         }
-        if let Some(d) = self.dir_m.poll_deadline() {
+        if let Some(d) = self.dir_deadline {
             t = t.min(d);
         }
         t
@@ -1230,8 +1350,9 @@ impl Joint {
                         svc.finish_present = w.rng.chance(300);
                     }
                     w.mtime = w.now.wall.unix_secs;
+                    // The change notice runsvdir's watch reports.
+                    w.dir_changed = true;
                 }
-                self.feed_dir(DirInput::DirChanged);
             }
             15..=54 => {
                 // `sv` commands, racing the rescans.
@@ -1343,13 +1464,7 @@ impl Joint {
         loop {
             cap.step();
             let ran = self.run_runsvs();
-            // runsvdir reaps every runsv pid it tracks that is gone.
-            let mut exited: Vec<i32> =
-                self.dir_m.services().iter().filter_map(|s| s.pid).filter(|p| !self.runsvs.contains_key(p)).collect();
-            let reaped = !exited.is_empty();
-            let before = self.runsv_starts;
-            self.run_runsvdir(&mut exited);
-            if !ran && !reaped && self.runsv_starts == before {
+            if !self.run_runsvdir() && !ran {
                 break;
             }
         }
@@ -1398,6 +1513,9 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         quiet: false,
         faults: BTreeMap::new(),
         fork_failed: BTreeMap::new(),
+        runsv_starts: 0,
+        runsv_zombies: VecDeque::new(),
+        dir_changed: false,
         dead: BTreeSet::new(),
         kill_points: BTreeMap::new(),
         npipes: BTreeMap::new(),
@@ -1412,17 +1530,20 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         trace: std::env::var_os("JOINT_SIM_TRACE").is_some(),
     };
     let w = Rc::new(RefCell::new(world));
+    let strays = runtime::signals::Strays { catch: Vec::new(), unblock_in_child: Vec::new() };
+    let dir_io = RunsvdirIo::over(JointDirSys(w.clone()), b"/service", false, None, None, &strays).expect("a path without NUL");
     let mut j = Joint {
         w: w.clone(),
         clock: JointClock(w.clone()),
         dir_m: Runsvdir::new(None),
+        dir_io,
+        dir_queue: VecDeque::from([DirInput::Start]),
+        dir_deadline: None,
         runsvs: BTreeMap::new(),
-        runsv_starts: 0,
         runsv_exits: 0,
         checks: 0,
         steps: 0,
     };
-    j.feed_dir(DirInput::Start);
     let active_end = T0 + Span::from_secs(cfg.active_secs);
     let end = active_end + Span::from_secs(30);
     let mut outside_at = T0;
@@ -1447,7 +1568,7 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         violations: std::mem::take(&mut w.violations),
         faults: std::mem::take(&mut w.faults),
         checks: j.checks,
-        runsv_starts: j.runsv_starts,
+        runsv_starts: w.runsv_starts,
         runsv_exits: j.runsv_exits,
         service_starts: w.service_starts,
         lines: w.lines,
