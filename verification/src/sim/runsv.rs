@@ -68,6 +68,9 @@ pub enum Plant {
     /// `wait` ignores the machine's deadline (a timer never armed): a throttled restart
     /// waits for the next outside event.
     IgnoreDeadline,
+    /// `stat("control/<c>")` says the script is absent when one is planned: what the
+    /// executor reports no longer matches what ran.
+    HideControlScript,
 }
 
 /// How a run is set up.
@@ -800,6 +803,10 @@ impl Syscalls for FakeSys {
         match (path.to_bytes().strip_prefix(b"control/"), s.control) {
             (Some(c), Some((byte, plan))) if c == [byte] => match plan.outcome {
                 ControlOutcome::Absent => Err(Errno::ENOENT),
+                ControlOutcome::Exited(_) if s.cfg.plant == Plant::HideControlScript => {
+                    s.plant_fired = true;
+                    Err(Errno::ENOENT)
+                }
                 ControlOutcome::StatFailed(e) => Err(e),
                 _ => Ok(0o100_755),
             },
