@@ -124,6 +124,7 @@ fn record_for(st: &StatusRecord, ready: bool) -> SlotRecord {
         restarts: 3,
         quick_deaths: 0,
         status_text: "Serving \"3\" clients\\ née\n".as_bytes().to_vec(),
+        backoff: None,
     }
 }
 

@@ -52,6 +52,7 @@ fn slot() -> impl Strategy<Value = SlotRecord> {
                 restarts,
                 quick_deaths,
                 status_text,
+                backoff: None,
             }
         })
 }

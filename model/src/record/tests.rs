@@ -24,6 +24,7 @@ fn sample() -> Record {
             restarts: 1,
             quick_deaths: 0,
             status_text: b"Serving 3 clients".to_vec(),
+            backoff: None,
         },
         log: None,
     }

@@ -819,6 +819,7 @@ fn ext(status: &[u8], readiness: crate::readiness::Protocol, ready: bool) -> Vec
         restarts: 0,
         quick_deaths: 0,
         status_text: Vec::new(),
+        backoff: None,
     };
     crate::record::encode(&crate::record::Record { main, log: None })
 }
