@@ -898,6 +898,8 @@ impl Machine for Runsv {
 }
 
 #[cfg(test)]
+mod backoff_tests;
+#[cfg(test)]
 mod ready_tests;
 #[cfg(test)]
 mod stop_tests;
