@@ -130,8 +130,8 @@ impl SlotRecord {
         if self.state == RunState::Down && self.pid != 0 {
             return Some("down with a pid");
         }
-        if self.backoff.is_some_and(|b| b.given_up && (self.state != RunState::Down || self.wanted != Want::Up)) {
-            return Some("given up while not down with want up");
+        if self.backoff.is_some_and(|b| b.given_up && (self.state != RunState::Down || self.wanted != Want::Down)) {
+            return Some("given up while not down with want down");
         }
         None
     }

@@ -23,12 +23,14 @@
 //! `quick_deaths` in `status.ext` (docs/readiness.md §2 rule 11). A death runsv asked for
 //! (`sv restart`, `sv term`, ...) resets the run of quick deaths and keeps runit's rule.
 //!
-//! **Given up** ([`Phase::GivenUp`]): down, want still up, no restart, no wake-up. The
-//! 20-byte `status` says *down, want up* (runit's `sv` prints `down: x: 5s, normally up,
-//! want up`: the supervisor wants it and it is not running, which is the truth and what
-//! monitoring should alert on); `status.ext` says `given_up=1`, and our `sv status` then
-//! appends `, given up`. Only a command leaves it: `u`/`o`/`d`/`x` (so `sv up`,
-//! `sv restart`, `sv once`, `sv down`, `sv exit`) act as on a down slot and start a fresh
+//! **Given up** ([`Phase::GivenUp`]): down, and runsv no longer wants it up (want
+//! down), no restart, no wake-up. The 20-byte `status` says *down, want down*: runit's
+//! `sv` (and ours) skips sending `u` when byte 17 already says `u` (sv.c `control()`), so
+//! only a give-up that reads *want down* can be left with `sv up` from runit's own `sv`;
+//! runit's `sv` and daemontools' `svstat` print it as `down: x: 5s, normally up`, like a
+//! service taken down, which is what runsv did. `status.ext` says `given_up=1`, and our
+//! `sv status` then appends `, given up`. Only a command leaves it: `u`/`o`/`d`/`x` (so
+//! `sv up`, `sv restart`, `sv once`, `sv exit`) act as on a down slot and start a fresh
 //! count; `t` and the signal commands do what they do on a down slot.
 
 use alloc::vec::Vec;
@@ -254,7 +256,10 @@ impl Runsv {
                 self.deaths.armed = d;
                 down(Some(now.mono + d))
             }
-            Verdict::GiveUp if self.main.want == Want::Up => Phase::GivenUp { not_before: runit },
+            Verdict::GiveUp if self.main.want == Want::Up => {
+                self.main.want = Want::Down;
+                Phase::GivenUp { not_before: runit }
+            }
             Verdict::GiveUp => down(runit),
         }
     }

@@ -226,7 +226,8 @@ fn test_run_reaped_crash_loop_pauses_grow_then_give_up() {
     let pauses = h.loop_until_given_up();
     assert_eq!(pauses, [1000, 2000, 4000], "3 automatic restarts allowed in 60 s, then given up");
     assert_eq!(h.main().state(), RunState::Down);
-    assert_eq!(h.main().want, Want::Up, "the 20 bytes say down, want up");
+    assert_eq!(h.main().want, Want::Down, "the 20 bytes say down, want down: runit's sv up sends u");
+    assert_eq!(h.main().record().want, b'd');
     assert_eq!(h.m.poll_deadline(), None, "no wake-up while given up");
     assert_eq!(h.ext(), Some(BackoffRecord { given_up: true, restart_delay_ms: 0 }));
 }
@@ -296,7 +297,8 @@ fn test_given_up_up_leaves_after_runits_throttle_with_a_fresh_count() {
     let a = h.command(b'u');
     assert!(!h.m.given_up());
     let (stat, ext) = status_written(&a).unwrap();
-    assert_eq!(stat, b"down\n", "runit's stat says no more for a down slot wanted up");
+    assert_eq!(stat, b"down\n");
+    assert_eq!((h.main().want, h.main().record().want), (Want::Up, b'u'));
     assert_eq!(record::decode(ext.unwrap()).unwrap().main.backoff.map(|b| b.given_up), Some(false));
     assert_eq!(h.m.owed(), None, "the 1 s throttle of the last short cycle still holds");
     h.restart_after_pause();

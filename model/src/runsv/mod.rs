@@ -825,9 +825,9 @@ impl Runsv {
         };
         let log_no_finish = self.log.as_ref().is_none_or(|l| !matches!(l.phase, Phase::Finish { .. }));
         let draining_has_log = self.life != Life::DrainingLog || self.log.is_some();
-        let given_up_main_want_up =
-            self.log.as_ref().is_none_or(|l| !matches!(l.phase, Phase::GivenUp { .. })) && (!self.given_up() || self.main.want == Want::Up);
-        pending_matches && log_no_finish && draining_has_log && given_up_main_want_up
+        let given_up_main_want_down = self.log.as_ref().is_none_or(|l| !matches!(l.phase, Phase::GivenUp { .. }))
+            && (!self.given_up() || self.main.want == Want::Down);
+        pending_matches && log_no_finish && draining_has_log && given_up_main_want_down
     }
 }
 

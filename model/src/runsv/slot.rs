@@ -49,7 +49,7 @@ pub enum Phase {
         kill_at: Option<Mono>,
     },
     /// Given up after too many automatic restarts (`restart-limit-count`; `backoff.rs`):
-    /// down, want up, nothing starts it until a command. Main slot only.
+    /// down, want down, nothing starts it until a command. Main slot only.
     GivenUp {
         /// runit's throttle deadline of the last cycle, kept for the start a `u` makes.
         not_before: Option<Mono>,
