@@ -256,9 +256,11 @@ impl Runsv {
                 self.deaths.armed = d;
                 down(Some(now.mono + d))
             }
+            // The start a command makes later still waits out 1 s after this death (after
+            // any death the files count, delays never go below runit's throttle).
             Verdict::GiveUp if self.main.want == Want::Up => {
                 self.main.want = Want::Down;
-                Phase::GivenUp { not_before: runit }
+                Phase::GivenUp { not_before: Some(now.mono + RESTART_THROTTLE) }
             }
             Verdict::GiveUp => down(runit),
         }

@@ -51,7 +51,7 @@ pub enum Phase {
     /// Given up after too many automatic restarts (`restart-limit-count`; `backoff.rs`):
     /// down, want down, nothing starts it until a command. Main slot only.
     GivenUp {
-        /// runit's throttle deadline of the last cycle, kept for the start a `u` makes.
+        /// 1 s after the last death: the start a `u` makes waits for it (runit's throttle).
         not_before: Option<Mono>,
     },
 }
