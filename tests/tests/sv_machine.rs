@@ -211,8 +211,8 @@ fn json_from_20_bytes_on_our_runsv() {
     assert_eq!(
         lines.next(),
         Some(
-            "got_term,last_exit_at,last_exit_code,last_exit_signal,log,normally_up,paused,pid,quick_deaths,readiness,ready,\
-             ready_since,restarts,seconds,service,since,source,state,status_text,wanted"
+            "given_up,got_term,last_exit_at,last_exit_code,last_exit_signal,log,normally_up,paused,pid,quick_deaths,readiness,\
+             ready,ready_since,restarts,seconds,service,since,source,state,status_text,wanted"
         )
     );
 }
