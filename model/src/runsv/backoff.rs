@@ -170,15 +170,16 @@ pub struct Deaths {
     pub window: Option<(Mono, u32)>,
     /// What the last death decided.
     pub verdict: Verdict,
-    /// The pause armed by the last death, for `status.ext` (0 when none).
-    pub armed: Span,
+    /// The pause the last death armed, with its deadline, for `status.ext` (shown while
+    /// the slot still waits for that very deadline).
+    pub armed: Option<(Mono, Span)>,
 }
 
 /// [`Deaths`] with every stored monotonic time passed through `f` (explorer
 /// canonicalisation; the window is stored by its end, so a clamp of the past keeps an
 /// expired window expired).
 pub fn map_death_times(d: Deaths, mut f: impl FnMut(Mono) -> Mono) -> Deaths {
-    Deaths { window: d.window.map(|(end, n)| (f(end), n)), ..d }
+    Deaths { window: d.window.map(|(end, n)| (f(end), n)), armed: d.armed.map(|(t, s)| (f(t), s)), ..d }
 }
 
 impl Runsv {
@@ -249,11 +250,11 @@ impl Runsv {
             return down(runit);
         }
         let verdict = core::mem::take(&mut self.deaths.verdict);
-        self.deaths.armed = Span::ZERO;
+        self.deaths.armed = None;
         match verdict {
             Verdict::Runit => down(runit),
             Verdict::Delay(d) => {
-                self.deaths.armed = d;
+                self.deaths.armed = Some((now.mono + d, d));
                 down(Some(now.mono + d))
             }
             // The start a command makes later still waits out 1 s after this death (after
@@ -268,10 +269,11 @@ impl Runsv {
 
     /// The backoff fields of the main slot's `status.ext`, for a service with the files.
     pub(super) fn backoff_record(&self) -> Option<BackoffRecord> {
-        let armed = matches!(self.main.phase, Phase::Down { not_before: Some(_), deferred: None });
-        self.backoff
-            .opted_in()
-            .then(|| BackoffRecord { given_up: self.given_up(), restart_delay_ms: if armed { self.deaths.armed.as_millis() } else { 0 } })
+        let pending = match (self.main.phase, self.deaths.armed) {
+            (Phase::Down { not_before: Some(t), deferred: None }, Some((due, pause))) if t == due => pause,
+            _ => Span::ZERO,
+        };
+        self.backoff.opted_in().then(|| BackoffRecord { given_up: self.given_up(), restart_delay_ms: pending.as_millis() })
     }
 
     /// A command takes the slot out of giving up: a fresh start, a fresh count.

@@ -355,3 +355,17 @@ fn test_given_up_term_and_signals_stay_given_up() {
     }
     assert!(h.main().paused, "p sets the flag, as on a down slot");
 }
+
+#[test]
+fn test_down_fork_retry_after_a_pause_does_not_show_the_old_pause() {
+    let mut h = H::running(Backoff { delay: Some(ms(3000)), ..Backoff::RUNIT });
+    h.dies_after(ms(100));
+    assert_eq!(h.ext().map(|b| b.restart_delay_ms), Some(3000));
+    h.advance(ms(3000));
+    h.feed(Input::Tick);
+    h.feed(Input::ControlDone(ControlOutcome::Absent));
+    h.feed(Input::SpawnFailed(Slot::Main, crate::errno::Errno::EAGAIN));
+    h.command(b'd');
+    assert!(matches!(h.main().phase, Phase::Down { not_before: Some(_), deferred: None }), "the retry's deadline is kept");
+    assert_eq!(h.ext().map(|b| b.restart_delay_ms), Some(0), "not the pause of the last death");
+}
