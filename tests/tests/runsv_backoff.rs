@@ -173,3 +173,35 @@ fn a_delay_under_runits_throttle_is_refused() {
     let err = svc.stderr();
     assert!(err.contains("runsv s: warning: invalid restart-delay: less than runit's 1000 ms throttle, using the default\n"), "{err:?}");
 }
+
+#[test]
+fn runits_own_sv_reads_a_given_up_service_and_brings_it_back() {
+    let Some(root) = e2e::oracle_or_skip("backoff-runit-sv") else { return };
+    let theirs = root.join("usr/bin/sv");
+    let svc = Svc::new("backoff-runit-sv", &[("restart-limit-count", "1\n")]);
+    let mut cap = StepCap::new("runsv_backoff: given up (runit's sv)", 100_000);
+    eventually!(
+        LIMIT,
+        {
+            cap.step();
+            svc.status().ends_with(", given up\n")
+        },
+        "never gave up: {:?}",
+        svc.status()
+    );
+    let runit_sv = |args: &[&str]| {
+        let out = std::process::Command::new(&theirs).args(args).current_dir(&svc.sc.path).output().expect("run Debian's sv");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = runit_sv(&["status", "./s"]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("down: ./s: ") && out.ends_with("s, normally up\n"), "runit's sv: {out:?}");
+    let ours = svc.status();
+    assert!(ours.starts_with("down: ./s: ") && ours.ends_with("s, normally up, given up\n"), "ours adds only the suffix: {ours:?}");
+    // runit's sv sends `u` only when byte 17 is not already `u`: the give-up's want down
+    // lets it through.
+    let (code, out) = runit_sv(&["up", "./s"]);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
+    svc.wait_starts(3);
+    assert!(!svc.status().contains("given up"), "{}", svc.status());
+}
