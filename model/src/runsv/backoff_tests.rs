@@ -369,3 +369,43 @@ fn test_down_fork_retry_after_a_pause_does_not_show_the_old_pause() {
     assert!(matches!(h.main().phase, Phase::Down { not_before: Some(_), deferred: None }), "the retry's deadline is kept");
     assert_eq!(h.ext().map(|b| b.restart_delay_ms), Some(0), "not the pause of the last death");
 }
+
+#[test]
+fn test_map_death_times_moves_every_stored_time() {
+    let d = Deaths { quick: 2, window: Some((Mono(50), 1)), verdict: Verdict::Delay(ms(1000)), armed: Some((Mono(70), ms(1000))) };
+    let moved = map_death_times(d, |t| Mono(t.0 + 5));
+    assert_eq!(moved, Deaths { window: Some((Mono(55), 1)), armed: Some((Mono(75), ms(1000))), ..d });
+}
+
+#[test]
+fn test_log_reaped_counts_nothing() {
+    let config = Config { dir: b"s".to_vec(), down: false, log: Some(false), readiness: Default::default() };
+    let mut h = H { m: Runsv::new(T0, config).with_backoff(ALL), now: T0, pid: 41 };
+    h.feed(Input::Start);
+    h.feed(Input::Spawned(Slot::Log, 7));
+    h.start();
+    h.advance(ms(100));
+    h.feed(Input::ChildExited { pid: 7, status: EXIT_1, finish_present: false });
+    assert_eq!(h.m.deaths(), Deaths::default(), "the log service keeps runit's rule");
+    assert_eq!(h.m.slot(Slot::Log).unwrap().not_before(), Some(h.now.mono + RESTART_THROTTLE));
+}
+
+#[test]
+fn test_run_reaped_at_the_window_end_opens_a_new_window() {
+    let mut h = H::running(Backoff { limit: Some(Limit { count: 1, interval: ms(1500) }), ..Backoff::RUNIT });
+    h.dies_after(ms(100));
+    let end = h.now.mono + ms(1500);
+    assert_eq!(h.m.deaths().window, Some((end, 1)));
+    h.restart_after_pause();
+    h.advance(end - h.now.mono);
+    h.feed(Input::ChildExited { pid: h.pid, status: EXIT_1, finish_present: false });
+    assert!(!h.m.given_up(), "the window is [first death, first death + interval)");
+    assert_eq!(h.m.deaths().window, Some((end + ms(1500), 1)));
+}
+
+#[test]
+fn test_given_up_window_count_stays_at_the_limit() {
+    let mut h = H::running(ALL);
+    h.loop_until_given_up();
+    assert_eq!(h.m.deaths().window.map(|w| w.1), Some(3), "never counted past the limit");
+}
