@@ -16,7 +16,9 @@
 //!
 //! Initial states: `down` or not × the three log configurations × first fork ok or not;
 //! without a log also with every stop file ([`OPTED_IN`]), so escalation, group signals and
-//! the `./finish` limit are explored (`StopEndsInTime`, `RunitUnlessOptedIn`).
+//! the `./finish` limit are explored (`StopEndsInTime`, `RunitUnlessOptedIn`); and one
+//! with the backoff files ([`BACKOFF`]: growing pauses, giving up), so the pauses' bounds
+//! and the give-up state are explored (`BackoffWithinBounds`, `GiveUpOnlyByCommand`).
 //!
 //! Liveness, under fair schedules (no new command; time passes, children exit, forks
 //! succeed and scripts are absent): from every explored state where main (log) is wanted up
@@ -38,7 +40,7 @@ use std::time::Instant;
 
 use model::readiness::Protocol;
 use model::runsv::Readiness;
-use model::runsv::{ControlOutcome, Deferred, Phase, Slot, Stop};
+use model::runsv::{Backoff, ControlOutcome, Deferred, Limit, Phase, Slot, Stop, Verdict};
 use model::status::{RunState, Want};
 use model::time::Span;
 use model::Machine;
@@ -60,6 +62,12 @@ const STATUSES: [i32; 2] = [0, 15];
 
 /// A service with every stop file: `down-signal` HUP, `timeout-kill` 1000,
 /// `timeout-finish` 500, `flag-timeout-killpg` (deadlines that the ticks above reach).
+/// The backoff files explored: pauses of 1 s then 2 s (`restart-steps` 1,
+/// `restart-max-delay` 2000), and giving up at the second automatic restart in 10 s
+/// (`restart-limit-count` 1).
+const BACKOFF: Backoff =
+    Backoff { delay: None, steps: 1, max_delay: Some(Span::from_secs(2)), limit: Some(Limit { count: 1, interval: Span::from_secs(10) }) };
+
 const OPTED_IN: Stop = Stop {
     signal: model::runsv::Sig::Hup,
     kill_after: Some(model::time::Span::from_millis(1000)),
@@ -183,6 +191,12 @@ impl Explore for RunsvExplore {
                         out.push(World::new_with_stop(config.clone(), stop, PidPolicy::SmallestFree, true, replies).canonical());
                     }
                 }
+                // With the backoff files (growth and a give-up limit), wanted up, no log.
+                if log.is_none() && !down {
+                    let w =
+                        World::new_with_backoff(config.clone(), Stop::RUNIT, BACKOFF, PidPolicy::SmallestFree, true, Replies::default());
+                    out.push(w.canonical());
+                }
             }
         }
         out
@@ -219,8 +233,13 @@ macro_rules! always_invariants {
     };
 }
 
-/// Main wanted up (not exiting) and not running.
+/// Main wanted up (not exiting) and not running, under runit's restart rule.
 fn main_wanted_down(s: &S) -> bool {
+    !s.backoff.opted_in() && main_wanted_down_any(s)
+}
+
+/// Main wanted up (not exiting) and not running, with or without the backoff files.
+fn main_wanted_down_any(s: &S) -> bool {
     !s.exited && s.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid() == 0)
 }
 
@@ -268,6 +287,8 @@ fn properties() -> Vec<Property<S>> {
         RunitUnlessOptedIn,
         ReadyOnlyWhileThatChildRuns,
         RecordAgrees,
+        BackoffWithinBounds,
+        GiveUpOnlyByCommand,
     );
     assert_eq!(p.len(), INVARIANTS.len(), "every named invariant is explored");
     p.push(Property::eventually_within(
@@ -283,6 +304,16 @@ fn properties() -> Vec<Property<S>> {
         |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Run),
         FAIR_STEPS,
         WITHIN_5S,
+    ));
+    // With the backoff files a cycle that a 5 s fork retry stretched is still quick, so
+    // its pause comes on top (runit would restart at once after a cycle over 1 s). A cycle
+    // whose death reached the limit ends in giving up instead.
+    p.push(Property::eventually_within(
+        "wanted up runs again within 5 s + the longest pause with backoff",
+        |s| s.backoff.opted_in() && main_wanted_down_any(s) && s.m.deaths().verdict != Verdict::GiveUp,
+        |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Run),
+        FAIR_STEPS,
+        WITHIN_5S + BACKOFF.longest().as_millis(),
     ));
     p.push(Property::eventually_within(
         "wanted-up log runs again within 1 s",
@@ -332,6 +363,12 @@ fn properties() -> Vec<Property<S>> {
         |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() != RunState::Run),
         FAIR_STEPS,
     ));
+    p.push(Property::sometimes("given up", |s| s.m.given_up()));
+    p.push(Property::sometimes("backoff pause over 1 s armed", |s| {
+        s.m.slot(Slot::Main).is_some_and(|m| {
+            matches!(m.phase, Phase::Down { not_before: Some(t), deferred: None } if t > s.now.mono + model::time::Span::from_millis(1000))
+        })
+    }));
     p.push(Property::sometimes("log signalled", |s| s.m.slot(Slot::Log).is_some_and(|l| l.paused && l.pid() != 0)));
     p
 }
@@ -349,7 +386,15 @@ fn run_with(readiness: bool, depth: usize, max_states: usize) -> usize {
         // The readiness alphabet has no `p`/`c` and its initial states no stop files: those
         // coverage goals belong to the plain run.
         props.retain(|p| {
-            !matches!(p.name, "paused while down" | "log signalled" | "stop escalated to SIGKILL" | "finish under timeout-finish")
+            !matches!(
+                p.name,
+                "paused while down"
+                    | "log signalled"
+                    | "stop escalated to SIGKILL"
+                    | "finish under timeout-finish"
+                    | "given up"
+                    | "backoff pause over 1 s armed"
+            )
         });
         props.push(Property::sometimes("ready by an event", |s| {
             s.m.slot(Slot::Main).is_some_and(|m| m.is_ready()) && s.ready_credit.is_some()

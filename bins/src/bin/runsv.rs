@@ -28,7 +28,8 @@ fn runsv_main() -> i32 {
     let now = runtime::clock::now();
     let mut trace = Trace::from_env();
     let stop = io.stop();
-    trace.note(&(now, &config, stop));
-    let mut machine = Runsv::new(now, config).with_stop(stop);
+    let backoff = io.backoff();
+    trace.note(&(now, &config, stop, backoff));
+    let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
     driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
 }

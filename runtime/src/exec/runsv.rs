@@ -12,7 +12,7 @@ use std::ffi::CString;
 
 use model::errno::Errno;
 use model::runsv::text::{self, StatusFile, WriteStep};
-use model::runsv::{Action, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot, Stop};
+use model::runsv::{Action, Backoff, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot, Stop};
 use model::svcfiles::{self, SvcFile};
 
 use super::runsv_ready::ReadyIo;
@@ -78,6 +78,8 @@ pub struct RunsvIo<O: Syscalls = Real> {
     handled: Handled,
     finished: Option<i32>,
     stop: Stop,
+    /// The main slot's backoff files (addition; runit's throttle without them).
+    backoff: Backoff,
     /// notification-fd pipe and sd_notify socket (additions; idle without the files).
     ready: ReadyIo,
 }
@@ -164,6 +166,7 @@ impl RunsvIo<Real> {
             Ok(_) => Some(sys::stat(&c("log/down")).is_ok()),
         };
         let stop = read_stop_files(dir, &mut warnings);
+        let backoff = read_backoff_files(dir, &mut warnings);
         for w in &warnings {
             crate::diag::write_stderr(w);
         }
@@ -190,7 +193,7 @@ impl RunsvIo<Real> {
             _ => None,
         };
         let (ready, readiness) = ReadyIo::setup(dir);
-        let io = RunsvIo { os: Real, dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop, ready };
+        let io = RunsvIo { os: Real, dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop, backoff, ready };
         Ok((io, Config { dir: dir.to_vec(), down, log, readiness }))
     }
 }
@@ -217,6 +220,7 @@ impl<O: Syscalls> RunsvIo<O> {
             handled,
             finished: None,
             stop: Stop::RUNIT,
+            backoff: Backoff::RUNIT,
             ready,
         }
     }
@@ -229,6 +233,12 @@ impl<O: Syscalls> RunsvIo<O> {
     /// The main slot's stop settings read at start-up (give them to [`Runsv::with_stop`]).
     pub fn stop(&self) -> Stop {
         self.stop
+    }
+
+    /// The main slot's backoff settings read at start-up (give them to
+    /// [`Runsv::with_backoff`]).
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
     }
 
     fn spawn(&mut self, slot: Slot, program: &Program, fail: Vec<u8>, own_group: bool) -> Result<u32, Errno> {
@@ -347,6 +357,26 @@ fn read_stop_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Stop {
     let (stop, lines) = Stop::from_files(dir, down_signal.as_deref(), timeout_kill.as_deref(), timeout_finish.as_deref(), killpg);
     warnings.extend(lines);
     stop
+}
+
+/// Reads the opt-in backoff files (`restart-delay`, ...) as [`read_stop_files`] reads the
+/// stop files: missing = not set, unreadable = a warning and not set.
+fn read_backoff_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Backoff {
+    let mut read = |file: SvcFile| match fs::read_small(&c(file.name()), 64) {
+        Ok(bytes) => Some(bytes),
+        Err(Errno::ENOENT) => None,
+        Err(e) => {
+            warnings.push(svcfiles::unreadable_line(dir, file, e));
+            None
+        }
+    };
+    let [delay, steps, max, interval, count] =
+        [SvcFile::RestartDelay, SvcFile::RestartSteps, SvcFile::RestartMaxDelay, SvcFile::RestartLimitInterval, SvcFile::RestartLimitCount]
+            .map(&mut read);
+    let (backoff, lines) =
+        Backoff::from_files(dir, delay.as_deref(), steps.as_deref(), max.as_deref(), interval.as_deref(), count.as_deref());
+    warnings.extend(lines);
+    backoff
 }
 
 /// The platform number of a signal the model names.

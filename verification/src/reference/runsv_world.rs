@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use model::runsv::{finish_args, Action, Config, Input, Owed, Program, Runsv, Sig, Slot, Stop};
+use model::runsv::{finish_args, Action, Backoff, Config, Input, Owed, Program, Runsv, Sig, Slot, Stop};
 use model::status::{self, RunState, StatusRecord, Want};
 use model::time::{Mono, Now, Span};
 use model::Machine;
@@ -77,10 +77,19 @@ pub enum Invariant {
     /// Every `status.ext` written decodes, keeps the record's own invariants, and agrees
     /// with the 20 bytes written in the same step (and with the other slot's last ones).
     RecordAgrees,
+    /// Backoff (addition): a restart deadline is never further than the longest pause the
+    /// backoff files allow (1 s without them; 5 s for a fork retry). The lower bound (with
+    /// a `restart-delay` or growth, a start after an unasked death of a `./run` that lived
+    /// under 10 s comes at least 1 s after the cycle ended) is checked as
+    /// [`Invariant::ThrottleSpacing`], by counting that cycle as short.
+    BackoffWithinBounds,
+    /// Giving up (addition): only with `restart-limit-count`, and left only in a step
+    /// that delivered a command (`u o d x`, SIGTERM); meanwhile nothing starts.
+    GiveUpOnlyByCommand,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 19] = [
+pub const INVARIANTS: [Invariant; 21] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -100,6 +109,8 @@ pub const INVARIANTS: [Invariant; 19] = [
     Invariant::RunitUnlessOptedIn,
     Invariant::ReadyOnlyWhileThatChildRuns,
     Invariant::RecordAgrees,
+    Invariant::BackoffWithinBounds,
+    Invariant::GiveUpOnlyByCommand,
 ];
 
 impl Invariant {
@@ -172,6 +183,11 @@ pub struct World {
     pub kill_due: [Option<Mono>; 2],
     /// The pid reaped by the step under way (a group may be killed after its leader).
     pub just_reaped: Option<u32>,
+    /// The main slot's backoff settings the machine was built with.
+    pub backoff: Backoff,
+    /// The main slot's last `./run` died unasked after under 10 s while the backoff files
+    /// change the delay: the cycle it ends counts as short for [`Invariant::ThrottleSpacing`].
+    pub quick_auto_death: bool,
     /// Bits of violated invariants ([`Invariant::bit`]).
     pub violations: u32,
     /// The first violation, described.
@@ -237,9 +253,27 @@ impl World {
             stop,
             kill_due: [None, None],
             just_reaped: None,
+            backoff: Backoff::RUNIT,
+            quick_auto_death: false,
             violations: 0,
             first_violation: None,
         }
+    }
+
+    /// A started runsv with the main slot's stop and backoff settings (the opt-in files).
+    pub fn new_with_backoff(
+        config: Config,
+        stop: Stop,
+        backoff: Backoff,
+        pid_policy: PidPolicy,
+        fixed_wall: bool,
+        replies: Replies,
+    ) -> World {
+        let mut w = World::unstarted_with_stop(config, stop, pid_policy, fixed_wall);
+        w.m = w.m.with_backoff(backoff);
+        w.backoff = backoff;
+        w.start(replies);
+        w
     }
 
     /// Feeds [`Input::Start`], answering its obligations with `replies`, and checks.
@@ -347,6 +381,8 @@ impl World {
             return;
         }
         let mut replies = step.replies.clone();
+        let was_given_up = self.m.given_up();
+        let down_before = self.last_down[0];
         match &step.event {
             Event::Control(slot, byte) => {
                 if self.m.accepts_control(*slot) {
@@ -396,11 +432,17 @@ impl World {
                         self.prev_main = Some(pid);
                         self.ready_credit = None;
                     }
+                    if let (Slot::Main, Some(RunState::Run), Some(start)) = (*slot, was, self.last_start[0]) {
+                        let m = self.m.slot(Slot::Main).expect("main");
+                        let unasked = m.want == Want::Up && !m.got_term();
+                        self.quick_auto_death = self.backoff.delays() && unasked && self.now.mono < start + Span::from_secs(10);
+                    }
                     if let Some(start) = self.last_start[ix(*slot)] {
                         // A cycle ends when the slot goes down (after finish, for main).
                         let ends_cycle = *slot == Slot::Log || was == Some(RunState::Finish) || !*finish;
                         if ends_cycle {
-                            self.last_down[ix(*slot)] = Some((self.now.mono, self.now.mono < start + THROTTLE));
+                            let quick = *slot == Slot::Main && self.quick_auto_death;
+                            self.last_down[ix(*slot)] = Some((self.now.mono, quick || self.now.mono < start + THROTTLE));
                         }
                     }
                     self.feed(Input::ChildExited { pid, status: *status, finish_present: *finish }, &mut replies);
@@ -419,7 +461,44 @@ impl World {
             }
             Event::Ready(e) => self.ready_event(*e, &mut replies),
         }
+        self.check_give_up(was_given_up, &step.event);
+        if self.last_down[0] != down_before {
+            self.check_pause();
+        }
         self.check_after_step();
+    }
+
+    /// [`Invariant::BackoffWithinBounds`] for the pause a cycle that ended in this step armed
+    /// (a fork retry's 5 s is not a pause: a `d` may later keep its deadline).
+    fn check_pause(&mut self) {
+        if let Some(model::runsv::Phase::Down { not_before: Some(t), deferred: None }) = self.m.slot(Slot::Main).map(|m| m.phase) {
+            let longest = self.backoff.longest().max(THROTTLE);
+            if t > self.now.mono + longest {
+                let now = self.now.mono;
+                self.violate(Invariant::BackoffWithinBounds, format!("restart due {t:?} at {now:?}, longest pause {longest:?}"));
+            }
+        }
+    }
+
+    /// [`Invariant::GiveUpOnlyByCommand`] for one step; giving up also stops wanting the
+    /// service up (so that runit's `sv up` sends `u`), which is the one want change that
+    /// is not a command's.
+    fn check_give_up(&mut self, was: bool, event: &Event) {
+        let now = self.m.given_up();
+        let command = matches!(event, Event::Control(Slot::Main, b'u' | b'o' | b'd' | b'x') | Event::Terminate);
+        if now && self.backoff.limit.is_none() {
+            self.violate(Invariant::GiveUpOnlyByCommand, "given up without restart-limit-count".into());
+        }
+        if was && !now && !command {
+            self.violate(Invariant::GiveUpOnlyByCommand, format!("left giving up on {event:?}"));
+        }
+        if !was && now {
+            self.expect_want[0] = Want::Down;
+        }
+        if !self.backoff.opted_in() && self.m.deaths() != Default::default() {
+            let d = self.m.deaths();
+            self.violate(Invariant::RunitUnlessOptedIn, format!("deaths counted without the backoff files: {d:?}"));
+        }
     }
 
     /// The stop signal of `slot` (the log slot always stops as in runit).
@@ -792,7 +871,14 @@ impl World {
                 }
             }
         }
-        let horizon = [Some(Span::from_secs(5)), self.stop.kill_after, self.stop.finish_limit].into_iter().flatten().max();
+        if self.m.given_up() && !self.live[0].is_empty() {
+            let l = self.live[0].clone();
+            self.violate(Invariant::GiveUpOnlyByCommand, format!("given up with live children {l:?}"));
+        }
+        let horizon = [Some(Span::from_secs(5)), self.stop.kill_after, self.stop.finish_limit, Some(self.backoff.longest())]
+            .into_iter()
+            .flatten()
+            .max();
         if let Some(d) = self.m.poll_deadline() {
             if d <= self.now.mono || d > self.now.mono + horizon.unwrap_or(Span::from_secs(5)) {
                 let now = self.now.mono;
