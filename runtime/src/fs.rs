@@ -135,7 +135,8 @@ pub enum AtomicWriteError {
 pub fn write_atomic(tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
     let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT | libc::O_NOFOLLOW;
     let fd = sys::open(tmp, flags, 0o644).map_err(AtomicWriteError::Open)?;
-    let written = sys::write(fd, bytes);
+    // An empty file (runsv's `pid` while nothing runs) needs no `write`, as in runit.
+    let written = if bytes.is_empty() { Ok(0) } else { sys::write(fd, bytes) };
     let _ = sys::close(fd);
     match written {
         Err(e) => {
