@@ -27,6 +27,8 @@ p.add_argument("--kills", type=int, default=10, help="kills per restart measurem
 p.add_argument("--scan", type=int, default=500, help="services for the start-up row")
 p.add_argument("--many", type=int, default=1000, help="services for the PSS/CPU row")
 p.add_argument("--only", default="restart,client,scan,logger,ready", help="parts to run (the one-supervisor memory always runs)")
+p.add_argument("--noop-static", default="", help="empty C program, static-pie (the floor of a static client)")
+p.add_argument("--noop-dynamic", default="", help="empty C program, dynamically linked")
 p.add_argument("--idle", type=float, default=60.0, help="seconds an idle supervisor with readiness is watched for wake-ups")
 a = p.parse_args()
 
@@ -246,6 +248,12 @@ def client_calls(sup):
         cpu = {im["name"]: [] for im in IMPLS}
         flt = {im["name"]: [] for im in IMPLS}
         rss = {im["name"]: [] for im in IMPLS}
+        # The floor, timed in the same loop as sv: an empty C program, static-pie under
+        # runit-rs's name, dynamic under runit's (what each kind of binary costs to start).
+        floors = [("runit-rs", a.noop_static), ("runit", a.noop_dynamic)] if argv_of is status_argv else []
+        floors = [(n, path) for n, path in floors if path]
+        floor_wall = {n: [] for n, _ in floors}
+        floor_cpu = {n: [] for n, _ in floors}
         for _ in range(50):  # warm-up
             for im in IMPLS:
                 call(argv_of(im), environ(im))
@@ -257,10 +265,17 @@ def client_calls(sup):
                 cpu[im["name"]].append((ru.ru_utime + ru.ru_stime) * 1e3)
                 flt[im["name"]].append(ru.ru_minflt)
                 rss[im["name"]].append(ru.ru_maxrss)
+            for n, path in floors:
+                t, ru = call([path], {})
+                floor_wall[n].append(t / 1e6)
+                floor_cpu[n].append((ru.ru_utime + ru.ru_stime) * 1e3)
         row(label + ", median wall", {k: med(v) for k, v in wall.items()}, "ms")
         row(label + ", min wall", {k: min(v) for k, v in wall.items()}, "ms")
         row(label + ", mean CPU (user+sys)", {k: statistics.mean(v) for k, v in cpu.items()}, "ms")
         row(label + ", page faults", {k: med(v) for k, v in flt.items()}, "")
+        if floors:
+            row("floor: empty C program per call (static-pie | dynamic), median wall", {k: med(v) for k, v in floor_wall.items()}, "ms")
+            row("floor: empty C program per call (static-pie | dynamic), mean CPU", {k: statistics.mean(v) for k, v in floor_cpu.items()}, "ms")
         for im in IMPLS:
             snap = snapshot(argv_of(im), environ(im), "exit_group" if argv_of is status_argv else "execve")
             MEM.append((label.split(" per")[0].strip("`") + " (at exit/exec)", im["name"], *snap[:3], med(flt[im["name"]])))
