@@ -128,7 +128,10 @@ pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
     // allocates nothing, and ends in execve or _exit.
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { child }) => Ok(child.as_raw()),
-        Ok(ForkResult::Child) => prepared.run(),
+        Ok(ForkResult::Child) => {
+            crate::signals::enter_spawned_child();
+            prepared.run()
+        }
         Err(e) => Err(Errno(e as i32)),
     }
 }
@@ -298,7 +301,9 @@ impl<'a> Prepared<'a> {
                 // SAFETY: signal(2) with SIG_DFL/SIG_IGN installs no handler; the sets were
                 // built before fork. Raw libc: nix's Signal cannot name real-time signals.
                 unsafe {
-                    for s in *default {
+                    // A caught signal needs no reset: `execve` resets it, and until then
+                    // its handler takes the default action in a child.
+                    for s in default.iter().filter(|s| !crate::signals::is_caught(s.0)) {
                         libc::signal(s.0, libc::SIG_DFL);
                     }
                     for s in *ignore {

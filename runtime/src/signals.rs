@@ -8,7 +8,7 @@
 //! happen. Children get the handled signals back at their default disposition and an
 //! empty mask ([`crate::process`]).
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use model::errno::Errno;
 
@@ -22,19 +22,82 @@ static LATCH: Latch = Latch::new();
 #[cfg(loom)]
 static LATCH: std::sync::LazyLock<Latch> = std::sync::LazyLock::new(Latch::new);
 static WAKE_WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+/// Set in a child of [`crate::process::spawn_plan`] right after `fork`: there a caught
+/// signal takes its default action (the child is on its way to `execve`).
+static SPAWNED_CHILD: AtomicBool = AtomicBool::new(false);
+/// Bit `n` set: signal `n` has [`on_signal`] as its handler in this process.
+static CAUGHT: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_signal(signo: libc::c_int) {
     let saved = sys::errno();
-    LATCH.record(signo);
-    let fd = WAKE_WRITE_FD.load(Ordering::SeqCst);
-    if fd >= 0 {
-        let one = 1u64.to_ne_bytes();
-        // SAFETY: write(2) is async-signal-safe; `one` is live. A full counter (EAGAIN)
-        // is fine: the loop is already due to wake.
-        unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) };
+    if SPAWNED_CHILD.load(Ordering::SeqCst) {
+        default_action_in_child(signo);
+    } else {
+        LATCH.record(signo);
+        let fd = WAKE_WRITE_FD.load(Ordering::SeqCst);
+        if fd >= 0 {
+            let one = 1u64.to_ne_bytes();
+            // SAFETY: write(2) is async-signal-safe; `one` is live. A full counter (EAGAIN)
+            // is fine: the loop is already due to wake.
+            unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) };
+        }
     }
     // SAFETY: restoring errno for the interrupted code.
     unsafe { *libc::__errno_location() = saved };
+}
+
+/// Marks this process as a child of [`crate::process::spawn_plan`] (call right after
+/// `fork`, while the caught signals are still blocked). Async-signal-safe.
+pub fn enter_spawned_child() {
+    SPAWNED_CHILD.store(true, Ordering::SeqCst);
+}
+
+/// A signal that reached a spawned child between its unblocking and its `execve`: the
+/// signal gets its default disposition and is raised again, so it takes the default
+/// action as soon as the handler returns — exactly what it would have done had the
+/// child reset every handler to the default before unblocking. This is why a child
+/// need not reset the caught signals one `sigaction` each (about 45 system calls per
+/// child): `execve` resets them anyway ([`is_caught`]).
+fn default_action_in_child(signo: libc::c_int) {
+    // SAFETY: signal(2) with SIG_DFL and raise(3) are async-signal-safe; the signal is
+    // blocked while its handler runs, so the raised one is delivered when it returns.
+    unsafe {
+        libc::signal(signo, libc::SIG_DFL);
+        libc::raise(signo);
+    }
+}
+
+/// Installs [`on_signal`] for `signo` (no `SA_RESTART`); returns the handler it replaced.
+fn catch(signo: i32) -> Result<usize, Errno> {
+    // SAFETY: sigaction with a valid handler and a local out-buffer.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = if signo == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
+        libc::sigemptyset(&mut sa.sa_mask);
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(signo, &sa, &mut old) < 0 {
+            return Err(sys::last_errno());
+        }
+        CAUGHT.fetch_or(bit(signo), Ordering::SeqCst);
+        Ok(old.sa_sigaction)
+    }
+}
+
+fn bit(signo: i32) -> u64 {
+    if (1..64).contains(&signo) {
+        1 << signo
+    } else {
+        0
+    }
+}
+
+/// Whether `signo` is caught by this process's handler. In a forked child such a signal
+/// needs no reset before `execve`: `execve` gives every caught signal its default
+/// disposition, and until then the handler takes the default action in a child.
+/// Async-signal-safe.
+pub fn is_caught(signo: i32) -> bool {
+    CAUGHT.load(Ordering::SeqCst) & bit(signo) != 0
 }
 
 /// The installed handlers and the wake-up eventfd. One per process.
@@ -43,8 +106,9 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Creates the wake-up eventfd, installs handlers (no `SA_RESTART`) for `handled`,
-    /// and blocks them. Other signals keep their inherited dispositions.
+    /// Creates the wake-up eventfd, installs handlers (no `SA_RESTART`) for `handled`
+    /// (those [`strays`] caught already keep theirs), and blocks them. Other signals keep
+    /// their inherited dispositions.
     pub fn install(handled: &[i32]) -> Result<Signals, Errno> {
         // SAFETY: plain system call.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
@@ -52,7 +116,7 @@ impl Signals {
             return Err(sys::last_errno());
         }
         WAKE_WRITE_FD.store(fd, Ordering::SeqCst);
-        // SAFETY: sigset operations on a local set; sigaction with a valid handler.
+        // SAFETY: sigset operations on a local set.
         unsafe {
             let mut mask: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut mask);
@@ -60,17 +124,11 @@ impl Signals {
                 libc::sigaddset(&mut mask, s);
             }
             libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
-            for &s in handled {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-                sa.sa_flags = if s == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
-                libc::sigemptyset(&mut sa.sa_mask);
-                if libc::sigaction(s, &sa, std::ptr::null_mut()) < 0 {
-                    return Err(sys::last_errno());
-                }
-            }
-            Ok(Signals { wake_read: fd })
         }
+        for &s in handled.iter().filter(|&&s| !is_caught(s)) {
+            catch(s)?;
+        }
+        Ok(Signals { wake_read: fd })
     }
 
     /// The fd the wait must watch.
@@ -143,25 +201,35 @@ pub struct Strays {
     pub unblock_in_child: Vec<i32>,
 }
 
-/// The stray signals of a program that handles `core` and leaves `keep_default` alone.
-/// Signals 32 and 33 are glibc's own (its `sigaction` refuses them): see
-/// [`ignore_reserved`].
+/// The stray signals of a program that handles `core` and leaves `keep_default` alone,
+/// caught as they are found: one `sigaction` per signal installs [`on_signal`] and
+/// returns the old disposition; one inherited ignored is put back to ignored (a second
+/// call, only then). Signals 32 and 33 are glibc's own (its `sigaction` refuses them):
+/// see [`ignore_reserved`].
 pub fn strays(core: &[i32], keep_default: &[i32]) -> Strays {
     let mut out = Strays::default();
-    // SAFETY: sigset and sigaction queries into local out-buffers; nothing is changed.
-    unsafe {
+    // SAFETY: a sigset query into a local out-buffer.
+    let blocked = unsafe {
         let mut blocked: libc::sigset_t = std::mem::zeroed();
         libc::sigprocmask(libc::SIG_BLOCK, std::ptr::null(), &mut blocked);
-        let all = FATAL_BY_DEFAULT.iter().copied().chain(libc::SIGRTMIN()..=libc::SIGRTMAX());
-        for s in all.filter(|s| !core.contains(s) && !keep_default.contains(s)) {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(s, std::ptr::null(), &mut old) < 0 || old.sa_sigaction == libc::SIG_IGN {
+        blocked
+    };
+    let all = FATAL_BY_DEFAULT.iter().copied().chain(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    for s in all.filter(|s| !core.contains(s) && !keep_default.contains(s)) {
+        match catch(s) {
+            Err(_) => continue,
+            Ok(libc::SIG_IGN) => {
+                // SAFETY: SIG_IGN is a valid disposition.
+                unsafe { libc::signal(s, libc::SIG_IGN) };
+                CAUGHT.fetch_and(!bit(s), Ordering::SeqCst);
                 continue;
             }
-            out.catch.push(s);
-            if libc::sigismember(&blocked, s) != 1 {
-                out.unblock_in_child.push(s);
-            }
+            Ok(_) => {}
+        }
+        out.catch.push(s);
+        // SAFETY: membership test on a local set.
+        if unsafe { libc::sigismember(&blocked, s) } != 1 {
+            out.unblock_in_child.push(s);
         }
     }
     out

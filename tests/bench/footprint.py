@@ -26,7 +26,10 @@ p.add_argument("--calls", type=int, default=1000, help="calls per client measure
 p.add_argument("--kills", type=int, default=10, help="kills per restart measurement")
 p.add_argument("--scan", type=int, default=500, help="services for the start-up row")
 p.add_argument("--many", type=int, default=1000, help="services for the PSS/CPU row")
-p.add_argument("--only", default="restart,client,scan,logger", help="parts to run (the one-supervisor memory always runs)")
+p.add_argument("--only", default="restart,client,scan,logger,ready", help="parts to run (the one-supervisor memory always runs)")
+p.add_argument("--noop-static", default="", help="empty C program, static-pie (the floor of a static client)")
+p.add_argument("--noop-dynamic", default="", help="empty C program, dynamically linked")
+p.add_argument("--idle", type=float, default=60.0, help="seconds an idle supervisor with readiness is watched for wake-ups")
 a = p.parse_args()
 
 WORK = a.work
@@ -245,6 +248,12 @@ def client_calls(sup):
         cpu = {im["name"]: [] for im in IMPLS}
         flt = {im["name"]: [] for im in IMPLS}
         rss = {im["name"]: [] for im in IMPLS}
+        # The floor, timed in the same loop as sv: an empty C program, static-pie under
+        # runit-rs's name, dynamic under runit's (what each kind of binary costs to start).
+        floors = [("runit-rs", a.noop_static), ("runit", a.noop_dynamic)] if argv_of is status_argv else []
+        floors = [(n, path) for n, path in floors if path]
+        floor_wall = {n: [] for n, _ in floors}
+        floor_cpu = {n: [] for n, _ in floors}
         for _ in range(50):  # warm-up
             for im in IMPLS:
                 call(argv_of(im), environ(im))
@@ -256,10 +265,17 @@ def client_calls(sup):
                 cpu[im["name"]].append((ru.ru_utime + ru.ru_stime) * 1e3)
                 flt[im["name"]].append(ru.ru_minflt)
                 rss[im["name"]].append(ru.ru_maxrss)
+            for n, path in floors:
+                t, ru = call([path], {})
+                floor_wall[n].append(t / 1e6)
+                floor_cpu[n].append((ru.ru_utime + ru.ru_stime) * 1e3)
         row(label + ", median wall", {k: med(v) for k, v in wall.items()}, "ms")
         row(label + ", min wall", {k: min(v) for k, v in wall.items()}, "ms")
         row(label + ", mean CPU (user+sys)", {k: statistics.mean(v) for k, v in cpu.items()}, "ms")
         row(label + ", page faults", {k: med(v) for k, v in flt.items()}, "")
+        if floors:
+            row("floor: empty C program per call (static-pie | dynamic), median wall", {k: med(v) for k, v in floor_wall.items()}, "ms")
+            row("floor: empty C program per call (static-pie | dynamic), mean CPU", {k: statistics.mean(v) for k, v in floor_cpu.items()}, "ms")
         for im in IMPLS:
             snap = snapshot(argv_of(im), environ(im), "exit_group" if argv_of is status_argv else "execve")
             MEM.append((label.split(" per")[0].strip("`") + " (at exit/exec)", im["name"], *snap[:3], med(flt[im["name"]])))
@@ -333,6 +349,63 @@ def scanners():
     row(f"{a.many} services: CPU per start, the scanner's share", scan_cpu, "ms")
 
 
+# ---- 5. readiness (issue 10): memory with notification-fd / notify-socket, idle wake-ups -
+def runs(pid):
+    """Times the process has been scheduled in (/proc/PID/schedstat, third field)."""
+    with open(f"/proc/{pid}/schedstat") as fh:
+        return int(fh.read().split()[2])
+
+
+WATCHED = {"runit-rs": "notification-fd + notify-socket", "s6": "notification-fd", "runit": "none"}
+
+
+def readiness():
+    """Per supervisor: anonymous memory with no readiness file, with `notification-fd`
+    (runit-rs and s6), with `notify-socket` (runit-rs), both (runit-rs); then the wake-ups
+    of idle supervisors (one per implementation, readiness declared where it exists) over
+    --idle seconds, scaled to a minute."""
+    variants = [("none", {}), ("notification-fd", {"notification-fd": "5\n"}),
+                ("notify-socket", {"notify-socket": ""}),
+                ("notification-fd + notify-socket", {"notification-fd": "5\n", "notify-socket": ""})]
+    idle, none = {}, {}
+    for label, files in variants:
+        anon = {}
+        for im in IMPLS:
+            if files and (im["name"] == "runit" or (im["name"] == "s6" and "notify-socket" in files)):
+                continue  # runit has no readiness files; s6 has notification-fd only
+            pids = []
+            for k in range(SUPERVISORS):
+                d = f"{WORK}/ready-{im['name']}-{len(files)}-{label[:8]}-{k}"
+                service(d)
+                for name, content in files.items():
+                    with open(f"{d}/{name}", "w") as fh:
+                        fh.write(content)
+                pids.append((start([im["runsv"], d], environ(im)), d))
+            for _, d in pids:
+                wait_for(lambda: stamp(d)[0] > 0, 10, f"{im['name']} supervisor's first start")
+            time.sleep(0.3)
+            anon[im["name"]] = med([smaps(pid)[0] for pid, _ in pids])
+            keep = pids[0] if WATCHED.get(im["name"]) == label else None
+            if keep:
+                idle[im["name"]] = keep
+            stop = [p for p in pids if p is not keep]
+            kill([pid for pid, _ in stop] + [stamp(d)[1] for _, d in stop])
+            reap_some([pid for pid, _ in stop])
+        row(f"one supervisor with readiness: {label}, anonymous memory (median of {SUPERVISORS})", anon, "KiB")
+        if not files:
+            none = anon
+        else:
+            row(f"readiness: {label}, anonymous memory added (aim: <= 4 KiB)", {n: v - none[n] for n, v in anon.items()}, "KiB")
+    before = {name: runs(pid) for name, (pid, _) in idle.items()}
+    time.sleep(a.idle)
+    after = {name: runs(pid) for name, (pid, _) in idle.items()}
+    row("idle supervisor, wake-ups per minute (runit-rs: notification-fd + notify-socket; s6: notification-fd; runit: none)",
+        {name: (after[name] - before[name]) * 60.0 / a.idle for name in idle}, "")
+    for name, (pid, d) in idle.items():
+        kill([pid, stamp(d)[1]])
+        reap_some([pid])
+
+
 # ---- 4. logger memory (idle, one log directory) ----------------------------------------
 def loggers():
     for im in IMPLS:
@@ -369,6 +442,8 @@ def main():
         scanners()
     if "logger" in only:
         loggers()
+    if "ready" in only:
+        readiness()
     names = [im["name"] for im in IMPLS]
     print("\n## The issue's rows (ratio = x / runit)\n")
     print("| metric | " + " | ".join(names) + " | " + " | ".join(f"{n}/runit" for n in names if n != "runit") + " |")
@@ -378,7 +453,7 @@ def main():
             text = f"{v:.3f}" if isinstance(v, float) and not v.is_integer() else f"{int(v)}"
             return f"{text} {unit}".strip()
         cells = ["-" if n not in vals else cell(vals[n]) for n in names]
-        ratios = [f"{vals[n] / vals['runit']:.2f}x" if n in vals and vals["runit"] else "-" for n in names if n != "runit"]
+        ratios = [f"{vals[n] / vals['runit']:.2f}x" if n in vals and vals.get("runit") else "-" for n in names if n != "runit"]
         print(f"| {metric} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     if "s6" in names and "restart" in only:
         print("\ns6-supervise restarts a killed service about 1 s later in this set-up (it paces")

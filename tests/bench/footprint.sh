@@ -4,7 +4,8 @@
 # the anonymous/RSS/PSS memory and page faults of each program.
 #
 #   bash tests/bench/footprint.sh [calls] [kills] [parts]   (as root; release build)
-#   parts: comma-separated subset of restart,client,scan,logger (default: all)
+#   parts: comma-separated subset of restart,client,scan,logger,ready (default: all)
+#   IDLE=seconds: how long idle supervisors are watched for wake-ups (default 60)
 #
 # Debian's runit is fetched with apt-get download + dpkg -x into a cache (never installed).
 # s6 is taken from the system if installed (`apt-get install s6`: s6-svscan execs
@@ -49,8 +50,14 @@ fprintf(f,"%lld %d\n",(long long)t.tv_sec*1000000000LL+t.tv_nsec,(int)getpid());
 rename("stamp.new","stamp");for(;;)pause();}
 C
 cc -O2 -o "$work/stamper" "$work/stamper.c"
+# The floor of a client call: an empty C program, static-pie (as runit-rs's clients) and
+# dynamic (as Debian's); the static one is left out where no static libc is installed.
+echo 'int main(void){return 0;}' > "$work/noop.c"
+cc -O2 -o "$work/noop-dynamic" "$work/noop.c"
+floor=(--noop-dynamic "$work/noop-dynamic")
+if cc -O2 -static-pie -o "$work/noop-static" "$work/noop.c" 2>/dev/null; then floor+=(--noop-static "$work/noop-static"); fi
 echo "footprint benchmark, $(date -u '+%F %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), work in $(df --output=fstype "$work" | tail -1)"
 for b in runsv sv chpst; do printf '%s: %s bytes, %s\n' "$b" "$(stat -c %s "$target/$b")" "$(file -b "$target/$b" | cut -d, -f1-2,4)"; done
 python3 "$root/tests/bench/footprint.py" --work "$work" --stamper "$work/stamper" --ours "$target" \
-  --runit "$runit" "${s6[@]}" --calls "${1:-1000}" --kills "${2:-10}" ${3:+--only "$3"}
+  --runit "$runit" "${s6[@]}" "${floor[@]}" --calls "${1:-1000}" --kills "${2:-10}" --idle "${IDLE:-60}" ${3:+--only "$3"}
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

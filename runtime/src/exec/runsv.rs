@@ -52,6 +52,25 @@ pub fn handled_signals() -> Handled {
     Handled { all, stray_unblock: strays.unblock_in_child }
 }
 
+/// The files of a service directory runsv looks for at start-up; one listing of the
+/// directory tells which exist ([`fs::Present`]), and only those are opened.
+const SERVICE_FILES: &[&str] = &[
+    "down",
+    "log",
+    "down-signal",
+    "timeout-kill",
+    "timeout-finish",
+    "flag-timeout-killpg",
+    "notification-fd",
+    "notify-socket",
+    "restart-delay",
+    "restart-steps",
+    "restart-max-delay",
+    "restart-limit-interval",
+    "restart-limit-count",
+    "timeout-watchdog",
+];
+
 /// A fatal start-up error: the complete message; runsv exits 111 after printing it.
 #[derive(Debug)]
 pub struct Fatal(pub Vec<u8>);
@@ -151,9 +170,10 @@ impl RunsvIo<Real> {
     pub fn setup(dir: &[u8], handled: Handled) -> Result<(RunsvIo, Config), Fatal> {
         let cdir = sys::cstr(dir).map_err(|e| Fatal(text::fatal(dir, b"unable to change to directory", Some(e))))?;
         sys::chdir(&cdir).map_err(|e| Fatal(text::fatal(dir, b"unable to change to directory", Some(e))))?;
-        let down = sys::stat(&c("down")).is_ok();
+        let present = fs::Present::list(c".", SERVICE_FILES);
+        let down = present.may_exist(b"down") && sys::stat(&c("down")).is_ok();
         let mut warnings = Vec::new();
-        let log = match sys::stat(&c("log")) {
+        let log = match if present.may_exist(b"log") { sys::stat(&c("log")) } else { Err(Errno::ENOENT) } {
             Err(Errno::ENOENT) => None,
             Err(e) => {
                 warnings.push(text::warning(dir, b"unable to stat() ./log: ", Some(e)));
@@ -165,8 +185,8 @@ impl RunsvIo<Real> {
             }
             Ok(_) => Some(sys::stat(&c("log/down")).is_ok()),
         };
-        let stop = read_stop_files(dir, &mut warnings);
-        let backoff = read_backoff_files(dir, &mut warnings);
+        let stop = read_stop_files(dir, &present, &mut warnings);
+        let backoff = read_backoff_files(dir, &present, &mut warnings);
         for w in &warnings {
             crate::diag::write_stderr(w);
         }
@@ -192,7 +212,7 @@ impl RunsvIo<Real> {
             (Some((r, w)), Some(ok), Some(l)) => Some(SlotFds { control: r, _control_w: w, _ok: ok, _lock: l }),
             _ => None,
         };
-        let (ready, readiness) = ReadyIo::setup(dir);
+        let (ready, readiness) = ReadyIo::setup(dir, &present);
         let io = RunsvIo { os: Real, dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop, backoff, ready };
         Ok((io, Config { dir: dir.to_vec(), down, log, readiness }))
     }
@@ -341,7 +361,7 @@ impl<O: Syscalls> RunsvIo<O> {
 /// Reads the opt-in stop files of the service directory (the current directory): each
 /// one's bytes, or `None` when it does not exist; a file that exists but cannot be read
 /// gets a warning and counts as absent (s6's rule). Warnings go to `warnings`.
-fn read_stop_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Stop {
+fn read_stop_files(dir: &[u8], present: &fs::Present, warnings: &mut Vec<Vec<u8>>) -> Stop {
     let mut read = |file: SvcFile| match fs::read_small(&c(file.name()), 64) {
         Ok(bytes) => Some(bytes),
         Err(Errno::ENOENT) => None,
@@ -350,10 +370,11 @@ fn read_stop_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Stop {
             None
         }
     };
+    let mut read = |file: SvcFile| if present.may_exist(file.name().as_bytes()) { read(file) } else { None };
     let down_signal = read(SvcFile::DownSignal);
     let timeout_kill = read(SvcFile::TimeoutKill);
     let timeout_finish = read(SvcFile::TimeoutFinish);
-    let killpg = sys::stat(&c("flag-timeout-killpg")).is_ok();
+    let killpg = present.may_exist(b"flag-timeout-killpg") && sys::stat(&c("flag-timeout-killpg")).is_ok();
     let (stop, lines) = Stop::from_files(dir, down_signal.as_deref(), timeout_kill.as_deref(), timeout_finish.as_deref(), killpg);
     warnings.extend(lines);
     stop
@@ -361,7 +382,7 @@ fn read_stop_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Stop {
 
 /// Reads the opt-in backoff files (`restart-delay`, ...) as [`read_stop_files`] reads the
 /// stop files: missing = not set, unreadable = a warning and not set.
-fn read_backoff_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Backoff {
+fn read_backoff_files(dir: &[u8], present: &fs::Present, warnings: &mut Vec<Vec<u8>>) -> Backoff {
     let mut read = |file: SvcFile| match fs::read_small(&c(file.name()), 64) {
         Ok(bytes) => Some(bytes),
         Err(Errno::ENOENT) => None,
@@ -370,6 +391,7 @@ fn read_backoff_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Backoff {
             None
         }
     };
+    let mut read = |file: SvcFile| if present.may_exist(file.name().as_bytes()) { read(file) } else { None };
     let [delay, steps, max, interval, count] =
         [SvcFile::RestartDelay, SvcFile::RestartSteps, SvcFile::RestartMaxDelay, SvcFile::RestartLimitInterval, SvcFile::RestartLimitCount]
             .map(&mut read);

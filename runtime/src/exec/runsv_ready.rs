@@ -43,7 +43,10 @@ fn read_file(name: &[u8], buf: &mut Vec<u8>) -> Result<(), model::errno::Errno> 
     r.map(|_| ())
 }
 
-fn file_value<'a>(name: &[u8], buf: &'a mut Vec<u8>) -> FileValue<'a> {
+fn file_value<'a>(name: &[u8], buf: &'a mut Vec<u8>, present: &crate::fs::Present) -> FileValue<'a> {
+    if !present.may_exist(name) {
+        return FileValue::Missing;
+    }
     match read_file(name, buf) {
         Ok(()) => FileValue::Content(buf),
         Err(model::errno::Errno::ENOENT) => FileValue::Missing,
@@ -72,16 +75,18 @@ impl ReadyIo {
     /// directory, the current directory), prints the warnings the model formats, and binds
     /// `supervise/notify` when sd_notify is on. A socket that cannot be bound is a warning
     /// and sd_notify is off.
-    pub fn setup(dir: &[u8]) -> (ReadyIo, Readiness) {
+    pub fn setup(dir: &[u8], present: &crate::fs::Present) -> (ReadyIo, Readiness) {
         let warn = |w: Option<config::ConfigWarning>| {
             if let Some(w) = w {
                 crate::diag::write_stderr(&rtext::config_warning(dir, w));
             }
         };
         let (mut b1, mut b2, mut b3) = (Vec::new(), Vec::new(), Vec::new());
-        let nfd = config::notification_fd(file_value(NOTIFICATION_FD_FILE, &mut b1), fd_limit());
+        let nfd_file = file_value(NOTIFICATION_FD_FILE, &mut b1, present);
+        let limit = if matches!(nfd_file, FileValue::Missing) { 0 } else { fd_limit() };
+        let nfd = config::notification_fd(nfd_file, limit);
         warn(nfd.warning());
-        let notify = config::notify_socket(file_value(NOTIFY_SOCKET_FILE, &mut b2));
+        let notify = config::notify_socket(file_value(NOTIFY_SOCKET_FILE, &mut b2, present));
         warn(notify.warning());
         let mut io = ReadyIo { notification_fd: nfd.value().map(|n| n as i32), ..ReadyIo::default() };
         if notify.value().is_some() {
@@ -96,7 +101,7 @@ impl ReadyIo {
                 )),
             }
         }
-        let watchdog = config::watchdog(file_value(WATCHDOG_FILE, &mut b3), io.socket.is_some());
+        let watchdog = config::watchdog(file_value(WATCHDOG_FILE, &mut b3, present), io.socket.is_some());
         warn(watchdog.warning());
         if let Some(period) = watchdog.value() {
             // WATCHDOG_PID is not exported: the child's pid is not known before the fork,
