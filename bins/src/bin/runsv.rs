@@ -30,5 +30,6 @@ fn runsv_main() -> i32 {
     let stop = io.stop();
     trace.note(&(now, &config, stop));
     let mut machine = Runsv::new(now, config).with_stop(stop);
-    driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
+    let first = io.take_resume().into_iter().chain([Input::Start]).collect();
+    driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
 }

@@ -77,10 +77,16 @@ pub enum Invariant {
     /// Every `status.ext` written decodes, keeps the record's own invariants, and agrees
     /// with the 20 bytes written in the same step (and with the other slot's last ones).
     RecordAgrees,
+    /// Adoption (addition): signals to an adopted child go through its pidfd, and only
+    /// to it.
+    AdoptedByPidfd,
+    /// Adoption: only the process the old status names, alive and with its start time,
+    /// is ever adopted (never a reused pid), and never beside a live child.
+    AdoptOnlyTheSame,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 19] = [
+pub const INVARIANTS: [Invariant; 21] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -100,6 +106,8 @@ pub const INVARIANTS: [Invariant; 19] = [
     Invariant::RunitUnlessOptedIn,
     Invariant::ReadyOnlyWhileThatChildRuns,
     Invariant::RecordAgrees,
+    Invariant::AdoptedByPidfd,
+    Invariant::AdoptOnlyTheSame,
 ];
 
 impl Invariant {
@@ -172,6 +180,10 @@ pub struct World {
     pub kill_due: [Option<Mono>; 2],
     /// The pid reaped by the step under way (a group may be killed after its leader).
     pub just_reaped: Option<u32>,
+    /// The live adopted child of each slot (index 0 main, 1 log), if any.
+    pub adopted: [Option<u32>; 2],
+    /// The pids a [`model::runsv::Resume`] named that are the genuine old children.
+    pub adoptable: [Vec<u32>; 2],
     /// Bits of violated invariants ([`Invariant::bit`]).
     pub violations: u32,
     /// The first violation, described.
@@ -237,6 +249,8 @@ impl World {
             stop,
             kill_due: [None, None],
             just_reaped: None,
+            adopted: [None, None],
+            adoptable: [Vec::new(), Vec::new()],
             violations: 0,
             first_violation: None,
         }
@@ -653,7 +667,10 @@ impl World {
                 self.effects.push(Effect::Control(c));
                 Some(Input::ControlDone(replies.next_control()))
             }
-            Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) => {
+            Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) | Action::SignalPidfd(slot, pid, sig) => {
+                if matches!(a, Action::SignalPidfd(..)) != self.adopted[ix(slot)].is_some_and(|p| self.live[ix(slot)].contains(&p)) {
+                    self.violate(Invariant::AdoptedByPidfd, format!("{a:?}: adopted {:?}", self.adopted[ix(slot)]));
+                }
                 if matches!(a, Action::SignalGroup(..)) && !(slot == Slot::Main && self.stop.group) {
                     self.violate(Invariant::RunitUnlessOptedIn, format!("{sig:?} to the group of {pid} of {slot:?}"));
                 }
@@ -701,6 +718,22 @@ impl World {
                 self.effects.push(Effect::Warn(text));
                 None
             }
+            Action::Adopt { slot, pid } => {
+                if !self.live[ix(slot)].is_empty() {
+                    let l = self.live[ix(slot)].clone();
+                    self.violate(Invariant::OneChildPerSlot, format!("adopting {pid} for {slot:?} beside live {l:?}"));
+                }
+                if !self.adoptable[ix(slot)].contains(&pid) {
+                    self.violate(
+                        Invariant::AdoptOnlyTheSame,
+                        format!("adopted {pid} for {slot:?}, genuine {:?}", self.adoptable[ix(slot)]),
+                    );
+                }
+                self.live[ix(slot)].push(pid);
+                self.adopted[ix(slot)] = Some(pid);
+                None
+            }
+            Action::Release(_) | Action::TakeLogPipe(_) => None,
             Action::Exit(code) => {
                 if code != 0 || !self.live[0].is_empty() || !self.live[1].is_empty() {
                     let l = self.live.clone();

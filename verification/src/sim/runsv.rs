@@ -615,6 +615,12 @@ impl Io<Runsv> for SimIo {
                 s.finished = Some(code);
                 None
             }
+            // The simulation never feeds `Input::Resume` (it starts one runsv on an empty
+            // service directory): adoption's actions cannot come.
+            Action::Adopt { .. } | Action::Release(_) | Action::TakeLogPipe(_) | Action::SignalPidfd(..) => {
+                s.violate(Check::OrderlyExit, format!("adoption action {action:?} without a Resume"));
+                None
+            }
         }
     }
 
