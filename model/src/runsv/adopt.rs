@@ -7,7 +7,7 @@
 //! runsv saw its fork return (to the microsecond). The kernel keeps the same process's
 //! start time in `/proc/PID/stat` field 22 (clock ticks since boot); the boot's wall time
 //! is `CLOCK_REALTIME - CLOCK_BOOTTIME`. A process is the one the status names when its
-//! start time falls in [`EARLY`] before .. [`LATE`] after... the stamp, it is alive and
+//! start time lies at most [`EARLY`] after and [`LATE`] before the stamp, it is alive and
 //! not a zombie, and the pidfd opened *before* reading `/proc` still names it (a pid
 //! reused after the open would show another start time). No new file is written, so a
 //! service directory keeps runit's files byte for byte. What this excludes:
@@ -244,12 +244,14 @@ impl Runsv {
         debug_assert!(self.slot(slot).is_some_and(|s| s.pid() == 0), "one child per slot");
         self.actions.push_back(Action::Adopt { slot, pid });
         let ready = RunReady { since: Some(record.stamp), stopping: false, pipe: PipeReadiness::Closed, watchdog: None };
+        // Its cycle began at its real start (so an early death is not taken for a quick one).
+        let age = unix_ns(Tai64n::from_wall(now.wall)).saturating_sub(unix_ns(record.stamp)).max(0) as u64;
+        let started = crate::time::Mono(now.mono.0.saturating_sub(age));
         let s = self.slot_mut(slot);
         s.want = if record.want == b'u' { Want::Up } else { Want::Down };
         s.paused = record.paused;
         s.stamp = record.stamp;
-        s.phase =
-            Phase::Run { pid, started: now.mono, got_term: record.got_term, kill_at: None, ready, adopted: Some(Adopted { own_group }) };
+        s.phase = Phase::Run { pid, started, got_term: record.got_term, kill_at: None, ready, adopted: Some(Adopted { own_group }) };
         self.pid_changed = true;
     }
 
@@ -283,3 +285,7 @@ impl Runsv {
         self.whose(pid).filter(|&s| self.adopted(s).is_some())
     }
 }
+
+#[cfg(test)]
+#[path = "adopt_tests.rs"]
+mod tests;
