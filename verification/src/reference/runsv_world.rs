@@ -184,6 +184,9 @@ pub struct World {
     pub adopted: [Option<u32>; 2],
     /// The pids a [`model::runsv::Resume`] named that are the genuine old children.
     pub adoptable: [Vec<u32>; 2],
+    /// The main slot's last `./run` to end was an adopted one: `./finish` must get
+    /// [`model::runsv::UNKNOWN_EXIT`].
+    pub adopted_exit: bool,
     /// Bits of violated invariants ([`Invariant::bit`]).
     pub violations: u32,
     /// The first violation, described.
@@ -251,9 +254,34 @@ impl World {
             just_reaped: None,
             adopted: [None, None],
             adoptable: [Vec::new(), Vec::new()],
+            adopted_exit: false,
             violations: 0,
             first_violation: None,
         }
+    }
+
+    /// A runsv that finds what a killed runsv left (adoption): `resume` is fed before
+    /// [`Input::Start`]; `genuine` are the pids that truly are the old children (the
+    /// world's truth, against which `AdoptOnlyTheSame` judges every adoption). The old
+    /// children are live processes of the world whether adopted or not; those not adopted
+    /// are forgotten (they belong to no slot, as under runit).
+    pub fn resumed(config: Config, stop: Stop, resume: model::runsv::Resume, genuine: [Option<u32>; 2], replies: Replies) -> World {
+        let mut w = World::unstarted_with_stop(config, stop, PidPolicy::SmallestFree, true);
+        w.adoptable = genuine.map(|p| p.into_iter().collect());
+        let wants = [resume.main.as_ref(), resume.log.as_ref()].map(|p| {
+            p.and_then(|p| model::status::StatusRecord::decode(&p.status)).map(|r| if r.want == b'u' { Want::Up } else { Want::Down })
+        });
+        let mut replies = replies;
+        w.effects.clear();
+        w.feed(Input::Resume(resume), &mut replies);
+        for i in 0..2 {
+            if let (Some(_), Some(want)) = (w.adopted[i], wants[i]) {
+                w.expect_want[i] = want;
+            }
+        }
+        w.feed(Input::Start, &mut replies);
+        w.check_after_step();
+        w
     }
 
     /// Feeds [`Input::Start`], answering its obligations with `replies`, and checks.
@@ -326,7 +354,10 @@ impl World {
         let finish_owed = w.m.slot(Slot::Main).is_some_and(|m| matches!(m.phase, model::runsv::Phase::Finish { pid: None, .. }));
         if !finish_owed {
             w.last_run_exit = None;
+            w.adopted_exit = false;
         }
+        // Who was adoptable matters only for the adoption, made before the first step.
+        w.adoptable = [Vec::new(), Vec::new()];
         w
     }
 
@@ -392,12 +423,15 @@ impl World {
             }
             Event::ChildExit { slot, status, finish } => {
                 if let Some(pid) = self.live_pid(*slot) {
+                    let adopted = self.adopted[ix(*slot)] == Some(pid);
+                    self.adopted[ix(*slot)] = None;
                     self.live[ix(*slot)].retain(|&p| p != pid);
                     self.kill_due[ix(*slot)] = None;
                     self.just_reaped = Some(pid);
                     let was = self.m.slot(*slot).map(|s| s.state());
                     if *slot == Slot::Main && was == Some(RunState::Run) {
                         self.last_run_exit = Some(*status);
+                        self.adopted_exit = adopted;
                         self.prev_main = Some(pid);
                         self.ready_credit = None;
                     }
@@ -408,7 +442,14 @@ impl World {
                             self.last_down[ix(*slot)] = Some((self.now.mono, self.now.mono < start + THROTTLE));
                         }
                     }
-                    self.feed(Input::ChildExited { pid, status: *status, finish_present: *finish }, &mut replies);
+                    // An adopted child is no child of runsv's: its end comes through its
+                    // pidfd, without a status.
+                    let input = if adopted {
+                        Input::AdoptedExited { pid, finish_present: *finish }
+                    } else {
+                        Input::ChildExited { pid, status: *status, finish_present: *finish }
+                    };
+                    self.feed(input, &mut replies);
                     self.just_reaped = None;
                 }
             }
@@ -610,7 +651,7 @@ impl World {
                     self.violate(Invariant::OneChildPerSlot, format!("{program:?} for {slot:?} beside live {l:?}"));
                 }
                 if let Program::Finish { a, b } = program {
-                    let want = self.last_run_exit.map(finish_args);
+                    let want = if self.adopted_exit { Some(model::runsv::UNKNOWN_EXIT) } else { self.last_run_exit.map(finish_args) };
                     if want != Some((a, b)) {
                         self.violate(Invariant::FinishArgs, format!("finish {a} {b}, last run exit gives {want:?}"));
                     }
