@@ -47,6 +47,8 @@ pub fn become_child_subreaper() -> SysResult<()> {
     check(r as libc::c_long).map(|_| ())
 }
 
+// time_t is i32 on some 32-bit targets: the casts are no-ops only here.
+#[allow(clippy::unnecessary_cast)]
 fn clock_ns(clock: libc::clockid_t) -> i64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid out-pointer; clock_gettime cannot fail for these clocks.

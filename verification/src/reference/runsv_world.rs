@@ -274,9 +274,9 @@ impl World {
         let mut replies = replies;
         w.effects.clear();
         w.feed(Input::Resume(resume), &mut replies);
-        for i in 0..2 {
-            if let (Some(_), Some(want)) = (w.adopted[i], wants[i]) {
-                w.expect_want[i] = want;
+        for ((adopted, want), expect) in w.adopted.iter().zip(wants).zip(w.expect_want.iter_mut()) {
+            if let (Some(_), Some(want)) = (adopted, want) {
+                *expect = want;
             }
         }
         w.feed(Input::Start, &mut replies);
