@@ -299,7 +299,8 @@ fn down_file_keeps_service_down_until_up() {
     let mut s = Svc::new("runsv-downfile", TRAPPING_RUN);
     s.sc.write("s/down", "", 0o644);
     s.start();
-    eventually!(LIMIT, s.stat() == "down\n", "stat {:?}", s.stat());
+    // `stat` is renamed into place just before `status` (runit's order): wait for both.
+    eventually!(LIMIT, s.stat() == "down\n" && s.status().len() == 20, "stat {:?}", s.stat());
     assert_eq!(s.status()[17], b'd');
     assert_eq!(s.read("sig"), "");
     s.send("u");
