@@ -233,3 +233,21 @@ fn an_unrelated_process_with_the_old_pid_is_never_adopted() {
     assert!(libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGTERM, "TERM through the pidfd: {st:#x}");
     e2e::end_supervision(&[rsv as i32, rsv2 as i32], [sc.join("reused/supervise/pid")], &sc.path, LIMIT);
 }
+
+#[test]
+fn without_the_log_pipe_nothing_is_adopted_and_runsv_says_so() {
+    let test = "without_the_log_pipe_nothing_is_adopted_and_runsv_says_so";
+    let mut sc = Scratch::new("adopt-nopipe");
+    // The service's stdout is not the log pipe: the two ends cannot be proven one pipe.
+    sc.script("sv/a/run", "echo $$ >> ../../starts\nexec >/dev/null\nexec sleep 3600");
+    sc.script("sv/a/log/run", "echo $$ >> ../../../logstarts\nexec cat >> ../../../out");
+    let Some(_ns) = start_runsvdir(&mut sc, test) else { return };
+    let svc = sc.join("sv/a");
+    eventually!(LIMIT, lines(&sc, "starts").len() == 1 && lines(&sc, "logstarts").len() == 1, "not started");
+    eventually!(LIMIT, sv(&sc, &["status", &svc.display().to_string()]).1.contains("; run: log: "), "not up");
+    kill_runsv(&sc, &svc);
+    // runit's behaviour: new processes beside the old ones, and one line saying why.
+    eventually!(LIMIT, lines(&sc, "starts").len() == 2 && lines(&sc, "logstarts").len() == 2, "runit's behaviour expected");
+    let want = "runsv a: warning: unable to take over the log pipe, starting new processes: ";
+    eventually!(LIMIT, sc.read("runsvdir.err").contains(want), "no warning: {:?}", sc.read("runsvdir.err"));
+}
