@@ -22,7 +22,7 @@
 //! # Shape
 //! The runtime probes at start-up (status, `pidfd_open`, `/proc/PID/stat`, the log pipe
 //! through `pidfd_getfd`) and feeds the facts as [`Input::Resume`] before
-//! [`Input::Start`]. [`Runsv::resume`] decides per slot; an adopted child is a
+//! [`Input::Start`]. `Runsv::on_resume_input` decides per slot; an adopted child is a
 //! [`Phase::Run`] with `adopted: Some(..)`, its signals go through its pidfd
 //! ([`Action::SignalPidfd`]), and its end arrives as [`Input::AdoptedExited`], with no exit
 //! status (it is not runsv's child: runsvdir, a subreaper, or init reaps it). `./finish`
