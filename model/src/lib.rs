@@ -27,6 +27,7 @@ pub mod errno;
 pub mod getopt;
 pub mod machine;
 pub mod msg;
+pub mod scripted;
 pub mod spawn;
 pub mod status;
 pub mod step_cap;

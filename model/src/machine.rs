@@ -35,19 +35,14 @@ pub trait Machine {
     /// When the machine next needs a tick, if ever. Changes only after `handle`.
     fn poll_deadline(&self) -> Option<Mono>;
 
-    /// What an obligation waits for; [`core::convert::Infallible`] for a machine that
-    /// never owes a reply (or does not declare its obligations yet).
+    /// What an obligation waits for ([`core::convert::Infallible`] for a machine that
+    /// never owes a reply). Every machine declares its obligations: there is no default,
+    /// so a new one cannot slip past the driver's checks.
     type Owed: core::fmt::Debug;
 
-    /// The reply the runtime owes now, if any: it must be fed before any other input. The
-    /// default (`None`) opts out of the driver's checks.
-    fn owed(&self) -> Option<Self::Owed> {
-        None
-    }
+    /// The reply the runtime owes now, if any: it must be fed before any other input.
+    fn owed(&self) -> Option<Self::Owed>;
 
     /// Whether `input` is the reply that `owed` asks for.
-    fn answers(owed: &Self::Owed, input: &Self::Input) -> bool {
-        let _ = (owed, input);
-        true
-    }
+    fn answers(owed: &Self::Owed, input: &Self::Input) -> bool;
 }

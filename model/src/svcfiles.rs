@@ -12,7 +12,13 @@
 //!
 //! `down-signal`, `timeout-kill` and `timeout-finish` are wired into runsv through
 //! `model::runsv::Stop::from_files` (issue 11, "Stop that ends"); `max-death-tally` is not
-//! used yet.
+//! used yet (in s6 it is the number of death records kept, not a give-up threshold).
+//!
+//! The backoff files (issue 11, "Backoff and giving up"; s6 has none) take their names
+//! and meanings from dinit (`restart-delay`, `restart-limit-interval`,
+//! `restart-limit-count`) and systemd (`RestartSteps=`, `RestartMaxDelaySec=` →
+//! `restart-steps`, `restart-max-delay`), in s6's form: one plain decimal per file, times
+//! in milliseconds. They are wired through `model::runsv::Backoff::from_files`.
 
 use alloc::vec::Vec;
 
@@ -30,6 +36,16 @@ pub enum SvcFile {
     TimeoutFinish,
     /// `max-death-tally`: how many deaths are remembered.
     MaxDeathTally,
+    /// `restart-delay`: milliseconds before restarting after a quick death (backoff).
+    RestartDelay,
+    /// `restart-steps`: how many restarts the delay takes to grow to `restart-max-delay`.
+    RestartSteps,
+    /// `restart-max-delay`: milliseconds the growing delay stops at.
+    RestartMaxDelay,
+    /// `restart-limit-interval`: milliseconds of the give-up window.
+    RestartLimitInterval,
+    /// `restart-limit-count`: automatic restarts allowed in that window.
+    RestartLimitCount,
 }
 
 impl SvcFile {
@@ -40,6 +56,11 @@ impl SvcFile {
             SvcFile::TimeoutKill => "timeout-kill",
             SvcFile::TimeoutFinish => "timeout-finish",
             SvcFile::MaxDeathTally => "max-death-tally",
+            SvcFile::RestartDelay => "restart-delay",
+            SvcFile::RestartSteps => "restart-steps",
+            SvcFile::RestartMaxDelay => "restart-max-delay",
+            SvcFile::RestartLimitInterval => "restart-limit-interval",
+            SvcFile::RestartLimitCount => "restart-limit-count",
         }
     }
 }
@@ -55,6 +76,8 @@ pub enum Problem {
     TooBig,
     /// Not one of the ten signals runit's `sv` can send.
     UnknownSignal,
+    /// A restart delay under runit's 1 s throttle (delays never go below it).
+    BelowThrottle,
 }
 
 impl Problem {
@@ -64,6 +87,7 @@ impl Problem {
             Problem::NotANumber => "not a number",
             Problem::TooBig => "number too big",
             Problem::UnknownSignal => "not a signal sv can send",
+            Problem::BelowThrottle => "less than runit's 1000 ms throttle",
         }
     }
 }
@@ -204,6 +228,64 @@ pub fn max_death_tally(content: Option<&[u8]>) -> Setting<Option<u32>> {
     setting(SvcFile::MaxDeathTally, number(content).map(|n| Some(n.min(MAX_DEATH_TALLY))), None)
 }
 
+/// The longest restart delay or give-up window a file may ask for: one day. A service
+/// restarted less often than that is in effect given up, which has its own files.
+pub const MAX_RESTART_MS: u32 = 86_400_000;
+/// The most steps `restart-steps` may ask for (systemd has no bound; the growth is
+/// computed per step, so it is kept small).
+pub const MAX_RESTART_STEPS: u32 = 1000;
+/// runit's restart throttle, the floor of every restart delay.
+pub const THROTTLE_MS: u32 = 1000;
+
+/// A delay in milliseconds between runit's throttle and [`MAX_RESTART_MS`].
+fn delay_ms(content: &[u8]) -> Result<u32, Problem> {
+    match number(content)? {
+        ms if ms < THROTTLE_MS => Err(Problem::BelowThrottle),
+        ms if ms > MAX_RESTART_MS => Err(Problem::TooBig),
+        ms => Ok(ms),
+    }
+}
+
+/// `restart-delay` (dinit's name; the pause after the death, as systemd's `RestartSec=`
+/// and runit's throttle): milliseconds before restarting after a quick death; `None` =
+/// runit's throttle (missing or invalid; under 1000 is invalid: delays never go below it).
+pub fn restart_delay(content: Option<&[u8]>) -> Setting<Option<u32>> {
+    let Some(content) = content else { return Setting { value: None, warning: None } };
+    setting(SvcFile::RestartDelay, delay_ms(content).map(Some), None)
+}
+
+/// `restart-steps` (systemd's `RestartSteps=`): in how many restarts the delay grows from
+/// `restart-delay` to `restart-max-delay`; `0` (runit's, and missing or invalid) = no
+/// growth.
+pub fn restart_steps(content: Option<&[u8]>) -> Setting<u32> {
+    let Some(content) = content else { return Setting { value: 0, warning: None } };
+    let parsed = number(content).and_then(|n| if n > MAX_RESTART_STEPS { Err(Problem::TooBig) } else { Ok(n) });
+    setting(SvcFile::RestartSteps, parsed, 0)
+}
+
+/// `restart-max-delay` (systemd's `RestartMaxDelaySec=`): milliseconds the growing delay
+/// stops at; `None` = no growth (missing or invalid).
+pub fn restart_max_delay(content: Option<&[u8]>) -> Setting<Option<u32>> {
+    let Some(content) = content else { return Setting { value: None, warning: None } };
+    setting(SvcFile::RestartMaxDelay, delay_ms(content).map(Some), None)
+}
+
+/// `restart-limit-interval` (dinit's name, in milliseconds): the window in which
+/// `restart-limit-count` restarts are allowed; `None` = dinit's 10 s when missing or
+/// invalid; `0` = no limit (as in dinit).
+pub fn restart_limit_interval(content: Option<&[u8]>) -> Setting<Option<u32>> {
+    let Some(content) = content else { return Setting { value: None, warning: None } };
+    let parsed = number(content).and_then(|n| if n > MAX_RESTART_MS { Err(Problem::TooBig) } else { Ok(Some(n)) });
+    setting(SvcFile::RestartLimitInterval, parsed, None)
+}
+
+/// `restart-limit-count` (dinit's name): automatic restarts allowed in the window before
+/// runsv gives up; `None` = never give up (runit's; missing, `0` as in dinit, or invalid).
+pub fn restart_limit_count(content: Option<&[u8]>) -> Setting<Option<u32>> {
+    let Some(content) = content else { return Setting { value: None, warning: None } };
+    setting(SvcFile::RestartLimitCount, number(content).map(|n| (n > 0).then_some(n)), None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +388,57 @@ mod tests {
             unreadable_line(b"web", SvcFile::TimeoutFinish, Errno::EACCES),
             b"runsv web: warning: unable to read timeout-finish: access denied\n"
         );
+    }
+
+    #[test]
+    fn backoff_files_missing_mean_runit() {
+        assert_eq!(restart_delay(None), Setting { value: None, warning: None });
+        assert_eq!(restart_steps(None), Setting { value: 0, warning: None });
+        assert_eq!(restart_max_delay(None), Setting { value: None, warning: None });
+        assert_eq!(restart_limit_interval(None), Setting { value: None, warning: None });
+        assert_eq!(restart_limit_count(None), Setting { value: None, warning: None });
+    }
+
+    #[test]
+    fn backoff_files_valid() {
+        assert_eq!(restart_delay(Some(b"1000\n")).value, Some(1000));
+        assert_eq!(restart_delay(Some(b"86400000")).value, Some(MAX_RESTART_MS));
+        assert_eq!(restart_steps(Some(b"5")).value, 5);
+        assert_eq!(restart_steps(Some(b"0")), Setting { value: 0, warning: None });
+        assert_eq!(restart_steps(Some(b"1000")).value, 1000);
+        assert_eq!(restart_max_delay(Some(b"60000")).value, Some(60000));
+        assert_eq!(restart_limit_interval(Some(b"0")), Setting { value: Some(0), warning: None }, "0 = no limit");
+        assert_eq!(restart_limit_interval(Some(b"10000")).value, Some(10000));
+        assert_eq!(restart_limit_count(Some(b"3")).value, Some(3));
+        assert_eq!(restart_limit_count(Some(b"0")), Setting { value: None, warning: None }, "0 = no limit (dinit)");
+    }
+
+    #[test]
+    fn backoff_files_bad_values_warn_and_keep_runit() {
+        for bad in [&b"-5"[..], b"5s", b"1.5", b" 2000", b"2000 ", b"0x10", b"ten"] {
+            assert_eq!(warned(&restart_delay(Some(bad))), Some(Problem::NotANumber), "{bad:?}");
+            assert_eq!(restart_delay(Some(bad)).value, None);
+            assert_eq!(restart_steps(Some(bad)).value, 0);
+            assert_eq!(restart_max_delay(Some(bad)).value, None);
+            assert_eq!(restart_limit_interval(Some(bad)).value, None);
+            assert_eq!(restart_limit_count(Some(bad)).value, None);
+            assert_eq!(warned(&restart_limit_count(Some(bad))), Some(Problem::NotANumber));
+        }
+        // Under the 1 s throttle (a dinit value in seconds, say): warned, runit's throttle.
+        for low in [&b"0"[..], b"5", b"999"] {
+            let s = restart_delay(Some(low));
+            assert_eq!((s.value, warned(&s)), (None, Some(Problem::BelowThrottle)), "{low:?}");
+            assert_eq!(warned(&restart_max_delay(Some(low))), Some(Problem::BelowThrottle));
+        }
+        for huge in [&b"86400001"[..], b"4294967295", b"99999999999999999999"] {
+            assert_eq!(warned(&restart_delay(Some(huge))), Some(Problem::TooBig), "{huge:?}");
+            assert_eq!(warned(&restart_max_delay(Some(huge))), Some(Problem::TooBig));
+            assert_eq!(warned(&restart_limit_interval(Some(huge))), Some(Problem::TooBig));
+        }
+        assert_eq!(warned(&restart_steps(Some(b"1001"))), Some(Problem::TooBig));
+        assert_eq!(warned(&restart_limit_count(Some(b"99999999999"))), Some(Problem::TooBig));
+        assert_eq!(warned(&restart_limit_count(Some(b""))), Some(Problem::Empty));
+        let w = restart_delay(Some(b"5")).warning.unwrap();
+        assert_eq!(w.line(b"web"), b"runsv web: warning: invalid restart-delay: less than runit's 1000 ms throttle, using the default\n");
     }
 }

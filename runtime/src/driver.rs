@@ -128,14 +128,62 @@ where
         // what follows must not be decided on the time from before the script.
         next = io.execute(*now, action);
         if let Some(reply) = &next {
-            // Machines that declare their obligations (`Machine::owed`) get each reply
-            // checked against what they wait for.
+            // Each reply is checked against what the machine waits for (`Machine::owed`).
             if let Some(owed) = machine.owed() {
                 debug_assert!(M::answers(&owed, reply), "reply {reply:?} does not answer what is owed: {owed:?}");
             }
             *now = os.now();
         }
     }
+}
+
+/// Where one turn of the loop left a program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn {
+    /// The executor says the program is done, with this exit code.
+    Finished(i32),
+    /// Nothing is queued: wait with this clock reading until this deadline.
+    Waiting {
+        /// The clock as the last input saw it (the wait's timeout counts from it).
+        now: Now,
+        /// The machine's deadline.
+        deadline: Option<Mono>,
+    },
+}
+
+/// The non-blocking half of one turn of [`run`]: reads the clock, feeds every queued
+/// input (draining the actions of each, answering obligations), and says whether the
+/// program is done or what to wait for. Public so a simulator can interleave several
+/// programs over one fake kernel with this loop's own code.
+pub fn settle<M, I, O>(machine: &mut M, io: &mut I, os: &mut O, queue: &mut VecDeque<M::Input>, trace: &mut Trace) -> Turn
+where
+    M: Machine,
+    M::Input: Debug,
+    M::Action: Debug,
+    I: Io<M>,
+    O: Os,
+{
+    let mut now = os.now();
+    while let Some(input) = queue.pop_front() {
+        feed(machine, io, os, trace, &mut now, input);
+    }
+    if let Some(code) = io.finished() {
+        return Turn::Finished(code);
+    }
+    Turn::Waiting { now, deadline: machine.poll_deadline() }
+}
+
+/// The other half of a turn: after the wait returned `ready` fds and `signals`, reads the
+/// clock and turns what woke the loop into queued inputs.
+pub fn woken<M, I, O>(io: &mut I, os: &mut O, deadline: Option<Mono>, ready: Vec<Ready>, signals: SignalSet, queue: &mut VecDeque<M::Input>)
+where
+    M: Machine,
+    I: Io<M>,
+    O: Os,
+{
+    let now = os.now();
+    let woke = Woke { ready, signals, deadline_passed: deadline.is_some_and(|d| now.mono >= d) };
+    io.gather(now, &woke, queue);
 }
 
 /// Runs `machine` until `io` says it is finished; returns the exit code.
@@ -150,19 +198,13 @@ where
     let mut queue: VecDeque<M::Input> = initial.into();
     let mut interests = Vec::new();
     loop {
-        let mut now = os.now();
-        while let Some(input) = queue.pop_front() {
-            feed(machine, io, os, trace, &mut now, input);
-        }
-        if let Some(code) = io.finished() {
-            return code;
-        }
-        let deadline = machine.poll_deadline();
+        let (now, deadline) = match settle(machine, io, os, &mut queue, trace) {
+            Turn::Finished(code) => return code,
+            Turn::Waiting { now, deadline } => (now, deadline),
+        };
         interests.clear();
         io.interests(&mut interests);
         let (ready, signals) = os.wait(&interests, now, deadline);
-        let now = os.now();
-        let woke = Woke { ready, signals, deadline_passed: deadline.is_some_and(|d| now.mono >= d) };
-        io.gather(now, &woke, &mut queue);
+        woken::<M, I, O>(io, os, deadline, ready, signals, &mut queue);
     }
 }

@@ -13,6 +13,7 @@
 //! | [`wait`] | the one blocking wait: `ppoll` on fds + the wake-up eventfd until a deadline |
 //! | [`driver`] | the generic loop: drain actions, answer obligations, wait, gather inputs |
 //! | [`notify`] | inotify: watches and their events |
+//! | [`os`] | the executors' syscalls as a trait: the real kernel, or the simulator's fake |
 //! | [`pidfd`] | pidfds, the child-subreaper flag, a process's start time |
 //! | [`diag`] | writing one diagnostic line per `write(2)` to fd 2 |
 #![warn(missing_docs)]
@@ -23,6 +24,7 @@ pub mod driver;
 pub mod fs;
 pub mod latch;
 pub mod notify;
+pub mod os;
 pub mod pidfd;
 pub mod process;
 pub mod signals;

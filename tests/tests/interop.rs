@@ -63,7 +63,10 @@ fn runit_sv_drives_our_runsv() {
     sc.script("s/run", "exec sleep 100");
     sc.script("s/log/run", "exec cat > /dev/null");
     sc.start("runsv", &["s"], "runsv");
+    // runsv renames `stat` into place before `status` (as runit does): a reader that saw
+    // `stat` say run may still read the previous 20 bytes, so wait for what sv reads.
     eventually!(LIMIT, stat(&sc, "s") == "run\n" && sc.read("s/log/supervise/stat") == "run\n", "not up");
+    eventually!(LIMIT, run_tool(&sv, &["status", "./s"], &sc.path).1.contains("; run: log: (pid "), "status not up");
     let (code, out) = run_tool(&sv, &["status", "./s"], &sc.path);
     assert_eq!(code, 0);
     let re_ok = out.starts_with("run: ./s: (pid ") && out.contains("; run: log: (pid ") && out.ends_with("s\n");
@@ -105,6 +108,8 @@ fn daemontools_tools_work_against_our_runsv() {
     sc.script("d/run", "exec sleep 100");
     sc.start("runsv", &["d"], "runsv");
     eventually!(LIMIT, stat(&sc, "d") == "run\n", "not up");
+    // `stat` is renamed into place before `status` (runit's order): wait for what svstat reads.
+    eventually!(LIMIT, run_tool(&svstat, &["d"], &sc.path).1.starts_with("d: up (pid "), "status not up");
     let (code, out) = run_tool(&svstat, &["d"], &sc.path);
     assert!(code == 0 && out.starts_with("d: up (pid ") && out.ends_with(" seconds\n"), "{out}");
     assert_eq!(run_tool(&svok, &["d"], &sc.path).0, 0);
@@ -118,6 +123,7 @@ fn daemontools_tools_work_against_our_runsv() {
     assert!(run_tool(&svstat, &["d"], &sc.path).1.starts_with("d: down "));
     run_tool(&svc, &["-u", "d"], &sc.path);
     eventually!(LIMIT, stat(&sc, "d") == "run\n", "svc -u had no effect");
+    eventually!(LIMIT, run_tool(&svstat, &["d"], &sc.path).1.starts_with("d: up (pid "), "status not up");
     run_tool(&svc, &["-p", "d"], &sc.path);
     eventually!(LIMIT, run_tool(&svstat, &["d"], &sc.path).1.ends_with(", paused\n"), "svc -p had no effect");
     run_tool(&svc, &["-c", "d"], &sc.path);

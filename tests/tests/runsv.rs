@@ -4,7 +4,7 @@
 //! and daemontools lives in `interop.rs`.
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::{alive, bin, eventually, Scratch};
 
@@ -282,16 +282,19 @@ fn restart_throttle_spaces_starts_by_one_second_and_serves_commands() {
     s.start();
     eventually!(LIMIT, s.read("starts").lines().count() >= 3, "not restarting");
     let starts: Vec<f64> = s.read("starts").lines().map(|l| l.parse().unwrap()).collect();
+    // The throttle's promise is a lower bound (that the restart then comes promptly is
+    // a latency figure: tests/bench/runsv_throttle.sh, docs/performance.md).
     for w in starts.windows(2) {
         assert!(w[1] - w[0] >= 0.99, "starts {w:?} closer than 1 s");
-        assert!(w[1] - w[0] < 1.5, "starts {w:?} too far apart");
     }
-    // During a throttle pause, a command is served at once (runit sleeps through it).
+    // During a throttle pause, a command is served at once (runit sleeps through the pause,
+    // starts `./run` once more, and only then reads the command): `d` sent in the pause
+    // means no further start.
     eventually!(LIMIT, s.stat() == "down\n", "never down");
-    let t = Instant::now();
-    s.send("p");
-    eventually!(Duration::from_millis(500), s.stat() == "down, paused\n", "command stalled by the throttle: {:?}", s.stat());
-    assert!(t.elapsed() < Duration::from_millis(500));
+    let before = s.read("starts").lines().count();
+    s.send("d");
+    eventually!(LIMIT, s.status().get(17) == Some(&b'd'), "want down never published: {:?}", s.status());
+    assert_eq!(s.read("starts").lines().count(), before, "`./run` started again before the command was served (runit's order)");
 }
 
 #[test]

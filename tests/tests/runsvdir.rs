@@ -182,14 +182,12 @@ fn add_remove_readd_at_once() {
     let path = test_path(&s);
     let rsd = start_runsvdir(&mut s, &["-P", "sv"], &path);
     let r = Reaper::new(rsd);
-    // Once runsvdir watches, add a service: noticed at once (runit: up to 5 s).
+    // Once runsvdir watches, add a service: noticed through the watch (runit: at its next
+    // 5-s look). How fast is a figure: tests/bench/runsvdir.sh, docs/performance.md.
     eventually!(T, watching(rsd as i32), "inotify watch");
     service(&s, "stage/a");
-    let t0 = Instant::now();
     std::fs::rename(s.join("stage/a"), s.join("sv/a")).unwrap();
     eventually!(T, runsv_named(rsd, "a").len() == 1, "runsv a started");
-    let latency = t0.elapsed();
-    assert!(latency < Duration::from_millis(1500), "new service took {latency:?}");
     eventually!(T, s.join("stage_a.pid").exists(), "./run ran");
     r.scan();
     let first = runsv_named(rsd, "a")[0];

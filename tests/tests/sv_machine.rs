@@ -124,6 +124,7 @@ fn record_for(st: &StatusRecord, ready: bool) -> SlotRecord {
         restarts: 3,
         quick_deaths: 0,
         status_text: "Serving \"3\" clients\\ née\n".as_bytes().to_vec(),
+        backoff: None,
     }
 }
 
@@ -210,8 +211,8 @@ fn json_from_20_bytes_on_our_runsv() {
     assert_eq!(
         lines.next(),
         Some(
-            "got_term,last_exit_at,last_exit_code,last_exit_signal,log,normally_up,paused,pid,quick_deaths,readiness,ready,\
-             ready_since,restarts,seconds,service,since,source,state,status_text,wanted"
+            "given_up,got_term,last_exit_at,last_exit_code,last_exit_signal,log,normally_up,paused,pid,quick_deaths,readiness,\
+             ready,ready_since,restarts,seconds,service,since,source,state,status_text,wanted"
         )
     );
 }

@@ -4,7 +4,7 @@
 
 use model::readiness::notify::{parse_datagram, Datagram, NotifyError, NOTIFY_BUFFER_MAX};
 use model::readiness::Protocol;
-use model::record::{self, agrees, ExitHow, LastExit, Record, SlotRecord};
+use model::record::{self, agrees, BackoffRecord, ExitHow, LastExit, Record, SlotRecord};
 use model::status::{RunState, StatusRecord, Want};
 use model::time::Tai64n;
 use proptest::prelude::*;
@@ -35,8 +35,9 @@ fn slot() -> impl Strategy<Value = SlotRecord> {
             any::<u64>(),
             proptest::collection::vec(any::<u8>(), 0..80),
         ),
+        proptest::option::of((any::<bool>(), any::<u64>())),
     )
-        .prop_map(|((state, pid, since, wanted, f), (readiness, ready_since, last_exit, restarts, quick_deaths, status_text))| {
+        .prop_map(|((state, pid, since, wanted, f), (readiness, ready_since, last_exit, restarts, quick_deaths, status_text), b)| {
             SlotRecord {
                 state,
                 pid,
@@ -52,6 +53,7 @@ fn slot() -> impl Strategy<Value = SlotRecord> {
                 restarts,
                 quick_deaths,
                 status_text,
+                backoff: b.map(|(given_up, restart_delay_ms)| BackoffRecord { given_up, restart_delay_ms }),
             }
         })
 }
@@ -74,7 +76,8 @@ proptest! {
             prop_assert!(line.iter().all(|&c| c >= 0x20 && c != 0x7f));
         }
         let lines = text.iter().filter(|&&c| c == b'\n').count();
-        prop_assert_eq!(lines, 1 + 16 * (1 + r.log.is_some() as usize));
+        let backoff_lines = 2 * [Some(&r.main), r.log.as_ref()].into_iter().flatten().filter(|s| s.backoff.is_some()).count();
+        prop_assert_eq!(lines, 1 + 16 * (1 + r.log.is_some() as usize) + backoff_lines);
     }
 
     /// The 20 bytes built from a slot record agree with it, through a real encode/decode.

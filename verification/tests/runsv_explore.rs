@@ -16,7 +16,9 @@
 //!
 //! Initial states: `down` or not × the three log configurations × first fork ok or not;
 //! without a log also with every stop file ([`OPTED_IN`]), so escalation, group signals and
-//! the `./finish` limit are explored (`StopEndsInTime`, `RunitUnlessOptedIn`).
+//! the `./finish` limit are explored (`StopEndsInTime`, `RunitUnlessOptedIn`); and one
+//! with the backoff files ([`BACKOFF`]: growing pauses, giving up), so the pauses' bounds
+//! and the give-up state are explored (`BackoffWithinBounds`, `GiveUpOnlyByCommand`).
 //!
 //! Liveness, under fair schedules (no new command; time passes, children exit, forks
 //! succeed and scripts are absent): from every explored state where main (log) is wanted up
@@ -38,7 +40,7 @@ use std::time::Instant;
 
 use model::readiness::Protocol;
 use model::runsv::Readiness;
-use model::runsv::{ControlOutcome, Deferred, Phase, Slot, Stop};
+use model::runsv::{Backoff, ControlOutcome, Deferred, Limit, Phase, Slot, Stop, Verdict};
 use model::status::{RunState, Want};
 use model::time::Span;
 use model::Machine;
@@ -60,6 +62,12 @@ const STATUSES: [i32; 2] = [0, 15];
 
 /// A service with every stop file: `down-signal` HUP, `timeout-kill` 1000,
 /// `timeout-finish` 500, `flag-timeout-killpg` (deadlines that the ticks above reach).
+/// The backoff files explored: pauses of 1 s then 2 s (`restart-steps` 1,
+/// `restart-max-delay` 2000), and giving up at the second automatic restart in 10 s
+/// (`restart-limit-count` 1).
+const BACKOFF: Backoff =
+    Backoff { delay: None, steps: 1, max_delay: Some(Span::from_secs(2)), limit: Some(Limit { count: 1, interval: Span::from_secs(10) }) };
+
 const OPTED_IN: Stop = Stop {
     signal: model::runsv::Sig::Hup,
     kill_after: Some(model::time::Span::from_millis(1000)),
@@ -234,6 +242,12 @@ impl Explore for RunsvExplore {
                         out.push(World::new_with_stop(config.clone(), stop, PidPolicy::SmallestFree, true, replies).canonical());
                     }
                 }
+                // With the backoff files (growth and a give-up limit), wanted up, no log.
+                if log.is_none() && !down {
+                    let w =
+                        World::new_with_backoff(config.clone(), Stop::RUNIT, BACKOFF, PidPolicy::SmallestFree, true, Replies::default());
+                    out.push(w.canonical());
+                }
             }
         }
         out
@@ -270,8 +284,13 @@ macro_rules! always_invariants {
     };
 }
 
-/// Main wanted up (not exiting) and not running.
+/// Main wanted up (not exiting) and not running, under runit's restart rule.
 fn main_wanted_down(s: &S) -> bool {
+    !s.backoff.opted_in() && main_wanted_down_any(s)
+}
+
+/// Main wanted up (not exiting) and not running, with or without the backoff files.
+fn main_wanted_down_any(s: &S) -> bool {
     !s.exited && s.m.slot(Slot::Main).is_some_and(|m| m.want == Want::Up && m.pid() == 0)
 }
 
@@ -321,6 +340,8 @@ fn properties() -> Vec<Property<S>> {
         RecordAgrees,
         AdoptedByPidfd,
         AdoptOnlyTheSame,
+        BackoffWithinBounds,
+        GiveUpOnlyByCommand,
     );
     assert_eq!(p.len(), INVARIANTS.len(), "every named invariant is explored");
     p.push(Property::eventually_within(
@@ -336,6 +357,16 @@ fn properties() -> Vec<Property<S>> {
         |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Run),
         FAIR_STEPS,
         WITHIN_5S,
+    ));
+    // With the backoff files a cycle that a 5 s fork retry stretched is still quick, so
+    // its pause comes on top (runit would restart at once after a cycle over 1 s). A cycle
+    // whose death reached the limit ends in giving up instead.
+    p.push(Property::eventually_within(
+        "wanted up runs again within 5 s + the longest pause with backoff",
+        |s| s.backoff.opted_in() && main_wanted_down_any(s) && s.m.deaths().verdict != Verdict::GiveUp,
+        |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Run),
+        FAIR_STEPS,
+        WITHIN_5S + BACKOFF.longest().as_millis(),
     ));
     p.push(Property::eventually_within(
         "wanted-up log runs again within 1 s",
@@ -385,6 +416,12 @@ fn properties() -> Vec<Property<S>> {
         |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() != RunState::Run),
         FAIR_STEPS,
     ));
+    p.push(Property::sometimes("given up", |s| s.m.given_up()));
+    p.push(Property::sometimes("backoff pause over 1 s armed", |s| {
+        s.m.slot(Slot::Main).is_some_and(|m| {
+            matches!(m.phase, Phase::Down { not_before: Some(t), deferred: None } if t > s.now.mono + model::time::Span::from_millis(1000))
+        })
+    }));
     p.push(Property::sometimes("log signalled", |s| s.m.slot(Slot::Log).is_some_and(|l| l.paused && l.pid() != 0)));
     p
 }
@@ -406,7 +443,15 @@ fn run_mode(readiness: bool, adoption: bool, depth: usize, max_states: usize) ->
         // The readiness alphabet has no `p`/`c` and its initial states no stop files: those
         // coverage goals belong to the plain run.
         props.retain(|p| {
-            !matches!(p.name, "paused while down" | "log signalled" | "stop escalated to SIGKILL" | "finish under timeout-finish")
+            !matches!(
+                p.name,
+                "paused while down"
+                    | "log signalled"
+                    | "stop escalated to SIGKILL"
+                    | "finish under timeout-finish"
+                    | "given up"
+                    | "backoff pause over 1 s armed"
+            )
         });
         props.push(Property::sometimes("ready by an event", |s| {
             s.m.slot(Slot::Main).is_some_and(|m| m.is_ready()) && s.ready_credit.is_some()
@@ -418,7 +463,16 @@ fn run_mode(readiness: bool, adoption: bool, depth: usize, max_states: usize) ->
     if adoption {
         // From adoption's initial states: the coverage goals of the stop files and `p`
         // while down stay with the plain run; adoption's own are added.
-        props.retain(|p| !matches!(p.name, "paused while down" | "run fork retry pending, wanted down" | "finish fork retry pending"));
+        props.retain(|p| {
+            !matches!(
+                p.name,
+                "paused while down"
+                    | "run fork retry pending, wanted down"
+                    | "finish fork retry pending"
+                    | "given up"
+                    | "backoff pause over 1 s armed"
+            )
+        });
         props.push(Property::sometimes("adopted child runs", |s| s.adopted.iter().flatten().next().is_some()));
         props.push(Property::sometimes("finish after an adopted exit", |s| {
             s.adopted_exit && s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Finish)
@@ -497,4 +551,77 @@ fn canonical_key_keeps_a_fork_retry_apart_from_a_new_start() {
     let tick = Event::Tick(5000);
     let consulted = |s: &S| step(s, &tick, &Replies::default()).effects.contains(&Effect::Control(b'u'));
     assert!(!consulted(&retrying) && consulted(&fresh));
+}
+
+/// With a record, a death within `QUICK_DEATH` (10 s) of the start counts as quick, so a
+/// child started 2 s ago and one started 15 s ago are different states; the canonical key
+/// used to clamp every past time to 1 s ago (the throttle's window) and merged them,
+/// which hid this from the readiness exploration (issue 10's explorer figures).
+#[test]
+fn canonical_key_keeps_the_quick_death_window_with_a_record() {
+    let readiness = Readiness { protocol: Protocol::NotificationFd, watchdog: None };
+    let config = model::runsv::Config { dir: b"s".to_vec(), down: false, log: None, readiness };
+    let w = World::new(config, PidPolicy::SmallestFree, true, Replies::default());
+    let ready = step(&w, &Event::Ready(ReadyEvent::PipeNewline), &Replies::default());
+    assert!(ready.m.slot(Slot::Main).expect("main").is_ready());
+    let after = |ticks: &[u64]| ticks.iter().fold(ready.clone(), |w, &ms| step(&w, &Event::Tick(ms), &Replies::default()).canonical());
+    let (young, old) = (after(&[1000, 1000]), after(&[5000, 5000, 5000]));
+    assert_ne!(young, old, "2 s and 15 s after the start are different states");
+    let exit = Event::ChildExit { slot: Slot::Main, status: 0, finish: false };
+    let quick = |s: &S| step(s, &exit, &Replies { spawn_ok: vec![true], control: vec![] }).m.record().main.quick_deaths;
+    assert_eq!((quick(&young), quick(&old)), (1, 0));
+}
+
+/// What one step shows the outside: its effects, the files written, the record (when one
+/// is written), the deadline (from now), and whether runsv exited.
+fn observed(w: &World) -> String {
+    let record = w.m.writes_record().then(|| w.m.record());
+    let deadline = w.m.poll_deadline().map(|d| d.0 - w.now.mono.0);
+    format!("{:?} {:?} {:?} {:?} {:?} {}", w.effects, w.written, w.pid_file, record, deadline, w.exited)
+}
+
+/// The key is complete: two worlds with equal canonical keys answer every input alike (the
+/// same effects, files, record and deadline, and equal keys again after the step). Checked
+/// once for every key shared by two different raw (not canonicalised) worlds reached within
+/// `RUNSV_KEY_DEPTH` steps (default 2) of the default, the readiness and the adoption
+/// initial states.
+#[test]
+fn equal_keys_answer_every_input_alike() {
+    use std::collections::{HashMap, HashSet};
+    let depth: usize = std::env::var("RUNSV_KEY_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(2);
+    let (mut pairs, mut checked) = (0usize, 0usize);
+    for (readiness, adoption) in [(false, false), (true, false), (false, true)] {
+        let x = RunsvExplore { readiness, adoption };
+        let mut first: HashMap<World, World> = HashMap::new();
+        let mut done: HashSet<World> = HashSet::new();
+        let mut layer = x.initial();
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for w in &layer {
+                for i in x.inputs(w) {
+                    let n = step(w, &i.0, &i.1);
+                    let key = n.canonical();
+                    match first.get(&key) {
+                        None => {
+                            first.insert(key, n.clone());
+                            next.push(n);
+                        }
+                        Some(rep) if *rep != n && done.insert(key) => {
+                            pairs += 1;
+                            for j in x.inputs(rep) {
+                                let (a, b) = (step(rep, &j.0, &j.1), step(&n, &j.0, &j.1));
+                                assert_eq!(observed(&a), observed(&b), "equal keys, different answers to {j:?}:\n{rep:?}\n{n:?}");
+                                assert!(a.canonical() == b.canonical(), "equal keys, different successors after {j:?}:\n{rep:?}\n{n:?}");
+                                checked += 1;
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            layer = next;
+        }
+    }
+    println!("canonical key: {pairs} merged pairs within {depth} steps, {checked} inputs answered alike");
+    assert!(pairs > 0, "no merged states: the check checked nothing");
 }

@@ -8,48 +8,55 @@
 //! replies caused, in order.
 
 use model::runsv::{Action, Config, ControlOutcome, Input, Owed, Program, Runsv, Sig, Slot, SlotState};
+use model::scripted::Scripted;
 use model::status::{RunState, Want};
 use model::table::{render, Row};
 use model::time::{Mono, Now, Span, Wall};
-use model::Machine;
 
 const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } };
 
-/// A machine with a tiny runtime: answers obligations with defaults and records actions.
+/// The shared scripted harness (`model::scripted`): answers obligations with defaults and
+/// records actions.
 #[derive(Clone)]
 struct Drive {
-    m: Runsv,
-    now: Now,
+    s: Scripted<Runsv>,
     next_pid: u32,
+}
+
+impl std::ops::Deref for Drive {
+    type Target = Scripted<Runsv>;
+    fn deref(&self) -> &Scripted<Runsv> {
+        &self.s
+    }
+}
+
+impl std::ops::DerefMut for Drive {
+    fn deref_mut(&mut self) -> &mut Scripted<Runsv> {
+        &mut self.s
+    }
 }
 
 impl Drive {
     fn new(down: bool, log: Option<bool>) -> Drive {
-        let mut d =
-            Drive { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }), now: T0, next_pid: 100 };
+        let m = Runsv::new(T0, Config { dir: b"s".to_vec(), down, log, readiness: Default::default() });
+        let mut d = Drive { s: Scripted::new(m, T0), next_pid: 100 };
         d.feed(Input::Start);
         d
     }
 
+    /// Feeds `input`; forks succeed with the next pid, no `control/<c>` exists.
     fn feed(&mut self, input: Input) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut next = Some(input);
-        while let Some(i) = next.take() {
-            self.m.handle(self.now, i);
-            while let Some(a) = self.m.poll_action() {
-                out.push(describe_action(&a));
-                next = match a {
-                    Action::Spawn { slot, .. } => {
-                        self.next_pid += 1;
-                        Some(Input::Spawned(slot, self.next_pid))
-                    }
-                    Action::RunControl(_) => Some(Input::ControlDone(ControlOutcome::Absent)),
-                    _ => next,
-                };
+        let mut pid = self.next_pid;
+        let out = self.s.run(input, |o| match *o {
+            Owed::Spawn(slot) => {
+                pid += 1;
+                Some(Input::Spawned(slot, pid))
             }
-        }
+            Owed::Control(_) => Some(Input::ControlDone(ControlOutcome::Absent)),
+        });
+        self.next_pid = pid;
         assert_eq!(self.m.owed(), None::<Owed>);
-        out
+        out.iter().map(describe_action).collect()
     }
 
     fn tick(&mut self, ms: u64) -> Vec<String> {
@@ -186,14 +193,10 @@ fn states() -> Vec<Drive> {
     v.push(d);
     // fork retry pending.
     let mut d = Drive::new(true, None);
-    d.m.handle(d.now, Input::Control(Slot::Main, b'u'));
-    while let Some(a) = d.m.poll_action() {
-        match a {
-            Action::RunControl(_) => d.m.handle(d.now, Input::ControlDone(ControlOutcome::Absent)),
-            Action::Spawn { slot, .. } => d.m.handle(d.now, Input::SpawnFailed(slot, model::errno::Errno::EAGAIN)),
-            _ => {}
-        }
-    }
+    d.s.run(Input::Control(Slot::Main, b'u'), |o| match *o {
+        Owed::Control(_) => Some(Input::ControlDone(ControlOutcome::Absent)),
+        Owed::Spawn(slot) => Some(Input::SpawnFailed(slot, model::errno::Errno::EAGAIN)),
+    });
     v.push(d);
     // with a log service: both running.
     v.push(Drive::new(false, Some(false)));

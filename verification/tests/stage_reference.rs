@@ -4,8 +4,9 @@
 //! without flag files, ctrlaltdel, ticks and orphan exits. After every event the
 //! machine's phase must equal the reference's, and the reference's invariants hold.
 
+use model::scripted::Scripted;
 use model::stage::*;
-use model::{Machine, Mono, Now, Wall};
+use model::{Mono, Now, Wall};
 use proptest::prelude::*;
 
 /// What is running, in the reference's words.
@@ -112,7 +113,8 @@ fn phase_of(s: &State) -> Option<Phase> {
 }
 
 struct Harness {
-    m: Stages,
+    /// The machine in the shared scripted harness (`model::scripted`).
+    s: Scripted<Stages>,
     t: u64,
     next_pid: Pid,
     /// Pids of the children the machine started last, per kind.
@@ -126,34 +128,27 @@ impl Harness {
     fn now(&self) -> Now {
         Now { mono: Mono(self.t), wall: Wall::default() }
     }
-    /// Feeds one input and answers every spawn obligation at once (as the driver does).
+    /// Feeds one input and answers every spawn obligation at once (as the driver does),
+    /// each with the next pid, noted per kind of child.
     fn feed(&mut self, input: Input) {
-        let mut next = Some(input);
-        let mut replies = model::StepCap::new("stage reference: replies", 10_000);
-        while let Some(i) = next.take() {
-            replies.step();
-            let now = self.now();
-            self.m.handle(now, i);
-            let mut cap = model::StepCap::new("stage reference: actions", 10_000);
-            while let Some(a) = self.m.poll_action() {
-                cap.step();
-                if let Action::Spawn(job) = a {
-                    self.next_pid += 1;
-                    let pid = self.next_pid;
-                    match job {
-                        Job::Stage(s) => {
-                            self.stage_pid = pid;
-                            if s == StageId::Two {
-                                self.stage2_pid = pid;
-                            }
-                        }
-                        Job::CtrlAltDel => self.cad_pid = pid,
-                        Job::Final(_) => self.final_pid = pid,
+        self.s.now = self.now();
+        let Harness { s, next_pid, stage_pid, stage2_pid, cad_pid, final_pid, .. } = self;
+        s.run(input, |owed| {
+            let Owed::Spawn(job) = owed;
+            *next_pid += 1;
+            let pid = *next_pid;
+            match job {
+                Job::Stage(s) => {
+                    *stage_pid = pid;
+                    if *s == StageId::Two {
+                        *stage2_pid = pid;
                     }
-                    next = Some(Input::Spawned { pid });
                 }
+                Job::CtrlAltDel => *cad_pid = pid,
+                Job::Final(_) => *final_pid = pid,
             }
-        }
+            Some(Input::Spawned { pid })
+        });
     }
 }
 
@@ -161,11 +156,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
     #[test]
     fn stage_agrees_with_reference(container: bool, evs in proptest::collection::vec(arb_ev(), 1..40)) {
-        let mut h = Harness { m: Stages::new(Config { container }), t: 1_000_000_000, next_pid: 100, stage_pid: 0, stage2_pid: 0, cad_pid: 0, final_pid: 0 };
+        let mut h = Harness { s: Scripted::new(Stages::new(Config { container }), Now::default()), t: 1_000_000_000, next_pid: 100, stage_pid: 0, stage2_pid: 0, cad_pid: 0, final_pid: 0 };
         h.feed(Input::Boot);
         let mut phase = Phase::One;
         let mut term_pending = false;
-        prop_assert_eq!(phase_of(h.m.state()), Some(phase));
+        prop_assert_eq!(phase_of(h.s.m.state()), Some(phase));
         for ev in evs {
             if phase == Phase::End {
                 break;
@@ -201,13 +196,13 @@ proptest! {
             phase = reference(phase, ev, container, &mut term_pending);
             // A tick in Stopping sends KILL; the phase stays Stopping in both.
             h.feed(input);
-            prop_assert_eq!(phase_of(h.m.state()), Some(phase), "after {:?} from {:?}", ev, before);
-            prop_assert_eq!(h.m.term_pending(), term_pending);
+            prop_assert_eq!(phase_of(h.s.m.state()), Some(phase), "after {:?} from {:?}", ev, before);
+            prop_assert_eq!(h.s.m.term_pending(), term_pending);
         }
         if phase == Phase::End && !container {
             // The final child's exit leaves runit halted (sleeping, reaping).
             h.feed(Input::Exited { pid: h.final_pid, status: 0, flags: Flags::default() });
-            prop_assert_eq!(h.m.state(), &State::Halted);
+            prop_assert_eq!(h.s.m.state(), &State::Halted);
         }
     }
 }

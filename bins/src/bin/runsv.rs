@@ -28,8 +28,9 @@ fn runsv_main() -> i32 {
     let now = runtime::clock::now();
     let mut trace = Trace::from_env();
     let stop = io.stop();
-    trace.note(&(now, &config, stop));
-    let mut machine = Runsv::new(now, config).with_stop(stop);
+    let backoff = io.backoff();
+    trace.note(&(now, &config, stop, backoff));
+    let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
     let first = io.take_resume().into_iter().chain([Input::Start]).collect();
     driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
 }

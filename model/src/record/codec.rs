@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use super::escape::{escape, unescape};
-use super::{ExitHow, LastExit, Record, SlotRecord, VERSION};
+use super::{BackoffRecord, ExitHow, LastExit, Record, SlotRecord, VERSION};
 use crate::readiness::{strict_decimal, Protocol};
 use crate::status::{push_decimal, push_signed, RunState, Want};
 use crate::time::{Tai64n, TAI64_UNIX_EPOCH};
@@ -28,6 +28,10 @@ pub const KEYS: [&str; 16] = [
     "quick_deaths",
     "status_text",
 ];
+
+/// The backoff keys, written after [`KEYS`] only for a service with the backoff files;
+/// both or neither (a minor addition: version 1 readers ignore unknown keys).
+pub const BACKOFF_KEYS: [&str; 2] = ["given_up", "restart_delay_ms"];
 
 /// Largest record the decoder accepts (a status text of 512 bytes escaped is at most
 /// 2 KiB per slot; the rest is well under 1 KiB).
@@ -121,6 +125,15 @@ fn encode_slot(out: &mut Vec<u8>, prefix: &str, s: &SlotRecord) {
         }
         out.push(b'\n');
     }
+    if let Some(b) = s.backoff {
+        for (key, value) in BACKOFF_KEYS.into_iter().zip([u64::from(b.given_up), b.restart_delay_ms]) {
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(key.as_bytes());
+            out.push(b'=');
+            push_decimal(out, value);
+            out.push(b'\n');
+        }
+    }
 }
 
 /// The word for a want, as `wanted=` and sv's JSON spell it.
@@ -180,22 +193,32 @@ pub fn decode(text: &[u8]) -> Result<Record, DecodeError> {
     }
     let mut main: [Option<(&[u8], usize)>; 16] = [None; 16];
     let mut log: [Option<(&[u8], usize)>; 16] = [None; 16];
+    let mut main_b: [Option<(&[u8], usize)>; 2] = [None; 2];
+    let mut log_b: [Option<(&[u8], usize)>; 2] = [None; 2];
     for (i, line) in lines.enumerate() {
         let n = i + 2;
         let Some(eq) = line.iter().position(|&c| c == b'=') else { return Err(DecodeError { line: n, kind: ErrorKind::NoEquals }) };
         let (key, value) = (&line[..eq], &line[eq + 1..]);
-        let (table, key) = match key.strip_prefix(LOG_PREFIX.as_bytes()) {
-            Some(k) => (&mut log, k),
-            None => (&mut main, key),
+        let (table, btable, key) = match key.strip_prefix(LOG_PREFIX.as_bytes()) {
+            Some(k) => (&mut log, &mut log_b, k),
+            None => (&mut main, &mut main_b, key),
         };
+        if let Some(idx) = BACKOFF_KEYS.iter().position(|k| k.as_bytes() == key) {
+            if btable[idx].is_some() {
+                return Err(DecodeError { line: n, kind: ErrorKind::Duplicate(BACKOFF_KEYS[idx]) });
+            }
+            btable[idx] = Some((value, n));
+            continue;
+        }
         let Some(idx) = KEYS.iter().position(|k| k.as_bytes() == key) else { continue };
         if table[idx].is_some() {
             return Err(DecodeError { line: n, kind: ErrorKind::Duplicate(KEYS[idx]) });
         }
         table[idx] = Some((value, n));
     }
-    let main_rec = decode_slot(&main, body_lines(body))?;
-    let log_rec = if log.iter().all(Option::is_none) { None } else { Some(decode_slot(&log, body_lines(body))?) };
+    let main_rec = decode_slot(&main, &main_b, body_lines(body))?;
+    let log_rec =
+        if log.iter().chain(log_b.iter()).all(Option::is_none) { None } else { Some(decode_slot(&log, &log_b, body_lines(body))?) };
     Ok(Record { main: main_rec, log: log_rec })
 }
 
@@ -203,7 +226,26 @@ fn body_lines(body: &[u8]) -> usize {
     body.split(|&c| c == b'\n').count()
 }
 
-fn decode_slot(t: &[Option<(&[u8], usize)>; 16], last_line: usize) -> Result<SlotRecord, DecodeError> {
+/// The backoff keys of one slot: both (decoded) or neither.
+fn decode_backoff(t: &[Option<(&[u8], usize)>; 2], last_line: usize) -> Result<Option<BackoffRecord>, DecodeError> {
+    let bad = |key, line| DecodeError { line, kind: ErrorKind::BadValue(key) };
+    match (t[0], t[1]) {
+        (None, None) => Ok(None),
+        (Some((g, gl)), Some((d, dl))) => {
+            let given_up = match g {
+                b"0" => false,
+                b"1" => true,
+                _ => return Err(bad(BACKOFF_KEYS[0], gl)),
+            };
+            let restart_delay_ms = strict_decimal(d).ok_or(bad(BACKOFF_KEYS[1], dl))?;
+            Ok(Some(BackoffRecord { given_up, restart_delay_ms }))
+        }
+        (None, Some(_)) => Err(DecodeError { line: last_line, kind: ErrorKind::Missing(BACKOFF_KEYS[0]) }),
+        (Some(_), None) => Err(DecodeError { line: last_line, kind: ErrorKind::Missing(BACKOFF_KEYS[1]) }),
+    }
+}
+
+fn decode_slot(t: &[Option<(&[u8], usize)>; 16], b: &[Option<(&[u8], usize)>; 2], last_line: usize) -> Result<SlotRecord, DecodeError> {
     let get = |key: &'static str| -> Result<(&[u8], usize), DecodeError> {
         let idx = KEYS.iter().position(|k| *k == key).unwrap_or(0);
         t[idx].ok_or(DecodeError { line: last_line, kind: ErrorKind::Missing(key) })
@@ -296,5 +338,6 @@ fn decode_slot(t: &[Option<(&[u8], usize)>; 16], last_line: usize) -> Result<Slo
         restarts: number("restarts")?,
         quick_deaths: number("quick_deaths")?,
         status_text,
+        backoff: decode_backoff(b, last_line)?,
     })
 }

@@ -11,7 +11,7 @@
 mod codec;
 mod escape;
 
-pub use codec::{decode, encode, parse_time, push_time, want_word, DecodeError, ErrorKind, KEYS, RECORD_MAX};
+pub use codec::{decode, encode, parse_time, push_time, want_word, DecodeError, ErrorKind, BACKOFF_KEYS, KEYS, RECORD_MAX};
 pub use escape::{escape, unescape};
 
 use alloc::vec::Vec;
@@ -77,6 +77,18 @@ pub struct SlotRecord {
     pub quick_deaths: u64,
     /// The last sd_notify `STATUS=` text (raw bytes; empty = none).
     pub status_text: Vec<u8>,
+    /// Backoff and giving up (issue 11): present only for a service with the backoff
+    /// files (keys [`BACKOFF_KEYS`], a minor addition: version 1 readers skip them).
+    pub backoff: Option<BackoffRecord>,
+}
+
+/// The backoff fields of a slot's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BackoffRecord {
+    /// runsv gave up restarting it (`restart-limit-count`); only a command restarts it.
+    pub given_up: bool,
+    /// The pause before the pending automatic restart, in milliseconds (0 = none armed).
+    pub restart_delay_ms: u64,
 }
 
 /// The whole record: the service and, when it has one, its log service.
@@ -117,6 +129,9 @@ impl SlotRecord {
         }
         if self.state == RunState::Down && self.pid != 0 {
             return Some("down with a pid");
+        }
+        if self.backoff.is_some_and(|b| b.given_up && (self.state != RunState::Down || self.wanted != Want::Down)) {
+            return Some("given up while not down with want down");
         }
         None
     }

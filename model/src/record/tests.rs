@@ -24,6 +24,7 @@ fn sample() -> Record {
             restarts: 1,
             quick_deaths: 0,
             status_text: b"Serving 3 clients".to_vec(),
+            backoff: None,
         },
         log: None,
     }
@@ -213,4 +214,33 @@ fn test_record_missing_key_names_the_last_line() {
     assert_eq!(err(&replace("pid=4242\n", "")), DecodeError { line: 16, kind: ErrorKind::Missing("pid") });
     let with_partial_log = alloc::format!("{SAMPLE_TEXT}log_state=run\nlog_pid=1\n");
     assert_eq!(err(&with_partial_log), DecodeError { line: 19, kind: ErrorKind::Missing("since") });
+}
+
+#[test]
+fn test_record_backoff_keys_are_a_minor_addition() {
+    let mut r = sample();
+    r.main.backoff = Some(BackoffRecord { given_up: true, restart_delay_ms: 0 });
+    r.main.state = RunState::Down;
+    r.main.pid = 0;
+    r.main.wanted = Want::Down;
+    r.main.ready = false;
+    r.main.ready_since = None;
+    let text = encode(&r);
+    let s = String::from_utf8(text.clone()).unwrap();
+    assert!(s.ends_with("status_text=Serving 3 clients\ngiven_up=1\nrestart_delay_ms=0\n"), "{s}");
+    assert_eq!(decode(&text), Ok(r.clone()));
+    assert_eq!(r.main.broken_invariant(), None);
+    // Without the keys (an older runsv, or a service without the files): no backoff.
+    assert_eq!(decode(SAMPLE_TEXT.as_bytes()).unwrap().main.backoff, None);
+    // Both or neither; values as written.
+    let only_one = s.replace("restart_delay_ms=0\n", "");
+    assert_eq!(decode(only_one.as_bytes()).unwrap_err().kind, ErrorKind::Missing("restart_delay_ms"));
+    let bad = s.replace("given_up=1", "given_up=yes");
+    assert_eq!(decode(bad.as_bytes()).unwrap_err().kind, ErrorKind::BadValue("given_up"));
+    let twice = s.clone() + "given_up=0\n";
+    assert_eq!(decode(twice.as_bytes()).unwrap_err().kind, ErrorKind::Duplicate("given_up"));
+    // Given up is only ever down with want down.
+    let mut wrong = r.main.clone();
+    wrong.wanted = Want::Up;
+    assert!(wrong.broken_invariant().is_some());
 }

@@ -255,14 +255,17 @@ impl Runsv {
         self.pid_changed = true;
     }
 
-    /// The adopted child of `slot` is gone (its pidfd became readable): `./finish -1 0`
-    /// if present, else down, as a reaped `./run` would be; no exit is recorded in the
+    /// The adopted child of `slot` is gone (its pidfd became readable): counted by the
+    /// backoff files, then `./finish -1 0` if present, else down, as a reaped `./run`
+    /// would be; no exit is recorded in the
     /// history, and nothing is sent to its group (its number may already be free).
     pub(super) fn adopted_exited(&mut self, now: Now, slot: Slot, finish_present: bool) {
         let Phase::Run { started, .. } = self.phase(slot) else {
             debug_assert!(false, "adopted_exited outside run");
             return;
         };
+        // A death like any other for the backoff files (their count and window).
+        self.count_death(now, slot);
         self.pid_changed = true;
         if slot == Slot::Main && finish_present {
             self.set(slot, Phase::Finish { pid: None, args: UNKNOWN_EXIT, started, not_before: None, kill_at: None });

@@ -32,7 +32,9 @@
 //! - Exiting (`x`/SIGTERM) does not wait for a pending throttle.
 
 mod adopt;
+mod backoff;
 pub mod ready;
+pub mod script;
 mod slot;
 mod stop;
 pub mod text;
@@ -46,6 +48,7 @@ use crate::status::{self, RunState, Want};
 use crate::time::{Mono, Now, Span, Tai64n};
 
 pub use adopt::{candidate, parse_proc_stat, Adopted, PipeId, Probe, ProcStat, Resume, UNKNOWN_EXIT};
+pub use backoff::{map_death_times, Backoff, Deaths, Limit, Verdict, DEFAULT_LIMIT_INTERVAL};
 pub use ready::{History, Readiness, RunReady, Watchdog};
 pub use slot::{Deferred, Phase, SlotState};
 pub use stop::{Stop, KILL_RESEND};
@@ -389,6 +392,10 @@ pub struct Runsv {
     readiness: Readiness,
     /// `down` (`log/down`) did not exist at start-up, for the record.
     normally_up: [bool; 2],
+    /// The main slot's restart settings (`restart-delay`, ...): runit's by default.
+    backoff: Backoff,
+    /// The main slot's recent deaths, for the backoff and the give-up limit.
+    deaths: Deaths,
 }
 
 impl Runsv {
@@ -408,6 +415,8 @@ impl Runsv {
             stop: Stop::RUNIT,
             readiness: config.readiness,
             normally_up: [!config.down, config.log.is_some_and(|d| !d)],
+            backoff: Backoff::RUNIT,
+            deaths: Deaths::default(),
         }
     }
 
@@ -451,6 +460,7 @@ impl Runsv {
         if let Some(l) = &mut self.log {
             l.map_times(&mut f);
         }
+        self.deaths = map_death_times(self.deaths, &mut f);
     }
 
     /// Applies `f` to each slot's [`History`] (explorer canonicalisation: the history only
@@ -531,7 +541,7 @@ impl Runsv {
     /// (no input but the reply while one is owed; a reap is routed by pid).
     fn on(&mut self, now: Now, slot: Slot, event: Event) {
         use Event::{Cmd as C, Due, Reaped, ScriptDone, SpawnFailed, Spawned, Vanished};
-        use Phase::{Down, Finish, Run, Starting};
+        use Phase::{Down, Finish, GivenUp, Run, Starting};
         debug_assert!(self.slot(slot).is_some(), "events only for an existing slot");
         debug_assert!(self.pending.is_none(), "a reply is routed only after the pending one is cleared");
         match (self.phase(slot), event) {
@@ -582,6 +592,7 @@ impl Runsv {
 
             // The slot's process exits.
             (Run { pid, started, got_term, .. }, Reaped { status, finish_present }) => {
+                self.count_death(now, slot);
                 self.kill_leftovers(slot, pid, got_term);
                 self.note_exit(now, slot, status);
                 self.pid_changed = true;
@@ -644,6 +655,16 @@ impl Runsv {
                 self.set(slot, Finish { pid: None, args, started, not_before: Some(now.mono + FORK_RETRY), kill_at: None });
             }
 
+            // Given up (backoff.rs): only a command that changes want leaves it, acting as
+            // on a down slot with runit's throttle deadline; nothing starts it by itself.
+            (GivenUp { not_before }, C(Cmd::Up | Cmd::Once | Cmd::Down | Cmd::Exit)) => {
+                self.leave_give_up();
+                self.set(slot, Down { not_before, deferred: None });
+                self.on(now, slot, event);
+            }
+            (GivenUp { .. }, C(Cmd::Term | Cmd::Ignore) | Due) => {}
+            (GivenUp { .. }, C(Cmd::Signal(byte, _))) => self.pause_flag(slot, byte),
+
             // Override scripts come back.
             (Run { .. }, ScriptDone { ok, then: Then::StopAfterT }) => self.stop_after_t(now, slot, ok),
             (Run { pid, .. }, ScriptDone { ok, then: Then::SignalUnless(sig, byte) }) => {
@@ -661,7 +682,8 @@ impl Runsv {
             | (Finish { pid: None, .. }, Reaped { .. })
             | (Finish { pid: Some(_), .. }, Spawned(_) | SpawnFailed(_))
             | (Finish { .. }, ScriptDone { .. })
-            | (Down { .. } | Starting | Finish { .. } | Run { adopted: None, .. }, Vanished { .. }) => {
+            | (GivenUp { .. }, Reaped { .. } | Spawned(_) | SpawnFailed(_) | ScriptDone { .. })
+            | (Down { .. } | Starting | Finish { .. } | GivenUp { .. } | Run { adopted: None, .. }, Vanished { .. }) => {
                 debug_assert!(false, "{slot:?}: {event:?} cannot happen in {:?}", self.phase(slot))
             }
         }
@@ -716,7 +738,8 @@ impl Runsv {
     fn went_down(&mut self, now: Now, slot: Slot, started: Mono) {
         debug_assert!(now.mono >= started, "time does not go backwards");
         let not_before = (now.mono < started + RESTART_THROTTLE).then(|| now.mono + RESTART_THROTTLE);
-        self.set(slot, Phase::Down { not_before, deferred: None });
+        let phase = self.down_phase(now, slot, not_before);
+        self.set(slot, phase);
         self.slot_mut(slot).stamp = Tai64n::from_wall(now.wall);
         self.update(slot);
         debug_assert!(self.slot(slot).is_some_and(|s| s.pid() == 0 && s.state() == RunState::Down));
@@ -843,7 +866,9 @@ impl Runsv {
         };
         let log_no_finish = self.log.as_ref().is_none_or(|l| !matches!(l.phase, Phase::Finish { .. }));
         let draining_has_log = self.life != Life::DrainingLog || self.log.is_some();
-        pending_matches && log_no_finish && draining_has_log
+        let given_up_main_want_down = self.log.as_ref().is_none_or(|l| !matches!(l.phase, Phase::GivenUp { .. }))
+            && (!self.given_up() || self.main.want == Want::Down);
+        pending_matches && log_no_finish && draining_has_log && given_up_main_want_down
     }
 }
 
@@ -914,6 +939,8 @@ impl Machine for Runsv {
     }
 }
 
+#[cfg(test)]
+mod backoff_tests;
 #[cfg(test)]
 mod ready_tests;
 #[cfg(test)]

@@ -156,7 +156,7 @@ impl Runsv {
     /// Whether runsv writes `status.ext`: only for a service that declares a readiness
     /// protocol, so a plain runit service directory gets exactly runit's files.
     pub fn writes_record(&self) -> bool {
-        self.readiness.protocol != Protocol::None
+        self.readiness.protocol != Protocol::None || self.backoff.opted_in()
     }
 
     /// The `status.ext` text for the current state, when the record is written.
@@ -169,9 +169,17 @@ impl Runsv {
 
     /// The extended record of both slots, as `status.ext` would say it now.
     pub fn record(&self) -> Record {
-        let main = slot_record(&self.main, self.readiness.protocol, self.normally_up[0]);
+        let mut main = slot_record(&self.main, self.readiness.protocol, self.normally_up[0]);
+        main.backoff = self.backoff_record();
         let log = self.log.as_ref().map(|l| slot_record(l, Protocol::None, self.normally_up[1]));
         Record { main, log }
+    }
+
+    /// Applies `f` to each slot's normally-up flag (explorer canonicalisation: the flag
+    /// only changes what `status.ext` says, never what the machine does next, so without
+    /// a record it is unobservable).
+    pub fn map_normally_up(&mut self, mut f: impl FnMut(bool) -> bool) {
+        self.normally_up = self.normally_up.map(&mut f);
     }
 
     /// The watchdog deadline of the main slot's running child, if any.
@@ -202,7 +210,7 @@ impl Runsv {
     fn main_run(&self) -> Option<(u32, RunReady)> {
         match self.main.phase {
             Phase::Run { pid, ready, .. } => Some((pid, ready)),
-            Phase::Down { .. } | Phase::Starting | Phase::Finish { .. } => None,
+            Phase::Down { .. } | Phase::Starting | Phase::Finish { .. } | Phase::GivenUp { .. } => None,
         }
     }
 
@@ -329,5 +337,6 @@ fn slot_record(s: &SlotState, readiness: Protocol, normally_up: bool) -> SlotRec
         restarts: s.history.starts.saturating_sub(1),
         quick_deaths: s.history.quick_deaths,
         status_text: s.history.status_text.clone(),
+        backoff: None,
     }
 }

@@ -7,48 +7,37 @@ use alloc::vec::Vec;
 use super::*;
 use crate::readiness::{Protocol, Sender};
 use crate::record::{self, ExitHow};
+use crate::scripted::Scripted;
 use crate::status::{RunState, StatusRecord};
 use crate::time::Wall;
 
 const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } };
 const CHILD: u32 = 100;
 
-struct H {
-    m: Runsv,
-    now: Now,
-}
+crate::scripted_harness!(H, Runsv);
 
 impl H {
     fn new(protocol: Protocol, watchdog_ms: Option<u64>, log: Option<bool>) -> H {
         let readiness = Readiness { protocol, watchdog: watchdog_ms.map(Span::from_millis) };
-        H { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness }), now: T0 }
+        H(Scripted::new(Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness }), T0))
     }
     /// Started and answered until `./run` runs as `pid`.
     fn running(protocol: Protocol, watchdog_ms: Option<u64>) -> H {
         let mut h = H::new(protocol, watchdog_ms, None);
         h.feed(Input::Start);
-        h.feed(Input::ControlDone(ControlOutcome::Absent));
-        h.feed(Input::Spawned(Slot::Main, CHILD));
+        let a = h.0.answer(script::started(CHILD, 0));
+        checked(&a);
         h
     }
     /// Feeds one input; checks that every record written agrees with its 20 bytes and keeps
     /// the readiness invariants.
     fn feed(&mut self, i: Input) -> Vec<Action> {
-        self.m.handle(self.now, i);
-        let mut out = Vec::new();
-        while let Some(a) = self.m.poll_action() {
-            if let Action::WriteStatus { slot: Slot::Main, status, ext: Some(ext), .. } = &a {
-                let rec = record::decode(ext).expect("the record decodes");
-                let st = StatusRecord::decode(status).expect("20 bytes");
-                assert!(record::agrees(&rec.main, &st), "{rec:?} vs {st:?}");
-                assert_eq!(rec.main.broken_invariant(), None);
-            }
-            out.push(a);
-        }
+        let out = self.0.feed(i);
+        checked(&out);
         out
     }
     fn advance(&mut self, ms: u64) {
-        self.now = self.now.after(Span::from_millis(ms));
+        self.0.advance_ms(ms);
     }
     fn rec(&self) -> record::SlotRecord {
         self.m.record().main
@@ -56,6 +45,18 @@ impl H {
     fn notify(&mut self, pid: i32, ancestors: &[i32], payload: &[u8]) -> Vec<Action> {
         let sender = Some(Sender { pid, ancestors: ancestors.to_vec() });
         self.feed(Input::Notify { sender, payload: payload.to_vec(), fds: 0, truncated: false })
+    }
+}
+
+/// Every record written agrees with its 20 bytes and keeps the readiness invariants.
+fn checked(actions: &[Action]) {
+    for a in actions {
+        if let Action::WriteStatus { slot: Slot::Main, status, ext: Some(ext), .. } = a {
+            let rec = record::decode(ext).expect("the record decodes");
+            let st = StatusRecord::decode(status).expect("20 bytes");
+            assert!(record::agrees(&rec.main, &st), "{rec:?} vs {st:?}");
+            assert_eq!(rec.main.broken_invariant(), None);
+        }
     }
 }
 

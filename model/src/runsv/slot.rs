@@ -52,6 +52,12 @@ pub enum Phase {
         /// SIGKILL is due then (`timeout-finish`, once `./finish` runs; see `stop.rs`).
         kill_at: Option<Mono>,
     },
+    /// Given up after too many automatic restarts (`restart-limit-count`; `backoff.rs`):
+    /// down, want down, nothing starts it until a command. Main slot only.
+    GivenUp {
+        /// 1 s after the last death: the start a `u` makes waits for it (runit's throttle).
+        not_before: Option<Mono>,
+    },
 }
 
 /// A start a down slot owes even though `want` is not up (runit would already have made it).
@@ -89,7 +95,7 @@ impl SlotState {
     /// The state runit publishes: a start under way is still down.
     pub fn state(&self) -> RunState {
         match self.phase {
-            Phase::Down { .. } | Phase::Starting => RunState::Down,
+            Phase::Down { .. } | Phase::Starting | Phase::GivenUp { .. } => RunState::Down,
             Phase::Run { .. } => RunState::Run,
             Phase::Finish { .. } => RunState::Finish,
         }
@@ -99,7 +105,7 @@ impl SlotState {
     pub fn pid(&self) -> u32 {
         match self.phase {
             Phase::Run { pid, .. } | Phase::Finish { pid: Some(pid), .. } => pid,
-            Phase::Down { .. } | Phase::Starting | Phase::Finish { pid: None, .. } => 0,
+            Phase::Down { .. } | Phase::Starting | Phase::Finish { pid: None, .. } | Phase::GivenUp { .. } => 0,
         }
     }
 
@@ -117,7 +123,7 @@ impl SlotState {
     pub fn not_before(&self) -> Option<Mono> {
         match self.phase {
             Phase::Down { not_before, .. } | Phase::Finish { not_before, .. } => not_before,
-            Phase::Starting | Phase::Run { .. } => None,
+            Phase::Starting | Phase::Run { .. } | Phase::GivenUp { .. } => None,
         }
     }
 
@@ -125,7 +131,7 @@ impl SlotState {
     pub fn finish_args(&self) -> Option<(i32, i32)> {
         match self.phase {
             Phase::Finish { args, .. } => Some(args),
-            Phase::Down { .. } | Phase::Starting | Phase::Run { .. } => None,
+            Phase::Down { .. } | Phase::Starting | Phase::Run { .. } | Phase::GivenUp { .. } => None,
         }
     }
 
@@ -135,7 +141,7 @@ impl SlotState {
         match self.phase {
             Phase::Down { not_before, deferred } if self.want == Want::Up || deferred.is_some() => Some(not_before),
             Phase::Finish { pid: None, not_before, .. } => Some(not_before),
-            Phase::Down { .. } | Phase::Starting | Phase::Run { .. } | Phase::Finish { pid: Some(_), .. } => None,
+            Phase::Down { .. } | Phase::Starting | Phase::Run { .. } | Phase::Finish { pid: Some(_), .. } | Phase::GivenUp { .. } => None,
         }
     }
 
@@ -151,6 +157,7 @@ impl SlotState {
             Phase::Finish { pid, args, started, not_before, kill_at } => {
                 Phase::Finish { pid, args, started: f(started), not_before: not_before.map(&mut f), kill_at: kill_at.map(&mut f) }
             }
+            Phase::GivenUp { not_before } => Phase::GivenUp { not_before: not_before.map(&mut f) },
         };
     }
 
@@ -159,7 +166,7 @@ impl SlotState {
     pub fn kill_at(&self) -> Option<Mono> {
         match self.phase {
             Phase::Run { kill_at, .. } | Phase::Finish { pid: Some(_), kill_at, .. } => kill_at,
-            Phase::Down { .. } | Phase::Starting | Phase::Finish { pid: None, .. } => None,
+            Phase::Down { .. } | Phase::Starting | Phase::Finish { pid: None, .. } | Phase::GivenUp { .. } => None,
         }
     }
 
@@ -167,7 +174,7 @@ impl SlotState {
     pub fn run_ready(&self) -> Option<&RunReady> {
         match &self.phase {
             Phase::Run { ready, .. } => Some(ready),
-            Phase::Down { .. } | Phase::Starting | Phase::Finish { .. } => None,
+            Phase::Down { .. } | Phase::Starting | Phase::Finish { .. } | Phase::GivenUp { .. } => None,
         }
     }
 

@@ -146,7 +146,7 @@ impl Runsv {
         self.stop_signal(slot, pid, Sig::Kill);
         match &mut self.slot_mut(slot).phase {
             Phase::Run { kill_at, .. } | Phase::Finish { kill_at, .. } => *kill_at = Some(now.mono + KILL_RESEND),
-            Phase::Down { .. } | Phase::Starting => {}
+            Phase::Down { .. } | Phase::Starting | Phase::GivenUp { .. } => {}
         }
     }
 }

@@ -4,6 +4,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
+use crate::scripted::Scripted;
 use crate::status::RunState;
 use crate::time::Wall;
 
@@ -12,44 +13,24 @@ const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_7
 /// Every file: HUP, kill after 2 s, finish limit 3 s, own group.
 const ALL: Stop = Stop { signal: Sig::Hup, kill_after: Some(Span::from_secs(2)), finish_limit: Some(Span::from_secs(3)), group: true };
 
-struct H {
-    m: Runsv,
-    now: Now,
-}
+crate::scripted_harness!(H, Runsv);
 
 impl H {
     /// A service with `stop`, started and running as pid 42 (the spawn checked).
     fn running(stop: Stop, log: Option<bool>) -> H {
-        let mut h = H {
-            m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() }).with_stop(stop),
-            now: T0,
-        };
-        h.feed(Input::Start);
-        if log.is_some() {
-            h.feed(Input::Spawned(Slot::Log, 7));
-        }
-        let a = h.feed(Input::ControlDone(ControlOutcome::Absent));
-        assert!(matches!(&a[..], [Action::Spawn { program: Program::Run, own_group, .. }] if *own_group == stop.group), "{a:?}");
-        h.feed(Input::Spawned(Slot::Main, 42));
+        let m = Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() }).with_stop(stop);
+        let mut h = H(Scripted::new(m, T0));
+        let a = h.run(Input::Start, script::started(42, 7));
+        let spawns: Vec<&Action> = a.iter().filter(|a| matches!(a, Action::Spawn { program: Program::Run, .. })).collect();
+        assert!(matches!(&spawns[..], [Action::Spawn { own_group, .. }] if *own_group == stop.group), "{a:?}");
         h
     }
-    fn feed(&mut self, i: Input) -> Vec<Action> {
-        self.m.handle(self.now, i);
-        let mut out = Vec::new();
-        while let Some(a) = self.m.poll_action() {
-            out.push(a);
-        }
-        out
-    }
     fn advance(&mut self, ms: u64) {
-        self.now = self.now.after(Span::from_millis(ms));
+        self.0.advance_ms(ms);
     }
     /// `d`, answering `control/t` and `control/d` as absent.
     fn down(&mut self) -> Vec<Action> {
-        let mut a = self.feed(Input::Control(Slot::Main, b'd'));
-        a.extend(self.feed(Input::ControlDone(ControlOutcome::Absent)));
-        a.extend(self.feed(Input::ControlDone(ControlOutcome::Absent)));
-        a
+        self.run(Input::Control(Slot::Main, b'd'), script::controls_absent)
     }
     fn main(&self) -> &SlotState {
         self.m.slot(Slot::Main).unwrap()

@@ -4,38 +4,26 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
+use crate::scripted::Scripted;
 use crate::status::RunState;
 use crate::time::Wall;
 
-struct H {
-    m: Runsv,
-    now: Now,
-}
+crate::scripted_harness!(H, Runsv);
 
 const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } };
 
 impl H {
     fn new(down: bool, log: Option<bool>) -> H {
         let m = Runsv::new(T0, Config { dir: b"s".to_vec(), down, log, readiness: Default::default() });
-        H { m, now: T0 }
-    }
-    fn feed(&mut self, i: Input) -> Vec<Action> {
-        self.m.handle(self.now, i);
-        let mut out = Vec::new();
-        while let Some(a) = self.m.poll_action() {
-            out.push(a);
-        }
-        out
+        H(Scripted::new(m, T0))
     }
     fn advance(&mut self, ms: u64) {
-        self.now = self.now.after(Span::from_millis(ms));
+        self.0.advance_ms(ms);
     }
     /// Start-up of a normally-up service without log, answered until `./run` runs as `pid`.
     fn running(pid: u32) -> H {
         let mut h = H::new(false, None);
-        h.feed(Input::Start);
-        h.feed(Input::ControlDone(ControlOutcome::Absent));
-        h.feed(Input::Spawned(Slot::Main, pid));
+        h.run(Input::Start, script::started(pid, 0));
         assert_eq!(h.main().state(), RunState::Run);
         h
     }

@@ -667,7 +667,24 @@ impl Runsvdir {
 impl Machine for Runsvdir {
     type Input = Input;
     type Action = Action;
-    type Owed = core::convert::Infallible;
+    type Owed = Owed;
+
+    fn owed(&self) -> Option<Owed> {
+        Runsvdir::owed(self)
+    }
+
+    /// Each obligation is answered by the reply input of the same name.
+    fn answers(owed: &Owed, input: &Input) -> bool {
+        matches!(
+            (owed, input),
+            (Owed::LogReady, Input::LogReady(_))
+                | (Owed::Watch, Input::Watch(_))
+                | (Owed::DirStat, Input::DirStat(_))
+                | (Owed::Scanned, Input::Scanned(_))
+                | (Owed::Spawned, Input::Spawned { .. })
+                | (Owed::StampWritten, Input::StampWritten(_))
+        )
+    }
 
     fn handle(&mut self, now: Now, input: Input) {
         use Input as I;

@@ -18,13 +18,7 @@ fn at_ms(ms: u64) -> Now {
 }
 
 fn drain(m: &mut Runsvdir) -> Vec<Action> {
-    let mut v = Vec::new();
-    let mut cap = crate::StepCap::new("draining actions", 10_000);
-    while let Some(a) = m.poll_action() {
-        cap.step();
-        v.push(a);
-    }
-    v
+    crate::scripted::drain(m)
 }
 
 fn dir(name: &str, ino: u64) -> Entry {

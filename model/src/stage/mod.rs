@@ -225,6 +225,13 @@ pub enum Action {
     Exit(i32),
 }
 
+/// The reply the machine waits for (the driver checks each reply against it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Owed {
+    /// [`Input::Spawned`] or [`Input::SpawnFailed`] for this job's [`Action::Spawn`].
+    Spawn(Job),
+}
+
 /// Choices fixed at start by the bin.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Config {
@@ -393,6 +400,14 @@ impl Stages {
     /// Whether a spawn reply is owed (the driver must answer it before anything else).
     pub fn owes_spawn_reply(&self) -> bool {
         matches!(self.state, State::Spawning { .. })
+    }
+
+    /// The reply the runtime owes, if any (it must feed that reply next).
+    pub fn owed(&self) -> Option<Owed> {
+        match &self.state {
+            State::Spawning { job, .. } => Some(Owed::Spawn(job.clone())),
+            _ => None,
+        }
     }
 
     fn say(&mut self, m: Msg) {
@@ -702,7 +717,19 @@ pub fn final_plan(flags: Flags) -> FinalPlan {
 impl Machine for Stages {
     type Input = Input;
     type Action = Action;
-    type Owed = core::convert::Infallible;
+    type Owed = Owed;
+
+    fn owed(&self) -> Option<Owed> {
+        Stages::owed(self)
+    }
+
+    /// A spawn is answered by its pid or its fork errno.
+    fn answers(owed: &Owed, input: &Input) -> bool {
+        match (owed, input) {
+            (Owed::Spawn(_), Input::Spawned { .. } | Input::SpawnFailed { .. }) => true,
+            (Owed::Spawn(_), Input::Boot | Input::Exited { .. } | Input::Signal { .. } | Input::Tick) => false,
+        }
+    }
 
     fn handle(&mut self, now: Now, input: Input) {
         match input {

@@ -13,13 +13,7 @@ fn now(m: Mono) -> Now {
 }
 
 fn drain(m: &mut Stages) -> Vec<Action> {
-    let mut v = Vec::new();
-    let mut cap = crate::StepCap::new("draining actions", 10_000);
-    while let Some(a) = m.poll_action() {
-        cap.step();
-        v.push(a);
-    }
-    v
+    crate::scripted::drain(m)
 }
 
 fn at(state: State) -> Stages {

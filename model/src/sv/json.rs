@@ -10,7 +10,7 @@ use crate::sv::view::{secs_since, ServiceView, SlotView};
 use crate::time::{Tai64n, Wall};
 
 /// The slot keys, in output order (the service object has `service` first and `log` last).
-pub const SLOT_KEYS: [&str; 18] = [
+pub const SLOT_KEYS: [&str; 19] = [
     "source",
     "state",
     "pid",
@@ -28,6 +28,7 @@ pub const SLOT_KEYS: [&str; 18] = [
     "last_exit_at",
     "restarts",
     "quick_deaths",
+    "given_up",
     "status_text",
 ];
 
@@ -89,6 +90,10 @@ fn push_slot_fields(out: &mut Vec<u8>, s: &SlotView, now: Wall) {
             "last_exit_at" => opt_time(out, s.last_exit.map(|e| e.at)),
             "restarts" => opt_num(out, s.restarts),
             "quick_deaths" => opt_num(out, s.quick_deaths),
+            "given_up" => match s.given_up {
+                Some(g) => push_bool(out, g),
+                None => out.extend_from_slice(b"null"),
+            },
             _ => match &s.status_text {
                 Some(t) => push_str(out, t),
                 None => out.extend_from_slice(b"null"),
@@ -180,6 +185,7 @@ mod tests {
             restarts: Some(1),
             quick_deaths: Some(0),
             status_text: Some(b"a \"quoted\"\\ line\n\x01\xff".to_vec()),
+            given_up: Some(false),
         }
     }
 
@@ -193,7 +199,7 @@ mod tests {
              \"seconds\":12,\"wanted\":\"up\",\"normally_up\":true,\"paused\":false,\"got_term\":false,\"readiness\":\"sd_notify\",\
              \"ready\":true,\"ready_since\":1764921601.000000500,\"last_exit_code\":null,\"last_exit_signal\":15,\
              \"last_exit_at\":1764921599.000000500,\"restarts\":1,\"quick_deaths\":0,\
-             \"status_text\":\"a \\\"quoted\\\"\\\\ line\\n\\u0001\u{fffd}\",\"log\":null}\n"
+             \"given_up\":false,\"status_text\":\"a \\\"quoted\\\"\\\\ line\\n\\u0001\u{fffd}\",\"log\":null}\n"
         );
     }
 

@@ -163,6 +163,13 @@ const FAMILIES: &[Family] = &[
         value: |s| s.quick_deaths.map(Value::Int),
     },
     Family {
+        name: "runit_service_given_up",
+        kind: Kind::Gauge,
+        help: "1 if runsv gave up restarting ./run (restart-limit-count), until a command.",
+        labels: Labels::Slot,
+        value: |s| s.given_up.map(|g| Value::Int(g as u64)),
+    },
+    Family {
         name: "runit_service_last_exit_code",
         kind: Kind::Gauge,
         help: "Exit status of the last ./run, if it exited.",

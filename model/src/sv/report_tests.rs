@@ -41,6 +41,7 @@ fn slot(st: &StatusRecord, ready: bool) -> SlotRecord {
         restarts: 2,
         quick_deaths: 0,
         status_text: b"hi".to_vec(),
+        backoff: None,
     }
 }
 

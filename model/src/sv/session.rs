@@ -424,6 +424,9 @@ impl Session {
             }
         };
         let mut shown = self.print_status(&name, i, &rec, now, fx);
+        if shown != Shown::Nothing && crate::sv::view::given_up(&rec, fx.read_record().as_deref()) {
+            self.outs(b", given up");
+        }
         let mut log_name = name.clone();
         log_name.extend_from_slice(b"/log");
         let mut line_open = true;

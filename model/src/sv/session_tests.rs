@@ -819,6 +819,7 @@ fn ext(status: &[u8], readiness: crate::readiness::Protocol, ready: bool) -> Vec
         restarts: 0,
         quick_deaths: 0,
         status_text: Vec::new(),
+        backoff: None,
     };
     crate::record::encode(&crate::record::Record { main, log: None })
 }
@@ -897,4 +898,30 @@ fn test_status_record_changes_wake_the_wait() {
     assert!(!event_wakes(b"stat", DirEvent::MovedTo) && !event_wakes(b"pid", DirEvent::MovedTo));
     assert!(!event_wakes(b"status", DirEvent::ClosedNoWrite) && !event_wakes(b"status", DirEvent::Other));
     assert!(event_wakes(b"ok", DirEvent::ClosedNoWrite) && !event_wakes(b"ok", DirEvent::ClosedWrite));
+}
+
+// ---- backoff: the give-up state (issue 11) --------------------------------------------
+
+/// The record of a runsv with backoff files for the 20 bytes `status`.
+fn ext_backoff(status: &[u8], given_up: bool) -> Vec<u8> {
+    let mut rec = crate::record::decode(&ext(status, crate::readiness::Protocol::None, false)).unwrap();
+    rec.main.backoff = Some(crate::record::BackoffRecord { given_up, restart_delay_ms: 0 });
+    crate::record::encode(&rec)
+}
+
+#[test]
+fn test_status_given_up_only_when_the_record_says_so() {
+    let down = down_st(-12_000, b'd');
+    let mut svc = Svc::new(down.clone());
+    svc.record = Some(ext_backoff(&down, true));
+    let mut w = World::new().svc("/home/s", svc).svc("/home/s/log", Svc::new(run_st(-3000, 7)));
+    assert_eq!(go(&["sv", "status", "./s"], &mut w), (0, 0));
+    assert_eq!(w.stdout(), "down: ./s: 12s, normally up, given up; run: log: (pid 7) 3s\n");
+    for record in [Some(ext_backoff(&down, false)), Some(ext_backoff(&down_st(-11_000, b'd'), true)), Some(b"junk\n".to_vec()), None] {
+        let mut svc = Svc::new(down.clone());
+        svc.record = record.clone();
+        let mut w = World::new().svc("/home/s", svc);
+        go(&["sv", "status", "./s"], &mut w);
+        assert_eq!(w.stdout(), "down: ./s: 12s, normally up\n", "runit's line for {record:?}");
+    }
 }

@@ -48,9 +48,11 @@ pub enum Field {
     Restarts,
     /// Consecutive quick deaths, else `-1`.
     QuickDeaths,
+    /// `true` iff runsv gave up restarting it (backoff; `false` without a record).
+    GivenUp,
 }
 
-const NAMES: [(&str, Field); 18] = [
+const NAMES: [(&str, Field); 19] = [
     ("up", Field::Up),
     ("wantedup", Field::WantedUp),
     ("normallyup", Field::NormallyUp),
@@ -69,6 +71,7 @@ const NAMES: [(&str, Field); 18] = [
     ("readiness", Field::Readiness),
     ("restarts", Field::Restarts),
     ("quickdeaths", Field::QuickDeaths),
+    ("givenup", Field::GivenUp),
 ];
 
 /// At most this many fields per call (s6-svstat's limit).
@@ -148,6 +151,7 @@ pub fn fields_line(s: &SlotView, fields: &[Field], now: Wall) -> Vec<u8> {
             Field::Readiness => out.extend_from_slice(s.readiness.map_or("NA", |p| p.word()).as_bytes()),
             Field::Restarts => push_signed(&mut out, s.restarts.map_or(-1, |n| n as i64)),
             Field::QuickDeaths => push_signed(&mut out, s.quick_deaths.map_or(-1, |n| n as i64)),
+            Field::GivenUp => out.extend_from_slice(b(s.given_up == Some(true))),
         }
     }
     out.push(b'\n');

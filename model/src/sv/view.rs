@@ -63,6 +63,8 @@ pub struct SlotView {
     pub quick_deaths: Option<u64>,
     /// sd_notify `STATUS=` text (record only; `None` when empty).
     pub status_text: Option<Vec<u8>>,
+    /// runsv gave up restarting it (record of a service with the backoff files only).
+    pub given_up: Option<bool>,
 }
 
 /// A service: its name as given and its slots.
@@ -95,6 +97,7 @@ pub fn slot_view(status: &StatusRecord, normally_up: bool, ext: Option<&SlotReco
             restarts: Some(r.restarts),
             quick_deaths: Some(r.quick_deaths),
             status_text: if r.status_text.is_empty() { None } else { Some(r.status_text.clone()) },
+            given_up: r.backoff.map(|b| b.given_up),
         };
     }
     let state = status.state();
@@ -119,7 +122,16 @@ pub fn slot_view(status: &StatusRecord, normally_up: bool, ext: Option<&SlotReco
         restarts: None,
         quick_deaths: None,
         status_text: None,
+        given_up: None,
     }
+}
+
+/// Whether `status.ext` says the service was given up (backoff, issue 11): only a record
+/// that decodes, agrees with the 20 bytes and has `given_up=1`. The status line then ends
+/// in `, given up`; without such a record it is runit's, byte for byte.
+pub fn given_up(status: &StatusRecord, ext: Option<&[u8]>) -> bool {
+    let Some(rec) = ext.and_then(|b| record::decode(b).ok()) else { return false };
+    record::agrees(&rec.main, status) && rec.main.backoff.is_some_and(|b| b.given_up)
 }
 
 /// The want the 20 bytes cannot tell apart: runsv writes want *exit* as `d` in `status`
@@ -184,6 +196,7 @@ mod tests {
             restarts: 3,
             quick_deaths: quick,
             status_text: alloc::vec![],
+            backoff: None,
         }
     }
 

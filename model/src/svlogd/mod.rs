@@ -19,5 +19,5 @@ pub mod scan;
 pub mod spawn;
 pub mod stamp;
 
-pub use logger::{Action, Input, LogName, Logger, Sig, UdpOutcome};
+pub use logger::{Action, Input, LogName, Logger, Owed, Sig, UdpOutcome};
 pub use options::Settings;

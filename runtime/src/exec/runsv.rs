@@ -12,14 +12,15 @@ use std::ffi::CString;
 
 use model::errno::Errno;
 use model::runsv::text::{self, StatusFile, WriteStep};
-use model::runsv::{Action, Config, ControlOutcome, Input, Program, Resume, Runsv, Sig, Slot, Stop};
+use model::runsv::{Action, Backoff, Config, ControlOutcome, Input, Program, Resume, Runsv, Sig, Slot, Stop};
 use model::svcfiles::{self, SvcFile};
 
 use super::runsv_adopt::AdoptIo;
 use super::runsv_ready::ReadyIo;
 use crate::driver::{Io, Woke};
 use crate::fs::{self, AtomicWriteError};
-use crate::process::{self, SpawnSpec};
+use crate::os::{self, Real, Syscalls};
+use crate::process::SpawnSpec;
 use crate::signals;
 use crate::sys;
 use crate::wait::Interest;
@@ -66,7 +67,10 @@ struct SlotFds {
 }
 
 /// What start-up produced: the facts for the machine and the descriptors for the executor.
-pub struct RunsvIo {
+/// Generic over the kernel it runs on ([`Real`] in runsv, the simulator's fake in
+/// `verification/src/sim/`).
+pub struct RunsvIo<O: Syscalls = Real> {
+    os: O,
     dir: Vec<u8>,
     main: Option<SlotFds>,
     log: Option<SlotFds>,
@@ -75,6 +79,8 @@ pub struct RunsvIo {
     handled: Handled,
     finished: Option<i32>,
     stop: Stop,
+    /// The main slot's backoff files (addition; runit's throttle without them).
+    backoff: Backoff,
     /// notification-fd pipe and sd_notify socket (additions; idle without the files).
     ready: ReadyIo,
     /// What the previous runsv left running, and the adopted children's pidfds.
@@ -144,7 +150,7 @@ fn ok_fifo(dir: &[u8], sup: &str) -> Result<i32, Fatal> {
     fs::open_read(&path).map_err(|e| Fatal(text::fatal(dir, format!("unable to read {sup}/ok").as_bytes(), Some(e))))
 }
 
-impl RunsvIo {
+impl RunsvIo<Real> {
     /// Performs runsv's start-up in `dir` (the argument verbatim). On success the process
     /// has changed into the service directory and the machine's facts are returned.
     pub fn setup(dir: &[u8], handled: Handled) -> Result<(RunsvIo, Config), Fatal> {
@@ -165,6 +171,7 @@ impl RunsvIo {
             Ok(_) => Some(sys::stat(&c("log/down")).is_ok()),
         };
         let stop = read_stop_files(dir, &mut warnings);
+        let backoff = read_backoff_files(dir, &mut warnings);
         for w in &warnings {
             crate::diag::write_stderr(w);
         }
@@ -193,6 +200,7 @@ impl RunsvIo {
         let (ready, readiness) = ReadyIo::setup(dir);
         let (adopt, resume) = AdoptIo::probe(log.is_some());
         let io = RunsvIo {
+            os: Real,
             dir: dir.to_vec(),
             main: Some(main),
             log: log_fds,
@@ -200,11 +208,47 @@ impl RunsvIo {
             handled,
             finished: None,
             stop,
+            backoff,
             ready,
             adopt,
             resume: Some(resume),
         };
         Ok((io, Config { dir: dir.to_vec(), down, log, readiness }))
+    }
+}
+
+impl<O: Syscalls> RunsvIo<O> {
+    /// An executor over `os` whose start-up is already done: the fake kernel's runsv holds
+    /// the `control` FIFOs as `control = (main, log)`, the log pipe as `(read, write)` and
+    /// its readiness plumbing as `ready`.
+    pub fn started(
+        os: O,
+        dir: &[u8],
+        control: (i32, Option<i32>),
+        log_pipe: Option<(i32, i32)>,
+        handled: Handled,
+        ready: ReadyIo,
+    ) -> RunsvIo<O> {
+        let fds = |control| SlotFds { control, _control_w: -1, _ok: -1, _lock: -1 };
+        RunsvIo {
+            os,
+            dir: dir.to_vec(),
+            main: Some(fds(control.0)),
+            log: control.1.map(fds),
+            log_pipe,
+            handled,
+            finished: None,
+            stop: Stop::RUNIT,
+            backoff: Backoff::RUNIT,
+            ready,
+            adopt: AdoptIo::default(),
+            resume: None,
+        }
+    }
+
+    /// The kernel this executor runs on (the simulator inspects its fake).
+    pub fn os(&mut self) -> &mut O {
+        &mut self.os
     }
 
     /// The first input: what start-up found of the previous runsv's children (feed it
@@ -218,12 +262,18 @@ impl RunsvIo {
         self.stop
     }
 
+    /// The main slot's backoff settings read at start-up (give them to
+    /// [`Runsv::with_backoff`]).
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
+    }
+
     fn spawn(&mut self, slot: Slot, program: &Program, fail: Vec<u8>, own_group: bool) -> Result<u32, Errno> {
         let mut spec = SpawnSpec::new(b"./run")?;
         match program {
             Program::Run => {
                 spec.stdout = self.log_pipe.map(|(_, w)| w);
-                self.ready.prepare_run(&mut spec)?;
+                self.ready.prepare_run(&mut self.os, &mut spec)?;
             }
             Program::Finish { a, b } => {
                 spec.path = c("./finish");
@@ -240,9 +290,9 @@ impl RunsvIo {
         spec.reset_signals = CORE_SIGNALS.iter().chain(&self.handled.stray_unblock).copied().collect();
         spec.exec_fail_msg = fail;
         spec.exec_fail_code = 111;
-        let pid = process::spawn(&spec).map(|p| p as u32);
+        let pid = self.os.spawn(&spec).map(|p| p as u32);
         if *program == Program::Run {
-            self.ready.spawned(pid.ok());
+            self.ready.spawned(&mut self.os, pid.ok());
         }
         pid
     }
@@ -250,10 +300,10 @@ impl RunsvIo {
     fn run_control(&mut self, byte: u8) -> ControlOutcome {
         let name = format!("control/{}", byte as char);
         let path = c(&name);
-        match sys::stat(&path) {
+        match self.os.stat_mode(&path) {
             Err(Errno::ENOENT) => return ControlOutcome::Absent,
             Err(e) => return ControlOutcome::StatFailed(e),
-            Ok(st) if !fs::owner_exec(&st) => return ControlOutcome::Absent,
+            Ok(mode) if !os::mode_owner_exec(mode) => return ControlOutcome::Absent,
             Ok(_) => {}
         }
         let Ok(mut spec) = SpawnSpec::new(name.as_bytes()) else { return ControlOutcome::Absent };
@@ -262,11 +312,11 @@ impl RunsvIo {
         // stray signals (which runit does not block) are unblocked.
         spec.reset_signals = self.handled.stray_unblock.clone();
         spec.exec_fail_msg = text::control_exec_failed(&self.dir);
-        let pid = match process::spawn(&spec) {
+        let pid = match self.os.spawn(&spec) {
             Ok(p) => p,
             Err(e) => return ControlOutcome::ForkFailed(e),
         };
-        match process::wait_pid(pid) {
+        match self.os.wait_pid(pid) {
             Ok(st) => ControlOutcome::Exited(st),
             Err(e) => ControlOutcome::WaitFailed(e),
         }
@@ -287,14 +337,14 @@ impl RunsvIo {
         for (file, name, bytes) in files {
             let tmp = c(&format!("{name}.new"));
             let dest = c(&name);
-            if let Err(e) = fs::write_atomic(&tmp, &dest, bytes) {
+            if let Err(e) = self.os.write_atomic(&tmp, &dest, bytes) {
                 let step = match e {
                     AtomicWriteError::Open(e) => WriteStep::Open(e),
                     AtomicWriteError::Write(e) => WriteStep::Write(e),
                     AtomicWriteError::Partial => WriteStep::Partial,
                     AtomicWriteError::Rename(e) => WriteStep::Rename(e),
                 };
-                crate::diag::write_stderr(&text::status_write_failed(&self.dir, slot, file, step));
+                self.os.write_stderr(&text::status_write_failed(&self.dir, slot, file, step));
                 // runit skips the rest of the update when the pid file fails.
                 if file == StatusFile::Pid {
                     return;
@@ -305,11 +355,11 @@ impl RunsvIo {
 
     fn close_log_pipe(&mut self) {
         if let Some((r, w)) = self.log_pipe.take() {
-            if let Err(e) = sys::close(w) {
-                crate::diag::write_stderr(&text::warning(&self.dir, b"unable to close logpipe[1]", Some(e)));
+            if let Err(e) = self.os.close(w) {
+                self.os.write_stderr(&text::warning(&self.dir, b"unable to close logpipe[1]", Some(e)));
             }
-            if let Err(e) = sys::close(r) {
-                crate::diag::write_stderr(&text::warning(&self.dir, b"unable to close logpipe[0]", Some(e)));
+            if let Err(e) = self.os.close(r) {
+                self.os.write_stderr(&text::warning(&self.dir, b"unable to close logpipe[0]", Some(e)));
             }
         }
     }
@@ -336,6 +386,26 @@ fn read_stop_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Stop {
     stop
 }
 
+/// Reads the opt-in backoff files (`restart-delay`, ...) as [`read_stop_files`] reads the
+/// stop files: missing = not set, unreadable = a warning and not set.
+fn read_backoff_files(dir: &[u8], warnings: &mut Vec<Vec<u8>>) -> Backoff {
+    let mut read = |file: SvcFile| match fs::read_small(&c(file.name()), 64) {
+        Ok(bytes) => Some(bytes),
+        Err(Errno::ENOENT) => None,
+        Err(e) => {
+            warnings.push(svcfiles::unreadable_line(dir, file, e));
+            None
+        }
+    };
+    let [delay, steps, max, interval, count] =
+        [SvcFile::RestartDelay, SvcFile::RestartSteps, SvcFile::RestartMaxDelay, SvcFile::RestartLimitInterval, SvcFile::RestartLimitCount]
+            .map(&mut read);
+    let (backoff, lines) =
+        Backoff::from_files(dir, delay.as_deref(), steps.as_deref(), max.as_deref(), interval.as_deref(), count.as_deref());
+    warnings.extend(lines);
+    backoff
+}
+
 /// The platform number of a signal the model names.
 pub fn signo(sig: Sig) -> i32 {
     match sig {
@@ -354,25 +424,25 @@ pub fn signo(sig: Sig) -> i32 {
 }
 
 /// Whether `./finish` can be opened for reading now (runit samples it at reap time).
-fn finish_present() -> bool {
-    match fs::open_read(&c("finish")) {
+fn finish_present(os: &mut impl Syscalls) -> bool {
+    match os.open_read(&c("finish")) {
         Ok(fd) => {
-            let _ = sys::close(fd);
+            let _ = os.close(fd);
             true
         }
         Err(_) => false,
     }
 }
 
-fn read_byte(fd: i32) -> Option<u8> {
+fn read_byte(os: &mut impl Syscalls, fd: i32) -> Option<u8> {
     let mut b = [0u8; 1];
-    match sys::read(fd, &mut b) {
+    match os.read(fd, &mut b) {
         Ok(1) => Some(b[0]),
         _ => None,
     }
 }
 
-impl Io<Runsv> for RunsvIo {
+impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
     fn execute(&mut self, _now: model::Now, action: Action) -> Option<Input> {
         match action {
             Action::Spawn { slot, program, exec_fail_msg, own_group } => Some(match self.spawn(slot, &program, exec_fail_msg, own_group) {
@@ -381,11 +451,11 @@ impl Io<Runsv> for RunsvIo {
             }),
             Action::RunControl(byte) => Some(Input::ControlDone(self.run_control(byte))),
             Action::Signal(_, pid, sig) => {
-                let _ = process::signal(pid as i32, signo(sig));
+                let _ = self.os.kill(pid as i32, signo(sig));
                 None
             }
             Action::SignalGroup(_, pgid, sig) => {
-                let _ = process::signal(-(pgid as i32), signo(sig));
+                let _ = self.os.kill(-(pgid as i32), signo(sig));
                 None
             }
             Action::WriteStatus { slot, pid, stat, status, ext } => {
@@ -393,7 +463,7 @@ impl Io<Runsv> for RunsvIo {
                 None
             }
             Action::CloseNotificationFd => {
-                self.ready.close_pipe();
+                self.ready.close_pipe(&mut self.os);
                 None
             }
             Action::CloseLogPipe => {
@@ -401,7 +471,7 @@ impl Io<Runsv> for RunsvIo {
                 None
             }
             Action::Warn(line) => {
-                crate::diag::write_stderr(&line);
+                self.os.write_stderr(&line);
                 None
             }
             Action::Exit(code) => {
@@ -444,26 +514,27 @@ impl Io<Runsv> for RunsvIo {
     fn gather(&mut self, _now: model::Now, woke: &Woke, out: &mut VecDeque<Input>) {
         // runit's loop order: reap every exited child, one byte from the main FIFO, one
         // byte from the log FIFO, then SIGTERM as `x`.
-        while let Some(r) = process::reap_nohang() {
-            out.push_back(Input::ChildExited { pid: r.pid as u32, status: r.status, finish_present: finish_present() });
+        while let Some(r) = self.os.reap_nohang() {
+            let finish_present = finish_present(&mut self.os);
+            out.push_back(Input::ChildExited { pid: r.pid as u32, status: r.status, finish_present });
         }
-        self.adopt.gather(woke, finish_present, out);
+        self.adopt.gather(woke, || finish_present(&mut self.os), out);
         let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
-        if let Some(m) = &self.main {
-            if ready(m.control) {
-                if let Some(b) = read_byte(m.control) {
+        if let Some(m) = self.main.as_ref().map(|m| m.control) {
+            if ready(m) {
+                if let Some(b) = read_byte(&mut self.os, m) {
                     out.push_back(Input::Control(Slot::Main, b));
                 }
             }
         }
-        if let Some(l) = &self.log {
-            if ready(l.control) {
-                if let Some(b) = read_byte(l.control) {
+        if let Some(l) = self.log.as_ref().map(|l| l.control) {
+            if ready(l) {
+                if let Some(b) = read_byte(&mut self.os, l) {
                     out.push_back(Input::Control(Slot::Log, b));
                 }
             }
         }
-        self.ready.gather(woke, out);
+        self.ready.gather(&mut self.os, woke, out);
         if woke.signals.contains(libc::SIGTERM) {
             out.push_back(Input::Terminate);
         }

@@ -152,7 +152,7 @@ impl AdoptIo {
 
     /// [`Input::AdoptedExited`] for each adopted child whose pidfd is readable (its pidfd
     /// is closed: it has said all it can). `finish_present` samples `./finish`.
-    pub fn gather(&mut self, woke: &Woke, finish_present: impl Fn() -> bool, out: &mut VecDeque<Input>) {
+    pub fn gather(&mut self, woke: &Woke, mut finish_present: impl FnMut() -> bool, out: &mut VecDeque<Input>) {
         for entry in &mut self.adopted {
             let Some((pid, fd)) = *entry else { continue };
             if woke.ready.iter().any(|r| r.fd == fd && r.readable) {

@@ -14,6 +14,7 @@ use model::readiness::{pipe::CHUNK, text as rtext, Protocol, NOTIFICATION_FD_FIL
 use model::runsv::{Input, Readiness};
 
 use crate::driver::Woke;
+use crate::os::{Datagram, Syscalls};
 use crate::process::SpawnSpec;
 use crate::sys;
 use crate::wait::Interest;
@@ -61,6 +62,12 @@ fn fd_limit() -> u64 {
 }
 
 impl ReadyIo {
+    /// Readiness plumbing whose start-up is done (the simulator's runsv): `notification_fd`
+    /// is the number `./run` gets its pipe on, `socket` the bound `supervise/notify`.
+    pub fn started(notification_fd: Option<i32>, socket: Option<i32>) -> ReadyIo {
+        ReadyIo { notification_fd, socket, ..ReadyIo::default() }
+    }
+
     /// Reads `notification-fd`, `notify-socket` and `timeout-watchdog` (in the service
     /// directory, the current directory), prints the warnings the model formats, and binds
     /// `supervise/notify` when sd_notify is on. A socket that cannot be bound is a warning
@@ -104,11 +111,11 @@ impl ReadyIo {
 
     /// Prepares the spawn of `./run`: a fresh pipe on `notification-fd`, the sd_notify
     /// variables. Any previous pipe is closed (each start gets a fresh one).
-    pub fn prepare_run(&mut self, spec: &mut SpawnSpec) -> Result<(), model::errno::Errno> {
-        self.close_pipe();
+    pub fn prepare_run(&mut self, os: &mut impl Syscalls, spec: &mut SpawnSpec) -> Result<(), model::errno::Errno> {
+        self.close_pipe(os);
         if let Some(n) = self.notification_fd {
-            let (r, w) = sys::pipe(false)?;
-            let _ = sys::set_nonblock(r, true);
+            let (r, w) = os.pipe()?;
+            let _ = os.set_nonblock(r);
             self.pipe = Some((r, 0));
             self.pipe_w = Some(w);
             spec.extra_fd = Some((w, n));
@@ -134,22 +141,22 @@ impl ReadyIo {
 
     /// The fork of `./run` returned: the parent's copy of the write end goes, and the read
     /// end is now that child's (`None` = the fork failed: the pipe goes too).
-    pub fn spawned(&mut self, pid: Option<u32>) {
+    pub fn spawned(&mut self, os: &mut impl Syscalls, pid: Option<u32>) {
         if let Some(w) = self.pipe_w.take() {
-            let _ = sys::close(w);
+            let _ = os.close(w);
         }
         match (pid, &mut self.pipe) {
             (Some(p), Some((_, owner))) => *owner = p,
-            (None, Some(_)) => self.close_pipe(),
+            (None, Some(_)) => self.close_pipe(os),
             (_, None) => {}
         }
     }
 
     /// Closes the read end of the current child's pipe (the model's
     /// `CloseNotificationFd`).
-    pub fn close_pipe(&mut self) {
+    pub fn close_pipe(&mut self, os: &mut impl Syscalls) {
         if let Some((r, _)) = self.pipe.take() {
-            let _ = sys::close(r);
+            let _ = os.close(r);
         }
     }
 
@@ -166,12 +173,12 @@ impl ReadyIo {
     }
 
     /// Reads what woke: one chunk of the pipe, every queued datagram.
-    pub fn gather(&mut self, woke: &Woke, out: &mut VecDeque<Input>) {
+    pub fn gather(&mut self, os: &mut impl Syscalls, woke: &Woke, out: &mut VecDeque<Input>) {
         let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
         if let Some((r, pid)) = self.pipe {
             if pid != 0 && ready(r) {
                 let mut buf = [0u8; CHUNK];
-                match sys::read(r, &mut buf) {
+                match os.read(r, &mut buf) {
                     Ok(n) => out.push_back(Input::NotificationFd { pid, chunk: buf[..n].to_vec() }),
                     Err(model::errno::Errno::EAGAIN) | Err(model::errno::Errno::EINTR) => {}
                     Err(_) => out.push_back(Input::NotificationFd { pid, chunk: Vec::new() }),
@@ -182,8 +189,8 @@ impl ReadyIo {
             if ready(s) {
                 // Bounded: at most this many datagrams per wake-up, the rest next time.
                 for _ in 0..64 {
-                    match recv_datagram(s) {
-                        Some(input) => out.push_back(input),
+                    match os.recv_datagram(s) {
+                        Some(d) => out.push_back(notify_input(os, d)),
                         None => break,
                     }
                 }
@@ -232,8 +239,15 @@ fn bind_notify_socket() -> Result<(i32, Vec<u8>), model::errno::Errno> {
 /// Room for the credentials and up to 16 descriptors.
 const CMSG_SPACE: usize = 256;
 
-/// Receives one datagram; `None` when none is queued.
-fn recv_datagram(fd: i32) -> Option<Input> {
+/// The input for one received datagram, with the sender's ancestry.
+fn notify_input(os: &mut impl Syscalls, d: Datagram) -> Input {
+    let sender = d.pid.map(|pid| Sender { pid, ancestors: ancestors(os, pid) });
+    Input::Notify { sender, payload: d.payload, fds: d.fds, truncated: d.truncated }
+}
+
+/// Receives one datagram (the real kernel's [`Syscalls::recv_datagram`]); `None` when
+/// none is queued. Descriptors passed along are closed at once.
+pub(crate) fn recv_datagram(fd: i32) -> Option<Datagram> {
     let mut buf = vec![0u8; NOTIFY_BUFFER_MAX];
     let mut cbuf = [0u64; CMSG_SPACE / 8];
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
@@ -274,17 +288,16 @@ fn recv_datagram(fd: i32) -> Option<Input> {
         }
     }
     let truncated = msg.msg_flags & libc::MSG_TRUNC != 0;
-    let sender = pid.map(|pid| Sender { pid, ancestors: ancestors(pid) });
     buf.truncate(n as usize);
-    Some(Input::Notify { sender, payload: buf, fds, truncated })
+    Some(Datagram { payload: buf, pid, fds, truncated })
 }
 
 /// The parent chain of `pid` from `/proc` (at most [`ANCESTRY_MAX`]).
-fn ancestors(pid: i32) -> Vec<i32> {
+fn ancestors(os: &mut impl Syscalls, pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
     let mut p = pid;
     while out.len() < ANCESTRY_MAX && p > 1 {
-        match parent_of(p) {
+        match os.parent_of(p) {
             Some(pp) if pp > 0 => {
                 out.push(pp);
                 p = pp;
@@ -295,8 +308,9 @@ fn ancestors(pid: i32) -> Vec<i32> {
     out
 }
 
-/// Field 4 of `/proc/<pid>/stat` (after the last `)`, as `comm` may contain anything).
-fn parent_of(pid: i32) -> Option<i32> {
+/// Field 4 of `/proc/<pid>/stat` (after the last `)`, as `comm` may contain anything):
+/// the real kernel's [`Syscalls::parent_of`].
+pub(crate) fn parent_of(pid: i32) -> Option<i32> {
     let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
     let close = stat.iter().rposition(|&c| c == b')')?;
     let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;

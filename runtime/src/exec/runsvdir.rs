@@ -14,7 +14,6 @@
 
 use std::collections::VecDeque;
 use std::ffi::CString;
-use std::os::fd::AsRawFd;
 
 use model::errno::Errno;
 use model::runsvdir::machine::{Action, DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, StampError, WatchState};
@@ -27,7 +26,7 @@ use model::Now;
 
 use crate::driver::{Io, Woke};
 use crate::notify::Notify;
-use crate::process;
+use crate::os::{DirSyscalls, Real};
 use crate::sys;
 use crate::wait::Interest;
 
@@ -44,25 +43,27 @@ pub fn handled_signals() -> (Vec<i32>, crate::signals::Strays) {
     (all, strays)
 }
 
-/// The executor's state: fds and the prepared pieces of every spawn.
-pub struct RunsvdirIo {
+/// The executor's state: fds and the prepared pieces of every spawn. Generic over the
+/// kernel it runs on ([`Real`] in runsvdir, the simulator's fake in `verification`).
+pub struct RunsvdirIo<O: DirSyscalls = Real> {
+    os: O,
     dir: Vec<u8>,
     dir_c: CString,
     pgrp: bool,
     /// The directory as opened by the last scan (children `fchdir` to its descriptor).
-    scan_dir: Option<nix::dir::Dir>,
+    scan_dir: Option<O::Dir>,
     /// `$PATH`, for the runsv child's search.
     path_env: Option<Vec<u8>>,
     log_read: Option<i32>,
     title: Option<TitleMem>,
-    watch: Option<Watcher>,
+    watch: Option<O::Watch>,
     finished: Option<i32>,
     /// Signals a runsv child sets back to default and unblocks: runit's four and the
     /// strays runsvdir did not inherit blocked.
     child_unblock: Vec<i32>,
 }
 
-impl RunsvdirIo {
+impl RunsvdirIo<Real> {
     /// An executor for `dir`; `path_env` is `$PATH` (None → `/bin:/usr/bin`); `strays`
     /// as found by [`handled_signals`].
     pub fn new(
@@ -72,7 +73,22 @@ impl RunsvdirIo {
         title: Option<TitleMem>,
         strays: &crate::signals::Strays,
     ) -> Result<RunsvdirIo, Errno> {
+        RunsvdirIo::over(Real, dir, pgrp, path_env, title, strays)
+    }
+}
+
+impl<O: DirSyscalls> RunsvdirIo<O> {
+    /// [`RunsvdirIo::new`] over another kernel (the simulator's fake).
+    pub fn over(
+        os: O,
+        dir: &[u8],
+        pgrp: bool,
+        path_env: Option<&[u8]>,
+        title: Option<TitleMem>,
+        strays: &crate::signals::Strays,
+    ) -> Result<RunsvdirIo<O>, Errno> {
         Ok(RunsvdirIo {
+            os,
             dir: dir.to_vec(),
             dir_c: sys::cstr(dir)?,
             pgrp,
@@ -86,9 +102,14 @@ impl RunsvdirIo {
         })
     }
 
-    fn stat_dir(&self) -> Result<DirStamp, Errno> {
-        let st = sys::stat(&self.dir_c)?;
-        Ok(DirStamp { mtime_secs: st.st_mtime, ino: st.st_ino, dev: st.st_dev })
+    /// The kernel this executor runs on (the simulator inspects its fake).
+    pub fn os(&mut self) -> &mut O {
+        &mut self.os
+    }
+
+    fn stat_dir(&mut self) -> Result<DirStamp, Errno> {
+        let st = self.os.stat(&self.dir_c)?;
+        Ok(DirStamp { mtime_secs: st.mtime, ino: st.ino, dev: st.dev })
     }
 
     fn scan(&mut self) -> ScanReply {
@@ -97,14 +118,14 @@ impl RunsvdirIo {
         // still leaves room for this scan.
         self.scan_dir = None;
         // One descriptor serves the listing, the `fstatat`s and the children's `fchdir`.
-        let mut dir = match sys::open_dir(&self.dir_c) {
+        let mut dir = match self.os.open_dir(&self.dir_c) {
             Ok(d) => d,
             // Unreadable: runit's chdir succeeds (and its opendir fails) only if the
             // directory can still be entered.
             Err(Errno::EACCES) => {
-                return match sys::open(&self.dir_c, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                return match self.os.open(&self.dir_c, libc::O_PATH | libc::O_DIRECTORY, 0) {
                     Ok(p) => {
-                        let _ = sys::close(p);
+                        let _ = self.os.close(p);
                         ScanReply::OpenFailed(Errno::EACCES)
                     }
                     Err(e) => ScanReply::dir_unopenable(e),
@@ -112,14 +133,14 @@ impl RunsvdirIo {
             }
             Err(e) => return ScanReply::dir_unopenable(e),
         };
-        let (names, read_error) = sys::list(&mut dir);
-        let fd = dir.as_raw_fd();
+        let (names, read_error) = self.os.list_dir(&mut dir);
+        let fd = self.os.dir_fd(&dir);
         let entries = names
             .into_iter()
             .map(|name| {
-                let kind = match sys::statat(fd, &name) {
+                let kind = match self.os.stat_at(fd, &name) {
                     Err(e) => EntryKind::StatFailed(e),
-                    Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => EntryKind::Dir { dev: st.st_dev, ino: st.st_ino },
+                    Ok(st) if st.is_dir() => EntryKind::Dir { dev: st.dev, ino: st.ino },
                     Ok(_) => EntryKind::NotDir,
                 };
                 Entry { name: name.into_bytes(), kind }
@@ -129,19 +150,21 @@ impl RunsvdirIo {
         ScanReply::Listed { entries, read_error }
     }
 
-    fn start_runsv(&self, name: &[u8]) -> Result<i32, Errno> {
-        let scan_fd = self.scan_dir.as_ref().map(AsRawFd::as_raw_fd);
+    fn start_runsv(&mut self, name: &[u8]) -> Result<i32, Errno> {
+        let scan_fd = self.scan_dir.as_ref().map(|d| self.os.dir_fd(d));
         let reset = self.child_unblock.iter().map(|&s| Signal(s)).collect();
-        process::spawn_plan(&runsv_plan(&self.dir, name, scan_fd, self.pgrp, self.path_env.as_deref(), reset))
+        self.os.spawn_plan(&runsv_plan(&self.dir, name, scan_fd, self.pgrp, self.path_env.as_deref(), reset))
     }
 
-    fn write_stamp(&self, text: &[u8; 25]) -> Result<(), StampError> {
+    fn write_stamp(&mut self, text: &[u8; 25]) -> Result<(), StampError> {
         let mut p = self.dir.clone();
         p.extend_from_slice(b"/.forced-rescan");
         let p = sys::cstr(&p).map_err(|_| StampError::Open)?;
-        let fd = crate::fs::open_trunc(&p).map_err(|_| StampError::Open)?;
-        let r = sys::write(fd, text);
-        let _ = sys::close(fd);
+        // runit's open-truncate (`crate::fs::open_trunc`).
+        let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_TRUNC | libc::O_CREAT;
+        let fd = self.os.open(&p, flags, 0o644).map_err(|_| StampError::Open)?;
+        let r = self.os.write(fd, text);
+        let _ = self.os.close(fd);
         match r {
             Ok(n) if n == text.len() => Ok(()),
             _ => Err(StampError::Write),
@@ -149,22 +172,22 @@ impl RunsvdirIo {
     }
 
     fn setup_log(&mut self) -> Result<(), LogFailure> {
-        let (r, w) = sys::pipe(true).map_err(|_| LogFailure::Pipe)?;
+        let (r, w) = self.os.pipe_nonblocking().map_err(|_| LogFailure::Pipe)?;
         // fd 2 loses close-on-exec so children inherit it.
-        if sys::dup2(w, 2).is_err() {
-            let _ = sys::close(r);
-            let _ = sys::close(w);
+        if self.os.dup2(w, 2).is_err() {
+            let _ = self.os.close(r);
+            let _ = self.os.close(w);
             return Err(LogFailure::Dup);
         }
-        let _ = sys::close(w);
-        let _ = sys::set_nonblock(2, true);
+        let _ = self.os.close(w);
+        let _ = self.os.set_nonblock(2);
         self.log_read = Some(r);
         Ok(())
     }
 
     fn rewatch(&mut self) -> WatchState {
         self.watch = None;
-        match Watcher::build(&self.dir) {
+        match self.os.watch(&self.dir) {
             Some(w) => {
                 self.watch = Some(w);
                 WatchState::Active
@@ -174,7 +197,7 @@ impl RunsvdirIo {
     }
 }
 
-impl Io<Runsvdir> for RunsvdirIo {
+impl<O: DirSyscalls> Io<Runsvdir> for RunsvdirIo<O> {
     fn execute(&mut self, _now: Now, action: Action) -> Option<Input> {
         match action {
             Action::SetupLog => Some(Input::LogReady(self.setup_log())),
@@ -183,12 +206,12 @@ impl Io<Runsvdir> for RunsvdirIo {
             Action::Scan => Some(Input::Scanned(self.scan())),
             Action::StartRunsv { name, dev, ino } => Some(Input::Spawned { dev, ino, result: self.start_runsv(&name) }),
             Action::Term { pid } => {
-                let _ = process::signal(pid, libc::SIGTERM);
+                let _ = self.os.kill(pid, libc::SIGTERM);
                 None
             }
             Action::WriteStamp(text) => Some(Input::StampWritten(self.write_stamp(&text))),
             Action::WriteLog(bytes) => {
-                let _ = sys::write(2, &bytes);
+                let _ = self.os.write(2, &bytes);
                 None
             }
             Action::ShowTitle(bytes) => {
@@ -198,7 +221,7 @@ impl Io<Runsvdir> for RunsvdirIo {
                 None
             }
             Action::Warn(w) => {
-                crate::diag::write_stderr(&msg::format(&self.dir, &w));
+                self.os.write_stderr(&msg::format(&self.dir, &w));
                 None
             }
             Action::Exit(code) => {
@@ -210,7 +233,7 @@ impl Io<Runsvdir> for RunsvdirIo {
 
     fn interests(&self, out: &mut Vec<Interest>) {
         if let Some(w) = &self.watch {
-            out.push(Interest::read(w.notify.fd()));
+            out.push(Interest::read(self.os.watch_fd(w)));
         }
         if let Some(fd) = self.log_read {
             out.push(Interest::read(fd));
@@ -225,13 +248,13 @@ impl Io<Runsvdir> for RunsvdirIo {
             out.push_back(Input::Hangup);
         }
         // Reap at every wake-up, as runit does (SIGCHLD only makes the wake-up prompt).
-        while let Some(r) = process::reap_nohang() {
+        while let Some(r) = self.os.reap_nohang() {
             out.push_back(Input::RunsvExited { pid: r.pid });
         }
         if let Some(fd) = self.log_read {
             let mut buf = [0u8; 1024];
             let mut got = Vec::new();
-            while let Ok(n) = sys::read(fd, &mut buf) {
+            while let Ok(n) = self.os.read(fd, &mut buf) {
                 if n == 0 {
                     break;
                 }
@@ -244,7 +267,7 @@ impl Io<Runsvdir> for RunsvdirIo {
                 out.push_back(Input::LogBytes(got));
             }
         }
-        let Effect { changed, rebuild } = self.watch.as_mut().map(Watcher::drain).unwrap_or_default();
+        let Effect { changed, rebuild } = self.watch.as_mut().map(|w| self.os.drain_watch(w)).unwrap_or_default();
         if rebuild {
             let st = self.rewatch();
             if st == WatchState::Unavailable {
@@ -332,8 +355,13 @@ impl Watcher {
         Some(Watcher { notify, dir_wd, parents })
     }
 
+    /// The inotify descriptor (readable when events are pending).
+    pub fn fd(&self) -> i32 {
+        self.notify.fd()
+    }
+
     /// Reads every pending event: what they add up to ([`watch::effect`] of each).
-    fn drain(&mut self) -> Effect {
+    pub fn drain(&mut self) -> Effect {
         let mut total = Effect::default();
         for ev in self.notify.drain() {
             if ev.mask & libc::IN_Q_OVERFLOW != 0 {

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use model::runsv::{finish_args, Action, Config, Input, Owed, Program, Runsv, Sig, Slot, Stop};
+use model::runsv::{finish_args, Action, Backoff, Config, Input, Owed, Program, Runsv, Sig, Slot, Stop};
 use model::status::{self, RunState, StatusRecord, Want};
 use model::time::{Mono, Now, Span};
 use model::Machine;
@@ -83,10 +83,19 @@ pub enum Invariant {
     /// Adoption: only the process the old status names, alive and with its start time,
     /// is ever adopted (never a reused pid), and never beside a live child.
     AdoptOnlyTheSame,
+    /// Backoff (addition): a restart deadline is never further than the longest pause the
+    /// backoff files allow (1 s without them; 5 s for a fork retry). The lower bound (with
+    /// a `restart-delay` or growth, a start after an unasked death of a `./run` that lived
+    /// under 10 s comes at least 1 s after the cycle ended) is checked as
+    /// [`Invariant::ThrottleSpacing`], by counting that cycle as short.
+    BackoffWithinBounds,
+    /// Giving up (addition): only with `restart-limit-count`, and left only in a step
+    /// that delivered a command (`u o d x`, SIGTERM); meanwhile nothing starts.
+    GiveUpOnlyByCommand,
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 21] = [
+pub const INVARIANTS: [Invariant; 23] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -108,6 +117,8 @@ pub const INVARIANTS: [Invariant; 21] = [
     Invariant::RecordAgrees,
     Invariant::AdoptedByPidfd,
     Invariant::AdoptOnlyTheSame,
+    Invariant::BackoffWithinBounds,
+    Invariant::GiveUpOnlyByCommand,
 ];
 
 impl Invariant {
@@ -187,6 +198,11 @@ pub struct World {
     /// The main slot's last `./run` to end was an adopted one: `./finish` must get
     /// [`model::runsv::UNKNOWN_EXIT`].
     pub adopted_exit: bool,
+    /// The main slot's backoff settings the machine was built with.
+    pub backoff: Backoff,
+    /// The main slot's last `./run` died unasked after under 10 s while the backoff files
+    /// change the delay: the cycle it ends counts as short for [`Invariant::ThrottleSpacing`].
+    pub quick_auto_death: bool,
     /// Bits of violated invariants ([`Invariant::bit`]).
     pub violations: u32,
     /// The first violation, described.
@@ -255,6 +271,8 @@ impl World {
             adopted: [None, None],
             adoptable: [Vec::new(), Vec::new()],
             adopted_exit: false,
+            backoff: Backoff::RUNIT,
+            quick_auto_death: false,
             violations: 0,
             first_violation: None,
         }
@@ -284,6 +302,22 @@ impl World {
         w
     }
 
+    /// A started runsv with the main slot's stop and backoff settings (the opt-in files).
+    pub fn new_with_backoff(
+        config: Config,
+        stop: Stop,
+        backoff: Backoff,
+        pid_policy: PidPolicy,
+        fixed_wall: bool,
+        replies: Replies,
+    ) -> World {
+        let mut w = World::unstarted_with_stop(config, stop, pid_policy, fixed_wall);
+        w.m = w.m.with_backoff(backoff);
+        w.backoff = backoff;
+        w.start(replies);
+        w
+    }
+
     /// Feeds [`Input::Start`], answering its obligations with `replies`, and checks.
     pub fn start(&mut self, replies: Replies) {
         let mut replies = replies;
@@ -304,8 +338,9 @@ impl World {
     /// for the explorer (stateright's "representative"): two worlds with equal canonical
     /// forms answer every input alike, so the explorer may merge them.
     /// - Time is rebased so that now is [`T0`]: the machine and the checks compare times only
-    ///   with each other, with now, and with now minus [`THROTTLE`]; so every time further
-    ///   back than that is clamped to it (it compares the same way forever after).
+    ///   with each other, with now, and with now minus [`THROTTLE`] (minus
+    ///   `QUICK_DEATH` when a record counts quick deaths); so every time further back than
+    ///   that is clamped to it (it compares the same way forever after).
     /// - The last step's effects and the first violation's text are outputs, not state (the
     ///   violation bits stay).
     /// - The next fresh pid is unused under [`PidPolicy::SmallestFree`].
@@ -313,8 +348,12 @@ impl World {
     ///   at every exit of `./run` before that, so it is kept only while a finish is owed.
     pub fn canonical(&self) -> World {
         let mut w = self.clone();
+        let record = w.m.writes_record();
         let now = w.now.mono.0;
-        let floor = now.saturating_sub(THROTTLE.0);
+        // With a record, a death within QUICK_DEATH of the start counts as quick: times
+        // are compared that far back.
+        let window = if record { model::runsv::ready::QUICK_DEATH } else { THROTTLE };
+        let floor = now.saturating_sub(window.0);
         let rebase = |t: Mono| Mono(T0.mono.0 + t.0.max(floor) - now);
         w.m.map_times(rebase);
         for t in w.last_start.iter_mut().flatten() {
@@ -332,9 +371,13 @@ impl World {
         if w.pid_policy == PidPolicy::SmallestFree {
             w.next_pid = 0;
         }
-        // The history only feeds status.ext: without a record it is unobservable, with one
-        // its counters are kept up to 2 (enough to tell "none", "one", "several").
-        let record = w.m.writes_record();
+        // The history and the normally-up flags only feed status.ext: without a record
+        // they are unobservable (the flags made a service started by `u` after a `down`
+        // file a different state from one that started by itself), with one the history's
+        // counters are kept up to 2 (enough to tell "none", "one", "several").
+        if !record {
+            w.m.map_normally_up(|_| true);
+        }
         w.m.map_history(|h| {
             if record {
                 h.starts = h.starts.min(2);
@@ -383,6 +426,8 @@ impl World {
             return;
         }
         let mut replies = step.replies.clone();
+        let was_given_up = self.m.given_up();
+        let down_before = self.last_down[0];
         match &step.event {
             Event::Control(slot, byte) => {
                 if self.m.accepts_control(*slot) {
@@ -435,11 +480,17 @@ impl World {
                         self.prev_main = Some(pid);
                         self.ready_credit = None;
                     }
+                    if let (Slot::Main, Some(RunState::Run), Some(start)) = (*slot, was, self.last_start[0]) {
+                        let m = self.m.slot(Slot::Main).expect("main");
+                        let unasked = m.want == Want::Up && !m.got_term();
+                        self.quick_auto_death = self.backoff.delays() && unasked && self.now.mono < start + Span::from_secs(10);
+                    }
                     if let Some(start) = self.last_start[ix(*slot)] {
                         // A cycle ends when the slot goes down (after finish, for main).
                         let ends_cycle = *slot == Slot::Log || was == Some(RunState::Finish) || !*finish;
                         if ends_cycle {
-                            self.last_down[ix(*slot)] = Some((self.now.mono, self.now.mono < start + THROTTLE));
+                            let quick = *slot == Slot::Main && self.quick_auto_death;
+                            self.last_down[ix(*slot)] = Some((self.now.mono, quick || self.now.mono < start + THROTTLE));
                         }
                     }
                     // An adopted child is no child of runsv's: its end comes through its
@@ -465,7 +516,44 @@ impl World {
             }
             Event::Ready(e) => self.ready_event(*e, &mut replies),
         }
+        self.check_give_up(was_given_up, &step.event);
+        if self.last_down[0] != down_before {
+            self.check_pause();
+        }
         self.check_after_step();
+    }
+
+    /// [`Invariant::BackoffWithinBounds`] for the pause a cycle that ended in this step armed
+    /// (a fork retry's 5 s is not a pause: a `d` may later keep its deadline).
+    fn check_pause(&mut self) {
+        if let Some(model::runsv::Phase::Down { not_before: Some(t), deferred: None }) = self.m.slot(Slot::Main).map(|m| m.phase) {
+            let longest = self.backoff.longest().max(THROTTLE);
+            if t > self.now.mono + longest {
+                let now = self.now.mono;
+                self.violate(Invariant::BackoffWithinBounds, format!("restart due {t:?} at {now:?}, longest pause {longest:?}"));
+            }
+        }
+    }
+
+    /// [`Invariant::GiveUpOnlyByCommand`] for one step; giving up also stops wanting the
+    /// service up (so that runit's `sv up` sends `u`), which is the one want change that
+    /// is not a command's.
+    fn check_give_up(&mut self, was: bool, event: &Event) {
+        let now = self.m.given_up();
+        let command = matches!(event, Event::Control(Slot::Main, b'u' | b'o' | b'd' | b'x') | Event::Terminate);
+        if now && self.backoff.limit.is_none() {
+            self.violate(Invariant::GiveUpOnlyByCommand, "given up without restart-limit-count".into());
+        }
+        if was && !now && !command {
+            self.violate(Invariant::GiveUpOnlyByCommand, format!("left giving up on {event:?}"));
+        }
+        if !was && now {
+            self.expect_want[0] = Want::Down;
+        }
+        if !self.backoff.opted_in() && self.m.deaths() != Default::default() {
+            let d = self.m.deaths();
+            self.violate(Invariant::RunitUnlessOptedIn, format!("deaths counted without the backoff files: {d:?}"));
+        }
     }
 
     /// The stop signal of `slot` (the log slot always stops as in runit).
@@ -857,7 +945,14 @@ impl World {
                 }
             }
         }
-        let horizon = [Some(Span::from_secs(5)), self.stop.kill_after, self.stop.finish_limit].into_iter().flatten().max();
+        if self.m.given_up() && !self.live[0].is_empty() {
+            let l = self.live[0].clone();
+            self.violate(Invariant::GiveUpOnlyByCommand, format!("given up with live children {l:?}"));
+        }
+        let horizon = [Some(Span::from_secs(5)), self.stop.kill_after, self.stop.finish_limit, Some(self.backoff.longest())]
+            .into_iter()
+            .flatten()
+            .max();
         if let Some(d) = self.m.poll_deadline() {
             if d <= self.now.mono || d > self.now.mono + horizon.unwrap_or(Span::from_secs(5)) {
                 let now = self.now.mono;

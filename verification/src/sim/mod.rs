@@ -7,9 +7,11 @@
 //! (`RUNSVDIR_SIM_SEED=<n>`). After every input the invariants are checked; at the end
 //! the environment goes quiet and the services must converge to the directory.
 //!
-//! [`runsv`] is the simulation of one real runsv through the production driver loop
-//! (`RUNSV_SIM_SEED=<n>`).
+//! [`runsv`] is the simulation of one real runsv through the production driver loop and
+//! the production executor (`RUNSV_SIM_SEED=<n>`); [`joint`] runs the production runsvdir
+//! and runsv executors together over one fake kernel (`JOINT_SIM_SEED=<n>`).
 
+pub mod joint;
 pub mod kernel;
 pub mod rng;
 pub mod runsv;

@@ -27,18 +27,26 @@ use std::collections::{BTreeMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
-use model::runsv::text;
-use model::runsv::{Action, Config, Input, Program, Runsv, Slot};
+use std::ffi::CStr;
+
+use model::errno::Errno;
+use model::runsv::text::StatusFile;
+use model::runsv::{Action, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot};
 use model::time::{Mono, Now, Span};
 use model::Machine;
 use runtime::driver::{Io, Os, Trace, Woke};
+use runtime::exec::runsv::{Handled, RunsvIo};
+use runtime::exec::runsv_ready::ReadyIo;
+use runtime::fs::AtomicWriteError;
 use runtime::latch::SignalSet;
+use runtime::os::Syscalls;
+use runtime::process::{Reaped, SpawnSpec};
 use runtime::wait::{Interest, Ready};
 
 use crate::reference::runsv::{Effect, Event, Replies, Step, T0};
 use crate::reference::runsv_world::{PidPolicy, World};
 
-use kernel::{FaultKind, Kernel, KernelConfig, Kind, LOG_CONTROL_FD, MAIN_CONTROL_FD, SIGTERM};
+use kernel::{ControlPlan, FaultKind, Kernel, KernelConfig, Kind, LOG_CONTROL_FD, LOG_PIPE_R, LOG_PIPE_W, MAIN_CONTROL_FD};
 
 /// How many plan entries each shadow step is offered (more than one input can consume).
 const WINDOW: usize = 8;
@@ -60,6 +68,9 @@ pub enum Plant {
     /// `wait` ignores the machine's deadline (a timer never armed): a throttled restart
     /// waits for the next outside event.
     IgnoreDeadline,
+    /// `stat("control/<c>")` says the script is absent when one is planned: what the
+    /// executor reports no longer matches what ran.
+    HideControlScript,
 }
 
 /// How a run is set up.
@@ -116,6 +127,10 @@ pub enum Check {
     ExitLiveness,
     /// A slot wanted up stayed down longer than its restart allowance.
     RestartLiveness,
+    /// The production executor's syscalls do not carry out the action (wrong program,
+    /// arguments or descriptors for a spawn, a control script reported other than it
+    /// ran, a file that is not a status file written, a reply that answers nothing).
+    Executor,
 }
 
 /// What a run did; equal for equal seeds.
@@ -177,7 +192,6 @@ struct Sim {
     cfg: SimConfig,
     k: Kernel,
     world: World,
-    dir: Vec<u8>,
     has_log: bool,
     /// Plan entries consumed by the shadow and by the real executor.
     shadow_fork: usize,
@@ -186,6 +200,10 @@ struct Sim {
     real_ctl: usize,
     shadow_effects: Vec<Effect>,
     real_effects: Vec<Effect>,
+    /// The `Spawn` the executor is carrying out (taken by its fork).
+    spawning: Option<Spawning>,
+    /// The `control/<c>` script the executor is running, and its plan.
+    control: Option<(u8, ControlPlan)>,
     /// Inputs the driver fed since the shadow last caught up; the first of a batch with
     /// the driver's clock reading.
     unshadowed: Vec<(Option<Now>, Input)>,
@@ -408,8 +426,12 @@ impl Sim {
 /// The simulated clock and wait.
 pub struct SimOs(Rc<RefCell<Sim>>);
 
-/// The simulated executor.
-pub struct SimIo(Rc<RefCell<Sim>>);
+/// The simulated executor: runsv's production executor over [`FakeSys`], with the
+/// simulation's checks around each action.
+pub struct SimIo {
+    sim: Rc<RefCell<Sim>>,
+    exec: RunsvIo<FakeSys>,
+}
 
 impl Os for SimOs {
     fn now(&mut self) -> Now {
@@ -500,195 +522,390 @@ fn sleep(s: &mut Sim, fds: &[i32], deadline: Option<Mono>, wake_at: Option<Mono>
 
 impl Io<Runsv> for SimIo {
     fn execute(&mut self, now: Now, action: Action) -> Option<Input> {
-        let s = &mut *self.0.borrow_mut();
+        self.before(now, &action);
+        // The production executor carries the action out; its syscalls land in [`FakeSys`].
+        let reply = self.exec.execute(now, action.clone());
+        self.after(&action, &reply);
+        reply
+    }
+
+    fn interests(&self, out: &mut Vec<Interest>) {
+        self.exec.interests(out);
+    }
+
+    fn gather(&mut self, now: Now, woke: &Woke, out: &mut VecDeque<Input>) {
+        let before = out.len();
+        // The production executor's order: reap every exited child, one byte from the main
+        // FIFO, one from the log FIFO, then SIGTERM as `x`, then the tick.
+        self.exec.gather(now, woke, out);
+        let s = &mut *self.sim.borrow_mut();
+        for (k, i) in out.iter().skip(before).enumerate() {
+            if *i != Input::Tick {
+                s.progress = true;
+            }
+            s.inputs += 1;
+            s.record("in", now, i, None);
+            s.unshadowed.push(((k == 0).then_some(now), i.clone()));
+        }
+    }
+
+    fn finished(&self) -> Option<i32> {
+        if let Some(c) = self.exec.finished() {
+            return Some(c);
+        }
+        let s = self.sim.borrow();
+        let over = s.k.now.mono >= s.k.end_at + Span::from_secs(s.cfg.exit_within_secs);
+        if !s.violations.is_empty() || s.stalled || over || s.waits >= s.cfg.max_waits {
+            return Some(-1);
+        }
+        None
+    }
+}
+
+impl SimIo {
+    /// The checks and bookkeeping before the production executor runs `action`.
+    fn before(&mut self, now: Now, action: &Action) {
+        let s = &mut *self.sim.borrow_mut();
         s.actions += 1;
         s.progress = true;
-        let text = s.cfg.keep_trace.then(|| describe(&action));
-        s.record("out", now, &action, text);
+        let text = s.cfg.keep_trace.then(|| describe(action));
+        s.record("out", now, action, text);
         match action {
-            Action::Spawn { slot, program, .. } => {
-                s.real_effects.push(Effect::Spawn(slot, program.clone()));
-                let live = s.k.children_of(slot);
+            Action::Spawn { slot, program, exec_fail_msg, own_group } => {
+                s.real_effects.push(Effect::Spawn(*slot, program.clone()));
+                let live = s.k.children_of(*slot);
                 if !live.is_empty() {
                     s.violate(Check::OneChildPerSlot, format!("{program:?} for {slot:?} beside unreaped {live:?}"));
                 }
                 let is_run = !matches!(program, Program::Finish { .. });
-                let real = s.k.now.mono;
-                if is_run && real > now.mono {
+                if is_run && s.k.now.mono > now.mono {
                     s.stale_starts += 1;
-                    s.max_stale_ms = s.max_stale_ms.max((real - now.mono).as_millis());
+                    s.max_stale_ms = s.max_stale_ms.max((s.k.now.mono - now.mono).as_millis());
                 }
-                let i = s.real_fork;
-                s.real_fork += 1;
-                let reply = match s.k.spawn(i, slot, &program) {
-                    Ok(pid) => {
-                        if is_run {
-                            s.real_throttle(slot, real);
-                        }
-                        s.fork_failed[if slot == Slot::Main { 0 } else { 1 }] = None;
-                        Input::Spawned(slot, pid)
-                    }
-                    Err(e) => {
-                        // runit sleeps 5 s before the next fork: the restart is due then.
-                        let (i, t) = (if slot == Slot::Main { 0 } else { 1 }, s.k.now.mono);
-                        s.fork_failed[i] = Some(t);
-                        if let Some(due) = &mut s.restart_due[i] {
-                            *due = (*due).max(t + Span::from_secs(5));
-                        }
-                        Input::SpawnFailed(slot, e)
-                    }
-                };
-                s.clock_after.push_back(s.k.now);
-                Some(reply)
+                s.spawning = Some(Spawning { slot: *slot, program: program.clone(), fail: exec_fail_msg.clone(), group: *own_group });
             }
             Action::RunControl(byte) => {
-                s.real_effects.push(Effect::Control(byte));
+                s.real_effects.push(Effect::Control(*byte));
                 let i = s.real_ctl;
                 s.real_ctl += 1;
-                let plan = s.k.control_plan(i);
-                if plan.hang > Span::ZERO {
-                    s.k.count(FaultKind::ControlHang);
-                    // runsv is blocked in waitpid meanwhile: the world goes on without it.
-                    let t = s.k.now.mono + plan.hang;
-                    s.k.advance_to(t);
-                    for due in s.restart_due.iter_mut().flatten() {
-                        *due = *due + plan.hang;
-                    }
-                }
-                s.clock_after.push_back(s.k.now);
-                if matches!(
-                    plan.outcome,
-                    model::runsv::ControlOutcome::StatFailed(_)
-                        | model::runsv::ControlOutcome::ForkFailed(_)
-                        | model::runsv::ControlOutcome::WaitFailed(_)
-                ) {
-                    s.k.count(FaultKind::ControlError);
-                }
-                Some(Input::ControlDone(plan.outcome))
+                s.control = Some((*byte, s.k.control_plan(i)));
             }
-            // The simulated kernel has no process groups: a group signal reaches the leader
-            // (the simulation runs services without the stop files, so it never happens).
             Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) => {
-                s.real_effects.push(Effect::Signal(slot, pid, sig));
-                if !s.k.is_unreaped_child(pid, slot) {
-                    s.violate(Check::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, unreaped {:?}", s.k.children_of(slot)));
+                s.real_effects.push(Effect::Signal(*slot, *pid, *sig));
+                if !s.k.is_unreaped_child(*pid, *slot) {
+                    s.violate(Check::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, unreaped {:?}", s.k.children_of(*slot)));
                 }
-                s.k.deliver(pid, sig);
-                None
             }
-            Action::WriteStatus { slot, pid, stat, status, .. } => {
+            Action::WriteStatus { slot, pid, .. } => {
                 s.status_writes += 1;
-                let drop = s.cfg.plant == Plant::DropStatusWrite && !s.planted;
-                let mut dropped = false;
-                let failures = s.k.write_status(slot, pid.as_deref(), &stat, &status, drop, &mut dropped);
-                s.planted |= dropped;
-                s.plant_fired |= dropped;
-                s.check_files(slot, pid.as_deref(), &stat, &status);
-                for (file, step) in failures {
-                    let line = text::status_write_failed(&s.dir, slot, file, step);
-                    s.k.stderr.push(line);
-                }
-                None
+                // Every file of the update may lag until its write succeeds (a failed `pid`
+                // write skips the rest, as in runit).
+                let f = &mut s.k.files[if *slot == Slot::Main { 0 } else { 1 }];
+                f.stale = [pid.is_some() || f.stale[0], true, true];
             }
-            // The simulated services declare no notification-fd: no pipe to close.
-            Action::CloseNotificationFd => None,
+            Action::CloseNotificationFd => {}
             Action::CloseLogPipe => {
                 s.real_effects.push(Effect::CloseLogPipe);
                 let main = s.k.children_of(Slot::Main);
                 if !main.is_empty() || !s.k.log_pipe_open {
                     s.violate(Check::OrderlyExit, format!("log pipe closed with main children {main:?} (open {})", s.k.log_pipe_open));
                 }
-                s.k.close_log_pipe();
-                None
             }
-            Action::Warn(line) => {
-                s.real_effects.push(Effect::Warn(line.clone()));
-                s.k.stderr.push(line);
-                None
-            }
+            Action::Warn(line) => s.real_effects.push(Effect::Warn(line.clone())),
             Action::Exit(code) => {
-                s.real_effects.push(Effect::Exit(code));
+                s.real_effects.push(Effect::Exit(*code));
                 let left: Vec<u32> = s.k.procs.keys().copied().collect();
-                if code != 0 || !left.is_empty() {
+                if *code != 0 || !left.is_empty() {
                     s.violate(Check::OrderlyExit, format!("Exit({code}) with unreaped children {left:?}"));
                 }
-                s.finished = Some(code);
-                None
             }
             // The simulation never feeds `Input::Resume` (it starts one runsv on an empty
             // service directory): adoption's actions cannot come.
             Action::Adopt { .. } | Action::Release(_) | Action::TakeLogPipe(_) | Action::SignalPidfd(..) => {
                 s.violate(Check::OrderlyExit, format!("adoption action {action:?} without a Resume"));
-                None
             }
         }
     }
 
-    fn interests(&self, out: &mut Vec<Interest>) {
-        let s = self.0.borrow();
-        out.push(Interest::read(MAIN_CONTROL_FD));
-        if s.has_log {
-            out.push(Interest::read(LOG_CONTROL_FD));
+    /// The checks and bookkeeping after the production executor ran `action`.
+    fn after(&mut self, action: &Action, reply: &Option<Input>) {
+        let finished = self.exec.finished();
+        let s = &mut *self.sim.borrow_mut();
+        match (action, reply) {
+            (Action::Spawn { slot, program, .. }, Some(reply)) => {
+                if s.spawning.take().is_some() {
+                    s.violate(Check::Executor, format!("{program:?} for {slot:?}: the executor forked nothing"));
+                }
+                let i = if *slot == Slot::Main { 0 } else { 1 };
+                match reply {
+                    Input::Spawned(..) => {
+                        if !matches!(program, Program::Finish { .. }) {
+                            s.real_throttle(*slot, s.k.now.mono);
+                        }
+                        s.fork_failed[i] = None;
+                    }
+                    _ => {
+                        // runit sleeps 5 s before the next fork: the restart is due then.
+                        let t = s.k.now.mono;
+                        s.fork_failed[i] = Some(t);
+                        if let Some(due) = &mut s.restart_due[i] {
+                            *due = (*due).max(t + Span::from_secs(5));
+                        }
+                    }
+                }
+                s.clock_after.push_back(s.k.now);
+            }
+            (Action::RunControl(_), Some(Input::ControlDone(outcome))) => {
+                if let Some((_, plan)) = s.control.take() {
+                    if plan.outcome != *outcome {
+                        s.violate(Check::Executor, format!("control script planned as {:?}, reported as {outcome:?}", plan.outcome));
+                    }
+                }
+                s.clock_after.push_back(s.k.now);
+                if matches!(outcome, ControlOutcome::StatFailed(_) | ControlOutcome::ForkFailed(_) | ControlOutcome::WaitFailed(_)) {
+                    s.k.count(FaultKind::ControlError);
+                }
+            }
+            (Action::WriteStatus { slot, pid, stat, status, .. }, None) => s.check_files(*slot, pid.as_deref(), stat, status),
+            (Action::Exit(_), None) => s.finished = finished,
+            (Action::Signal(..) | Action::SignalGroup(..) | Action::CloseNotificationFd | Action::CloseLogPipe | Action::Warn(_), None) => {
+            }
+            (a, r) => s.violate(Check::Executor, format!("{a:?} answered with {r:?}")),
         }
     }
+}
 
-    fn gather(&mut self, now: Now, woke: &Woke, out: &mut VecDeque<Input>) {
+/// A fork the executor is about to make, as the action asked for it.
+#[derive(Clone, Debug)]
+struct Spawning {
+    slot: Slot,
+    program: Program,
+    fail: Vec<u8>,
+    group: bool,
+}
+
+/// The fake kernel as the production executor sees it: each syscall answered by
+/// [`Kernel`], with the simulation's faults and planted bugs.
+pub struct FakeSys(Rc<RefCell<Sim>>);
+
+/// A pid the fake gives `control/<c>` scripts (never a child of a slot).
+const CONTROL_PID: i32 = 90_000;
+/// The fd `open_read("finish")` returns while `./finish` exists.
+const FINISH_FD: i32 = 7;
+
+/// The model's signal for a platform number.
+fn sig_of(signo: i32) -> Option<Sig> {
+    use Sig::*;
+    [Term, Cont, Stop, Hup, Alrm, Int, Quit, Usr1, Usr2, Kill, Abrt].into_iter().find(|&s| runtime::exec::runsv::signo(s) == signo)
+}
+
+impl Sim {
+    /// Checks that a spawn spec carries out the pending `Spawn` action exactly: program,
+    /// arguments, directory, log pipe ends, process group, exec failure message.
+    fn check_spec(&mut self, want: &Spawning, spec: &SpawnSpec) {
+        let c = |s: &str| std::ffi::CString::new(s).unwrap_or_default();
+        // Once runsv has closed the log pipe (an `x`, then a `u` that cancelled it), the
+        // service writes to runsv's own stdout.
+        let pipe = self.has_log && self.k.log_pipe_open;
+        let (path, argv, chdir, stdin, stdout) = match &want.program {
+            Program::Run => (c("./run"), vec![c("./run")], None, None, pipe.then_some(LOG_PIPE_W)),
+            Program::Finish { a, b } => {
+                (c("./finish"), vec![c("./finish"), c(&a.to_string()), c(&b.to_string())], None, None, pipe.then_some(LOG_PIPE_W))
+            }
+            Program::LogRun => (c("./run"), vec![c("./run")], Some(c("./log")), pipe.then_some(LOG_PIPE_R), None),
+        };
+        let got = (&spec.path, &spec.argv, &spec.chdir, spec.stdin, spec.stdout, spec.new_pgrp, &spec.exec_fail_msg);
+        if got != (&path, &argv, &chdir, stdin, stdout, want.group, &want.fail) {
+            self.violate(Check::Executor, format!("spawn spec {got:?} for {:?} of {:?}", want.program, want.slot));
+        }
+    }
+}
+
+impl Syscalls for FakeSys {
+    fn spawn(&mut self, spec: &SpawnSpec) -> Result<i32, Errno> {
         let s = &mut *self.0.borrow_mut();
-        let mut inputs = Vec::new();
-        // The production order: reap every exited child, one byte from the main FIFO, one
-        // from the log FIFO, then SIGTERM as `x`, then the tick.
-        while let Some((pid, status, slot, kind)) = s.k.reap() {
-            s.reaps += 1;
-            // A cycle ends when the slot goes down: after `./finish`, or after `./run`
-            // when there is no `./finish` to run.
-            let ends = kind != Kind::Run || !s.k.finish_present;
-            let si = if slot == Slot::Main { 0 } else { 1 };
-            if let (true, Some(start)) = (ends, s.real_start[si]) {
-                let t = s.k.now.mono;
-                s.real_down[si] = Some((t, t < start + Span::from_secs(1)));
+        if spec.path.as_bytes().starts_with(b"control/") {
+            return match s.control {
+                Some((_, ControlPlan { outcome: ControlOutcome::ForkFailed(e), .. })) => Err(e),
+                Some(_) => Ok(CONTROL_PID),
+                None => {
+                    s.violate(Check::Executor, format!("{:?} forked outside a RunControl", spec.path));
+                    Err(Errno::EAGAIN)
+                }
+            };
+        }
+        let Some(want) = s.spawning.take() else {
+            s.violate(Check::Executor, format!("{:?} forked outside a Spawn", spec.path));
+            return Err(Errno::EAGAIN);
+        };
+        s.check_spec(&want, spec);
+        let i = s.real_fork;
+        s.real_fork += 1;
+        s.k.spawn(i, want.slot, &want.program).map(|p| p as i32)
+    }
+
+    fn wait_pid(&mut self, pid: i32) -> Result<i32, Errno> {
+        let s = &mut *self.0.borrow_mut();
+        let Some((_, plan)) = s.control.filter(|_| pid == CONTROL_PID) else {
+            s.violate(Check::Executor, format!("waitpid({pid}) outside a control script"));
+            return Err(Errno::ECHILD);
+        };
+        if plan.hang > Span::ZERO {
+            s.k.count(FaultKind::ControlHang);
+            // runsv is blocked in waitpid meanwhile: the world goes on without it.
+            let t = s.k.now.mono + plan.hang;
+            s.k.advance_to(t);
+            for due in s.restart_due.iter_mut().flatten() {
+                *due = *due + plan.hang;
             }
-            let wrong = s.cfg.plant == Plant::ReapWrongPid && s.reaps == 1;
-            s.plant_fired |= wrong;
-            let pid = if wrong { pid + 1000 } else { pid };
-            inputs.push(Input::ChildExited { pid, status, finish_present: s.k.finish_present });
         }
-        let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
-        if ready(MAIN_CONTROL_FD) {
-            if let Some(b) = s.k.fifo[0].pop_front() {
-                inputs.push(Input::Control(Slot::Main, b));
+        match plan.outcome {
+            ControlOutcome::Exited(st) => Ok(st),
+            ControlOutcome::WaitFailed(e) => Err(e),
+            other => {
+                s.violate(Check::Executor, format!("waitpid on a control script planned as {other:?}"));
+                Err(Errno::ECHILD)
             }
-        }
-        if s.has_log && ready(LOG_CONTROL_FD) {
-            if let Some(b) = s.k.fifo[1].pop_front() {
-                inputs.push(Input::Control(Slot::Log, b));
-            }
-        }
-        if woke.signals.contains(SIGTERM) {
-            inputs.push(Input::Terminate);
-        }
-        if woke.deadline_passed {
-            inputs.push(Input::Tick);
-        }
-        for (k, i) in inputs.into_iter().enumerate() {
-            if i != Input::Tick {
-                s.progress = true;
-            }
-            s.inputs += 1;
-            s.record("in", now, &i, None);
-            s.unshadowed.push(((k == 0).then_some(now), i.clone()));
-            out.push_back(i);
         }
     }
 
-    fn finished(&self) -> Option<i32> {
-        let s = self.0.borrow();
-        if let Some(c) = s.finished {
-            return Some(c);
+    fn reap_nohang(&mut self) -> Option<Reaped> {
+        let s = &mut *self.0.borrow_mut();
+        let (pid, status, slot, kind) = s.k.reap()?;
+        s.reaps += 1;
+        // A cycle ends when the slot goes down: after `./finish`, or after `./run` when
+        // there is no `./finish` to run.
+        let ends = kind != Kind::Run || !s.k.finish_present;
+        let si = if slot == Slot::Main { 0 } else { 1 };
+        if let (true, Some(start)) = (ends, s.real_start[si]) {
+            let t = s.k.now.mono;
+            s.real_down[si] = Some((t, t < start + Span::from_secs(1)));
         }
-        let over = s.k.now.mono >= s.k.end_at + Span::from_secs(s.cfg.exit_within_secs);
-        if !s.violations.is_empty() || s.stalled || over || s.waits >= s.cfg.max_waits {
-            return Some(-1);
+        let wrong = s.cfg.plant == Plant::ReapWrongPid && s.reaps == 1;
+        s.plant_fired |= wrong;
+        let pid = if wrong { pid + 1000 } else { pid };
+        Some(Reaped { pid: pid as i32, status })
+    }
+
+    fn kill(&mut self, pid: i32, signo: i32) -> Result<(), Errno> {
+        let s = &mut *self.0.borrow_mut();
+        // The fake kernel has no process groups: a group signal reaches the leader (the
+        // simulated services have no stop files, so it never happens).
+        match sig_of(signo) {
+            Some(sig) => {
+                s.k.deliver(pid.unsigned_abs(), sig);
+                Ok(())
+            }
+            None => {
+                s.violate(Check::Executor, format!("kill({pid}, {signo}): a signal runsv never sends"));
+                Err(Errno::EINVAL)
+            }
         }
+    }
+
+    fn stat_mode(&mut self, path: &CStr) -> Result<u32, Errno> {
+        let s = &mut *self.0.borrow_mut();
+        match (path.to_bytes().strip_prefix(b"control/"), s.control) {
+            (Some(c), Some((byte, plan))) if c == [byte] => match plan.outcome {
+                ControlOutcome::Absent => Err(Errno::ENOENT),
+                ControlOutcome::Exited(_) if s.cfg.plant == Plant::HideControlScript => {
+                    s.plant_fired = true;
+                    Err(Errno::ENOENT)
+                }
+                ControlOutcome::StatFailed(e) => Err(e),
+                _ => Ok(0o100_755),
+            },
+            _ => {
+                s.violate(Check::Executor, format!("stat({path:?}) outside a control script"));
+                Err(Errno::ENOENT)
+            }
+        }
+    }
+
+    fn open_read(&mut self, path: &CStr) -> Result<i32, Errno> {
+        let s = &mut *self.0.borrow_mut();
+        match path.to_bytes() {
+            b"finish" if s.k.finish_present => Ok(FINISH_FD),
+            b"finish" => Err(Errno::ENOENT),
+            other => {
+                let o = String::from_utf8_lossy(other).into_owned();
+                s.violate(Check::Executor, format!("open({o:?}) of a file the fake kernel does not have"));
+                Err(Errno::ENOENT)
+            }
+        }
+    }
+
+    fn read(&mut self, fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+        let s = &mut *self.0.borrow_mut();
+        let fifo = match fd {
+            MAIN_CONTROL_FD => 0,
+            LOG_CONTROL_FD => 1,
+            _ => return Err(Errno::EBADF),
+        };
+        match (s.k.fifo[fifo].pop_front(), buf.first_mut()) {
+            (Some(b), Some(out)) => {
+                *out = b;
+                Ok(1)
+            }
+            _ => Err(Errno::EAGAIN),
+        }
+    }
+
+    fn close(&mut self, fd: i32) -> Result<(), Errno> {
+        let s = &mut *self.0.borrow_mut();
+        if fd == LOG_PIPE_W {
+            s.k.close_log_pipe();
+        }
+        Ok(())
+    }
+
+    fn write_atomic(&mut self, tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
+        let s = &mut *self.0.borrow_mut();
+        let d = dest.to_bytes();
+        let (slot, name) = match d.strip_prefix(b"log/supervise/") {
+            Some(n) => (Slot::Log, n),
+            None => (Slot::Main, d.strip_prefix(b"supervise/").unwrap_or(d)),
+        };
+        let file = match name {
+            b"pid" => StatusFile::Pid,
+            b"stat" => StatusFile::Stat,
+            b"status" => StatusFile::Status,
+            b"status.ext" => StatusFile::Ext,
+            _ => {
+                s.violate(Check::Executor, format!("write of {dest:?} (via {tmp:?}): not a status file"));
+                return Ok(());
+            }
+        };
+        if tmp.to_bytes() != [d, b".new"].concat() {
+            s.violate(Check::Executor, format!("{dest:?} written through {tmp:?}"));
+        }
+        let drop = s.cfg.plant == Plant::DropStatusWrite && !s.planted;
+        let mut dropped = false;
+        let r = s.k.write_file(slot, file, bytes, drop, &mut dropped);
+        s.planted |= dropped;
+        s.plant_fired |= dropped;
+        r
+    }
+
+    fn write_stderr(&mut self, line: &[u8]) {
+        self.0.borrow_mut().k.stderr.push(line.to_vec());
+    }
+
+    // The simulated services declare no readiness protocol: no pipe, no socket.
+    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
+        self.0.borrow_mut().violate(Check::Executor, "a notification pipe for a service without notification-fd".into());
+        Err(Errno::EMFILE)
+    }
+
+    fn set_nonblock(&mut self, _fd: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn recv_datagram(&mut self, _fd: i32) -> Option<runtime::os::Datagram> {
+        None
+    }
+
+    fn parent_of(&mut self, _pid: i32) -> Option<i32> {
         None
     }
 }
@@ -712,7 +929,6 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         cfg: cfg.clone(),
         k,
         world,
-        dir,
         has_log,
         shadow_fork: 0,
         shadow_ctl: 0,
@@ -720,6 +936,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
         real_ctl: 0,
         shadow_effects: Vec::new(),
         real_effects: Vec::new(),
+        spawning: None,
+        control: None,
         unshadowed: vec![(Some(T0), Input::Start)],
         clock_after: VecDeque::new(),
         restart_due: [None, None],
@@ -750,7 +968,11 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Report {
     sim.record("in", T0, &Input::Start, None);
     let shared = Rc::new(RefCell::new(sim));
     let mut machine = Runsv::new(T0, config);
-    let mut io = SimIo(shared.clone());
+    let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
+    let control = (MAIN_CONTROL_FD, has_log.then_some(LOG_CONTROL_FD));
+    let log_pipe = has_log.then_some((LOG_PIPE_R, LOG_PIPE_W));
+    let exec = RunsvIo::started(FakeSys(shared.clone()), &dir, control, log_pipe, handled, ReadyIo::default());
+    let mut io = SimIo { sim: shared.clone(), exec };
     let mut os = SimOs(shared.clone());
     let code = runtime::driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::none());
     drop((io, os));

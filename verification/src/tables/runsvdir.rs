@@ -13,13 +13,7 @@ fn at(secs: u64) -> Now {
 }
 
 fn drain(m: &mut Runsvdir) -> Vec<Action> {
-    let mut v = Vec::new();
-    let mut cap = model::StepCap::new("draining actions", 10_000);
-    while let Some(a) = m.poll_action() {
-        cap.step();
-        v.push(a);
-    }
-    v
+    model::scripted::drain(m)
 }
 
 fn words(actions: &[Action]) -> String {

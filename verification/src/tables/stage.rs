@@ -125,12 +125,7 @@ pub fn rows() -> Vec<Row> {
             let mut m = Stages::with_state(config, state.clone(), 0);
             let before = m.clone();
             m.handle(now_at(T0), input.clone());
-            let mut acts = Vec::new();
-            let mut cap = model::StepCap::new("draining actions", 10_000);
-            while let Some(a) = m.poll_action() {
-                cap.step();
-                acts.push(a);
-            }
+            let acts = model::scripted::drain(&mut m);
             if acts.is_empty() && m == before {
                 continue;
             }

@@ -176,6 +176,28 @@ pub enum Action {
     Exit(i32),
 }
 
+/// The reply an obligation waits for, named after its [`Input`] (the driver checks each
+/// reply against it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Owed {
+    /// [`Input::DirOpened`].
+    DirOpened,
+    /// [`Input::ConfigRead`].
+    ConfigRead,
+    /// [`Input::CurrentStat`].
+    CurrentStat,
+    /// [`Input::Scanned`].
+    Scanned,
+    /// [`Input::Done`].
+    Done,
+    /// [`Input::Wrote`].
+    Wrote,
+    /// [`Input::Spawned`].
+    Spawned,
+    /// [`Input::UdpSent`].
+    UdpSent,
+}
+
 /// A processor's life (§7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Proc {
@@ -370,6 +392,43 @@ impl Logger {
         self.armed && self.queue.is_empty() && self.awaiting.is_none()
     }
 
+    /// The reply the runtime owes, if any (it must feed that reply next).
+    pub fn owed(&self) -> Option<Owed> {
+        self.awaiting.as_ref().map(|step| match step {
+            Step::Open(_) => Owed::DirOpened,
+            Step::ReadConfig(_) => Owed::ConfigRead,
+            Step::StatCurrent(_) => Owed::CurrentStat,
+            Step::Cleanup(..) | Step::DiskFull(_) => Owed::Scanned,
+            Step::Write(_) => Owed::Wrote,
+            Step::StartProcessor(..) => Owed::Spawned,
+            Step::Udp(..) => Owed::UdpSent,
+            Step::Recover(..)
+            | Step::UnlinkLeftover(..)
+            | Step::DeleteOldest(..)
+            | Step::OpenCurrent(..)
+            | Step::ChmodCurrent(..)
+            | Step::Fsync(..)
+            | Step::RenameCurrent(..)
+            | Step::DiskFullUnlink(..)
+            | Step::ProcFailedUnlink(..)
+            | Step::ProcRenameT(..)
+            | Step::ProcChmodS(..)
+            | Step::ProcUnlinkU(..)
+            | Step::ProcRenameState(..) => Owed::Done,
+            // Never awaited (they issue no obligation); named so a new step is placed here.
+            Step::Opened(..)
+            | Step::CheckAnyOpen
+            | Step::Rotate(_)
+            | Step::AwaitProcessor(_)
+            | Step::RotateNamed(_)
+            | Step::CloseCurrent(..)
+            | Step::Carry(_)
+            | Step::Close(_)
+            | Step::CloseDir(_)
+            | Step::Exit(_) => Owed::Done,
+        })
+    }
+
     /// Whether a pause (3 s retry) is in progress.
     pub fn is_paused(&self) -> bool {
         self.paused_until.is_some()
@@ -386,39 +445,16 @@ impl Logger {
             "exited"
         } else if !self.started {
             "new"
-        } else if let Some(step) = &self.awaiting {
-            match step {
-                Step::Open(_) => "awaiting dir open",
-                Step::ReadConfig(_) => "awaiting config",
-                Step::StatCurrent(_) => "awaiting stat current",
-                Step::Cleanup(..) | Step::DiskFull(_) => "awaiting dir scan",
-                Step::Write(_) => "awaiting write",
-                Step::StartProcessor(..) => "awaiting processor spawn",
-                Step::Udp(..) => "awaiting udp send",
-                Step::Recover(..)
-                | Step::UnlinkLeftover(..)
-                | Step::DeleteOldest(..)
-                | Step::OpenCurrent(..)
-                | Step::ChmodCurrent(..)
-                | Step::Fsync(..)
-                | Step::RenameCurrent(..)
-                | Step::DiskFullUnlink(..)
-                | Step::ProcFailedUnlink(..)
-                | Step::ProcRenameT(..)
-                | Step::ProcChmodS(..)
-                | Step::ProcUnlinkU(..)
-                | Step::ProcRenameState(..) => "awaiting file operation",
-                // Never awaited (they issue no obligation); named so a new step is placed here.
-                Step::Opened(..)
-                | Step::CheckAnyOpen
-                | Step::Rotate(_)
-                | Step::AwaitProcessor(_)
-                | Step::RotateNamed(_)
-                | Step::CloseCurrent(..)
-                | Step::Carry(_)
-                | Step::Close(_)
-                | Step::CloseDir(_)
-                | Step::Exit(_) => "awaiting file operation",
+        } else if let Some(owed) = self.owed() {
+            match owed {
+                Owed::DirOpened => "awaiting dir open",
+                Owed::ConfigRead => "awaiting config",
+                Owed::CurrentStat => "awaiting stat current",
+                Owed::Scanned => "awaiting dir scan",
+                Owed::Wrote => "awaiting write",
+                Owed::Spawned => "awaiting processor spawn",
+                Owed::UdpSent => "awaiting udp send",
+                Owed::Done => "awaiting file operation",
             }
         } else if self.paused_until.is_some() {
             "paused (3 s retry)"
@@ -556,12 +592,38 @@ fn fmt_u64(v: u64) -> Vec<u8> {
 impl Machine for Logger {
     type Input = Input;
     type Action = Action;
-    type Owed = core::convert::Infallible;
+    type Owed = Owed;
+
+    fn owed(&self) -> Option<Owed> {
+        Logger::owed(self)
+    }
+
+    /// Each obligation is answered by the reply input of the same name.
+    fn answers(owed: &Owed, input: &Input) -> bool {
+        matches!(
+            (owed, input),
+            (Owed::DirOpened, Input::DirOpened(_))
+                | (Owed::ConfigRead, Input::ConfigRead(_))
+                | (Owed::CurrentStat, Input::CurrentStat(_))
+                | (Owed::Scanned, Input::Scanned(_))
+                | (Owed::Done, Input::Done(_))
+                | (Owed::Wrote, Input::Wrote { .. })
+                | (Owed::Spawned, Input::Spawned(_))
+                | (Owed::UdpSent, Input::UdpSent(_))
+        )
+    }
 
     fn handle(&mut self, now: Now, input: Input) {
         self.now = now;
         if self.done {
             return;
+        }
+        if let Some(owed) = self.owed() {
+            if !<Logger as Machine>::answers(&owed, &input) {
+                // A runtime bug: the reply stays owed (as runsv and runsvdir do).
+                debug_assert!(false, "unexpected reply {input:?} while {owed:?} is owed");
+                return;
+            }
         }
         if let Some(step) = self.awaiting.take() {
             self.on_reply(step, input);

@@ -10,9 +10,11 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use model::errno::Errno;
-use model::runsv::text::{StatusFile, WriteStep};
+use model::runsv::text::StatusFile;
 use model::runsv::{ControlOutcome, Program, Sig, Slot};
 use model::time::{Mono, Now, Span};
+
+use runtime::fs::AtomicWriteError;
 
 use crate::reference::runsv::{FIRST_PID, FORK_ERRNO, T0};
 use crate::sim::rng::Rng;
@@ -21,6 +23,10 @@ use crate::sim::rng::Rng;
 pub const MAIN_CONTROL_FD: i32 = 3;
 /// The fd for the log slot's `control` FIFO.
 pub const LOG_CONTROL_FD: i32 = 4;
+/// The read end of the log pipe (`log/run`'s stdin).
+pub const LOG_PIPE_R: i32 = 5;
+/// The write end of the log pipe (`./run`'s and `./finish`'s stdout).
+pub const LOG_PIPE_W: i32 = 6;
 /// Linux's SIGCHLD (what a child's exit latches).
 pub const SIGCHLD: i32 = runtime::exec::runsv::CORE_SIGNALS[0];
 /// Linux's SIGTERM (what the administrator sends runsv).
@@ -523,63 +529,45 @@ impl Kernel {
         }
     }
 
-    /// Writes one slot's status files in runit's order, atomically each, with injected
-    /// failures; returns the warning lines' (file, step) to report. A failed `pid` write
-    /// skips the rest of the update, as runit does. `drop_stat` plants a bug: a `stat`
-    /// write that would change the file is lost silently (`*dropped` is then set).
-    pub fn write_status(
+    /// Writes one status file of `slot` the way `write_atomic` would, with injected
+    /// failures at each step (open, write, short write, rename). `drop` plants a bug: a
+    /// `stat` write that would change the file is lost silently (`*dropped` is then set).
+    /// The simulated services declare no readiness protocol, so the record is not kept.
+    pub fn write_file(
         &mut self,
         slot: Slot,
-        pid: Option<&[u8]>,
-        stat: &[u8],
-        status: &[u8],
-        drop_stat: bool,
+        file: StatusFile,
+        bytes: &[u8],
+        drop: bool,
         dropped: &mut bool,
-    ) -> Vec<(StatusFile, WriteStep)> {
-        let mut failures = Vec::new();
-        let mut files: Vec<(StatusFile, usize, &[u8])> = Vec::with_capacity(3);
-        if let Some(p) = pid {
-            files.push((StatusFile::Pid, 0, p));
-        }
-        files.push((StatusFile::Stat, 1, stat));
-        files.push((StatusFile::Status, 2, status));
-        let mut skip = false;
-        for (file, i, bytes) in files {
-            let f = &mut self.files[ix(slot)];
-            if skip {
-                f.stale[i] = true;
-                continue;
-            }
-            if drop_stat && file == StatusFile::Stat && f.stat.as_deref() != Some(bytes) {
-                *dropped = true;
-                continue;
-            }
-            if self.fault(FaultKind::StatusWrite, 15) {
-                let step = match self.rng.below(4) {
-                    0 => WriteStep::Open(Errno::EMFILE),
-                    1 => WriteStep::Write(Errno::ENOSPC),
-                    2 => WriteStep::Partial,
-                    _ => WriteStep::Rename(Errno::EIO),
-                };
-                failures.push((file, step));
-                self.files[ix(slot)].stale[i] = true;
-                if file == StatusFile::Pid {
-                    skip = true;
-                }
-                continue;
-            }
-            let f = &mut self.files[ix(slot)];
+    ) -> Result<(), AtomicWriteError> {
+        let i = match file {
+            StatusFile::Pid => 0,
+            StatusFile::Stat => 1,
+            StatusFile::Status => 2,
+            StatusFile::Ext => return Ok(()),
+        };
+        let f = &mut self.files[ix(slot)];
+        if drop && file == StatusFile::Stat && f.stat.as_deref() != Some(bytes) {
+            // It reports success: the file no longer lags as far as anyone can tell.
             f.stale[i] = false;
-            let dest = match file {
-                StatusFile::Pid => &mut f.pid,
-                StatusFile::Stat => &mut f.stat,
-                StatusFile::Status => &mut f.status,
-                // The simulated services declare no readiness protocol: no record.
-                StatusFile::Ext => continue,
-            };
-            *dest = Some(bytes.to_vec());
+            *dropped = true;
+            return Ok(());
         }
-        failures
+        if self.fault(FaultKind::StatusWrite, 15) {
+            self.files[ix(slot)].stale[i] = true;
+            return Err(match self.rng.below(4) {
+                0 => AtomicWriteError::Open(Errno::EMFILE),
+                1 => AtomicWriteError::Write(Errno::ENOSPC),
+                2 => AtomicWriteError::Partial,
+                _ => AtomicWriteError::Rename(Errno::EIO),
+            });
+        }
+        let f = &mut self.files[ix(slot)];
+        f.stale[i] = false;
+        let dest = [&mut f.pid, &mut f.stat, &mut f.status];
+        *dest.into_iter().nth(i).expect("three files") = Some(bytes.to_vec());
+        Ok(())
     }
 
     /// Whether the wait is woken for nothing this time (an injected EINTR).

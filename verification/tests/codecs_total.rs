@@ -1,6 +1,6 @@
 //! proptest "never panics on arbitrary bytes" checks for every parser this crate covers
 //! (spec: parsers are total), plus arbitrary control-byte streams into a real runsv.
-//! The quickcheck properties in `codec_roundtrip.rs` check the values; these check
+//! The quickcheck properties in `codecs_roundtrip.rs` check the values; these check
 //! totality on unstructured input, as the fuzz targets do, in plain `cargo test`.
 
 use model::getopt;

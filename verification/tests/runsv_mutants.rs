@@ -2,43 +2,27 @@
 //! `model/src/runsv/` (function names as of the explicit-phase shape, issue 14); see
 //! docs/assurance.md, "Mutation testing".
 
-use model::runsv::{Action, Config, ControlOutcome, Input, Runsv, Slot};
+use model::runsv::{script, Action, Config, ControlOutcome, Input, Owed, Runsv, Slot};
+use model::scripted::Scripted;
 use model::time::{Mono, Now, Span, Wall};
 use model::Machine;
 
 const T0: Now = Now { mono: Mono(1_000_000_000_000), wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } };
 
-struct H {
-    m: Runsv,
-    now: Now,
-}
+model::scripted_harness!(H, Runsv);
 
 impl H {
     fn new(log: Option<bool>) -> H {
-        H { m: Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() }), now: T0 }
-    }
-    fn feed(&mut self, i: Input) -> Vec<Action> {
-        self.m.handle(self.now, i);
-        let mut out = Vec::new();
-        while let Some(a) = self.m.poll_action() {
-            out.push(a);
-        }
-        out
+        H(Scripted::new(Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() }), T0))
     }
     /// Feeds `i`, then answers owed control scripts as absent; all actions.
     fn settle(&mut self, i: Input) -> Vec<Action> {
-        let mut out = self.feed(i);
-        while let Some(model::runsv::Owed::Control(_)) = self.m.owed() {
-            out.extend(self.feed(Input::ControlDone(ControlOutcome::Absent)));
-        }
-        out
+        self.run(i, script::controls_absent)
     }
     /// A normally-up service without log whose `./run` runs as `pid`.
     fn running(pid: u32) -> H {
         let mut h = H::new(None);
-        h.feed(Input::Start);
-        h.feed(Input::ControlDone(ControlOutcome::Absent));
-        h.feed(Input::Spawned(Slot::Main, pid));
+        h.run(Input::Start, script::started(pid, 0));
         h
     }
 }
@@ -102,7 +86,7 @@ fn nothing_after_exit() {
 fn assert_reply_refused(h: &mut H, reply: Input) {
     let before = h.m.clone();
     let owed = h.m.owed();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.feed(reply)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.feed_unchecked(reply)));
     if cfg!(debug_assertions) {
         let payload = result.expect_err("debug builds assert on a reply nobody asked for");
         let msg = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
@@ -117,17 +101,11 @@ fn assert_reply_refused(h: &mut H, reply: Input) {
 
 /// Answers start-up until a spawn is owed (for a service with a log); returns its slot.
 fn until_spawn_owed(h: &mut H) -> Slot {
-    h.feed(Input::Start);
-    for _ in 0..4 {
-        match h.m.owed() {
-            Some(model::runsv::Owed::Spawn(slot)) => return slot,
-            Some(model::runsv::Owed::Control(_)) => {
-                h.feed(Input::ControlDone(ControlOutcome::Absent));
-            }
-            None => break,
-        }
+    h.run(Input::Start, script::controls_absent);
+    match h.m.owed() {
+        Some(Owed::Spawn(slot)) => slot,
+        owed => panic!("no spawn owed after start-up: {owed:?}"),
     }
-    panic!("no spawn owed after start-up");
 }
 
 fn other(slot: Slot) -> Slot {
@@ -162,7 +140,7 @@ fn no_deadline_while_finish_spawn_owed_under_throttle() {
     let mut h = H::running(7);
     let a = h.settle(Input::ChildExited { pid: 7, status: 0, finish_present: true });
     assert_eq!(a.iter().filter(|a| matches!(a, Action::Spawn { .. })).count(), 1, "{a:?}");
-    assert!(matches!(h.m.owed(), Some(model::runsv::Owed::Spawn(Slot::Main))));
+    assert!(matches!(h.m.owed(), Some(Owed::Spawn(Slot::Main))));
     assert_eq!(h.m.poll_deadline(), None);
 }
 
@@ -185,20 +163,15 @@ fn no_deadline_while_log_spawn_owed_and_main_throttled() {
     let mut h = H::new(Some(false));
     let mut next_pid = 10;
     let mut pid_of = |h: &mut H, i: Input| -> Vec<(Slot, u32)> {
-        h.feed(i);
         let mut got = Vec::new();
-        while let Some(o) = h.m.owed() {
-            match o {
-                model::runsv::Owed::Control(_) => {
-                    h.feed(Input::ControlDone(ControlOutcome::Absent));
-                }
-                model::runsv::Owed::Spawn(slot) => {
-                    next_pid += 1;
-                    got.push((slot, next_pid));
-                    h.feed(Input::Spawned(slot, next_pid));
-                }
+        h.run(i, |o| match *o {
+            Owed::Control(_) => Some(Input::ControlDone(ControlOutcome::Absent)),
+            Owed::Spawn(slot) => {
+                next_pid += 1;
+                got.push((slot, next_pid));
+                Some(Input::Spawned(slot, next_pid))
             }
-        }
+        });
         got
     };
     let started = pid_of(&mut h, Input::Start);
@@ -212,6 +185,6 @@ fn no_deadline_while_log_spawn_owed_and_main_throttled() {
     assert!(h.m.poll_deadline().is_some(), "throttle deadline");
     h.now = h.now.after(Span::from_millis(100));
     h.feed(Input::ChildExited { pid: log, status: 0, finish_present: false });
-    assert!(matches!(h.m.owed(), Some(model::runsv::Owed::Spawn(Slot::Log))), "{:?}", h.m.owed());
+    assert!(matches!(h.m.owed(), Some(Owed::Spawn(Slot::Log))), "{:?}", h.m.owed());
     assert_eq!(h.m.poll_deadline(), None, "deadline reported while a spawn reply is owed");
 }

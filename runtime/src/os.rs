@@ -1,0 +1,256 @@
+//! The syscalls an executor makes, as a trait, so the same executor code runs over the
+//! real kernel ([`Real`]) and over the fake kernel of the deterministic simulator
+//! (`verification/src/sim/`): the simulator then tests the production executors, not a
+//! copy of them.
+//!
+//! The trait is the executors' half of the OS; the driver's half (the clocks and the
+//! blocking wait) is [`crate::driver::Os`]. Methods sit at the level the executors call
+//! today (`write_atomic`, not open/write/rename one by one), so call sites read as before
+//! (`self.os.write_atomic(..)` where there was `fs::write_atomic(..)`) and the fake can
+//! still fail each step (the error says which). [`Real`] is a unit struct whose methods
+//! forward to the free functions: executors are generic over the trait, monomorphised, so
+//! the shipping binaries pay nothing for it.
+
+use std::ffi::CStr;
+
+use crate::fs::{self, AtomicWriteError};
+use crate::process::{self, Reaped, SpawnSpec};
+use crate::sys::{self, SysResult};
+
+/// What an executor asks of the kernel once it runs (start-up stays on the real OS).
+pub trait Syscalls {
+    /// Forks and executes `spec` (runsv's `./run`, `./finish`, `log/run`, `control/<c>`):
+    /// the child's pid, or the fork errno. The fake decides what the child will do.
+    fn spawn(&mut self, spec: &SpawnSpec) -> SysResult<i32>;
+    /// Waits (blocking) for child `pid`; its raw status. runsv blocks in a `control/<c>`
+    /// script exactly like runit, so the fake lets time pass here.
+    fn wait_pid(&mut self, pid: i32) -> SysResult<i32>;
+    /// Reaps one exited child without blocking: how exits become inputs.
+    fn reap_nohang(&mut self) -> Option<Reaped>;
+    /// `kill(pid, sig)` (a negative pid names a process group): how actions reach children.
+    fn kill(&mut self, pid: i32, sig: i32) -> SysResult<()>;
+    /// `stat(path)`'s mode bits (file type and permissions): the executors only ask
+    /// "is it there, is it executable, is it a FIFO".
+    fn stat_mode(&mut self, path: &CStr) -> SysResult<u32>;
+    /// Opens `path` for reading, non-blocking (runit's `open_read`).
+    fn open_read(&mut self, path: &CStr) -> SysResult<i32>;
+    /// One `read(2)`: control bytes from a FIFO, a pipe's chunk.
+    fn read(&mut self, fd: i32, buf: &mut [u8]) -> SysResult<usize>;
+    /// `close(2)`: closing the log pipe is how a logger learns the service is gone.
+    fn close(&mut self, fd: i32) -> SysResult<()>;
+    /// Writes `tmp` then renames it over `dest` (status files); the error names the step
+    /// that failed, for runit's exact warning.
+    fn write_atomic(&mut self, tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError>;
+    /// One diagnostic line to fd 2 in one `write(2)` (what the fake records as stderr).
+    fn write_stderr(&mut self, line: &[u8]);
+    /// A pipe (both ends close-on-exec): each `./run` gets a fresh notification-fd pipe.
+    fn pipe(&mut self) -> SysResult<(i32, i32)>;
+    /// Makes `fd` non-blocking: a notification pipe is read without ever blocking runsv.
+    fn set_nonblock(&mut self, fd: i32) -> SysResult<()>;
+    /// Receives one queued sd_notify datagram with the sender's credentials, or `None`:
+    /// where the simulator injects lost, duplicated and forged notifications.
+    fn recv_datagram(&mut self, fd: i32) -> Option<Datagram>;
+    /// The parent of `pid` (from `/proc`): a notification is accepted from the child's
+    /// descendants, so runsv walks the sender's ancestry.
+    fn parent_of(&mut self, pid: i32) -> Option<i32>;
+}
+
+/// One received sd_notify datagram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The payload as received.
+    pub payload: Vec<u8>,
+    /// The sender's pid from its credentials, if the kernel attached them.
+    pub pid: Option<i32>,
+    /// How many descriptors came along (closed at once).
+    pub fds: usize,
+    /// The payload was longer than the buffer.
+    pub truncated: bool,
+}
+
+/// The real kernel: every method is the free function of [`fs`], [`process`] or [`sys`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Real;
+
+impl Syscalls for Real {
+    #[inline]
+    fn spawn(&mut self, spec: &SpawnSpec) -> SysResult<i32> {
+        process::spawn(spec)
+    }
+    #[inline]
+    fn wait_pid(&mut self, pid: i32) -> SysResult<i32> {
+        process::wait_pid(pid)
+    }
+    #[inline]
+    fn reap_nohang(&mut self) -> Option<Reaped> {
+        process::reap_nohang()
+    }
+    #[inline]
+    fn kill(&mut self, pid: i32, sig: i32) -> SysResult<()> {
+        process::signal(pid, sig)
+    }
+    #[inline]
+    fn stat_mode(&mut self, path: &CStr) -> SysResult<u32> {
+        sys::stat(path).map(|st| st.st_mode)
+    }
+    #[inline]
+    fn open_read(&mut self, path: &CStr) -> SysResult<i32> {
+        fs::open_read(path)
+    }
+    #[inline]
+    fn read(&mut self, fd: i32, buf: &mut [u8]) -> SysResult<usize> {
+        sys::read(fd, buf)
+    }
+    #[inline]
+    fn close(&mut self, fd: i32) -> SysResult<()> {
+        sys::close(fd)
+    }
+    #[inline]
+    fn write_atomic(&mut self, tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
+        fs::write_atomic(tmp, dest, bytes)
+    }
+    #[inline]
+    fn write_stderr(&mut self, line: &[u8]) {
+        crate::diag::write_stderr(line)
+    }
+    #[inline]
+    fn pipe(&mut self) -> SysResult<(i32, i32)> {
+        sys::pipe(false)
+    }
+    #[inline]
+    fn set_nonblock(&mut self, fd: i32) -> SysResult<()> {
+        sys::set_nonblock(fd, true)
+    }
+    #[inline]
+    fn recv_datagram(&mut self, fd: i32) -> Option<Datagram> {
+        crate::exec::runsv_ready::recv_datagram(fd)
+    }
+    #[inline]
+    fn parent_of(&mut self, pid: i32) -> Option<i32> {
+        crate::exec::runsv_ready::parent_of(pid)
+    }
+}
+
+/// Whether a mode from [`Syscalls::stat_mode`] has the owner-execute bit (runit's test
+/// for `control/<c>` scripts).
+pub fn mode_owner_exec(mode: u32) -> bool {
+    mode & libc::S_IXUSR != 0
+}
+
+/// `stat(2)`'s fields the executors use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileStat {
+    /// File type and permission bits.
+    pub mode: u32,
+    /// Modification time, seconds (runsvdir's change stamp).
+    pub mtime: i64,
+    /// Inode number (a service's identity for runsvdir).
+    pub ino: u64,
+    /// Device number.
+    pub dev: u64,
+}
+
+impl FileStat {
+    /// Whether it describes a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+}
+
+/// What runsvdir asks of the kernel on top of [`Syscalls`]: its directory scans, its
+/// runsv children (a [`model::spawn::ChildPlan`]), the forced-rescan stamp, its log pipe
+/// and the change notices. A separate trait so runsv's stays small.
+pub trait DirSyscalls: Syscalls {
+    /// An open directory: its listing and the descriptor a runsv child `fchdir`s to.
+    type Dir;
+    /// The change notices on the directory (inotify on the real kernel).
+    type Watch;
+    /// `stat(path)`: the directory's stamp (mtime, inode, device).
+    fn stat(&mut self, path: &CStr) -> SysResult<FileStat>;
+    /// `open(2)` with runit's flags: the stamp file (create-truncate) and the probe that
+    /// tells an unreadable directory from a missing one (`O_PATH`).
+    fn open(&mut self, path: &CStr, flags: i32, mode: u32) -> SysResult<i32>;
+    /// One `write(2)`: the stamp, and the log bytes runsvdir copies to fd 2.
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize>;
+    /// `dup2(2)`: the log pipe's write end onto fd 2, so every runsv inherits it.
+    fn dup2(&mut self, from: i32, to: i32) -> SysResult<()>;
+    /// A pipe, both ends non-blocking (the log pipe runsvdir reads).
+    fn pipe_nonblocking(&mut self) -> SysResult<(i32, i32)>;
+    /// Forks and carries out `plan` (a runsv child): its pid, or the fork errno.
+    fn spawn_plan(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32>;
+    /// Opens directory `path` for a scan.
+    fn open_dir(&mut self, path: &CStr) -> SysResult<Self::Dir>;
+    /// Its names in `readdir` order (no `.`/`..`) and the error that ended it early.
+    fn list_dir(&mut self, dir: &mut Self::Dir) -> (Vec<std::ffi::CString>, Option<model::errno::Errno>);
+    /// The descriptor of an open directory (for `stat_at` and the child's `fchdir`).
+    fn dir_fd(&self, dir: &Self::Dir) -> i32;
+    /// `fstatat(dir, name)`, following links: what each entry is.
+    fn stat_at(&mut self, dir: i32, name: &CStr) -> SysResult<FileStat>;
+    /// Starts watching `dir` (and its symlink chain); `None` when notices are unavailable.
+    fn watch(&mut self, dir: &[u8]) -> Option<Self::Watch>;
+    /// The descriptor that becomes readable when a notice is pending.
+    fn watch_fd(&self, w: &Self::Watch) -> i32;
+    /// Reads every pending notice: what they add up to.
+    fn drain_watch(&mut self, w: &mut Self::Watch) -> model::runsvdir::watch::Effect;
+}
+
+fn file_stat(st: &libc::stat) -> FileStat {
+    FileStat { mode: st.st_mode, mtime: st.st_mtime, ino: st.st_ino, dev: st.st_dev }
+}
+
+impl DirSyscalls for Real {
+    type Dir = nix::dir::Dir;
+    type Watch = crate::exec::runsvdir::Watcher;
+    #[inline]
+    fn stat(&mut self, path: &CStr) -> SysResult<FileStat> {
+        sys::stat(path).map(|st| file_stat(&st))
+    }
+    #[inline]
+    fn open(&mut self, path: &CStr, flags: i32, mode: u32) -> SysResult<i32> {
+        sys::open(path, flags, mode)
+    }
+    #[inline]
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize> {
+        sys::write(fd, bytes)
+    }
+    #[inline]
+    fn dup2(&mut self, from: i32, to: i32) -> SysResult<()> {
+        sys::dup2(from, to)
+    }
+    #[inline]
+    fn pipe_nonblocking(&mut self) -> SysResult<(i32, i32)> {
+        sys::pipe(true)
+    }
+    #[inline]
+    fn spawn_plan(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32> {
+        process::spawn_plan(plan)
+    }
+    #[inline]
+    fn open_dir(&mut self, path: &CStr) -> SysResult<Self::Dir> {
+        sys::open_dir(path)
+    }
+    #[inline]
+    fn list_dir(&mut self, dir: &mut Self::Dir) -> (Vec<std::ffi::CString>, Option<model::errno::Errno>) {
+        sys::list(dir)
+    }
+    #[inline]
+    fn dir_fd(&self, dir: &Self::Dir) -> i32 {
+        std::os::fd::AsRawFd::as_raw_fd(dir)
+    }
+    #[inline]
+    fn stat_at(&mut self, dir: i32, name: &CStr) -> SysResult<FileStat> {
+        sys::statat(dir, name).map(|st| file_stat(&st))
+    }
+    #[inline]
+    fn watch(&mut self, dir: &[u8]) -> Option<Self::Watch> {
+        crate::exec::runsvdir::Watcher::build(dir)
+    }
+    #[inline]
+    fn watch_fd(&self, w: &Self::Watch) -> i32 {
+        w.fd()
+    }
+    #[inline]
+    fn drain_watch(&mut self, w: &mut Self::Watch) -> model::runsvdir::watch::Effect {
+        w.drain()
+    }
+}
