@@ -335,3 +335,16 @@ fn test_adopted_exit_command_exits_after_it_vanishes() {
     let a = h.feed(Input::AdoptedExited { pid: 42, finish_present: false });
     assert_eq!(a.last(), Some(&Action::Exit(0)));
 }
+
+#[test]
+fn test_adopted_exited_counts_as_a_death_for_the_backoff_files() {
+    // It ran 5 s (a quick death, unasked): with `restart-delay` 3 s the restart waits.
+    let backoff = crate::runsv::Backoff { delay: Some(crate::time::Span::from_secs(3)), ..crate::runsv::Backoff::RUNIT };
+    let mut h = H::new(None, Stop::RUNIT);
+    h.m = h.m.with_backoff(backoff);
+    h.feed(resume(Some(genuine(42, false)), None));
+    h.feed(Input::Start);
+    let a = h.feed(Input::AdoptedExited { pid: 42, finish_present: false });
+    assert!(spawns(&a).is_empty() && !a.contains(&Action::RunControl(b'u')), "{a:?}");
+    assert_eq!(h.m.poll_deadline(), Some(T0.mono + crate::time::Span::from_secs(3)));
+}
