@@ -14,6 +14,7 @@
 //! | [`driver`] | the generic loop: drain actions, answer obligations, wait, gather inputs |
 //! | [`notify`] | inotify: watches and their events |
 //! | [`os`] | the executors' syscalls as a trait: the real kernel, or the simulator's fake |
+//! | [`pidfd`] | pidfds, the child-subreaper flag, a process's start time |
 //! | [`diag`] | writing one diagnostic line per `write(2)` to fd 2 |
 #![warn(missing_docs)]
 
@@ -24,6 +25,7 @@ pub mod fs;
 pub mod latch;
 pub mod notify;
 pub mod os;
+pub mod pidfd;
 pub mod process;
 pub mod signals;
 pub mod sync;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use e2e::debug_text::DebugText as P;
 use e2e::{eventually, Scratch};
 use model::readiness::Protocol;
-use model::runsv::{Config, ControlOutcome, Input, Readiness, Runsv, Sig, Slot, Stop};
+use model::runsv::{Config, ControlOutcome, Input, PipeId, Probe, Readiness, Resume, Runsv, Sig, Slot, Stop};
 use model::time::Span;
 use model::{Machine, Mono, Now, Wall};
 
@@ -19,6 +19,7 @@ trait ReadRunsv {
     fn config(&mut self) -> Config;
     fn stop(&mut self) -> Stop;
     fn input(&mut self) -> Input;
+    fn probe(&mut self) -> Option<Probe>;
 }
 
 impl ReadRunsv for P<'_> {
@@ -143,10 +144,68 @@ impl ReadRunsv for P<'_> {
                 self.expect("Exited(");
                 ControlOutcome::Exited(self.num() as i32)
             })
+        } else if self.eat("Resume(Resume { boot_wall_ns:") {
+            let boot_wall_ns = self.num();
+            self.expect("clk_tck:");
+            let clk_tck = self.num() as u64;
+            self.expect("main:");
+            let main = self.probe();
+            self.expect("log:");
+            let log = self.probe();
+            Input::Resume(Resume { boot_wall_ns, clk_tck, main, log })
+        } else if self.eat("AdoptedExited { pid:") {
+            let pid = self.num() as u32;
+            self.expect("finish_present:");
+            Input::AdoptedExited { pid, finish_present: self.boolean() }
         } else {
             self.expect("Tick");
             Input::Tick
         }
+    }
+    /// `None` or `Some(Probe { status: [..], pidfd: Ok(()), proc_stat: .., pipe: .. })`.
+    fn probe(&mut self) -> Option<Probe> {
+        if self.eat("None") {
+            return None;
+        }
+        self.expect("Some(Probe { status:");
+        let status = self.bytes().try_into().expect("20 status bytes");
+        self.expect("pidfd:");
+        let pidfd = if self.eat("Ok(())") {
+            Ok(())
+        } else {
+            self.expect("Err(");
+            let e = self.errno();
+            self.expect(")");
+            Err(e)
+        };
+        self.expect("proc_stat:");
+        let proc_stat = if self.eat("None") {
+            None
+        } else {
+            self.expect("Some(");
+            let b = self.bytes();
+            self.expect(")");
+            Some(b)
+        };
+        self.expect("pipe:");
+        let pipe = if self.eat("None") {
+            None
+        } else if self.eat("Some(Err(") {
+            let e = self.errno();
+            self.expect("))");
+            Some(Err(e))
+        } else {
+            self.expect("Some(Ok(PipeId { dev:");
+            let dev = self.num() as u64;
+            self.expect("ino:");
+            let ino = self.num() as u64;
+            self.expect("fifo:");
+            let fifo = self.boolean();
+            self.expect("}))");
+            Some(Ok(PipeId { dev, ino, fifo }))
+        };
+        self.expect("})");
+        Some(Probe { status, pidfd, proc_stat, pipe })
     }
 }
 
@@ -251,5 +310,38 @@ fn a_runsv_run_with_stop_files_replays_exactly() {
     assert!(sc.wait_exit(pid, Duration::from_secs(10)).is_some_and(|s| s.success()), "runsv did not exit");
     let text = sc.read("trace");
     assert!(text.contains("SignalGroup(Main, ") && text.contains(", Kill)"), "no escalation traced:\n{text}");
+    assert!(replay(&text) > 3);
+}
+
+/// A runsv that takes over what a killed runsv left (`Resume` with both probes, `Adopt`,
+/// `TakeLogPipe`, `SignalPidfd`, `AdoptedExited`) replays exactly too.
+#[test]
+fn an_adopting_runsv_run_replays_exactly() {
+    let mut sc = Scratch::new("trace-replay-adopt");
+    sc.script("s/run", "exec sleep 100000");
+    sc.script("s/log/run", "exec cat > /dev/null");
+    let first = sc.start("runsv", &["s"], "first");
+    eventually!(
+        Duration::from_secs(10),
+        sc.read("s/supervise/stat") == "run\n" && sc.read("s/log/supervise/stat") == "run\n",
+        "service never ran"
+    );
+    for f in ["s/supervise/pid", "s/log/supervise/pid"] {
+        sc.adopt(sc.read(f).trim().parse().expect("pid"));
+    }
+    // SAFETY: kill by pid of the runsv this test started (unreaped: the pid is still its).
+    assert_eq!(unsafe { libc::kill(first as i32, libc::SIGKILL) }, 0);
+    assert!(sc.wait_exit(first, Duration::from_secs(10)).is_some(), "first runsv did not die");
+    let trace = sc.join("trace");
+    let mut cmd = std::process::Command::new(e2e::bin("runsv"));
+    cmd.arg("s").current_dir(&sc.path).env("RUNIT_TRACE", &trace);
+    let pid = sc.spawn(cmd);
+    eventually!(Duration::from_secs(10), sc.read("trace").contains("out WriteStatus { slot: Log"), "no start-up traced");
+    std::fs::write(sc.join("s/supervise/control"), "x").expect("write control");
+    assert!(sc.wait_exit(pid, Duration::from_secs(10)).is_some_and(|s| s.success()), "runsv did not exit");
+    let text = sc.read("trace");
+    for what in ["Adopt { slot: Main", "Adopt { slot: Log", "TakeLogPipe(Log)", "SignalPidfd(Main, ", "AdoptedExited { pid: "] {
+        assert!(text.contains(what), "{what} not traced:\n{text}");
+    }
     assert!(replay(&text) > 3);
 }

@@ -159,6 +159,54 @@ fn events(w: &World, fair: bool, readiness: bool) -> Vec<Event> {
 /// readiness configurations and alphabet.
 struct RunsvExplore {
     readiness: bool,
+    /// Start from what a killed runsv left ([`adoption_initial`]) instead.
+    adoption: bool,
+}
+
+/// The old child's start: 5 s before the world's wall time, 95 s after boot (100 Hz).
+const OLD_TICKS: u64 = 9_500;
+
+/// A probe of pid `pid` as the runtime would make it: `same` = it is the old child (its
+/// start matches the status stamp), else a process that got the pid 2 s later; `pipe` =
+/// the inode of the pipe behind its fd 0/1, when there is a log service.
+fn probe(pid: u32, same: bool, pipe: Option<u64>) -> model::runsv::Probe {
+    let wall = verification::reference::runsv::T0.wall;
+    let stamp = model::time::Tai64n::from_wall(model::time::Wall { unix_secs: wall.unix_secs - 5, nanos: 0 });
+    let status = model::status::StatusRecord::new(stamp, pid, false, Want::Up, false, RunState::Run).encode();
+    let ticks = if same { OLD_TICKS } else { OLD_TICKS + 200 };
+    let stat = format!("{pid} (run) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0\n").into_bytes();
+    model::runsv::Probe {
+        status,
+        pidfd: Ok(()),
+        proc_stat: Some(stat),
+        pipe: pipe.map(|ino| Ok(model::runsv::PipeId { dev: 1, ino, fifo: true })),
+    }
+}
+
+/// Initial states after a runsv was killed: the old `./run` (pid 7) and `log/run` (pid 8)
+/// genuine, or pid 7 reused by an unrelated process, or only one of them left, or on two
+/// different pipes; with and without a log service, with and without the stop files.
+fn adoption_initial() -> Vec<S> {
+    let boot_wall_ns = (verification::reference::runsv::T0.wall.unix_secs - 100) * 1_000_000_000;
+    let resume = |main, log| model::runsv::Resume { boot_wall_ns, clk_tck: 100, main, log };
+    let mut out = Vec::new();
+    let cases: Vec<(Option<bool>, model::runsv::Resume, [Option<u32>; 2])> = vec![
+        (None, resume(Some(probe(7, true, None)), None), [Some(7), None]),
+        (None, resume(Some(probe(7, false, None)), None), [None, None]),
+        (Some(false), resume(Some(probe(7, true, Some(1))), Some(probe(8, true, Some(1)))), [Some(7), Some(8)]),
+        (Some(false), resume(Some(probe(7, true, Some(1))), Some(probe(8, true, Some(2)))), [Some(7), Some(8)]),
+        (Some(false), resume(Some(probe(7, true, Some(1))), None), [Some(7), None]),
+        (Some(false), resume(Some(probe(7, false, Some(1))), Some(probe(8, true, Some(1)))), [None, Some(8)]),
+    ];
+    for (log, r, genuine) in cases {
+        let config = model::runsv::Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() };
+        let stops: &[Stop] = if log.is_none() { &[Stop::RUNIT, OPTED_IN] } else { &[Stop::RUNIT] };
+        for &stop in stops {
+            let w = World::resumed(config.clone(), stop, r.clone(), genuine, Replies::default());
+            out.push(w.canonical());
+        }
+    }
+    out
 }
 
 impl Explore for RunsvExplore {
@@ -166,6 +214,9 @@ impl Explore for RunsvExplore {
     type Input = In;
 
     fn initial(&self) -> Vec<S> {
+        if self.adoption {
+            return adoption_initial();
+        }
         let mut out = Vec::new();
         if self.readiness {
             let both = Readiness { protocol: Protocol::Both, watchdog: Some(Span::from_secs(1)) };
@@ -287,6 +338,8 @@ fn properties() -> Vec<Property<S>> {
         RunitUnlessOptedIn,
         ReadyOnlyWhileThatChildRuns,
         RecordAgrees,
+        AdoptedByPidfd,
+        AdoptOnlyTheSame,
         BackoffWithinBounds,
         GiveUpOnlyByCommand,
     );
@@ -380,6 +433,10 @@ fn run(depth: usize, max_states: usize) -> usize {
 }
 
 fn run_with(readiness: bool, depth: usize, max_states: usize) -> usize {
+    run_mode(readiness, false, depth, max_states)
+}
+
+fn run_mode(readiness: bool, adoption: bool, depth: usize, max_states: usize) -> usize {
     let t = Instant::now();
     let mut props = properties();
     if readiness {
@@ -403,7 +460,28 @@ fn run_with(readiness: bool, depth: usize, max_states: usize) -> usize {
             s.m.slot(Slot::Main).and_then(|m| m.run_ready()).and_then(|r| r.watchdog).is_some_and(|w| w.fired)
         }));
     }
-    let r = explore(&RunsvExplore { readiness }, depth, max_states, &props);
+    if adoption {
+        // From adoption's initial states: the coverage goals of the stop files and `p`
+        // while down stay with the plain run; adoption's own are added.
+        props.retain(|p| {
+            !matches!(
+                p.name,
+                "paused while down"
+                    | "run fork retry pending, wanted down"
+                    | "finish fork retry pending"
+                    | "given up"
+                    | "backoff pause over 1 s armed"
+            )
+        });
+        props.push(Property::sometimes("adopted child runs", |s| s.adopted.iter().flatten().next().is_some()));
+        props.push(Property::sometimes("finish after an adopted exit", |s| {
+            s.adopted_exit && s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Finish)
+        }));
+        props.push(Property::sometimes("adopted service stopped", |s| {
+            s.adopted[0].is_some() && s.m.slot(Slot::Main).is_some_and(|m| m.got_term())
+        }));
+    }
+    let r = explore(&RunsvExplore { readiness, adoption }, depth, max_states, &props);
     let secs = t.elapsed().as_secs_f64();
     r.assert_ok("runsv");
     println!(
@@ -433,6 +511,16 @@ fn explore_runsv_default_depth() {
 fn explore_runsv_readiness() {
     let depth = std::env::var("RUNSV_READY_EXPLORE_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_DEPTH - 1);
     run_with(true, depth, 5_000_000);
+}
+
+/// Adoption (addition): from what a killed runsv left, every command, exit and tick; the
+/// invariants add "only the genuine process is adopted" and "its signals go through its
+/// pidfd" (`RUNSV_ADOPT_EXPLORE_DEPTH` overrides the depth; depth 4 takes about 70 s in a
+/// debug build, so the default is 3).
+#[test]
+fn explore_runsv_adoption() {
+    let depth = std::env::var("RUNSV_ADOPT_EXPLORE_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_DEPTH - 1);
+    run_mode(false, true, depth, 5_000_000);
 }
 
 /// The deep run (`cargo test --release -p runit-verification --test runsv_explore -- --ignored --nocapture`).
@@ -495,14 +583,15 @@ fn observed(w: &World) -> String {
 /// The key is complete: two worlds with equal canonical keys answer every input alike (the
 /// same effects, files, record and deadline, and equal keys again after the step). Checked
 /// once for every key shared by two different raw (not canonicalised) worlds reached within
-/// `RUNSV_KEY_DEPTH` steps (default 2) of the default and the readiness initial states.
+/// `RUNSV_KEY_DEPTH` steps (default 2) of the default, the readiness and the adoption
+/// initial states.
 #[test]
 fn equal_keys_answer_every_input_alike() {
     use std::collections::{HashMap, HashSet};
     let depth: usize = std::env::var("RUNSV_KEY_DEPTH").ok().and_then(|d| d.parse().ok()).unwrap_or(2);
     let (mut pairs, mut checked) = (0usize, 0usize);
-    for readiness in [false, true] {
-        let x = RunsvExplore { readiness };
+    for (readiness, adoption) in [(false, false), (true, false), (false, true)] {
+        let x = RunsvExplore { readiness, adoption };
         let mut first: HashMap<World, World> = HashMap::new();
         let mut done: HashSet<World> = HashSet::new();
         let mut layer = x.initial();

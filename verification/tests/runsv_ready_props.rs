@@ -74,6 +74,6 @@ proptest! {
             w.apply(&Step { event, replies });
             prop_assert!(w.violations == 0, "{:?}", w.first_violation);
         }
-        prop_assert_eq!(INVARIANTS.len(), 21);
+        prop_assert_eq!(INVARIANTS.len(), 23);
     }
 }

@@ -111,6 +111,10 @@ fn describe_action(a: &Action) -> String {
         Action::CloseNotificationFd => "close notification-fd".into(),
         Action::Warn(_) => "warning".into(),
         Action::Exit(c) => format!("exit {c}"),
+        Action::Adopt { slot, .. } => format!("{}adopt", who(*slot)),
+        Action::Release(slot) => format!("{}release", who(*slot)),
+        Action::TakeLogPipe(slot) => format!("{}take log pipe", who(*slot)),
+        Action::SignalPidfd(slot, _, sig) => format!("{}pidfd {}", who(*slot), sig_name(*sig)),
     }
 }
 

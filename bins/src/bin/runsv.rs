@@ -31,5 +31,6 @@ fn runsv_main() -> i32 {
     let backoff = io.backoff();
     trace.note(&(now, &config, stop, backoff));
     let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
-    driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
+    let first = io.take_resume().into_iter().chain([Input::Start]).collect();
+    driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
 }

@@ -39,6 +39,10 @@ fn runsvdir_main() -> i32 {
         Ok(s) => s,
         Err(e) => runit_bins::die(&msg::fatal_cwd(&args.dir, e), msg::EXIT_FATAL),
     };
+    // A runsv killed by SIGKILL leaves its service and logger to this process rather than
+    // to init, so the next runsv can take them over (docs/divergences.md "Adoption");
+    // their exits are reaped like any child's and matched against no runsv.
+    let _ = runtime::pidfd::become_child_subreaper();
     let mut os = RealOs { signals };
     let mut machine = Runsvdir::new(args.log.as_deref());
     let mut trace = Trace::from_env();

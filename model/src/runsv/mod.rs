@@ -31,6 +31,7 @@
 //!   beside a process that `control/k` chose not to kill).
 //! - Exiting (`x`/SIGTERM) does not wait for a pending throttle.
 
+mod adopt;
 mod backoff;
 pub mod ready;
 pub mod script;
@@ -46,6 +47,7 @@ use crate::machine::Machine;
 use crate::status::{self, RunState, Want};
 use crate::time::{Mono, Now, Span, Tai64n};
 
+pub use adopt::{candidate, parse_proc_stat, Adopted, PipeId, Probe, ProcStat, Resume, UNKNOWN_EXIT};
 pub use backoff::{map_death_times, Backoff, Deaths, Limit, Verdict, DEFAULT_LIMIT_INTERVAL};
 pub use ready::{History, Readiness, RunReady, Watchdog};
 pub use slot::{Deferred, Phase, SlotState};
@@ -175,6 +177,15 @@ pub enum Input {
         /// The kernel's `MSG_TRUNC`.
         truncated: bool,
     },
+    /// Before [`Input::Start`]: what the previous runsv left running (adoption, `adopt.rs`).
+    Resume(Resume),
+    /// The pidfd of an adopted child became readable: it ended, exit status unknown.
+    AdoptedExited {
+        /// Its pid.
+        pid: u32,
+        /// `./finish` can be opened for reading now.
+        finish_present: bool,
+    },
 }
 
 /// A decision for the runtime.
@@ -223,6 +234,19 @@ pub enum Action {
     Warn(Vec<u8>),
     /// Terminate runsv with this exit code.
     Exit(i32),
+    /// Keep the pidfd probed for `slot` and poll it: `pid` is now the slot's child.
+    Adopt {
+        /// Whose candidate.
+        slot: Slot,
+        /// Its pid.
+        pid: u32,
+    },
+    /// Close the pidfd (and pipe descriptors) probed for `slot`: not adopted.
+    Release(Slot),
+    /// Use the log pipe recovered through `slot`'s probe instead of the new one.
+    TakeLogPipe(Slot),
+    /// Send a signal to the slot's adopted child through its pidfd (`pidfd_send_signal`).
+    SignalPidfd(Slot, u32, Sig),
 }
 
 /// Which reply the machine is waiting for, if any.
@@ -344,6 +368,11 @@ enum Event {
     },
     /// runit's loop top: start the slot if it is wanted and its deadline has passed.
     Due,
+    /// The adopted child ended (pidfd readable); its status is unknown.
+    Vanished {
+        /// `./finish` could be opened then.
+        finish_present: bool,
+    },
 }
 
 /// The whole runsv: two slots and the pieces shared between them.
@@ -484,7 +513,11 @@ impl Runsv {
 
     fn signal(&mut self, slot: Slot, pid: u32, sig: Sig) {
         debug_assert!(pid != 0 && self.slot(slot).is_some_and(|s| s.pid() == pid), "signals go only to the slot's live child");
-        self.actions.push_back(Action::Signal(slot, pid, sig));
+        if self.adopted(slot).is_some() {
+            self.actions.push_back(Action::SignalPidfd(slot, pid, sig));
+        } else {
+            self.actions.push_back(Action::Signal(slot, pid, sig));
+        }
     }
 
     fn run_control(&mut self, byte: u8, then: Then) {
@@ -507,7 +540,7 @@ impl Runsv {
     /// (phase, event) cells. Arms marked "cannot happen" are excluded by the contract
     /// (no input but the reply while one is owed; a reap is routed by pid).
     fn on(&mut self, now: Now, slot: Slot, event: Event) {
-        use Event::{Cmd as C, Due, Reaped, ScriptDone, SpawnFailed, Spawned};
+        use Event::{Cmd as C, Due, Reaped, ScriptDone, SpawnFailed, Spawned, Vanished};
         use Phase::{Down, Finish, GivenUp, Run, Starting};
         debug_assert!(self.slot(slot).is_some(), "events only for an existing slot");
         debug_assert!(self.pending.is_none(), "a reply is routed only after the pending one is cleared");
@@ -570,6 +603,7 @@ impl Runsv {
                     self.went_down(now, slot, started);
                 }
             }
+            (Run { adopted: Some(_), .. }, Vanished { finish_present }) => self.adopted_exited(now, slot, finish_present),
             (Finish { pid: Some(_), started, .. }, Reaped { .. }) => {
                 self.pid_changed = true;
                 self.went_down(now, slot, started);
@@ -648,7 +682,8 @@ impl Runsv {
             | (Finish { pid: None, .. }, Reaped { .. })
             | (Finish { pid: Some(_), .. }, Spawned(_) | SpawnFailed(_))
             | (Finish { .. }, ScriptDone { .. })
-            | (GivenUp { .. }, Reaped { .. } | Spawned(_) | SpawnFailed(_) | ScriptDone { .. }) => {
+            | (GivenUp { .. }, Reaped { .. } | Spawned(_) | SpawnFailed(_) | ScriptDone { .. })
+            | (Down { .. } | Starting | Finish { .. } | GivenUp { .. } | Run { adopted: None, .. }, Vanished { .. }) => {
                 debug_assert!(false, "{slot:?}: {event:?} cannot happen in {:?}", self.phase(slot))
             }
         }
@@ -800,7 +835,9 @@ impl Runsv {
                 | Input::ChildExited { .. }
                 | Input::Tick
                 | Input::NotificationFd { .. }
-                | Input::Notify { .. },
+                | Input::Notify { .. }
+                | Input::Resume(_)
+                | Input::AdoptedExited { .. },
             ) => {
                 debug_assert!(false, "input while a reply is owed");
                 None
@@ -811,8 +848,11 @@ impl Runsv {
             (None, Input::ChildExited { pid, status, finish_present }) => {
                 self.whose(pid).map(|slot| (slot, Event::Reaped { status, finish_present }))
             }
-            // Readiness inputs were handled before routing (`ready.rs`).
-            (None, Input::Tick | Input::NotificationFd { .. } | Input::Notify { .. }) => None,
+            (None, Input::AdoptedExited { pid, finish_present }) => {
+                self.whose_adopted(pid).map(|slot| (slot, Event::Vanished { finish_present }))
+            }
+            // Readiness inputs were handled before routing (`ready.rs`), Resume too (`adopt.rs`).
+            (None, Input::Tick | Input::NotificationFd { .. } | Input::Notify { .. } | Input::Resume(_)) => None,
         }
     }
 
@@ -873,6 +913,7 @@ impl Machine for Runsv {
         }
         if self.pending.is_none() {
             self.on_readiness_input(now, &input);
+            self.on_resume_input(now, &input);
         }
         if let Some((slot, event)) = self.route(input) {
             self.on(now, slot, event);

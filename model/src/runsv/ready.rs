@@ -126,7 +126,7 @@ impl Runsv {
         let h = &mut self.slot_mut(slot).history;
         h.starts = h.starts.saturating_add(1);
         h.status_text.clear();
-        Phase::Run { pid, started: now.mono, got_term: false, kill_at: None, ready }
+        Phase::Run { pid, started: now.mono, got_term: false, kill_at: None, ready, adopted: None }
     }
 
     /// The running child of `slot` was reaped with `wstatus`: record the exit, count a
@@ -200,7 +200,9 @@ impl Runsv {
             | Input::ChildExited { .. }
             | Input::Spawned(..)
             | Input::SpawnFailed(..)
-            | Input::ControlDone(_) => {}
+            | Input::ControlDone(_)
+            | Input::Resume(_)
+            | Input::AdoptedExited { .. } => {}
         }
     }
 

@@ -5,6 +5,7 @@
 //! in [`Phase::Run`], a kill deadline in a stopping phase, a back-off delay in
 //! [`Phase::Down`] and a given-up phase, an adopted child in [`Phase::Run`].
 
+use super::adopt::Adopted;
 use super::ready::{History, RunReady};
 use crate::status::{RunState, StatusRecord, Want};
 use crate::time::{Mono, Tai64n};
@@ -33,6 +34,9 @@ pub enum Phase {
         kill_at: Option<Mono>,
         /// Its readiness (docs/readiness.md §2): lives and dies with this child.
         ready: RunReady,
+        /// Taken over from a previous runsv (`adopt.rs`): not runsv's child, watched and
+        /// signalled through a pidfd, its exit status unknown.
+        adopted: Option<Adopted>,
     },
     /// `./finish a b` is owed (`pid: None`, started at once or after a fork retry) or runs.
     /// Main slot only.
@@ -147,8 +151,8 @@ impl SlotState {
         self.phase = match self.phase {
             Phase::Down { not_before, deferred } => Phase::Down { not_before: not_before.map(&mut f), deferred },
             Phase::Starting => Phase::Starting,
-            Phase::Run { pid, started, got_term, kill_at, ready } => {
-                Phase::Run { pid, started: f(started), got_term, kill_at: kill_at.map(&mut f), ready: ready.map_times(&mut f) }
+            Phase::Run { pid, started, got_term, kill_at, ready, adopted } => {
+                Phase::Run { pid, started: f(started), got_term, kill_at: kill_at.map(&mut f), ready: ready.map_times(&mut f), adopted }
             }
             Phase::Finish { pid, args, started, not_before, kill_at } => {
                 Phase::Finish { pid, args, started: f(started), not_before: not_before.map(&mut f), kill_at: kill_at.map(&mut f) }

@@ -92,7 +92,9 @@ impl Runsv {
     /// Sends a stop-related signal (the stop signal, its CONT, the SIGKILL) to the slot's
     /// live process, or to its whole group with `flag-timeout-killpg`.
     pub(super) fn stop_signal(&mut self, slot: Slot, pid: u32, sig: Sig) {
-        if self.stop_of(slot).group {
+        // An adopted child not leading its own group (started before the flag existed)
+        // gets the signal alone, through its pidfd.
+        if self.stop_of(slot).group && self.adopted(slot).is_none_or(|a| a.own_group) {
             debug_assert!(pid != 0 && self.slot(slot).is_some_and(|s| s.pid() == pid), "groups are led by the slot's child");
             self.actions.push_back(Action::SignalGroup(slot, pid, sig));
         } else {

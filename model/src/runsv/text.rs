@@ -175,6 +175,26 @@ pub fn usage(argv0: &[u8]) -> Vec<u8> {
     msg::usage(argv0, b" dir")
 }
 
+/// Adoption: the previous runsv's process is alive but cannot be watched (no pidfd):
+/// `runsv <dir>: warning: unable to take over ./run (pid <n>), starting a new one: <errstr>`.
+pub fn adopt_unwatchable(dir: &[u8], slot: Slot, pid: u32, e: Errno) -> Vec<u8> {
+    let mut what = Vec::new();
+    what.extend_from_slice(if slot == Slot::Main {
+        b"unable to take over ./run (pid " as &[u8]
+    } else {
+        b"unable to take over log/./run (pid "
+    });
+    crate::status::push_decimal(&mut what, u64::from(pid));
+    what.extend_from_slice(b"), starting a new one");
+    warning(dir, &what, Some(e))
+}
+
+/// Adoption: the log pipe cannot be taken back, so nothing is taken over (runit's
+/// behaviour): `runsv <dir>: warning: unable to take over the log pipe, starting new processes: <errstr>`.
+pub fn adopt_no_pipe(dir: &[u8], e: Errno) -> Vec<u8> {
+    warning(dir, b"unable to take over the log pipe, starting new processes", Some(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

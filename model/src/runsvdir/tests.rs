@@ -301,6 +301,24 @@ fn test_idle_runsvexited_unknown_ignored() {
     assert_eq!(drain(&mut m), vec![]);
 }
 
+/// runsvdir is a child subreaper (adoption): the service and logger of a killed runsv
+/// become its children, and their exits are reaped here. They are no runsv of its: no
+/// restart, no rescan, and the runsv's own exit is still recognised afterwards.
+#[test]
+fn test_idle_runsvexited_orphan_of_a_runsv_changes_nothing() {
+    let mut m = started(WatchState::Active);
+    look(&mut m, 0, vec![dir("a", 10)]);
+    look(&mut m, 1000, vec![dir("a", 10)]);
+    let before = m.poll_deadline();
+    for orphan in [4242, 4243] {
+        m.handle(at_ms(2000), Input::RunsvExited { pid: orphan });
+        assert_eq!(drain(&mut m), vec![]);
+        assert_eq!(m.poll_deadline(), before);
+    }
+    m.handle(at_ms(3000), Input::RunsvExited { pid: 100 });
+    assert_eq!(m.poll_deadline(), Some(Mono(4000 * MS)));
+}
+
 #[test]
 fn test_idle_dirchanged_debounced_look() {
     let mut m = started(WatchState::Active);

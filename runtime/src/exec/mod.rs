@@ -3,6 +3,7 @@
 
 pub mod chpst;
 pub mod runsv;
+pub mod runsv_adopt;
 pub mod runsv_ready;
 pub mod runsvdir;
 pub mod stage;

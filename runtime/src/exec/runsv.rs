@@ -12,9 +12,10 @@ use std::ffi::CString;
 
 use model::errno::Errno;
 use model::runsv::text::{self, StatusFile, WriteStep};
-use model::runsv::{Action, Backoff, Config, ControlOutcome, Input, Program, Runsv, Sig, Slot, Stop};
+use model::runsv::{Action, Backoff, Config, ControlOutcome, Input, Program, Resume, Runsv, Sig, Slot, Stop};
 use model::svcfiles::{self, SvcFile};
 
+use super::runsv_adopt::AdoptIo;
 use super::runsv_ready::ReadyIo;
 use crate::driver::{Io, Woke};
 use crate::fs::{self, AtomicWriteError};
@@ -101,6 +102,10 @@ pub struct RunsvIo<O: Syscalls = Real> {
     backoff: Backoff,
     /// notification-fd pipe and sd_notify socket (additions; idle without the files).
     ready: ReadyIo,
+    /// What the previous runsv left running, and the adopted children's pidfds.
+    adopt: AdoptIo,
+    /// The facts probed at start-up, until [`RunsvIo::take_resume`].
+    resume: Option<Resume>,
 }
 
 fn c(s: &str) -> CString {
@@ -213,7 +218,21 @@ impl RunsvIo<Real> {
             _ => None,
         };
         let (ready, readiness) = ReadyIo::setup(dir, &present);
-        let io = RunsvIo { os: Real, dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop, backoff, ready };
+        let (adopt, resume) = AdoptIo::probe(log.is_some());
+        let io = RunsvIo {
+            os: Real,
+            dir: dir.to_vec(),
+            main: Some(main),
+            log: log_fds,
+            log_pipe,
+            handled,
+            finished: None,
+            stop,
+            backoff,
+            ready,
+            adopt,
+            resume: Some(resume),
+        };
         Ok((io, Config { dir: dir.to_vec(), down, log, readiness }))
     }
 }
@@ -242,12 +261,20 @@ impl<O: Syscalls> RunsvIo<O> {
             stop: Stop::RUNIT,
             backoff: Backoff::RUNIT,
             ready,
+            adopt: AdoptIo::default(),
+            resume: None,
         }
     }
 
     /// The kernel this executor runs on (the simulator inspects its fake).
     pub fn os(&mut self) -> &mut O {
         &mut self.os
+    }
+
+    /// The first input: what start-up found of the previous runsv's children (feed it
+    /// before [`Input::Start`]).
+    pub fn take_resume(&mut self) -> Option<Input> {
+        self.resume.take().map(Input::Resume)
     }
 
     /// The main slot's stop settings read at start-up (give them to [`Runsv::with_stop`]).
@@ -418,6 +445,17 @@ pub fn signo(sig: Sig) -> i32 {
     }
 }
 
+/// Whether `./finish` can be opened for reading now (runit samples it at reap time).
+fn finish_present(os: &mut impl Syscalls) -> bool {
+    match os.open_read(&c("finish")) {
+        Ok(fd) => {
+            let _ = os.close(fd);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 fn read_byte(os: &mut impl Syscalls, fd: i32) -> Option<u8> {
     let mut b = [0u8; 1];
     match os.read(fd, &mut b) {
@@ -462,6 +500,25 @@ impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
                 self.finished = Some(code);
                 None
             }
+            Action::Adopt { slot, pid } => {
+                self.adopt.adopt(slot, pid);
+                None
+            }
+            Action::Release(slot) => {
+                self.adopt.release(slot);
+                None
+            }
+            Action::TakeLogPipe(slot) => {
+                if let Some(pair) = self.adopt.take_pipe(slot) {
+                    self.close_log_pipe();
+                    self.log_pipe = Some(pair);
+                }
+                None
+            }
+            Action::SignalPidfd(slot, pid, sig) => {
+                self.adopt.signal(slot, pid, signo(sig));
+                None
+            }
         }
     }
 
@@ -473,21 +530,17 @@ impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
             out.push(Interest::read(l.control));
         }
         self.ready.interests(out);
+        self.adopt.interests(out);
     }
 
     fn gather(&mut self, _now: model::Now, woke: &Woke, out: &mut VecDeque<Input>) {
         // runit's loop order: reap every exited child, one byte from the main FIFO, one
         // byte from the log FIFO, then SIGTERM as `x`.
         while let Some(r) = self.os.reap_nohang() {
-            let finish_present = match self.os.open_read(&c("finish")) {
-                Ok(fd) => {
-                    let _ = self.os.close(fd);
-                    true
-                }
-                Err(_) => false,
-            };
+            let finish_present = finish_present(&mut self.os);
             out.push_back(Input::ChildExited { pid: r.pid as u32, status: r.status, finish_present });
         }
+        self.adopt.gather(woke, || finish_present(&mut self.os), out);
         let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
         if let Some(m) = self.main.as_ref().map(|m| m.control) {
             if ready(m) {

@@ -77,6 +77,12 @@ pub enum Invariant {
     /// Every `status.ext` written decodes, keeps the record's own invariants, and agrees
     /// with the 20 bytes written in the same step (and with the other slot's last ones).
     RecordAgrees,
+    /// Adoption (addition): signals to an adopted child go through its pidfd, and only
+    /// to it.
+    AdoptedByPidfd,
+    /// Adoption: only the process the old status names, alive and with its start time,
+    /// is ever adopted (never a reused pid), and never beside a live child.
+    AdoptOnlyTheSame,
     /// Backoff (addition): a restart deadline is never further than the longest pause the
     /// backoff files allow (1 s without them; 5 s for a fork retry). The lower bound (with
     /// a `restart-delay` or growth, a start after an unasked death of a `./run` that lived
@@ -89,7 +95,7 @@ pub enum Invariant {
 }
 
 /// Every invariant, in bit order.
-pub const INVARIANTS: [Invariant; 21] = [
+pub const INVARIANTS: [Invariant; 23] = [
     Invariant::OneChildPerSlot,
     Invariant::PidTracksChild,
     Invariant::StatusEqualsState,
@@ -109,6 +115,8 @@ pub const INVARIANTS: [Invariant; 21] = [
     Invariant::RunitUnlessOptedIn,
     Invariant::ReadyOnlyWhileThatChildRuns,
     Invariant::RecordAgrees,
+    Invariant::AdoptedByPidfd,
+    Invariant::AdoptOnlyTheSame,
     Invariant::BackoffWithinBounds,
     Invariant::GiveUpOnlyByCommand,
 ];
@@ -183,6 +191,13 @@ pub struct World {
     pub kill_due: [Option<Mono>; 2],
     /// The pid reaped by the step under way (a group may be killed after its leader).
     pub just_reaped: Option<u32>,
+    /// The live adopted child of each slot (index 0 main, 1 log), if any.
+    pub adopted: [Option<u32>; 2],
+    /// The pids a [`model::runsv::Resume`] named that are the genuine old children.
+    pub adoptable: [Vec<u32>; 2],
+    /// The main slot's last `./run` to end was an adopted one: `./finish` must get
+    /// [`model::runsv::UNKNOWN_EXIT`].
+    pub adopted_exit: bool,
     /// The main slot's backoff settings the machine was built with.
     pub backoff: Backoff,
     /// The main slot's last `./run` died unasked after under 10 s while the backoff files
@@ -253,11 +268,38 @@ impl World {
             stop,
             kill_due: [None, None],
             just_reaped: None,
+            adopted: [None, None],
+            adoptable: [Vec::new(), Vec::new()],
+            adopted_exit: false,
             backoff: Backoff::RUNIT,
             quick_auto_death: false,
             violations: 0,
             first_violation: None,
         }
+    }
+
+    /// A runsv that finds what a killed runsv left (adoption): `resume` is fed before
+    /// [`Input::Start`]; `genuine` are the pids that truly are the old children (the
+    /// world's truth, against which `AdoptOnlyTheSame` judges every adoption). The old
+    /// children are live processes of the world whether adopted or not; those not adopted
+    /// are forgotten (they belong to no slot, as under runit).
+    pub fn resumed(config: Config, stop: Stop, resume: model::runsv::Resume, genuine: [Option<u32>; 2], replies: Replies) -> World {
+        let mut w = World::unstarted_with_stop(config, stop, PidPolicy::SmallestFree, true);
+        w.adoptable = genuine.map(|p| p.into_iter().collect());
+        let wants = [resume.main.as_ref(), resume.log.as_ref()].map(|p| {
+            p.and_then(|p| model::status::StatusRecord::decode(&p.status)).map(|r| if r.want == b'u' { Want::Up } else { Want::Down })
+        });
+        let mut replies = replies;
+        w.effects.clear();
+        w.feed(Input::Resume(resume), &mut replies);
+        for ((adopted, want), expect) in w.adopted.iter().zip(wants).zip(w.expect_want.iter_mut()) {
+            if let (Some(_), Some(want)) = (adopted, want) {
+                *expect = want;
+            }
+        }
+        w.feed(Input::Start, &mut replies);
+        w.check_after_step();
+        w
     }
 
     /// A started runsv with the main slot's stop and backoff settings (the opt-in files).
@@ -355,7 +397,10 @@ impl World {
         let finish_owed = w.m.slot(Slot::Main).is_some_and(|m| matches!(m.phase, model::runsv::Phase::Finish { pid: None, .. }));
         if !finish_owed {
             w.last_run_exit = None;
+            w.adopted_exit = false;
         }
+        // Who was adoptable matters only for the adoption, made before the first step.
+        w.adoptable = [Vec::new(), Vec::new()];
         w
     }
 
@@ -423,12 +468,15 @@ impl World {
             }
             Event::ChildExit { slot, status, finish } => {
                 if let Some(pid) = self.live_pid(*slot) {
+                    let adopted = self.adopted[ix(*slot)] == Some(pid);
+                    self.adopted[ix(*slot)] = None;
                     self.live[ix(*slot)].retain(|&p| p != pid);
                     self.kill_due[ix(*slot)] = None;
                     self.just_reaped = Some(pid);
                     let was = self.m.slot(*slot).map(|s| s.state());
                     if *slot == Slot::Main && was == Some(RunState::Run) {
                         self.last_run_exit = Some(*status);
+                        self.adopted_exit = adopted;
                         self.prev_main = Some(pid);
                         self.ready_credit = None;
                     }
@@ -445,7 +493,14 @@ impl World {
                             self.last_down[ix(*slot)] = Some((self.now.mono, quick || self.now.mono < start + THROTTLE));
                         }
                     }
-                    self.feed(Input::ChildExited { pid, status: *status, finish_present: *finish }, &mut replies);
+                    // An adopted child is no child of runsv's: its end comes through its
+                    // pidfd, without a status.
+                    let input = if adopted {
+                        Input::AdoptedExited { pid, finish_present: *finish }
+                    } else {
+                        Input::ChildExited { pid, status: *status, finish_present: *finish }
+                    };
+                    self.feed(input, &mut replies);
                     self.just_reaped = None;
                 }
             }
@@ -684,7 +739,7 @@ impl World {
                     self.violate(Invariant::OneChildPerSlot, format!("{program:?} for {slot:?} beside live {l:?}"));
                 }
                 if let Program::Finish { a, b } = program {
-                    let want = self.last_run_exit.map(finish_args);
+                    let want = if self.adopted_exit { Some(model::runsv::UNKNOWN_EXIT) } else { self.last_run_exit.map(finish_args) };
                     if want != Some((a, b)) {
                         self.violate(Invariant::FinishArgs, format!("finish {a} {b}, last run exit gives {want:?}"));
                     }
@@ -741,7 +796,10 @@ impl World {
                 self.effects.push(Effect::Control(c));
                 Some(Input::ControlDone(replies.next_control()))
             }
-            Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) => {
+            Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) | Action::SignalPidfd(slot, pid, sig) => {
+                if matches!(a, Action::SignalPidfd(..)) != self.adopted[ix(slot)].is_some_and(|p| self.live[ix(slot)].contains(&p)) {
+                    self.violate(Invariant::AdoptedByPidfd, format!("{a:?}: adopted {:?}", self.adopted[ix(slot)]));
+                }
                 if matches!(a, Action::SignalGroup(..)) && !(slot == Slot::Main && self.stop.group) {
                     self.violate(Invariant::RunitUnlessOptedIn, format!("{sig:?} to the group of {pid} of {slot:?}"));
                 }
@@ -789,6 +847,22 @@ impl World {
                 self.effects.push(Effect::Warn(text));
                 None
             }
+            Action::Adopt { slot, pid } => {
+                if !self.live[ix(slot)].is_empty() {
+                    let l = self.live[ix(slot)].clone();
+                    self.violate(Invariant::OneChildPerSlot, format!("adopting {pid} for {slot:?} beside live {l:?}"));
+                }
+                if !self.adoptable[ix(slot)].contains(&pid) {
+                    self.violate(
+                        Invariant::AdoptOnlyTheSame,
+                        format!("adopted {pid} for {slot:?}, genuine {:?}", self.adoptable[ix(slot)]),
+                    );
+                }
+                self.live[ix(slot)].push(pid);
+                self.adopted[ix(slot)] = Some(pid);
+                None
+            }
+            Action::Release(_) | Action::TakeLogPipe(_) => None,
             Action::Exit(code) => {
                 if code != 0 || !self.live[0].is_empty() || !self.live[1].is_empty() {
                     let l = self.live.clone();

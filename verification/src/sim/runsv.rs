@@ -619,6 +619,11 @@ impl SimIo {
                     s.violate(Check::OrderlyExit, format!("Exit({code}) with unreaped children {left:?}"));
                 }
             }
+            // The simulation never feeds `Input::Resume` (it starts one runsv on an empty
+            // service directory): adoption's actions cannot come.
+            Action::Adopt { .. } | Action::Release(_) | Action::TakeLogPipe(_) | Action::SignalPidfd(..) => {
+                s.violate(Check::OrderlyExit, format!("adoption action {action:?} without a Resume"));
+            }
         }
     }
 
