@@ -254,3 +254,103 @@ impl DirSyscalls for Real {
         w.drain()
     }
 }
+
+/// What svlogd asks of the kernel on top of [`Syscalls`]: its log directories (opened,
+/// locked, listed, their files renamed, chmodded, synced, deleted), `current`'s appends,
+/// its processors, UDP and stdin. A separate trait so runsv's stays small; names differ
+/// from [`DirSyscalls`]'s so a type may implement both.
+pub trait LogSyscalls: Syscalls {
+    /// Opens a log directory by path (`O_RDONLY | O_NONBLOCK`, as svlogd's `open_read`).
+    fn open_dir_fd(&mut self, path: &CStr) -> SysResult<i32>;
+    /// `fstat(fd)`'s mode bits: is the opened path a directory.
+    fn fstat_mode(&mut self, fd: i32) -> SysResult<u32>;
+    /// `openat(2)` in a log directory: `lock`, `config`, `current`.
+    fn openat(&mut self, dir: i32, name: &CStr, flags: i32, mode: u32) -> SysResult<i32>;
+    /// Takes the directory's `lock` without waiting (`flock(LOCK_EX | LOCK_NB)`).
+    fn lock_nowait(&mut self, fd: i32) -> SysResult<()>;
+    /// The directory's names in `readdir` order (no `.`/`..`).
+    fn list_at(&mut self, dir: i32) -> SysResult<Vec<std::ffi::CString>>;
+    /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: mode bits and size (`current`).
+    fn lstat_at(&mut self, dir: i32, name: &CStr) -> SysResult<(u32, u64)>;
+    /// One `write(2)` to `current`; a short count or `ENOSPC` is the caller's to handle.
+    fn write_fd(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize>;
+    /// `renameat(2)` within a directory: rotation, `newstate`, processed files.
+    fn renameat(&mut self, dir: i32, from: &CStr, to: &CStr) -> SysResult<()>;
+    /// `unlinkat(2)`: old files beyond `n`.
+    fn unlinkat(&mut self, dir: i32, name: &CStr) -> SysResult<()>;
+    /// `fchmodat(2)`: a processed file made read-only.
+    fn fchmodat(&mut self, dir: i32, name: &CStr, mode: u32) -> SysResult<()>;
+    /// `fchmod(2)` on `current` (its executable bit says "complete").
+    fn fchmod(&mut self, fd: i32, mode: u32) -> SysResult<()>;
+    /// `fsync(2)` on `current` before it is rotated.
+    fn fsync(&mut self, fd: i32) -> SysResult<()>;
+    /// Forks and carries out a processor's plan: its pid, or the fork errno.
+    fn spawn_processor(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32>;
+    /// Sends one datagram to the configured UDP address.
+    fn send_udp(&mut self, udp: model::svlogd::config::Udp, bytes: &[u8]) -> model::svlogd::UdpOutcome;
+    /// Reads at most `max` bytes appended to `buf` (stdin).
+    fn read_append(&mut self, fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize>;
+}
+
+impl LogSyscalls for Real {
+    #[inline]
+    fn open_dir_fd(&mut self, path: &CStr) -> SysResult<i32> {
+        sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+    }
+    #[inline]
+    fn fstat_mode(&mut self, fd: i32) -> SysResult<u32> {
+        sys::fstat(fd).map(|st| st.st_mode)
+    }
+    #[inline]
+    fn openat(&mut self, dir: i32, name: &CStr, flags: i32, mode: u32) -> SysResult<i32> {
+        sys::openat(dir, name, flags, mode)
+    }
+    #[inline]
+    fn lock_nowait(&mut self, fd: i32) -> SysResult<()> {
+        fs::lock_exclusive(fd, false)
+    }
+    #[inline]
+    fn list_at(&mut self, dir: i32) -> SysResult<Vec<std::ffi::CString>> {
+        Ok(sys::list(&mut sys::open_dir_at(dir, c".")?).0)
+    }
+    #[inline]
+    fn lstat_at(&mut self, dir: i32, name: &CStr) -> SysResult<(u32, u64)> {
+        sys::lstatat(dir, name).map(|st| (st.st_mode, st.st_size as u64))
+    }
+    #[inline]
+    fn write_fd(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize> {
+        sys::write(fd, bytes)
+    }
+    #[inline]
+    fn renameat(&mut self, dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
+        sys::renameat(dir, from, to)
+    }
+    #[inline]
+    fn unlinkat(&mut self, dir: i32, name: &CStr) -> SysResult<()> {
+        sys::unlinkat(dir, name)
+    }
+    #[inline]
+    fn fchmodat(&mut self, dir: i32, name: &CStr, mode: u32) -> SysResult<()> {
+        sys::fchmodat(dir, name, mode)
+    }
+    #[inline]
+    fn fchmod(&mut self, fd: i32, mode: u32) -> SysResult<()> {
+        sys::fchmod(fd, mode)
+    }
+    #[inline]
+    fn fsync(&mut self, fd: i32) -> SysResult<()> {
+        sys::fsync(fd)
+    }
+    #[inline]
+    fn spawn_processor(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32> {
+        process::spawn_plan(plan)
+    }
+    #[inline]
+    fn send_udp(&mut self, udp: model::svlogd::config::Udp, bytes: &[u8]) -> model::svlogd::UdpOutcome {
+        crate::exec::svlogd::send_udp(udp, bytes)
+    }
+    #[inline]
+    fn read_append(&mut self, fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize> {
+        sys::read_append(fd, buf, max)
+    }
+}
