@@ -101,6 +101,7 @@ fn planted_bugs_are_caught() {
         (JointPlant::RunsvNeverRuns, Check::Converged),
         (JointPlant::ForgedCredentials, Check::ReadyHonest),
         (JointPlant::AbortLost, Check::WatchdogActs),
+        (JointPlant::LogWriteLost, Check::LogBytes),
     ] {
         let mut fired = 0;
         for seed in 0..10 {

@@ -22,7 +22,7 @@ use runtime::os::{Datagram, LogSyscalls, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 
 use super::world::World;
-use super::JointFault;
+use super::{JointFault, JointPlant};
 
 /// One file of a log directory.
 #[derive(Clone, Debug, Default)]
@@ -315,8 +315,12 @@ impl LogSyscalls for JointLogSys {
                 }
                 return Err(Errno::ENOSPC);
             }
+            let lie = w.cfg.plant == JointPlant::LogWriteLost && p.written > 0 && w.rng.chance(20);
+            w.plant_fired |= lie;
             let f = Self::dir(w, svc).and_then(|d| d.inodes.get_mut(&ino)).ok_or(Errno::EBADF)?;
-            f.data.extend_from_slice(bytes);
+            if !lie {
+                f.data.extend_from_slice(bytes);
+            }
             p.written += bytes.len();
             w.note(("svlogd write", svc, bytes.len()));
             Ok(bytes.len())

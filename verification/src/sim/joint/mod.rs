@@ -74,6 +74,9 @@ pub enum JointPlant {
     ForgedCredentials,
     /// SIGABRT and SIGKILL to a service are lost (a kernel that drops signals).
     AbortLost,
+    /// Every 50th write to a log file reports success and stores nothing (a disk that
+    /// lies): svlogd's files then miss a line.
+    LogWriteLost,
 }
 
 /// The kinds of injected fault, counted for the figures.
