@@ -676,10 +676,9 @@ impl Joint {
         w.procs.retain(|_, p| !(p.parent == 1 && p.zombie.is_some()));
     }
 
-    /// One scheduler step: everyone that can run runs (runsvdir's new runsv included),
-    /// then time passes to the next event.
-    fn step(&mut self, outside_at: &mut Mono, end: Mono) {
-        self.steps += 1;
+    /// Everyone that can run at this instant runs (runsvdir's new runsv and runsv's new
+    /// svlogd included) until all wait.
+    fn run_instant(&mut self) {
         let mut cap = model::StepCap::new("joint sim: one instant", 10_000);
         loop {
             cap.step();
@@ -689,6 +688,13 @@ impl Joint {
             }
         }
         self.reap_orphans();
+    }
+
+    /// One scheduler step: everyone that can run runs (runsvdir's new runsv included),
+    /// then time passes to the next event.
+    fn step(&mut self, outside_at: &mut Mono, end: Mono) {
+        self.steps += 1;
+        self.run_instant();
         self.check();
         let now = self.now().mono;
         let quiet = self.w.borrow().quiet;
@@ -786,6 +792,8 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         j.step(&mut outside_at, end);
     }
     if w.borrow().violations.is_empty() {
+        // What the last instant wrote is read at that instant too.
+        j.run_instant();
         j.converged();
     }
     let w = &mut *w.borrow_mut();
