@@ -354,3 +354,55 @@ impl LogSyscalls for Real {
         sys::read_append(fd, buf, max)
     }
 }
+
+/// What runit (PID 1) asks of the kernel on top of [`Syscalls`]: its stage scripts and
+/// final child, the console, `chmod(stopit, 0)`, `sync`, and the final plan run inline
+/// when the fork for it failed. A separate trait so runsv's stays small.
+pub trait StageSyscalls: Syscalls {
+    /// Forks and carries out a stage script's or ctrlaltdel's plan: its pid, or the fork
+    /// errno (PID 1's fork failure: the machine retries in 5 s).
+    fn spawn_script(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32>;
+    /// Forks the final child, which carries out `plan` and exits 0.
+    fn spawn_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan) -> SysResult<i32>;
+    /// Carries out the final plan in runit itself (its fork failed).
+    fn run_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan);
+    /// One runit message line to the console (fd 2).
+    fn say(&mut self, line: &[u8]);
+    /// Re-points fd 2 at the console (runit does after every wake-up).
+    fn point_at_console(&mut self, console: &CStr);
+    /// `chmod(path, mode)`, result ignored by the caller as runit does.
+    fn chmod(&mut self, path: &CStr, mode: u32) -> SysResult<()>;
+    /// `sync()`.
+    fn sync(&mut self);
+}
+
+impl StageSyscalls for Real {
+    #[inline]
+    fn spawn_script(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32> {
+        process::spawn_plan(plan)
+    }
+    #[inline]
+    fn spawn_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan) -> SysResult<i32> {
+        crate::exec::stage::spawn_final(paths, plan)
+    }
+    #[inline]
+    fn run_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan) {
+        crate::exec::stage::run_final(paths, plan)
+    }
+    #[inline]
+    fn say(&mut self, line: &[u8]) {
+        crate::exec::stage::say_line(line)
+    }
+    #[inline]
+    fn point_at_console(&mut self, console: &CStr) {
+        crate::exec::stage::point_at_console(console, false)
+    }
+    #[inline]
+    fn chmod(&mut self, path: &CStr, mode: u32) -> SysResult<()> {
+        sys::chmod(path, mode)
+    }
+    #[inline]
+    fn sync(&mut self) {
+        nix::unistd::sync()
+    }
+}
