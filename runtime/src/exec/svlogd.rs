@@ -110,6 +110,11 @@ impl<S: LogSyscalls> SvlogdIo<S> {
         &self.os
     }
 
+    /// The kernel it runs over, to change (a test feeds its fake's stdin).
+    pub fn os_mut(&mut self) -> &mut S {
+        &mut self.os
+    }
+
     fn open_dir(&mut self, d: usize) -> Result<Option<Tai64n>, (OpenStep, Errno)> {
         let path = sys::cstr(&self.paths[d]).map_err(|e| (OpenStep::Open, e))?;
         let dir = self.os.open_dir_fd(&path).map_err(|e| (OpenStep::Open, e))?;
