@@ -130,6 +130,8 @@ struct World {
     ctrlaltdel_x: bool,
     /// Stage spawns so far, in order.
     started: Vec<u8>,
+    /// From then on stage 2 ends by itself.
+    stage2_end: Mono,
     /// Every stage 2's pid (a process-group id runit may signal).
     stage2_pids: Vec<i32>,
     /// When stage 2 last exited cleanly (reaped by the kernel's reckoning).
@@ -242,6 +244,8 @@ impl World {
         }
         let now = self.now.mono;
         let exit_at = match kind {
+            // After the active period a (re)started stage 2 ends by itself within 2 s.
+            Kind::Stage(2) if now >= self.stage2_end => Some(now + Span::from_millis(self.rng.below(2000))),
             Kind::Stage(2) | Kind::Orphan => None,
             Kind::Final => Some(now),
             _ => Some(now + Span::from_millis(self.rng.below(2000))),
@@ -424,6 +428,7 @@ pub fn run(seed: u64, secs: u64, plant: StagePlant) -> StageReport {
         ctrlaltdel_x: true,
         started: Vec::new(),
         stage2_pids: Vec::new(),
+        stage2_end: T0 + Span::from_secs(secs + 1),
         stage2_done: None,
         cad_fork_failed: false,
         rebooted: false,
