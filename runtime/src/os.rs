@@ -254,3 +254,155 @@ impl DirSyscalls for Real {
         w.drain()
     }
 }
+
+/// What svlogd asks of the kernel on top of [`Syscalls`]: its log directories (opened,
+/// locked, listed, their files renamed, chmodded, synced, deleted), `current`'s appends,
+/// its processors, UDP and stdin. A separate trait so runsv's stays small; names differ
+/// from [`DirSyscalls`]'s so a type may implement both.
+pub trait LogSyscalls: Syscalls {
+    /// Opens a log directory by path (`O_RDONLY | O_NONBLOCK`, as svlogd's `open_read`).
+    fn open_dir_fd(&mut self, path: &CStr) -> SysResult<i32>;
+    /// `fstat(fd)`'s mode bits: is the opened path a directory.
+    fn fstat_mode(&mut self, fd: i32) -> SysResult<u32>;
+    /// `openat(2)` in a log directory: `lock`, `config`, `current`.
+    fn openat(&mut self, dir: i32, name: &CStr, flags: i32, mode: u32) -> SysResult<i32>;
+    /// Takes the directory's `lock` without waiting (`flock(LOCK_EX | LOCK_NB)`).
+    fn lock_nowait(&mut self, fd: i32) -> SysResult<()>;
+    /// The directory's names in `readdir` order (no `.`/`..`).
+    fn list_at(&mut self, dir: i32) -> SysResult<Vec<std::ffi::CString>>;
+    /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: mode bits and size (`current`).
+    fn lstat_at(&mut self, dir: i32, name: &CStr) -> SysResult<(u32, u64)>;
+    /// One `write(2)` to `current`; a short count or `ENOSPC` is the caller's to handle.
+    fn write_fd(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize>;
+    /// `renameat(2)` within a directory: rotation, `newstate`, processed files.
+    fn renameat(&mut self, dir: i32, from: &CStr, to: &CStr) -> SysResult<()>;
+    /// `unlinkat(2)`: old files beyond `n`.
+    fn unlinkat(&mut self, dir: i32, name: &CStr) -> SysResult<()>;
+    /// `fchmodat(2)`: a processed file made read-only.
+    fn fchmodat(&mut self, dir: i32, name: &CStr, mode: u32) -> SysResult<()>;
+    /// `fchmod(2)` on `current` (its executable bit says "complete").
+    fn fchmod(&mut self, fd: i32, mode: u32) -> SysResult<()>;
+    /// `fsync(2)` on `current` before it is rotated.
+    fn fsync(&mut self, fd: i32) -> SysResult<()>;
+    /// Forks and carries out a processor's plan: its pid, or the fork errno.
+    fn spawn_processor(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32>;
+    /// Sends one datagram to the configured UDP address.
+    fn send_udp(&mut self, udp: model::svlogd::config::Udp, bytes: &[u8]) -> model::svlogd::UdpOutcome;
+    /// Reads at most `max` bytes appended to `buf` (stdin).
+    fn read_append(&mut self, fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize>;
+}
+
+impl LogSyscalls for Real {
+    #[inline]
+    fn open_dir_fd(&mut self, path: &CStr) -> SysResult<i32> {
+        sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+    }
+    #[inline]
+    fn fstat_mode(&mut self, fd: i32) -> SysResult<u32> {
+        sys::fstat(fd).map(|st| st.st_mode)
+    }
+    #[inline]
+    fn openat(&mut self, dir: i32, name: &CStr, flags: i32, mode: u32) -> SysResult<i32> {
+        sys::openat(dir, name, flags, mode)
+    }
+    #[inline]
+    fn lock_nowait(&mut self, fd: i32) -> SysResult<()> {
+        fs::lock_exclusive(fd, false)
+    }
+    #[inline]
+    fn list_at(&mut self, dir: i32) -> SysResult<Vec<std::ffi::CString>> {
+        Ok(sys::list(&mut sys::open_dir_at(dir, c".")?).0)
+    }
+    #[inline]
+    fn lstat_at(&mut self, dir: i32, name: &CStr) -> SysResult<(u32, u64)> {
+        sys::lstatat(dir, name).map(|st| (st.st_mode, st.st_size as u64))
+    }
+    #[inline]
+    fn write_fd(&mut self, fd: i32, bytes: &[u8]) -> SysResult<usize> {
+        sys::write(fd, bytes)
+    }
+    #[inline]
+    fn renameat(&mut self, dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
+        sys::renameat(dir, from, to)
+    }
+    #[inline]
+    fn unlinkat(&mut self, dir: i32, name: &CStr) -> SysResult<()> {
+        sys::unlinkat(dir, name)
+    }
+    #[inline]
+    fn fchmodat(&mut self, dir: i32, name: &CStr, mode: u32) -> SysResult<()> {
+        sys::fchmodat(dir, name, mode)
+    }
+    #[inline]
+    fn fchmod(&mut self, fd: i32, mode: u32) -> SysResult<()> {
+        sys::fchmod(fd, mode)
+    }
+    #[inline]
+    fn fsync(&mut self, fd: i32) -> SysResult<()> {
+        sys::fsync(fd)
+    }
+    #[inline]
+    fn spawn_processor(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32> {
+        process::spawn_plan(plan)
+    }
+    #[inline]
+    fn send_udp(&mut self, udp: model::svlogd::config::Udp, bytes: &[u8]) -> model::svlogd::UdpOutcome {
+        crate::exec::svlogd::send_udp(udp, bytes)
+    }
+    #[inline]
+    fn read_append(&mut self, fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize> {
+        sys::read_append(fd, buf, max)
+    }
+}
+
+/// What runit (PID 1) asks of the kernel on top of [`Syscalls`]: its stage scripts and
+/// final child, the console, `chmod(stopit, 0)`, `sync`, and the final plan run inline
+/// when the fork for it failed. A separate trait so runsv's stays small.
+pub trait StageSyscalls: Syscalls {
+    /// Forks and carries out a stage script's or ctrlaltdel's plan: its pid, or the fork
+    /// errno (PID 1's fork failure: the machine retries in 5 s).
+    fn spawn_script(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32>;
+    /// Forks the final child, which carries out `plan` and exits 0.
+    fn spawn_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan) -> SysResult<i32>;
+    /// Carries out the final plan in runit itself (its fork failed).
+    fn run_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan);
+    /// One runit message line to the console (fd 2).
+    fn say(&mut self, line: &[u8]);
+    /// Re-points fd 2 at the console (runit does after every wake-up).
+    fn point_at_console(&mut self, console: &CStr);
+    /// `chmod(path, mode)`, result ignored by the caller as runit does.
+    fn chmod(&mut self, path: &CStr, mode: u32) -> SysResult<()>;
+    /// `sync()`.
+    fn sync(&mut self);
+}
+
+impl StageSyscalls for Real {
+    #[inline]
+    fn spawn_script(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32> {
+        process::spawn_plan(plan)
+    }
+    #[inline]
+    fn spawn_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan) -> SysResult<i32> {
+        crate::exec::stage::spawn_final(paths, plan)
+    }
+    #[inline]
+    fn run_final(&mut self, paths: &model::stage::Paths, plan: &model::stage::FinalPlan) {
+        crate::exec::stage::run_final(paths, plan)
+    }
+    #[inline]
+    fn say(&mut self, line: &[u8]) {
+        crate::exec::stage::say_line(line)
+    }
+    #[inline]
+    fn point_at_console(&mut self, console: &CStr) {
+        crate::exec::stage::point_at_console(console, false)
+    }
+    #[inline]
+    fn chmod(&mut self, path: &CStr, mode: u32) -> SysResult<()> {
+        sys::chmod(path, mode)
+    }
+    #[inline]
+    fn sync(&mut self) {
+        nix::unistd::sync()
+    }
+}

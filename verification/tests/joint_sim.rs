@@ -1,6 +1,7 @@
 //! The joint simulation: runsvdir and several runsv (the production executor) over one
 //! seeded fake kernel, with faults in every executor, signal storms, `sv` commands racing
-//! rescans, and the invariants checked at every step (verification/src/sim/joint.rs).
+//! rescans, and the invariants checked at every step (verification/src/sim/joint/). Each
+//! service's `log/run` is the production svlogd executor, whose log files are judged.
 //!
 //! Replay one seed: `JOINT_SIM_SEED=<n> cargo test -p runit-verification --test joint_sim -- --nocapture`
 //!
@@ -42,7 +43,7 @@ fn sweep(seeds: impl Iterator<Item = u64>, cfg: &JointConfig, label: &str) -> Ve
     }
     let sum = |f: fn(&JointReport) -> usize| reports.iter().map(f).sum::<usize>();
     println!(
-        "sim joint ({label}): {} seeds in {:.2} s, {:.0} virtual s, {} steps, {} invariant checks, {} runsv started ({} exited), {} ./run started, {} log lines ({} bytes logged), {} faults injected {faults:?}",
+        "sim joint ({label}): {} seeds in {:.2} s, {:.0} virtual s, {} steps, {} invariant checks, {} runsv started ({} exited), {} ./run started, {} log lines ({} bytes read by {} svlogd, {} rotations, {} bytes lost to kills, {} dropped after TERM on a full disk), {} faults injected {faults:?}",
         reports.len(),
         t.elapsed().as_secs_f64(),
         reports.iter().map(|r| r.virtual_ms).sum::<u64>() as f64 / 1000.0,
@@ -53,6 +54,10 @@ fn sweep(seeds: impl Iterator<Item = u64>, cfg: &JointConfig, label: &str) -> Ve
         sum(|r| r.service_starts),
         sum(|r| r.lines),
         sum(|r| r.logged_bytes),
+        sum(|r| r.svlogd_starts),
+        sum(|r| r.rotations),
+        sum(|r| r.log_lost),
+        sum(|r| r.log_dropped),
         faults.values().sum::<usize>(),
     );
     reports
@@ -76,7 +81,9 @@ fn fixed_seeds() {
     assert!(sum(|r| r.runsv_exits) > 10, "runsv exits (and restarts): {}", sum(|r| r.runsv_exits));
     assert!(sum(|r| r.service_starts) > 100 && sum(|r| r.lines) > 1000);
     let kinds: std::collections::BTreeSet<_> = reports.iter().flat_map(|r| r.faults.keys().copied()).collect();
-    assert_eq!(kinds.len(), 12, "every fault kind but RunsvKill injected somewhere: {kinds:?}");
+    assert_eq!(kinds.len(), 15, "every fault kind but RunsvKill injected somewhere: {kinds:?}");
+    // The production svlogd is the logger: it rotated, and restarts happened.
+    assert!(sum(|r| r.rotations) > 100 && sum(|r| r.svlogd_starts) > 100, "svlogd rotations and starts");
 }
 
 #[test]
@@ -94,6 +101,7 @@ fn planted_bugs_are_caught() {
         (JointPlant::RunsvNeverRuns, Check::Converged),
         (JointPlant::ForgedCredentials, Check::ReadyHonest),
         (JointPlant::AbortLost, Check::WatchdogActs),
+        (JointPlant::LogWriteLost, Check::LogBytes),
     ] {
         let mut fired = 0;
         for seed in 0..10 {

@@ -19,6 +19,7 @@ use nix::sys::reboot::{reboot, RebootMode};
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 
 use crate::driver::{Io, Woke};
+use crate::os::{Real, StageSyscalls};
 use crate::sys;
 use crate::wait::Interest;
 
@@ -88,16 +89,18 @@ impl StagePaths {
         }
     }
 
-    /// Samples the flag files (the facts the model needs with an input).
-    pub fn flags(&self) -> Flags {
-        let x = |p: &CString| sys::stat(p).is_ok_and(|st| crate::fs::owner_exec(&st));
-        Flags { stopit: x(&self.stopit), reboot: x(&self.reboot), ctrlaltdel: x(&self.ctrlaltdel), nosync: sys::stat(&self.nosync).is_ok() }
+    /// Samples the flag files (the facts the model needs with an input) with `os`'s
+    /// `stat`.
+    pub fn flags<S: StageSyscalls>(&self, os: &mut S) -> Flags {
+        let mut x = |p: &CString| os.stat_mode(p).is_ok_and(crate::os::mode_owner_exec);
+        let (stopit, reboot, ctrlaltdel) = (x(&self.stopit), x(&self.reboot), x(&self.ctrlaltdel));
+        Flags { stopit, reboot, ctrlaltdel, nosync: os.stat_mode(&self.nosync).is_ok() }
     }
 }
 
 /// Opens the console write-only, non-blocking, and makes it fds 0, 1, 2 (`all`) or
 /// only fd 2. If the open fails the inherited fds stay (as runit).
-pub fn point_at_console(console: &CString, all: bool) {
+pub fn point_at_console(console: &std::ffi::CStr, all: bool) {
     let Ok(fd) = sys::open(console, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) else { return };
     if all {
         let _ = sys::dup2(fd, 0);
@@ -117,8 +120,12 @@ const CONSOLE_STALLS_MAX: u32 = 20;
 /// (`EAGAIN`, e.g. a slow serial line) is waited for, 50 ms at a time and at most 1 s
 /// per message, instead of dropping the line as runit does; PID 1 never blocks longer.
 fn say(paths: &Paths, m: Msg) {
-    let line = msg::line(m, paths);
-    let mut rest: &[u8] = &line;
+    say_line(&msg::line(m, paths))
+}
+
+/// Writes one message line to fd 2 as [`say`] does ([`Real`]'s `say`).
+pub fn say_line(line: &[u8]) {
+    let mut rest: &[u8] = line;
     let mut stalls = 0;
     while !rest.is_empty() {
         match sys::write(2, rest) {
@@ -152,22 +159,42 @@ pub fn run_final(paths: &Paths, plan: &FinalPlan) {
     }
 }
 
-fn spawn_final(paths: &Paths, plan: &FinalPlan) -> Result<i32, Errno> {
+/// Forks the final child ([`Real`]'s `spawn_final`).
+pub fn spawn_final(paths: &Paths, plan: &FinalPlan) -> Result<i32, Errno> {
     // The child runs the plan (its message lines allocate, which is fine after fork in a
     // single-threaded process) and exits 0.
     crate::process::fork_run(|| run_final(paths, plan))
 }
 
-/// The executor for runit's stage machine.
-pub struct StageIo {
+/// The executor for runit's stage machine, over the kernel `S` (the real one in the
+/// binary, the fake one in the stage simulation).
+pub struct StageIo<S: StageSyscalls = Real> {
+    os: S,
     paths: StagePaths,
     exit: Option<i32>,
 }
 
-impl StageIo {
+impl StageIo<Real> {
     /// An executor for these paths.
-    pub fn new(paths: StagePaths) -> StageIo {
-        StageIo { paths, exit: None }
+    pub fn new(paths: StagePaths) -> StageIo<Real> {
+        StageIo::over(Real, paths)
+    }
+}
+
+impl<S: StageSyscalls> StageIo<S> {
+    /// An executor over the kernel `os`.
+    pub fn over(os: S, paths: StagePaths) -> StageIo<S> {
+        StageIo { os, paths, exit: None }
+    }
+
+    /// The kernel it runs over (the simulation drives its fake).
+    pub fn os_mut(&mut self) -> &mut S {
+        &mut self.os
+    }
+
+    fn say(&mut self, m: Msg) {
+        let line = msg::line(m, &self.paths.paths);
+        self.os.say(&line);
     }
 }
 
@@ -179,18 +206,18 @@ fn signo(s: SendSig) -> i32 {
     }
 }
 
-impl Io<Stages> for StageIo {
+impl<S: StageSyscalls> Io<Stages> for StageIo<S> {
     fn execute(&mut self, _now: Now, action: Action) -> Option<Input> {
         match action {
             Action::Say(m) => {
-                say(&self.paths.paths, m);
+                self.say(m);
                 None
             }
             Action::Spawn(job) => {
                 let r = match &job {
-                    Job::Stage(s) => crate::process::spawn_plan(&script_plan(Script::Stage(*s), &self.paths.paths)),
-                    Job::CtrlAltDel => crate::process::spawn_plan(&script_plan(Script::CtrlAltDel, &self.paths.paths)),
-                    Job::Final(plan) => spawn_final(&self.paths.paths, plan),
+                    Job::Stage(s) => self.os.spawn_script(&script_plan(Script::Stage(*s), &self.paths.paths)),
+                    Job::CtrlAltDel => self.os.spawn_script(&script_plan(Script::CtrlAltDel, &self.paths.paths)),
+                    Job::Final(plan) => self.os.spawn_final(&self.paths.paths, plan),
                 };
                 Some(match r {
                     Ok(pid) => Input::Spawned { pid },
@@ -198,28 +225,28 @@ impl Io<Stages> for StageIo {
                 })
             }
             Action::Kill { pid, sig } => {
-                let _ = sys::kill(pid, signo(sig));
+                let _ = self.os.kill(pid, signo(sig));
                 None
             }
             Action::KillGroup { pgid } => {
-                let _ = sys::kill(-pgid, libc::SIGKILL);
+                let _ = self.os.kill(-pgid, libc::SIGKILL);
                 None
             }
             Action::ClearStopit => {
                 // The result is ignored as runit does.
-                let _ = sys::chmod(&self.paths.stopit, 0);
+                let _ = self.os.chmod(&self.paths.stopit, 0);
                 None
             }
             Action::KillAll => {
-                let _ = sys::kill(-1, libc::SIGKILL);
+                let _ = self.os.kill(-1, libc::SIGKILL);
                 None
             }
             Action::Sync => {
-                nix::unistd::sync();
+                self.os.sync();
                 None
             }
             Action::RunInline(plan) => {
-                run_final(&self.paths.paths, &plan);
+                self.os.run_final(&self.paths.paths, &plan);
                 None
             }
             Action::Exit(code) => {
@@ -233,11 +260,11 @@ impl Io<Stages> for StageIo {
 
     fn gather(&mut self, _now: Now, woke: &Woke, out: &mut VecDeque<Input>) {
         // runit re-points fd 2 at the console after every wake-up.
-        point_at_console(&self.paths.console, false);
+        self.os.point_at_console(&self.paths.console);
         // Children first (as runit: reap, then look at signals). Every orphan is reaped.
         let mut flags: Option<Flags> = None;
-        while let Some(r) = crate::process::reap_nohang() {
-            let f = *flags.get_or_insert_with(|| self.paths.flags());
+        while let Some(r) = self.os.reap_nohang() {
+            let f = *flags.get_or_insert_with(|| self.paths.flags(&mut self.os));
             out.push_back(Input::Exited { pid: r.pid, status: r.status, flags: f });
         }
         let sigs = [
@@ -249,7 +276,7 @@ impl Io<Stages> for StageIo {
         ];
         for (n, sig) in sigs {
             if woke.signals.contains(n) {
-                let f = *flags.get_or_insert_with(|| self.paths.flags());
+                let f = *flags.get_or_insert_with(|| self.paths.flags(&mut self.os));
                 out.push_back(Input::Signal { sig, flags: f });
             }
         }

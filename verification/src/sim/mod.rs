@@ -9,12 +9,14 @@
 //!
 //! [`runsv`] is the simulation of one real runsv through the production driver loop and
 //! the production executor (`RUNSV_SIM_SEED=<n>`); [`joint`] runs the production runsvdir
-//! and runsv executors together over one fake kernel (`JOINT_SIM_SEED=<n>`).
+//! and runsv executors together over one fake kernel (`JOINT_SIM_SEED=<n>`); [`stage`] runs
+//! runit as PID 1 (the production stage executor) with its fork failures (`STAGE_SIM_SEED=<n>`).
 
 pub mod joint;
 pub mod kernel;
 pub mod rng;
 pub mod runsv;
+pub mod stage;
 
 pub use kernel::{Fault, Kernel, Outcome, SimConfig};
 pub use rng::Rng;

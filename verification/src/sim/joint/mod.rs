@@ -7,9 +7,13 @@
 //!   by the production driver's own turn functions (`runtime::driver::settle` / `woken`);
 //!   the scheduler (`sched`) only decides which process wakes when (one at a time, in a
 //!   fixed order), as a kernel would; `world` is the kernel's state.
-//! - each service's `./run` writes numbered lines into its log pipe; `log/run` is a fake
-//!   consumer that copies the pipe into the service's log (it is not svlogd: svlogd's
-//!   executor is not over the fake kernel yet).
+//! - each service's `./run` writes numbered lines into its log pipe; `log/run` is the
+//!   **production** svlogd executor, `runtime::exec::svlogd::SvlogdIo`, over `JointLogSys`
+//!   (`logfs`: its log directory `main`, rotating at a small size, a disk that fills up,
+//!   opens and renames that fail), driven like the others. [`Check::LogBytes`] judges its
+//!   files: `current` and the rotated `@…s` files, oldest first, hold exactly the bytes it
+//!   read, in order, once, less only what it held when killed and what it reported
+//!   dropped after SIGTERM on a full disk (docs/divergences.md).
 //!
 //! The outside world changes the directory, writes `sv` command bytes to the control
 //! FIFOs while runsvdir rescans, sends signal storms to the tree (TERM to a runsv, which
@@ -25,6 +29,7 @@
 //! orphaned one, and the simulation reports it as [`Check::OneChildPerSlot`] — the expected
 //! failure until adoption lands.
 
+mod logfs;
 mod sched;
 mod sys;
 mod world;
@@ -69,6 +74,9 @@ pub enum JointPlant {
     ForgedCredentials,
     /// SIGABRT and SIGKILL to a service are lost (a kernel that drops signals).
     AbortLost,
+    /// Every 50th write to a log file reports success and stores nothing (a disk that
+    /// lies): svlogd's files then miss a line.
+    LogWriteLost,
 }
 
 /// The kinds of injected fault, counted for the figures.
@@ -100,6 +108,12 @@ pub enum JointFault {
     NotifyForged,
     /// A watchdog service stops pinging.
     WatchdogLate,
+    /// svlogd's write to `current` fails with ENOSPC (the disk stays full a while).
+    LogDiskFull,
+    /// svlogd's open of `current` fails.
+    LogOpen,
+    /// svlogd's rename (rotation) fails.
+    LogRename,
 }
 
 /// The invariants checked at every step.
@@ -146,8 +160,16 @@ pub struct JointReport {
     pub service_starts: usize,
     /// Lines services wrote into their log pipes.
     pub lines: usize,
-    /// Bytes that reached the logs.
+    /// Bytes svlogd read from the log pipes (and must have written).
     pub logged_bytes: usize,
+    /// svlogd processes started (the production executor as `log/run`).
+    pub svlogd_starts: usize,
+    /// Log files rotated by svlogd.
+    pub rotations: usize,
+    /// Bytes svlogd read and lost because it was killed (SIGKILL, INT, QUIT).
+    pub log_lost: usize,
+    /// Bytes svlogd dropped and reported after SIGTERM on a full disk.
+    pub log_dropped: usize,
     /// Scheduler steps.
     pub steps: usize,
     /// Virtual time covered, in ms.

@@ -10,16 +10,19 @@ use std::rc::Rc;
 use model::runsv::{Config, Input as RsvInput, Phase, Runsv, Slot};
 use model::runsvdir::machine::{Input as DirInput, Runsvdir};
 use model::status::Want;
+use model::svlogd::{Input as LogInput, Logger};
 use model::time::{Mono, Now, Span, Wall};
 use runtime::driver::{self, Io, Trace, Turn};
 use runtime::exec::runsv::{Handled, RunsvIo};
 use runtime::exec::runsv_ready::ReadyIo;
 use runtime::exec::runsvdir::RunsvdirIo;
+use runtime::exec::svlogd::SvlogdIo;
 use runtime::latch::SignalSet;
 use runtime::wait::Ready;
 
 use crate::sim::rng::Rng;
 
+use super::logfs::{JointLogSys, LogDir};
 use super::sys::*;
 use super::world::*;
 use super::{Check, JointConfig, JointFault, JointPlant, JointReport};
@@ -35,6 +38,23 @@ struct RunsvProc {
     down_since: Option<Mono>,
 }
 
+/// One svlogd process (a service's `log/run`): the model machine and the production
+/// executor.
+struct LoggerProc {
+    svc: u64,
+    machine: Logger,
+    io: SvlogdIo<JointLogSys>,
+    queue: VecDeque<LogInput>,
+    deadline: Option<Mono>,
+}
+
+/// A new service directory's log: rotation at a size between 100 and 2 000 bytes that
+/// depends on the directory (not drawn: the outside world's random stream stays as it
+/// was without svlogd), small enough that a run rotates.
+fn log_dir(ino: u64) -> LogDir {
+    LogDir::with_size(100 + ino.wrapping_mul(7919) % 1900)
+}
+
 /// The whole joint simulation.
 struct Joint {
     w: Rc<RefCell<World>>,
@@ -46,6 +66,8 @@ struct Joint {
     /// runsvdir's deadline once it has settled (`None` before its first turn).
     dir_deadline: Option<Mono>,
     runsvs: BTreeMap<i32, RunsvProc>,
+    loggers: BTreeMap<i32, LoggerProc>,
+    svlogd_starts: usize,
     runsv_exits: usize,
     checks: usize,
     steps: usize,
@@ -134,7 +156,7 @@ impl Joint {
         loop {
             cap.step();
             self.start_runsvs();
-            let mut progressed = false;
+            let mut progressed = self.run_loggers();
             let pids: Vec<i32> = self.runsvs.keys().copied().collect();
             for pid in pids {
                 let woke = self.wake_of(pid);
@@ -165,6 +187,113 @@ impl Joint {
                 return any;
             }
             any = true;
+        }
+    }
+
+    /// Creates the svlogd processes runsv forked as `log/run`.
+    fn start_loggers(&mut self) {
+        let new: Vec<(i32, u64)> =
+            self.w.borrow().logs.iter().filter(|(pid, _)| !self.loggers.contains_key(pid)).map(|(&p, l)| (p, l.svc)).collect();
+        for (pid, svc) in new {
+            let settings = match model::svlogd::options::parse(&[&b"svlogd"[..], b"main"]) {
+                model::svlogd::options::Parsed::Run(s) => s,
+                model::svlogd::options::Parsed::Exit(..) => unreachable!("svlogd main parses"),
+            };
+            let strays = runtime::signals::Strays { catch: Vec::new(), unblock_in_child: Vec::new() };
+            let io = SvlogdIo::over(JointLogSys { w: self.w.clone(), me: pid, svc }, settings.dirs.clone(), &strays);
+            let queue = VecDeque::from([LogInput::Start]);
+            self.loggers.insert(pid, LoggerProc { svc, machine: Logger::new(settings), io, queue, deadline: None });
+            self.svlogd_starts += 1;
+        }
+    }
+
+    /// Runs every svlogd that has something to do, once; returns whether any ran.
+    fn run_loggers(&mut self) -> bool {
+        self.start_loggers();
+        let mut any = false;
+        let pids: Vec<i32> = self.loggers.keys().copied().collect();
+        for pid in pids {
+            let state = self.w.borrow().procs.get(&pid).map(|p| (p.zombie.is_some(), p.stopped));
+            match state {
+                None | Some((true, _)) => {
+                    self.logger_gone(pid, None);
+                    any = true;
+                    continue;
+                }
+                Some((false, true)) => continue,
+                Some((false, false)) => {}
+            }
+            let woke = self.logger_wake(pid);
+            let Some(l) = self.loggers.get_mut(&pid) else { continue };
+            if l.deadline.is_some() && woke.is_none() && l.queue.is_empty() {
+                continue;
+            }
+            if let Some((ready, signals)) = woke {
+                driver::woken::<Logger, _, _>(&mut l.io, &mut self.clock, l.deadline, ready, signals, &mut l.queue);
+            }
+            any = true;
+            match driver::settle(&mut l.machine, &mut l.io, &mut self.clock, &mut l.queue, &mut Trace::none()) {
+                Turn::Finished(code) => {
+                    self.logger_gone(pid, Some(code));
+                    self.w.borrow_mut().die(pid, (code & 0xff) << 8);
+                }
+                Turn::Waiting { deadline, .. } => l.deadline = Some(deadline.unwrap_or(Mono(u64::MAX))),
+            }
+        }
+        any
+    }
+
+    /// What would wake svlogd `pid`: its stdin readable (bytes or EOF), a signal, its
+    /// deadline.
+    fn logger_wake(&mut self, pid: i32) -> Option<(Vec<Ready>, SignalSet)> {
+        let l = self.loggers.get(&pid)?;
+        let w = &mut *self.w.borrow_mut();
+        let s = w.svcs.get(&l.svc)?;
+        let mut interests = Vec::new();
+        l.io.interests(&mut interests);
+        let readable = !s.pipe.is_empty() || s.pipe_closed;
+        let ready: Vec<Ready> = interests
+            .iter()
+            .filter(|i| i.read && i.fd == 0 && readable)
+            .map(|i| Ready { fd: i.fd, readable: true, writable: false })
+            .collect();
+        let sigs = w.pending.get(&pid).copied().unwrap_or(0);
+        let due = l.deadline.is_some_and(|d| d <= w.now.mono);
+        if ready.is_empty() && sigs == 0 && !due {
+            return None;
+        }
+        w.pending.remove(&pid);
+        Some((ready, SignalSet(sigs)))
+    }
+
+    /// svlogd `pid` is gone: exited with `code`, or killed (`None`). What it read and did
+    /// not write is lost; on an exit that is only allowed when it reported it dropped.
+    fn logger_gone(&mut self, pid: i32, code: Option<i32>) {
+        self.loggers.remove(&pid);
+        let w = &mut *self.w.borrow_mut();
+        let Some(l) = w.logs.remove(&pid) else { return };
+        let held = l.held();
+        w.note(("svlogd gone", pid, code, held));
+        if let Some(d) = w.svcs.get_mut(&l.svc).map(|s| &mut s.log).filter(|d| d.lock == Some(pid)) {
+            d.lock = None;
+        }
+        if held == 0 {
+            return;
+        }
+        match code {
+            None => w.log_lost += held,
+            Some(_) if l.dropped == held => w.log_dropped += held,
+            Some(c) => {
+                let m = format!("svlogd {pid} exited {c} holding {held} bytes, {} reported dropped", l.dropped);
+                w.violate(Check::LogBytes, m);
+                return;
+            }
+        }
+        if let Some(s) = w.svcs.get_mut(&l.svc) {
+            // It writes in order: what it held is the end of what it read.
+            let keep = s.logged.len().saturating_sub(held);
+            s.logged.truncate(keep);
+            s.lost += held;
         }
     }
 
@@ -249,13 +378,37 @@ impl Joint {
                 w.violate(Check::OneRunsvPerDir, format!("second runsv {pid} for directory {svc}"));
             }
         }
-        // Log bytes: everything written is in the log, then in the pipe, once, in order.
-        let bad = w
-            .svcs
-            .iter()
-            .find(|(_, s)| s.sent.len() != s.logged.len() + s.pipe.len() || !s.sent.starts_with(&s.logged) || !s.sent.ends_with(&s.pipe));
-        if let Some((svc, s)) = bad {
-            let m = format!("directory {svc}: {} bytes written, {} logged, {} in the pipe", s.sent.len(), s.logged.len(), s.pipe.len());
+        // Log bytes: every byte written into the pipe is still there, or was read by svlogd
+        // (or lost with one that was killed, or dropped and reported); svlogd's files, oldest
+        // first, hold what it read, in order, once, less what a live svlogd still holds.
+        let mut held: BTreeMap<u64, usize> = BTreeMap::new();
+        for l in w.logs.values() {
+            *held.entry(l.svc).or_default() += l.held();
+        }
+        let mut bad = None;
+        for (svc, s) in &w.svcs {
+            if s.sent.len() != s.logged.len() + s.lost + s.pipe.len() || !s.sent.ends_with(&s.pipe) {
+                let m = format!(
+                    "directory {svc}: {} bytes written, {} read, {} lost, {} in the pipe",
+                    s.sent.len(),
+                    s.logged.len(),
+                    s.lost,
+                    s.pipe.len()
+                );
+                bad = Some(m);
+                break;
+            }
+            let h = held.get(svc).copied().unwrap_or(0);
+            let len = s.log.len();
+            let differs = if len + h == s.logged.len() { s.log.differs_from(&s.logged) } else { Some(len.min(s.logged.len())) };
+            if let Some(at) = differs {
+                let m =
+                    format!("directory {svc}: log files hold {len} bytes (differ at {at}), svlogd read {} and holds {h}", s.logged.len());
+                bad = Some(m);
+                break;
+            }
+        }
+        if let Some(m) = bad {
             w.violate(Check::LogBytes, m);
         }
         // Readiness: ready only after the current child notified; a hung watchdog acted on.
@@ -345,10 +498,11 @@ impl Joint {
                 t = t.min(x);
             }
         }
-        for r in self.runsvs.values() {
-            if let Some(d) = r.deadline {
-                t = t.min(d);
-            }
+        // A stopped svlogd's deadline waits for SIGCONT.
+        let running = |pid: &i32| w.procs.get(pid).is_some_and(|p| !p.stopped);
+        let loggers = self.loggers.iter().filter(|(pid, _)| running(pid)).filter_map(|(_, l)| l.deadline);
+        for d in self.runsvs.values().filter_map(|r| r.deadline).chain(loggers) {
+            t = t.min(d);
         }
         if let Some(d) = self.dir_deadline {
             t = t.min(d);
@@ -393,7 +547,6 @@ impl Joint {
             }
         }
         w.notify_due();
-        w.drain_pipes();
     }
 
     /// One random outside event.
@@ -414,6 +567,7 @@ impl Joint {
                         let svc = w.svcs.entry(ino).or_default();
                         svc.ready = ready;
                         svc.finish_present = w.rng.chance(300);
+                        svc.log = log_dir(ino);
                     }
                     w.mtime = w.now.wall.unix_secs;
                     // The change notice runsvdir's watch reports.
@@ -522,10 +676,9 @@ impl Joint {
         w.procs.retain(|_, p| !(p.parent == 1 && p.zombie.is_some()));
     }
 
-    /// One scheduler step: everyone that can run runs (runsvdir's new runsv included),
-    /// then time passes to the next event.
-    fn step(&mut self, outside_at: &mut Mono, end: Mono) {
-        self.steps += 1;
+    /// Everyone that can run at this instant runs (runsvdir's new runsv and runsv's new
+    /// svlogd included) until all wait.
+    fn run_instant(&mut self) {
         let mut cap = model::StepCap::new("joint sim: one instant", 10_000);
         loop {
             cap.step();
@@ -535,6 +688,13 @@ impl Joint {
             }
         }
         self.reap_orphans();
+    }
+
+    /// One scheduler step: everyone that can run runs (runsvdir's new runsv included),
+    /// then time passes to the next event.
+    fn step(&mut self, outside_at: &mut Mono, end: Mono) {
+        self.steps += 1;
+        self.run_instant();
         self.check();
         let now = self.now().mono;
         let quiet = self.w.borrow().quiet;
@@ -561,7 +721,8 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
             next_ino += 1;
             dir.insert(name_of(i), next_ino);
             let ready = SvcReady::draw(&mut rng);
-            svcs.insert(next_ino, Svc { finish_present: rng.chance(300), ready, ..Svc::default() });
+            let finish_present = rng.chance(300);
+            svcs.insert(next_ino, Svc { finish_present, ready, log: log_dir(next_ino), ..Svc::default() });
         }
     }
     let world = World {
@@ -593,6 +754,9 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         lines: 0,
         stderr_lines: 0,
         plant_fired: false,
+        logs: BTreeMap::new(),
+        log_lost: 0,
+        log_dropped: 0,
         trace: std::env::var_os("JOINT_SIM_TRACE").is_some(),
     };
     let w = Rc::new(RefCell::new(world));
@@ -606,6 +770,8 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         dir_queue: VecDeque::from([DirInput::Start]),
         dir_deadline: None,
         runsvs: BTreeMap::new(),
+        loggers: BTreeMap::new(),
+        svlogd_starts: 0,
         runsv_exits: 0,
         checks: 0,
         steps: 0,
@@ -626,6 +792,8 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         j.step(&mut outside_at, end);
     }
     if w.borrow().violations.is_empty() {
+        // What the last instant wrote is read at that instant too.
+        j.run_instant();
         j.converged();
     }
     let w = &mut *w.borrow_mut();
@@ -639,6 +807,10 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         service_starts: w.service_starts,
         lines: w.lines,
         logged_bytes: w.svcs.values().map(|s| s.logged.len()).sum(),
+        svlogd_starts: j.svlogd_starts,
+        rotations: w.svcs.values().map(|s| s.log.rotations).sum(),
+        log_lost: w.log_lost,
+        log_dropped: w.log_dropped,
         steps: j.steps,
         virtual_ms: (w.now.mono - T0).as_millis(),
         digest: w.hasher.finish(),

@@ -102,6 +102,9 @@ impl Syscalls for JointSys {
             notify,
         };
         w.procs.insert(pid, p);
+        if kind == Kind::LogRun {
+            w.logs.insert(pid, super::logfs::LogProc::new(self.svc));
+        }
         if kind == Kind::Run && notify.socket && w.cfg.plant == JointPlant::ForgedCredentials {
             // The lie: a stranger's `READY=1` arrives with the new service's credentials.
             let d = Datagram { payload: b"READY=1".to_vec(), pid: Some(pid), fds: 0, truncated: false };
@@ -216,15 +219,9 @@ impl Syscalls for JointSys {
             w.npipes.remove(&fd);
         }
         if fd == LOG_PIPE_W {
-            let now = w.now.mono;
+            // svlogd reads EOF once it has drained the pipe, and exits.
             if let Some(s) = w.svcs.get_mut(&self.svc) {
                 s.pipe_closed = true;
-            }
-            // Every `log/run` of the service sees EOF once it has drained the pipe.
-            w.drain_pipes();
-            let svc = self.svc;
-            for p in w.procs.values_mut().filter(|p| p.svc == svc && p.kind == Kind::LogRun && p.zombie.is_none()) {
-                p.exit_at = Some(now + Span::from_millis(10));
             }
         }
         Ok(())

@@ -13,6 +13,7 @@ use runtime::process::SpawnSpec;
 
 use crate::sim::rng::Rng;
 
+use super::logfs::{LogDir, LogProc};
 use super::{Check, JointConfig, JointFault, JointPlant};
 
 /// The descriptors every runsv holds on the fake kernel (each process has its own table):
@@ -135,8 +136,13 @@ pub(super) struct Svc {
     pub(super) pipe: Vec<u8>,
     /// Lines written into the pipe, in order.
     pub(super) sent: Vec<u8>,
-    /// What `log/run` copied out.
+    /// What `log/run` (svlogd) read from the pipe, less what it lost (killed) or
+    /// dropped (SIGTERM on a full disk): what its log directory must hold, in order.
     pub(super) logged: Vec<u8>,
+    /// Bytes read by an svlogd and never written (killed, or dropped and reported).
+    pub(super) lost: usize,
+    /// The log directory `log/main`.
+    pub(super) log: LogDir,
     /// Status files by name.
     pub(super) files: BTreeMap<Vec<u8>, Vec<u8>>,
     /// The current runsv has closed its ends of the log pipe.
@@ -185,6 +191,12 @@ pub(super) struct World {
     pub(super) lines: usize,
     pub(super) stderr_lines: usize,
     pub(super) plant_fired: bool,
+    /// Each live svlogd's kernel state, by pid.
+    pub(super) logs: BTreeMap<i32, LogProc>,
+    /// Bytes svlogd read and lost when killed.
+    pub(super) log_lost: usize,
+    /// Bytes svlogd dropped, reported, after SIGTERM on a full disk.
+    pub(super) log_dropped: usize,
     /// Print every event (`JOINT_SIM_TRACE=1`).
     pub(super) trace: bool,
 }
@@ -239,6 +251,18 @@ impl World {
     pub(super) fn deliver(&mut self, pid: i32, sig: i32) {
         let Some(p) = self.procs.get_mut(&pid) else { return };
         if p.zombie.is_some() {
+            return;
+        }
+        if p.kind == Kind::LogRun {
+            // svlogd: TERM, HUP, ALRM handled; USR1/USR2 strays caught; INT, QUIT, ABRT default.
+            match sig {
+                libc::SIGKILL => self.die(pid, sig),
+                libc::SIGSTOP => p.stopped = true,
+                libc::SIGCONT => p.stopped = false,
+                libc::SIGTERM | libc::SIGHUP | libc::SIGALRM => self.latch(pid, sig),
+                libc::SIGINT | libc::SIGQUIT | libc::SIGABRT if !p.stopped => self.die(pid, sig),
+                _ => {}
+            }
             return;
         }
         match sig {
@@ -361,22 +385,6 @@ impl World {
         let from = if self.rng.chance(500) { logger.unwrap_or(STRANGER_PID) } else { STRANGER_PID };
         let d = Datagram { payload: b"READY=1".to_vec(), pid: Some(from), fds: 0, truncated: false };
         self.sockets.entry(runsv).or_default().push_back(d);
-    }
-
-    /// `log/run` copies whatever is in the pipe (it reads as soon as data arrives).
-    pub(super) fn drain_pipes(&mut self) {
-        let readers: Vec<(u64, bool)> = self
-            .procs
-            .values()
-            .filter(|p| p.kind == Kind::LogRun && p.zombie.is_none() && !p.stopped)
-            .map(|p| (p.svc, p.exit_at.is_some()))
-            .collect();
-        for (svc, _) in readers {
-            if let Some(s) = self.svcs.get_mut(&svc) {
-                let bytes = std::mem::take(&mut s.pipe);
-                s.logged.extend_from_slice(&bytes);
-            }
-        }
     }
 }
 
