@@ -193,7 +193,26 @@ impl RunsvIo<Real> {
             _ => None,
         };
         let (ready, readiness) = ReadyIo::setup(dir);
-        let io = RunsvIo { os: Real, dir: dir.to_vec(), main: Some(main), log: log_fds, log_pipe, handled, finished: None, stop, backoff, ready };
+        if readiness.s6_compat() {
+            if let Err(e) = fs::lock_record(main_lock) {
+                crate::diag::write_stderr(&text::warning(dir, b"unable to lock supervise/lock for s6", Some(e)));
+            }
+            if let Err(e) = fs::make_fifodir(&c("event")) {
+                crate::diag::write_stderr(&text::warning(dir, b"unable to make fifodir ./event", Some(e)));
+            }
+        }
+        let io = RunsvIo {
+            os: Real,
+            dir: dir.to_vec(),
+            main: Some(main),
+            log: log_fds,
+            log_pipe,
+            handled,
+            finished: None,
+            stop,
+            backoff,
+            ready,
+        };
         Ok((io, Config { dir: dir.to_vec(), down, log, readiness }))
     }
 }
