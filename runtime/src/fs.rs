@@ -112,6 +112,26 @@ pub fn lock_exclusive(fd: i32, wait: bool) -> SysResult<()> {
     sys::flock(fd, libc::LOCK_EX | if wait { 0 } else { libc::LOCK_NB })
 }
 
+/// A non-blocking POSIX write lock on the whole file (`fcntl(F_SETLK, F_WRLCK)`), beside
+/// the flock: what s6's `fd_islocked` (`F_GETLK`) sees. Released when the process exits or
+/// closes any descriptor of the file.
+pub fn lock_record(fd: i32) -> SysResult<()> {
+    sys::fcntl_write_lock(fd)
+}
+
+/// s6's *fifodir* (`ftrigw_fifodir_make`): a directory, mode 03730 and group runsv's
+/// effective group, in which s6 clients (`s6-notifyoncheck` via s6-ftrigrd) create their
+/// event FIFOs. An existing directory is kept as it is.
+pub fn make_fifodir(path: &CStr) -> SysResult<()> {
+    match sys::mkdir(path, 0o700) {
+        Ok(()) => {}
+        Err(Errno::EEXIST) => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    nix::unistd::chown(path, None, Some(nix::unistd::getegid())).map_err(|e| Errno(e as i32))?;
+    sys::chmod(path, 0o3730)
+}
+
 /// Where an atomic write failed, so the caller can print runit's exact warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AtomicWriteError {

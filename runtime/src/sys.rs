@@ -173,6 +173,22 @@ pub fn readlink(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
     Ok(target)
 }
 
+/// `fcntl(fd, F_SETLK, {F_WRLCK, whole file})`: a non-blocking POSIX record lock.
+pub fn fcntl_write_lock(fd: i32) -> SysResult<()> {
+    // SAFETY: a zeroed `flock` is a valid value (l_start = l_len = 0: the whole file).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    loop {
+        // SAFETY: `fl` is a valid, initialised `struct flock` that outlives the call.
+        let r = unsafe { libc::fcntl(fd, libc::F_SETLK, &fl) };
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        return check(r).map(|_| ());
+    }
+}
+
 /// `flock(2)`.
 pub fn flock(fd: i32, op: libc::c_int) -> SysResult<()> {
     loop {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use e2e::debug_text::DebugText as P;
 use e2e::{eventually, Scratch};
 use model::readiness::Protocol;
-use model::runsv::{Config, ControlOutcome, Input, PipeId, Probe, Readiness, Resume, Runsv, Sig, Slot, Stop};
+use model::runsv::{Backoff, Config, ControlOutcome, Input, Limit, PipeId, Probe, Readiness, Resume, Runsv, Sig, Slot, Stop};
 use model::time::Span;
 use model::{Machine, Mono, Now, Wall};
 
@@ -18,6 +18,7 @@ trait ReadRunsv {
     fn now(&mut self) -> Now;
     fn config(&mut self) -> Config;
     fn stop(&mut self) -> Stop;
+    fn backoff(&mut self) -> Backoff;
     fn input(&mut self) -> Input;
     fn probe(&mut self) -> Option<Probe>;
 }
@@ -108,6 +109,36 @@ impl ReadRunsv for P<'_> {
         let group = self.boolean();
         self.expect("}");
         Stop { signal, kill_after, finish_limit, group }
+    }
+    fn backoff(&mut self) -> Backoff {
+        self.expect("Backoff { delay:");
+        let span = |p: &mut Self| {
+            if p.eat("None") {
+                return None;
+            }
+            p.expect("Some(Span(");
+            let n = p.num() as u64;
+            p.expect("))");
+            Some(Span(n))
+        };
+        let delay = span(self);
+        self.expect("steps:");
+        let steps = self.num() as u32;
+        self.expect("max_delay:");
+        let max_delay = span(self);
+        self.expect("limit:");
+        let limit = if self.eat("None") {
+            None
+        } else {
+            self.expect("Some(Limit { count:");
+            let count = self.num() as u32;
+            self.expect("interval: Span(");
+            let interval = Span(self.num() as u64);
+            self.expect(") })");
+            Some(Limit { count, interval })
+        };
+        self.expect("}");
+        Backoff { delay, steps, max_delay, limit }
     }
     fn input(&mut self) -> Input {
         if self.eat("Start") {
@@ -211,13 +242,20 @@ impl ReadRunsv for P<'_> {
 
 /// Replays a trace; returns the number of inputs replayed.
 fn replay(trace: &str) -> usize {
+    replay_with(trace, None)
+}
+
+/// [`replay`], with the backoff settings of the note line replaced by `backoff` (to show
+/// that they matter).
+fn replay_with(trace: &str, backoff: Option<Backoff>) -> usize {
     let mut lines = trace.lines();
     let first = lines.next().expect("trace has a note line");
     let mut p = P { s: first.strip_prefix("note (").expect("note line") };
     let start = p.now();
     let config = p.config();
     let stop = p.stop();
-    let mut m = Runsv::new(start, config).with_stop(stop);
+    let traced = p.backoff();
+    let mut m = Runsv::new(start, config).with_stop(stop).with_backoff(backoff.unwrap_or(traced));
     let mut expected: Vec<String> = Vec::new();
     let mut got: Vec<String> = Vec::new();
     let mut inputs = 0;
@@ -344,4 +382,35 @@ fn an_adopting_runsv_run_replays_exactly() {
         assert!(text.contains(what), "{what} not traced:\n{text}");
     }
     assert!(replay(&text) > 3);
+}
+
+/// A crash loop with every backoff file: the growing pause and the give-up replay exactly
+/// from the settings parsed out of the note line (and not from runit's defaults).
+#[test]
+fn a_runsv_run_with_backoff_files_replays_exactly() {
+    let mut sc = Scratch::new("trace-replay-backoff");
+    sc.script("s/run", "exit 1");
+    let files = [
+        ("restart-delay", "1000"),
+        ("restart-steps", "1"),
+        ("restart-max-delay", "1500"),
+        ("restart-limit-count", "1"),
+        ("restart-limit-interval", "60000"),
+    ];
+    for (name, content) in files {
+        sc.write(&format!("s/{name}"), content, 0o644);
+    }
+    let trace = sc.join("trace");
+    let mut cmd = std::process::Command::new(e2e::bin("runsv"));
+    cmd.arg("s").current_dir(&sc.path).env("RUNIT_TRACE", &trace);
+    let pid = sc.spawn(cmd);
+    eventually!(Duration::from_secs(10), sc.read("s/supervise/status.ext").contains("given_up=1"), "never gave up");
+    std::fs::write(sc.join("s/supervise/control"), "x").expect("write control");
+    assert!(sc.wait_exit(pid, Duration::from_secs(10)).is_some_and(|s| s.success()), "runsv did not exit");
+    let text = sc.read("trace");
+    let note = text.lines().next().unwrap_or_default();
+    assert!(note.contains("Backoff { delay: Some(Span(1000000000)), steps: 1, max_delay: Some(Span(1500000000))"), "{note}");
+    assert!(replay(&text) > 3);
+    let runit = std::panic::catch_unwind(|| replay_with(&text, Some(Backoff::RUNIT)));
+    assert!(runit.is_err(), "the give-up replayed without the backoff settings");
 }

@@ -11,7 +11,7 @@
 //! Cases: `PROPTEST_CASES` (default 256) sequences of 1..48 steps.
 
 use model::errno::Errno;
-use model::runsv::{Config, ControlOutcome, Sig, Slot, Stop};
+use model::runsv::{Backoff, Config, ControlOutcome, Limit, Sig, Slot, Stop};
 use model::time::Span;
 use model::Machine;
 use proptest::prelude::*;
@@ -62,6 +62,25 @@ fn stop() -> impl Strategy<Value = Stop> {
     prop_oneof![2 => Just(Stop::RUNIT), 1 => files]
 }
 
+/// runit's throttle (most cases), or some of the backoff files with pauses and windows the
+/// ticks reach (0-2000 ms ticks, and 5000).
+fn backoff() -> impl Strategy<Value = Backoff> {
+    let delay = prop_oneof![Just(None), Just(Some(1000u64)), Just(Some(1500)), Just(Some(3000))];
+    let max = prop_oneof![Just(None), Just(Some(1000u64)), Just(Some(2000)), Just(Some(8000))];
+    let limit = prop_oneof![
+        Just(None),
+        (1u32..=3, prop_oneof![Just(1000u64), Just(2000), Just(5000), Just(10_000)])
+            .prop_map(|(count, ms)| Some(Limit { count, interval: Span::from_millis(ms) })),
+    ];
+    let files = (delay, 0u32..=3, max, limit).prop_map(|(delay, steps, max, limit)| Backoff {
+        delay: delay.map(Span::from_millis),
+        steps,
+        max_delay: max.map(Span::from_millis),
+        limit,
+    });
+    prop_oneof![2 => Just(Backoff::RUNIT), 1 => files]
+}
+
 fn wait_status() -> impl Strategy<Value = i32> {
     prop_oneof![Just(0), Just(3 << 8), Just(111 << 8), Just(15), Just(9), Just(0x80 | 11), Just(0x80 | 3)]
 }
@@ -75,9 +94,9 @@ impl ReferenceStateMachine for RefMachine {
     type Transition = Step;
 
     fn init_state() -> BoxedStrategy<RefRunsv> {
-        (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))], stop())
-            .prop_map(|(down, log, stop)| {
-                RefRunsv::new_with_stop(Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }, stop)
+        (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))], stop(), backoff())
+            .prop_map(|(down, log, stop, backoff)| {
+                RefRunsv::new_with_backoff(Config { dir: b"s".to_vec(), down, log, readiness: Default::default() }, stop, backoff)
             })
             .boxed()
     }
@@ -146,7 +165,7 @@ impl StateMachineTest for RunsvTest {
     type Reference = RefMachine;
 
     fn init_test(r: &RefRunsv) -> World {
-        World::new_with_stop(r.config.clone(), r.stop, PidPolicy::Fresh, false, Replies::default())
+        World::new_with_backoff(r.config.clone(), r.stop, r.backoff, PidPolicy::Fresh, false, Replies::default())
     }
 
     fn apply(mut w: World, r: &RefRunsv, step: Step) -> World {
@@ -361,4 +380,55 @@ fn regression_stop_files_escalate_like_the_reference() {
         kills += w.effects.iter().filter(|e| matches!(e, verification::reference::runsv::Effect::SignalGroup(_, _, Sig::Kill))).count();
     }
     assert_eq!(kills, 4, "two escalations, the leftovers, the finish: {:?}", w.effects);
+}
+
+fn run_both_backoff(backoff: Backoff, steps: &[Step]) -> (World, RefRunsv) {
+    let mut r = RefRunsv::new_with_backoff(cfg(false, None), Stop::RUNIT, backoff);
+    let mut w = World::new_with_backoff(cfg(false, None), Stop::RUNIT, backoff, PidPolicy::Fresh, false, Replies::default());
+    compare(&w, &r);
+    for s in steps {
+        r.apply(s);
+        w.apply(s);
+        compare(&w, &r);
+    }
+    (w, r)
+}
+
+fn exit0() -> Step {
+    step(Event::ChildExit { slot: Slot::Main, status: 0, finish: false })
+}
+
+/// The give-up window's end: with one restart allowed in 2 s, a death exactly 2 s after the
+/// one that opened the window opens a new window (restarts); one just inside it gives up.
+#[test]
+fn regression_backoff_window_end_opens_a_new_window() {
+    let limit = Some(Limit { count: 1, interval: Span::from_millis(2000) });
+    let b = Backoff { limit, ..Backoff::RUNIT };
+    let (_, r) = run_both_backoff(b, &[step(Event::Tick(1500)), exit0(), step(Event::Tick(2000)), exit0()]);
+    assert!(r.main.pid != 0 && !r.deaths.given_up, "restarted in a new window: {:?}", r.main);
+    let (_, r) = run_both_backoff(b, &[step(Event::Tick(1500)), exit0(), step(Event::Tick(1999)), exit0()]);
+    assert!(r.deaths.given_up && r.main.pid == 0, "gave up: {:?}", r.main);
+}
+
+/// Growth and give-up end to end: pauses of 1 s, 2 s, 4 s (steps 2 to 4 s), a give-up after
+/// three restarts in 60 s, left by `u` with a fresh count, the start 1 s after the death.
+#[test]
+fn regression_backoff_grows_gives_up_and_u_leaves() {
+    let b = Backoff {
+        delay: Some(Span::from_secs(1)),
+        steps: 2,
+        max_delay: Some(Span::from_secs(4)),
+        limit: Some(Limit { count: 3, interval: Span::from_secs(60) }),
+    };
+    let mut steps = Vec::new();
+    for pause in [1000, 2000, 4000] {
+        steps.extend([exit0(), step(Event::Tick(pause - 1)), step(Event::Tick(1))]);
+    }
+    let (w, r) = run_both_backoff(b, &steps);
+    assert_eq!(r.main.pid, 103, "three restarts, each after its pause: {:?}", w.effects);
+    let (_, r) = run_both_backoff(b, &[steps.clone(), vec![exit0()]].concat());
+    assert!(r.deaths.given_up && r.main.want == model::status::Want::Down, "the fourth death gives up");
+    let leave = [exit0(), step(Event::Tick(5000)), step(Event::Control(Slot::Main, b'u'))];
+    let (w, r) = run_both_backoff(b, &[steps, leave.to_vec()].concat());
+    assert!(!r.deaths.given_up && r.main.pid == 104, "u leaves it and starts: {:?}", w.effects);
 }

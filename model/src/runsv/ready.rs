@@ -29,6 +29,19 @@ pub struct Readiness {
     pub watchdog: Option<Span>,
 }
 
+impl Readiness {
+    /// Whether runsv shows s6's clients the two things `s6-notifyoncheck` checks for: a
+    /// POSIX record lock (`fcntl(F_SETLK, F_WRLCK)`) on the main `supervise/lock`, which
+    /// s6's `s6_svc_ok` queries with `fcntl(F_GETLK)`, and s6's `event/` fifodir in the
+    /// service directory, to which it subscribes. Only when the service declares
+    /// `notification-fd`. runit's world never looks at either (runsv's mutual exclusion
+    /// stays its `flock`; `sv` and daemontools use the `ok` FIFO), so it stays invisible
+    /// there (docs/divergences.md, Additions).
+    pub fn s6_compat(self) -> bool {
+        matches!(self.protocol, Protocol::NotificationFd | Protocol::Both)
+    }
+}
+
 /// A running child's watchdog.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Watchdog {

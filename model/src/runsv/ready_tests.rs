@@ -285,3 +285,12 @@ fn test_record_carries_log_slot() {
     assert_eq!(rec.log.as_ref().map(|l| (l.normally_up, l.readiness)), Some((false, Protocol::None)));
     assert!(rec.main.normally_up);
 }
+
+#[test]
+fn test_s6_compat_only_with_notification_fd() {
+    let lock = |protocol| Readiness { protocol, watchdog: None }.s6_compat();
+    assert!(lock(Protocol::NotificationFd));
+    assert!(lock(Protocol::Both));
+    assert!(!lock(Protocol::SdNotify), "sd_notify alone: no s6 client to satisfy");
+    assert!(!lock(Protocol::None), "a runit service directory: runit's flock only");
+}

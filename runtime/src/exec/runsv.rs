@@ -219,6 +219,14 @@ impl RunsvIo<Real> {
         };
         let (ready, readiness) = ReadyIo::setup(dir, &present);
         let (adopt, resume) = AdoptIo::probe(log.is_some());
+        if readiness.s6_compat() {
+            if let Err(e) = fs::lock_record(main_lock) {
+                crate::diag::write_stderr(&text::warning(dir, b"unable to lock supervise/lock for s6", Some(e)));
+            }
+            if let Err(e) = fs::make_fifodir(&c("event")) {
+                crate::diag::write_stderr(&text::warning(dir, b"unable to make fifodir ./event", Some(e)));
+            }
+        }
         let io = RunsvIo {
             os: Real,
             dir: dir.to_vec(),

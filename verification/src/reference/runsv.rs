@@ -21,6 +21,16 @@
 //! 5 s on; with `flag-timeout-killpg` the stop signals and SIGKILL go to the group, and a
 //! `./run` reaped after a stop has its group killed.
 //!
+//! and the opt-in backoff files of issue 11 ([`Backoff`], main slot only; without them
+//! nothing changes), written from docs/divergences.md "Backoff and giving up" and runsv.8
+//! alone ([`RefBackoff`]): an unasked death (want up, no stop signal sent) of a `./run`
+//! that lived under 10 s is quick; the k-th quick death in a row pauses
+//! `delay · (max/delay)^((k−1)/steps)` (systemd's growth, `max` from the (steps+1)-th on),
+//! from the end of the cycle; a death that is not quick keeps runit's rule. Every unasked
+//! death is an automatic restart: the first opens a window of `restart-limit-interval`, and
+//! the one that would be the (count+1)-th in it gives up instead: down, want down, no
+//! wake-up, left only by `u`/`o`/`d`/`x`, whose start still waits 1 s after the last death.
+//!
 //! It is written the way `runsv.c` is: `ctrl`, `stopservice`, `startservice`, `custom`,
 //! `update_status`, a reap function and a loop top, all synchronous: a `control/<c>`
 //! script "runs" by taking the next scripted outcome, a fork by taking the next scripted
@@ -30,7 +40,7 @@
 //! [`super::runsv_world`], which drives the real machine with the same steps.
 
 use model::errno::Errno;
-use model::runsv::{finish_args, text, Config, ControlOutcome, Program, Sig, Slot, Stop, KILL_RESEND};
+use model::runsv::{finish_args, text, Backoff, Config, ControlOutcome, Program, Sig, Slot, Stop, KILL_RESEND};
 use model::status::{self, RunState, StatusRecord, Want};
 use model::time::{Mono, Now, Span, Tai64n, Wall};
 
@@ -228,6 +238,49 @@ impl RefSlot {
     }
 }
 
+/// A death is quick when `./run` lived less than this (docs/divergences.md).
+pub const QUICK: Span = Span::from_secs(10);
+
+/// What the backoff files make the main slot remember (the naive way: plain counters).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RefBackoff {
+    /// Quick deaths in a row.
+    pub quick_in_a_row: u32,
+    /// The give-up window: (opened at, automatic restarts in it).
+    pub window: Option<(Mono, u32)>,
+    /// The last death of `./run` said: give up when its cycle ends.
+    pub give_up_at_cycle_end: bool,
+    /// The pause the last death of `./run` asks for when its cycle ends (`None`: runit's).
+    pub pause_at_cycle_end: Option<Span>,
+    /// Given up: only `u`/`o`/`d`/`x` leave it.
+    pub given_up: bool,
+}
+
+/// Whether the pause grows: `restart-steps` > 0 and a `restart-max-delay` above the first
+/// pause (`restart-delay` or 1 s); systemd's rule.
+fn grows(b: &Backoff) -> bool {
+    let first = b.delay.unwrap_or(THROTTLE).max(THROTTLE);
+    b.steps > 0 && b.max_delay.is_some_and(|m| m > first)
+}
+
+/// The pause after the `k`-th quick death in a row (k ≥ 1), from the documented formula.
+pub fn documented_pause(b: &Backoff, k: u32) -> Span {
+    let one_s = 1000.0_f64;
+    let delay = b.delay.map_or(one_s, |d| d.as_millis() as f64).max(one_s);
+    let grows = b.steps > 0 && b.max_delay.is_some_and(|m| m.as_millis() as f64 > delay);
+    let ms = if !grows {
+        delay
+    } else {
+        let max = b.max_delay.map_or(one_s, |m| m.as_millis() as f64);
+        if k > b.steps {
+            max
+        } else {
+            (delay * (max / delay).powf(f64::from(k - 1) / f64::from(b.steps))).round().clamp(delay, max)
+        }
+    };
+    Span::from_millis(ms as u64)
+}
+
 /// The whole reference runsv.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RefRunsv {
@@ -251,6 +304,10 @@ pub struct RefRunsv {
     pub effects: Vec<Effect>,
     /// The main slot's stop files.
     pub stop: Stop,
+    /// The main slot's backoff files.
+    pub backoff: Backoff,
+    /// What the backoff files make the main slot remember.
+    pub deaths: RefBackoff,
     replies: Replies,
 }
 
@@ -265,6 +322,11 @@ impl RefRunsv {
 
     /// [`RefRunsv::new`] for a service with stop files.
     pub fn new_with_stop(config: Config, stop: Stop) -> RefRunsv {
+        RefRunsv::new_with_backoff(config, stop, Backoff::RUNIT)
+    }
+
+    /// [`RefRunsv::new`] for a service with stop and backoff files.
+    pub fn new_with_backoff(config: Config, stop: Stop, backoff: Backoff) -> RefRunsv {
         let now = T0;
         let main = RefSlot::new(if config.down { Want::Down } else { Want::Up }, now);
         let log = config.log.map(|down| RefSlot::new(if down { Want::Down } else { Want::Up }, now));
@@ -279,6 +341,8 @@ impl RefRunsv {
             pid_changed: true,
             effects: Vec::new(),
             stop,
+            backoff,
+            deaths: RefBackoff::default(),
             replies: Replies::default(),
         };
         r.update_status(Slot::Main);
@@ -500,6 +564,10 @@ impl RefRunsv {
     /// runit's `ctrl()`: one control byte (kept in runit's shape, one arm per byte).
     #[allow(clippy::collapsible_match)]
     fn ctrl(&mut self, slot: Slot, c: u8) {
+        if slot == Slot::Main && self.deaths.given_up && matches!(c, b'u' | b'o' | b'd' | b'x') {
+            // Leaving the give-up: a fresh count; the byte then acts as on a down slot.
+            self.deaths = RefBackoff::default();
+        }
         let running = self.sv(slot).state == RunState::Run;
         match c {
             b'u' => {
@@ -582,6 +650,9 @@ impl RefRunsv {
     /// What runsv does when a slot's child is reaped (spec/runsv.md §5).
     fn reap(&mut self, slot: Slot, wstatus: i32, finish: bool) {
         let now = self.now;
+        if slot == Slot::Main && self.main.state == RunState::Run && self.backoff_opted_in() {
+            self.judge_death();
+        }
         if self.stop_of(slot).group && self.sv(slot).got_term && self.sv(slot).state == RunState::Run {
             self.kill_stop(slot, Sig::Kill);
         }
@@ -601,7 +672,69 @@ impl RefRunsv {
             s.not_before = Some(now.mono + THROTTLE);
         }
         s.stamp = Tai64n::from_wall(now.wall);
+        if slot == Slot::Main && self.backoff_opted_in() {
+            self.end_cycle_with_backoff();
+        }
         self.update_status(slot);
+    }
+
+    /// Whether the backoff files change anything (else runit's rule, exactly): a
+    /// `restart-delay`, a growth (`restart-steps` > 0 and a `restart-max-delay` above the
+    /// first pause) or a `restart-limit-count`.
+    fn backoff_opted_in(&self) -> bool {
+        let b = &self.backoff;
+        b.delay.is_some() || grows(b) || b.limit.is_some()
+    }
+
+    /// The main `./run` died (before `./finish`): what the end of its cycle will do.
+    fn judge_death(&mut self) {
+        let now = self.now.mono;
+        let m = &self.main;
+        let unasked = m.want == Want::Up && !m.got_term;
+        let quick = unasked && now < m.run_started + QUICK;
+        let d = &mut self.deaths;
+        d.give_up_at_cycle_end = false;
+        d.pause_at_cycle_end = None;
+        if !unasked {
+            d.quick_in_a_row = 0;
+            return;
+        }
+        if let Some(limit) = self.backoff.limit {
+            match d.window {
+                Some((opened, restarts)) if now < opened + limit.interval => {
+                    if restarts >= limit.count {
+                        d.give_up_at_cycle_end = true;
+                    } else {
+                        d.window = Some((opened, restarts + 1));
+                    }
+                }
+                _ => d.window = Some((now, 1)),
+            }
+        }
+        if quick {
+            d.quick_in_a_row += 1;
+            // Only the delay files pause: a `restart-limit-count` alone keeps runit's rule.
+            if self.backoff.delay.is_some() || grows(&self.backoff) {
+                d.pause_at_cycle_end = Some(documented_pause(&self.backoff, d.quick_in_a_row));
+            }
+        } else {
+            d.quick_in_a_row = 0;
+        }
+    }
+
+    /// The main slot's cycle ended (it is down, `stamp` is now): give up or pause as the
+    /// last death said.
+    fn end_cycle_with_backoff(&mut self) {
+        let now = self.now.mono;
+        let give_up = std::mem::take(&mut self.deaths.give_up_at_cycle_end);
+        let pause = self.deaths.pause_at_cycle_end.take();
+        if give_up && self.main.want == Want::Up {
+            self.deaths.given_up = true;
+            self.main.want = Want::Down;
+            self.main.not_before = Some(now + THROTTLE);
+        } else if let Some(p) = pause {
+            self.main.not_before = Some(now + p);
+        }
     }
 
     /// The exit check and the top of runit's main loop, until nothing more starts.
