@@ -90,3 +90,24 @@ fn finish_fork_retry_waits_five_seconds() {
     let a = h.feed(Input::Tick);
     assert!(matches!(spawns(&a).as_slice(), [Program::Finish { .. }]), "{a:?}");
 }
+
+/// A service stopped by `sv term` (TERM sent, still wanted up) that exits at once is not a
+/// quick death; one that dies on its own is (kills `|| -> &&` in `note_exit`'s "asked"
+/// test, which counted only deaths both unwanted and signalled as asked for).
+#[test]
+fn term_while_wanted_up_is_not_a_quick_death() {
+    let mut h = H::running(7);
+    let a = h.feed(Input::Control(Slot::Main, b't'));
+    assert_eq!(a, vec![Action::RunControl(b't')]);
+    h.feed(Input::ControlDone(ControlOutcome::Absent));
+    h.advance(100);
+    h.feed(Input::ChildExited { pid: 7, status: 15, finish_present: false });
+    let main = h.m.slot(Slot::Main).expect("main");
+    assert_eq!(main.want, model::status::Want::Up, "t does not change want");
+    assert_eq!(main.history.quick_deaths, 0, "asked to stop: not a quick death");
+
+    let mut h = H::running(8);
+    h.advance(100);
+    h.feed(Input::ChildExited { pid: 8, status: 0, finish_present: false });
+    assert_eq!(h.m.slot(Slot::Main).expect("main").history.quick_deaths, 1, "died on its own within 10 s");
+}
