@@ -874,6 +874,8 @@ impl Machine for Runsv {
 #[cfg(test)]
 mod ready_tests;
 #[cfg(test)]
+mod retry_tests;
+#[cfg(test)]
 mod shape_tests;
 #[cfg(test)]
 mod stop_tests;
