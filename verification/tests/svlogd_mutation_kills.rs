@@ -1,0 +1,21 @@
+//! Tests written to kill mutants that cargo-mutants found surviving in `model/src/svlogd/`
+//! (issue 14's measurement, `.cargo/mutants-svlogd.toml`); each names the mutant it kills.
+//! docs/assurance.md, "Mutation testing", lists them with the equivalent ones.
+
+use model::svlogd::logger::Input;
+use verification::tables::svlogd::{Faults, Harness};
+
+/// `is_idle` is what the explorer's "input consumed, the machine idles again" property
+/// reads; it must be false until the machine waits for input (kills `is_idle -> true`).
+#[test]
+fn idle_only_when_waiting_for_input() {
+    let mut h = Harness::new(&["svlogd", "d"], Faults::default());
+    assert!(!h.m.is_idle(), "not started: not waiting for input");
+    h.feed(Input::Start);
+    assert!(h.m.is_idle(), "started, every obligation answered: waiting for input");
+    h.feed(Input::Data(b"one\n".to_vec()));
+    assert!(h.m.is_idle(), "the line is written: waiting again");
+    h.feed(Input::Eof);
+    assert!(h.m.is_done());
+    assert!(!h.m.is_idle(), "done: no longer reading");
+}
