@@ -19,3 +19,18 @@ fn idle_only_when_waiting_for_input() {
     assert!(h.m.is_done());
     assert!(!h.m.is_idle(), "done: no longer reading");
 }
+
+/// Lines handled one by one (a config pattern turns the bulk path off) are still written
+/// out in one write per read, not one per line: the batch is flushed early only at 1 MiB
+/// (kills `batch.len() >= BATCH_LIMIT` -> `<` in `process_input`).
+#[test]
+fn line_by_line_input_is_one_write_per_read() {
+    let faults = Faults { config: Some(b"-skip*\n".to_vec()), ..Faults::default() };
+    let mut h = Harness::new(&["svlogd", "d"], faults);
+    h.feed(Input::Start);
+    let before = h.actions.iter().filter(|a| a.as_str() == "Write").count();
+    h.feed(Input::Data(b"one\nskip me\ntwo\nthree\n".to_vec()));
+    let writes = h.actions.iter().filter(|a| a.as_str() == "Write").count() - before;
+    assert_eq!(writes, 1, "{:?}", h.actions);
+    assert_eq!(h.written.concat(), b"one\ntwo\nthree\n".to_vec());
+}
