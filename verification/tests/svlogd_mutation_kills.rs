@@ -3,6 +3,7 @@
 //! docs/assurance.md, "Mutation testing", lists them with the equivalent ones.
 
 use model::svlogd::logger::Input;
+use model::Machine;
 use verification::tables::svlogd::{Faults, Harness};
 
 /// `is_idle` is what the explorer's "input consumed, the machine idles again" property
@@ -33,4 +34,22 @@ fn line_by_line_input_is_one_write_per_read() {
     let writes = h.actions.iter().filter(|a| a.as_str() == "Write").count() - before;
     assert_eq!(writes, 1, "{:?}", h.actions);
     assert_eq!(h.written.concat(), b"one\ntwo\nthree\n".to_vec());
+}
+
+/// A rotation before the `t` deadline (here by ALRM) leaves that deadline where it was:
+/// runit re-arms it only once it has passed (kills `t_max > 0 && deadline <= now` ->
+/// `||` in `run_rotate_named`).
+#[test]
+fn early_rotation_keeps_the_time_deadline() {
+    let faults = Faults { config: Some(b"t60\n".to_vec()), ..Faults::default() };
+    let mut h = Harness::new(&["svlogd", "d"], faults);
+    h.feed(Input::Start);
+    h.feed(Input::Data(b"one\n".to_vec()));
+    let deadline = h.m.poll_deadline();
+    assert!(deadline.is_some(), "t60 arms a deadline");
+    h.tick(10);
+    let renames = h.actions.iter().filter(|a| a.starts_with("Rename")).count();
+    h.feed(Input::Signal(model::svlogd::logger::Sig::Alrm));
+    assert!(h.actions.iter().filter(|a| a.starts_with("Rename")).count() > renames, "ALRM rotated: {:?}", h.actions);
+    assert_eq!(h.m.poll_deadline(), deadline, "the t deadline is not pushed back by an early rotation");
 }
