@@ -175,7 +175,10 @@ impl Logger {
         let input = core::mem::take(&mut self.input);
         let mut pos = self.pos;
         let line_max = self.s.line_max;
+        let mut spins: u64 = 0;
         while pos < input.len() && self.queue.is_empty() && self.udp_line.is_none() {
+            spins += 1;
+            debug_assert!(spins <= SPIN_LIMIT, "svlogd: input loop spins ({spins} rounds)");
             let data = &input[pos..];
             if self.in_rest {
                 match find_newline(data) {

@@ -179,7 +179,12 @@ impl Logger {
     /// Drives queued work, input processing and the idle decisions until an obligation
     /// is outstanding, a pause or block is in effect, or a read is armed.
     pub(super) fn pump(&mut self) {
+        // Debug builds bound the work one input can cause, so a logic error that spins
+        // here fails a test instead of hanging it (release builds keep logging).
+        let mut spins: u64 = 0;
         loop {
+            spins += 1;
+            debug_assert!(spins <= SPIN_LIMIT, "svlogd: pump spins ({spins} rounds for one input)");
             if self.done || self.awaiting.is_some() || self.paused_until.is_some() {
                 return;
             }
