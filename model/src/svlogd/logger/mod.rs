@@ -45,6 +45,7 @@ const BATCH_LIMIT: usize = 1 << 20;
 /// Debug builds' bound on the rounds of one input's work loops (`pump`, the input loop):
 /// far above any real input (a read is at most [`READ_SIZE`] bytes), low enough that a
 /// loop that never ends fails its test within seconds.
+#[cfg(debug_assertions)]
 const SPIN_LIMIT: u64 = 4_000_000;
 
 /// The signals svlogd handles.

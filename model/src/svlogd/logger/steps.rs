@@ -181,10 +181,11 @@ impl Logger {
     pub(super) fn pump(&mut self) {
         // Debug builds bound the work one input can cause, so a logic error that spins
         // here fails a test instead of hanging it (release builds keep logging).
-        let mut spins: u64 = 0;
+        #[cfg(debug_assertions)]
+        let mut cap = crate::StepCap::new("svlogd: the pump of one input", SPIN_LIMIT);
         loop {
-            spins += 1;
-            debug_assert!(spins <= SPIN_LIMIT, "svlogd: pump spins ({spins} rounds for one input)");
+            #[cfg(debug_assertions)]
+            cap.step();
             if self.done || self.awaiting.is_some() || self.paused_until.is_some() {
                 return;
             }
