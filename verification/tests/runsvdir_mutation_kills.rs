@@ -29,8 +29,7 @@ fn runsvchdir_missing_previous_is_not_an_error() {
     let run = |unlink_previous: OpResult| {
         let mut m = Chdir::start(&argv(&["runsvchdir", "other"])).0.expect("a valid argv");
         let mut step = m.next(OpResult::Done);
-        let mut results =
-            vec![dir.clone(), other.clone(), OpResult::Done, OpResult::Done, unlink_previous, OpResult::Done, OpResult::Done].into_iter();
+        let mut results = vec![dir, other, OpResult::Done, OpResult::Done, unlink_previous, OpResult::Done, OpResult::Done].into_iter();
         let mut ops = Vec::new();
         while let Step::Do(op) = step.clone() {
             assert!(ops.len() < 20, "runsvchdir does not end: {ops:?}");
