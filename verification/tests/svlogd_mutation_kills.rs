@@ -53,3 +53,14 @@ fn early_rotation_keeps_the_time_deadline() {
     assert!(h.actions.iter().filter(|a| a.starts_with("Rename")).count() > renames, "ALRM rotated: {:?}", h.actions);
     assert_eq!(h.m.poll_deadline(), deadline, "the t deadline is not pushed back by an early rotation");
 }
+
+/// Before `Start` nothing runs: a TERM that arrives first is remembered, not acted on, and
+/// the logger starts and then shuts down (kills `!started || shutting_down` -> `&&` in
+/// `idle`, which shut down before the directories were even opened).
+#[test]
+fn term_before_start_waits_for_start() {
+    let mut h = Harness::new(&["svlogd", "d"], Faults::default());
+    h.feed(Input::Signal(model::svlogd::logger::Sig::Term));
+    assert!(!h.m.is_done(), "not started: no shutdown yet: {:?}", h.actions);
+    assert!(h.actions.is_empty(), "{:?}", h.actions);
+}
