@@ -4,6 +4,16 @@
 #
 #   verification/figures.sh            # test counts from the source, then the cheap runs
 #   verification/figures.sh --counts   # test counts only (no build, instant)
+#   verification/figures.sh --mutants [DIR...]  # mutation scores from cargo-mutants outputs
+#
+# --mutants reads the outcome lists cargo-mutants wrote (`DIR/mutants.out/{caught,missed,
+# timeout,unviable}.txt`; default: every `mutants.out*` directory at the top of the
+# repository) and prints caught / missed / timeout / unviable and the score with timeouts
+# NOT counted as caught. The runs themselves are the commands in docs/assurance.md,
+# "Mutation testing" (one `.cargo/mutants-<machine>.toml` per machine, `-o mutants.out.<machine>`):
+#   RUNSV_EXPLORE_DEPTH=2 RUNSV_READY_EXPLORE_DEPTH=2 cargo mutants \
+#       --config .cargo/mutants-runsv.toml -j 2 --baseline skip --timeout 60 \
+#       --build-timeout 300 -o mutants.out.runsv
 #
 # 1. Unit tests per machine and per file: `#[test]` attributes in model/src/<machine>/
 #    (cross-checked against `cargo test -p runit-model -- --list` when runs are on).
@@ -20,6 +30,36 @@ cd "$(dirname "$0")/.."
 tests_in() {
     cat "$@" 2>/dev/null | grep -c '#\[test\]' || true
 }
+
+# Mutation scores from cargo-mutants' outcome lists (see the header).
+mutation_scores() {
+    local dirs=("$@")
+    if [ ${#dirs[@]} -eq 0 ]; then
+        dirs=(mutants.out*)
+    fi
+    echo "== mutation scores (timeouts not counted as caught)"
+    printf '%-28s %7s %7s %7s %7s %7s  %s\n' scope mutants caught missed timeout unviable 'caught/viable'
+    for d in "${dirs[@]}"; do
+        local o="$d/mutants.out"
+        [ -d "$o" ] || o="$d"
+        [ -f "$o/caught.txt" ] || continue
+        local c m t u
+        c=$(wc -l < "$o/caught.txt"); m=$(wc -l < "$o/missed.txt")
+        t=$(wc -l < "$o/timeout.txt"); u=$(wc -l < "$o/unviable.txt")
+        local v=$((c + m + t))
+        local pct="-"
+        [ "$v" -eq 0 ] || pct=$(awk -v c="$c" -v v="$v" 'BEGIN { printf "%.1f %%", 100 * c / v }')
+        printf '%-28s %7d %7d %7d %7d %7d  %s (%d/%d)\n' "${d#mutants.out.}" $((v + u)) "$c" "$m" "$t" "$u" "$pct" "$c" "$v"
+        sed 's/^/    missed: /' "$o/missed.txt"
+        sed 's/^/    timeout: /' "$o/timeout.txt"
+    done
+}
+
+if [ "${1:-}" = "--mutants" ]; then
+    shift
+    mutation_scores "$@"
+    exit 0
+fi
 
 echo "== unit tests in the model (#[test] in model/src), per machine"
 for dir in model/src/*/; do

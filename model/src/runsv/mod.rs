@@ -944,6 +944,10 @@ mod backoff_tests;
 #[cfg(test)]
 mod ready_tests;
 #[cfg(test)]
+mod retry_tests;
+#[cfg(test)]
+mod shape_tests;
+#[cfg(test)]
 mod stop_tests;
 #[cfg(test)]
 mod tests;

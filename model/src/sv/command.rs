@@ -70,7 +70,8 @@ const fn send(bytes: &'static [u8], wait: WaitRule, kill: bool) -> Command {
 const STATUS: Command = Command { kind: Kind::Status, bytes: b"", wait: WaitRule::Never, kill: false };
 const CHECK: Command = Command { kind: Kind::CheckOnly, bytes: b"", wait: WaitRule::Always, kill: false };
 
-/// The single control byte for a letter command (`up` → `u`).
+/// The single control byte for a letter command (`up` → `u`). `x`/`e` never get here
+/// (`dispatch` maps them first), so no arm for them.
 fn letter(c: u8) -> &'static [u8] {
     match c {
         b'u' => b"u",
@@ -86,7 +87,6 @@ fn letter(c: u8) -> &'static [u8] {
         b'q' => b"q",
         b'1' => b"1",
         b'2' => b"2",
-        b'x' => b"x",
         _ => b"",
     }
 }

@@ -194,11 +194,6 @@ impl Session {
         self.exit
     }
 
-    /// How many services failed so far.
-    pub fn failures(&self) -> u32 {
-        self.failures
-    }
-
     /// When to call [`Session::on_tick`] next (`None` when done).
     pub fn poll_deadline(&self) -> Option<Mono> {
         if self.exit.is_some() {

@@ -78,6 +78,8 @@ struct World {
     home_fails: Option<Errno>,
     go_home_fails: Option<Errno>,
     watch_ok: bool,
+    /// Services whose watch fails even when `watch_ok` (a mix of watched and polled).
+    unwatchable: Vec<usize>,
     watched: Vec<usize>,
     checks: usize,
     out: Vec<String>,
@@ -199,7 +201,7 @@ impl Effects for World {
     }
     fn watch(&mut self, index: usize) -> bool {
         self.watched.push(index);
-        self.watch_ok
+        self.watch_ok && !self.unwatchable.contains(&index)
     }
     fn stdout(&mut self, line: &[u8]) {
         assert_eq!(line.last(), Some(&b'\n'));
@@ -924,4 +926,37 @@ fn test_status_given_up_only_when_the_record_says_so() {
         go(&["sv", "status", "./s"], &mut w);
         assert_eq!(w.stdout(), "down: ./s: 12s, normally up\n", "runit's line for {record:?}");
     }
+}
+
+/// A poll tick re-reads only the services that cannot be watched: a watched service's
+/// change is taken from its watch (`on_changed`) or the next full round, not from the
+/// polls meant for the others (kills `&& -> ||` in `on_tick`'s poll filter).
+#[test]
+fn test_wait_poll_tick_reads_only_unwatched() {
+    let mut w = World::new().svc("/home/a", Svc::new(down_st(-5000, b'd'))).svc("/home/b", Svc::new(down_st(-5000, b'd')));
+    w.unwatchable = vec![1];
+    let mut s = session(&["sv", "-v", "up", "./a", "./b"], SVDIR, Rule::RaceFree);
+    s.start(now(0), &mut w);
+    let mut cap = StepCap::new("fast phase", 1_000);
+    let mut t = 0;
+    while w.watched.len() < 2 {
+        cap.step();
+        t = s.poll_deadline().expect("pending").0 / 1_000_000;
+        s.on_tick(now(t), &mut w);
+    }
+    assert_eq!(w.watched, vec![0, 1]);
+    assert_eq!(s.finished(), None);
+    for (name, pid) in [("/home/a", 8), ("/home/b", 9)] {
+        if let Some(svc) = w.dirs.get_mut(name) {
+            svc.statuses = VecDeque::from([Ok(run_st(t as i64 + 1, pid))]);
+        }
+    }
+    let poll = s.poll_deadline().expect("b is polled").0 / 1_000_000;
+    assert_eq!(poll, t + 10, "the fallback poll for ./b, before the full round");
+    s.on_tick(now(poll), &mut w);
+    assert_eq!(w.stdout(), "ok: run: ./b: (pid 9) 0s\n", "only ./b was re-read");
+    assert_eq!(s.finished(), None, "./a's change is not seen by ./b's poll");
+    s.on_changed(now(poll + 1), Some(0), &mut w);
+    assert_eq!(s.finished(), Some(0));
+    assert_eq!(w.stdout(), "ok: run: ./b: (pid 9) 0s\nok: run: ./a: (pid 8) 0s\n");
 }

@@ -114,12 +114,14 @@ pub fn inst_of(patterns: &[Pattern]) -> Vec<u8> {
 /// The instructions runit's matcher sees in `inst`: (kind, offset of the pattern).
 pub fn instructions(inst: &[u8]) -> Vec<(PatternKind, usize)> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < inst.len() {
-        if let Some(k) = PatternKind::from_byte(inst[i]) {
-            out.push((k, i + 1));
+    // One C string per NUL; the loop follows the split, not a counter (no mutation of the
+    // offset arithmetic can make it spin).
+    let mut offset = 0;
+    for seg in inst.split(|&b| b == 0) {
+        if let Some(k) = seg.first().copied().and_then(PatternKind::from_byte) {
+            out.push((k, offset + 1));
         }
-        i += crate::svlogd::scan::find_byte(0, &inst[i..]).unwrap_or(inst.len() - i) + 1;
+        offset += seg.len() + 1;
     }
     out
 }
@@ -191,12 +193,13 @@ pub fn parse(bytes: &[u8]) -> (Config, Vec<ConfigWarning>) {
 
 /// Parses `config` bytes on top of `c` (runit resets to defaults first; see [`parse`]).
 pub fn parse_into(bytes: &[u8], c: &mut Config, warnings: &mut Vec<ConfigWarning>) {
-    let mut i = 0;
-    // runit's loop runs while `i + 1 < len`: a final one-byte line without a newline
-    // is never looked at.
-    while i + 1 < bytes.len() {
-        let len = crate::svlogd::scan::find_newline(&bytes[i..]).unwrap_or(bytes.len() - i);
-        let line = &bytes[i..i + len];
+    let mut rest = bytes;
+    // runit's loop runs while `i + 1 < len`, i.e. while more than one byte is left: a
+    // final one-byte line without a newline is never looked at. (No index arithmetic:
+    // each line is split off the rest, so no mutation of a counter can loop forever.)
+    while rest.len() > 1 {
+        let (line, after) = rest.split_at(crate::svlogd::scan::find_newline(rest).unwrap_or(rest.len()));
+        rest = after.get(1..).unwrap_or_default();
         let value = line.get(1..).unwrap_or(&[]);
         match line.first().copied() {
             Some(k @ (b'+' | b'-' | b'e' | b'E')) => {
@@ -236,7 +239,7 @@ pub fn parse_into(bytes: &[u8], c: &mut Config, warnings: &mut Vec<ConfigWarning
                     _ => v,
                 };
             }
-            Some(b'!') if len > 1 => c.processor = Some(cstr(value).to_vec()),
+            Some(b'!') if line.len() > 1 => c.processor = Some(cstr(value).to_vec()),
             Some(k @ (b'u' | b'U')) => {
                 if k == b'U' {
                     c.udp_only = true;
@@ -263,10 +266,9 @@ pub fn parse_into(bytes: &[u8], c: &mut Config, warnings: &mut Vec<ConfigWarning
                     }
                 }
             }
-            Some(b'p') if len > 1 => c.prefix = cstr(value).to_vec(),
+            Some(b'p') if line.len() > 1 => c.prefix = cstr(value).to_vec(),
             _ => {}
         }
-        i += len + 1;
     }
 }
 

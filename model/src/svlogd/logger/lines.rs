@@ -175,7 +175,12 @@ impl Logger {
         let input = core::mem::take(&mut self.input);
         let mut pos = self.pos;
         let line_max = self.s.line_max;
+        // Debug builds bound this loop too (see `pump`).
+        #[cfg(debug_assertions)]
+        let mut cap = crate::StepCap::new("svlogd: the input loop", SPIN_LIMIT);
         while pos < input.len() && self.queue.is_empty() && self.udp_line.is_none() {
+            #[cfg(debug_assertions)]
+            cap.step();
             let data = &input[pos..];
             if self.in_rest {
                 match find_newline(data) {

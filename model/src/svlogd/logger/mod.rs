@@ -42,6 +42,11 @@ pub const PAUSE: Span = Span::from_secs(3);
 pub const READ_SIZE: usize = 128 * 1024;
 /// A directory batch this big is written out before more input is processed.
 const BATCH_LIMIT: usize = 1 << 20;
+/// Debug builds' bound on the rounds of one input's work loops (`pump`, the input loop):
+/// far above any real input (a read is at most [`READ_SIZE`] bytes), low enough that a
+/// loop that never ends fails its test within seconds.
+#[cfg(debug_assertions)]
+const SPIN_LIMIT: u64 = 4_000_000;
 
 /// The signals svlogd handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

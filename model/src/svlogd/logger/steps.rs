@@ -179,7 +179,13 @@ impl Logger {
     /// Drives queued work, input processing and the idle decisions until an obligation
     /// is outstanding, a pause or block is in effect, or a read is armed.
     pub(super) fn pump(&mut self) {
+        // Debug builds bound the work one input can cause, so a logic error that spins
+        // here fails a test instead of hanging it (release builds keep logging).
+        #[cfg(debug_assertions)]
+        let mut cap = crate::StepCap::new("svlogd: the pump of one input", SPIN_LIMIT);
         loop {
+            #[cfg(debug_assertions)]
+            cap.step();
             if self.done || self.awaiting.is_some() || self.paused_until.is_some() {
                 return;
             }

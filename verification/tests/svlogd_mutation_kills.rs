@@ -1,0 +1,66 @@
+//! Tests written to kill mutants that cargo-mutants found surviving in `model/src/svlogd/`
+//! (issue 14's measurement, `.cargo/mutants-svlogd.toml`); each names the mutant it kills.
+//! docs/assurance.md, "Mutation testing", lists them with the equivalent ones.
+
+use model::svlogd::logger::Input;
+use model::Machine;
+use verification::tables::svlogd::{Faults, Harness};
+
+/// `is_idle` is what the explorer's "input consumed, the machine idles again" property
+/// reads; it must be false until the machine waits for input (kills `is_idle -> true`).
+#[test]
+fn idle_only_when_waiting_for_input() {
+    let mut h = Harness::new(&["svlogd", "d"], Faults::default());
+    assert!(!h.m.is_idle(), "not started: not waiting for input");
+    h.feed(Input::Start);
+    assert!(h.m.is_idle(), "started, every obligation answered: waiting for input");
+    h.feed(Input::Data(b"one\n".to_vec()));
+    assert!(h.m.is_idle(), "the line is written: waiting again");
+    h.feed(Input::Eof);
+    assert!(h.m.is_done());
+    assert!(!h.m.is_idle(), "done: no longer reading");
+}
+
+/// Lines handled one by one (a config pattern turns the bulk path off) are still written
+/// out in one write per read, not one per line: the batch is flushed early only at 1 MiB
+/// (kills `batch.len() >= BATCH_LIMIT` -> `<` in `process_input`).
+#[test]
+fn line_by_line_input_is_one_write_per_read() {
+    let faults = Faults { config: Some(b"-skip*\n".to_vec()), ..Faults::default() };
+    let mut h = Harness::new(&["svlogd", "d"], faults);
+    h.feed(Input::Start);
+    let before = h.actions.iter().filter(|a| a.as_str() == "Write").count();
+    h.feed(Input::Data(b"one\nskip me\ntwo\nthree\n".to_vec()));
+    let writes = h.actions.iter().filter(|a| a.as_str() == "Write").count() - before;
+    assert_eq!(writes, 1, "{:?}", h.actions);
+    assert_eq!(h.written.concat(), b"one\ntwo\nthree\n".to_vec());
+}
+
+/// A rotation before the `t` deadline (here by ALRM) leaves that deadline where it was:
+/// runit re-arms it only once it has passed (kills `t_max > 0 && deadline <= now` ->
+/// `||` in `run_rotate_named`).
+#[test]
+fn early_rotation_keeps_the_time_deadline() {
+    let faults = Faults { config: Some(b"t60\n".to_vec()), ..Faults::default() };
+    let mut h = Harness::new(&["svlogd", "d"], faults);
+    h.feed(Input::Start);
+    h.feed(Input::Data(b"one\n".to_vec()));
+    let deadline = h.m.poll_deadline();
+    assert!(deadline.is_some(), "t60 arms a deadline");
+    h.tick(10);
+    let renames = h.actions.iter().filter(|a| a.starts_with("Rename")).count();
+    h.feed(Input::Signal(model::svlogd::logger::Sig::Alrm));
+    assert!(h.actions.iter().filter(|a| a.starts_with("Rename")).count() > renames, "ALRM rotated: {:?}", h.actions);
+    assert_eq!(h.m.poll_deadline(), deadline, "the t deadline is not pushed back by an early rotation");
+}
+
+/// Before `Start` nothing runs: a TERM that arrives first is remembered, not acted on, and
+/// the logger starts and then shuts down (kills `!started || shutting_down` -> `&&` in
+/// `idle`, which shut down before the directories were even opened).
+#[test]
+fn term_before_start_waits_for_start() {
+    let mut h = Harness::new(&["svlogd", "d"], Faults::default());
+    h.feed(Input::Signal(model::svlogd::logger::Sig::Term));
+    assert!(!h.m.is_done(), "not started: no shutdown yet: {:?}", h.actions);
+    assert!(h.actions.is_empty(), "{:?}", h.actions);
+}
