@@ -21,9 +21,15 @@
 //! service wrote must be in its log, once, in order.
 //!
 //! Killing runsv outright (SIGKILL, no clean-up: [`JointConfig::kill_runsv`]) is available
-//! as a fault: without adoption runsvdir's new runsv starts a second `./run` beside the
-//! orphaned one, and the simulation reports it as [`Check::OneChildPerSlot`] — the expected
-//! failure until adoption lands.
+//! as a fault, between events and inside syscalls (mid-fork, mid-status-write, during
+//! `./finish`, during a control script). runsvdir's new runsv takes the production
+//! adoption path (`RunsvIo::probed`, `Input::Resume`) over the fake kernel's pidfds,
+//! `/proc/PID/stat` and `pidfd_getfd`; an unrelated process may get an orphan's pid. After
+//! its first turn every live orphan of its directory is either adopted or left for a reason
+//! docs/divergences.md documents (a `./finish` running, no record naming it, a stepped
+//! wall clock, the log pipe not recoverable): those no longer count in their slot, as
+//! runit would leave them; any other orphan not taken over is a [`Check::OneChildPerSlot`]
+//! failure.
 
 mod sched;
 mod sys;
@@ -69,6 +75,9 @@ pub enum JointPlant {
     ForgedCredentials,
     /// SIGABRT and SIGKILL to a service are lost (a kernel that drops signals).
     AbortLost,
+    /// `/proc/PID/stat` of an unrelated process that got an orphan's pid shows the
+    /// orphan's start time: what a probe that ignored the start time would see.
+    ReusedPidLooksSame,
 }
 
 /// The kinds of injected fault, counted for the figures.
@@ -100,6 +109,11 @@ pub enum JointFault {
     NotifyForged,
     /// A watchdog service stops pinging.
     WatchdogLate,
+    /// The orphaned `./run` of a killed runsv ends and an unrelated process gets its pid
+    /// (only with [`JointConfig::kill_runsv`]).
+    PidReused,
+    /// `pidfd_getfd` fails (`EPERM`: a ptrace policy): the log pipe cannot be taken back.
+    AdoptNoPipe,
 }
 
 /// The invariants checked at every step.
@@ -125,6 +139,9 @@ pub enum Check {
     WatchdogActs,
     /// The run hit its step cap.
     StepCap,
+    /// A runsv took over (or signalled through a pidfd) a process that is not its
+    /// service's: the reference invariant of that name.
+    AdoptOnlyTheSame,
 }
 
 /// What a run did; equal for equal seeds.
@@ -158,6 +175,10 @@ pub struct JointReport {
     pub plant_fired: bool,
     /// Where runsv was killed ([`JointConfig::kill_runsv`]), by point.
     pub kill_points: BTreeMap<&'static str, usize>,
+    /// Orphans a new runsv took over.
+    pub adopted: usize,
+    /// Orphans left to runit's behaviour (documented: not taken over), by reason.
+    pub left_to_runit: BTreeMap<&'static str, usize>,
 }
 
 impl JointReport {
