@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! JOINT_SIM_SEEDS=10000 cargo test --release -p runit-verification --test joint_sim -- --ignored --nocapture
+//! JOINT_SIM_KILL=1 JOINT_SIM_SEEDS=10000 cargo test --release -p runit-verification --test joint_sim -- --ignored --nocapture
 //! ```
 
 use std::collections::BTreeMap;
@@ -170,5 +171,7 @@ fn adopting_a_reused_pid_is_caught() {
 fn soak() {
     let n: u64 = std::env::var("JOINT_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let start: u64 = std::env::var("JOINT_SIM_FIRST").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    sweep(start..start + n, &JointConfig::default(), "soak");
+    // `JOINT_SIM_KILL=1`: runsv also killed at random points (adoption's property).
+    let kill_runsv = std::env::var_os("JOINT_SIM_KILL").is_some();
+    sweep(start..start + n, &JointConfig { kill_runsv, ..JointConfig::default() }, if kill_runsv { "soak, kill runsv" } else { "soak" });
 }
