@@ -3,6 +3,7 @@
 //! rescans, and the invariants checked at every step (verification/src/sim/joint.rs).
 //!
 //! Replay one seed: `JOINT_SIM_SEED=<n> cargo test -p runit-verification --test joint_sim -- --nocapture`
+//! (with `JOINT_SIM_KILL=1` for a seed of the kill-runsv sweep or soak)
 //!
 //! The soak (not in the normal suite):
 //!
@@ -62,9 +63,10 @@ fn sweep(seeds: impl Iterator<Item = u64>, cfg: &JointConfig, label: &str) -> Ve
 #[test]
 fn fixed_seeds() {
     if let Some(seed) = std::env::var("JOINT_SIM_SEED").ok().and_then(|s| s.parse::<u64>().ok()) {
-        let r = run(seed, &JointConfig::default());
+        let cfg = JointConfig { kill_runsv: std::env::var_os("JOINT_SIM_KILL").is_some(), ..JointConfig::default() };
+        let r = run(seed, &cfg);
         println!("{r:?}");
-        assert_eq!(r, run(seed, &JointConfig::default()), "seed {seed}: a second run differs");
+        assert_eq!(r, run(seed, &cfg), "seed {seed}: a second run differs");
         if let Some(f) = r.failure() {
             panic!("seed {seed} failed: {f}");
         }

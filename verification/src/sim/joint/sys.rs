@@ -269,6 +269,12 @@ impl Syscalls for JointSys {
         }
         w.stderr_lines += 1;
         w.note(("stderr", line));
+        // The documented warning of a takeover given up for the log pipe (an injected
+        // `EPERM`, or a service whose fd 1 is not the pipe: runsv had closed it to drain
+        // its logger when `u` started it again).
+        if line.windows(32).any(|x| x == b"unable to take over the log pipe") {
+            w.pipe_refused.insert(self.me);
+        }
     }
 
     fn pipe(&mut self) -> Result<(i32, i32), Errno> {
@@ -351,7 +357,6 @@ impl Syscalls for JointSys {
             _ => return Err(Errno::EBADF),
         };
         if w.fault(JointFault::AdoptNoPipe, 100) {
-            w.pipe_refused.insert(self.me);
             return Err(Errno::EPERM);
         }
         let fd = w.next_fd;

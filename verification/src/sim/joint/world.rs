@@ -216,7 +216,7 @@ pub(super) struct World {
     pub(super) pipe_taken: BTreeSet<i32>,
     /// runsv processes that got a log pipe end back through `pidfd_getfd`.
     pub(super) pipe_recovered: BTreeSet<i32>,
-    /// runsv processes whose `pidfd_getfd` was refused (nothing adopted, a warning).
+    /// runsv processes that warned they could not take the log pipe back (nothing adopted).
     pub(super) pipe_refused: BTreeSet<i32>,
     /// When the wall clock last stepped.
     pub(super) clock_stepped: Option<Mono>,
