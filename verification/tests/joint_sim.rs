@@ -57,6 +57,18 @@ fn sweep(seeds: impl Iterator<Item = u64>, cfg: &JointConfig, label: &str) -> Ve
         sum(|r| r.logged_bytes),
         faults.values().sum::<usize>(),
     );
+    if cfg.kill_runsv {
+        let mut left: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut points: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &reports {
+            r.left_to_runit.iter().for_each(|(k, n)| *left.entry(k).or_default() += n);
+            r.kill_points.iter().for_each(|(k, n)| *points.entry(k).or_default() += n);
+        }
+        println!(
+            "sim joint ({label}): {} orphans adopted, left to runit's behaviour {left:?}; runsv killed at {points:?}",
+            sum(|r| r.adopted)
+        );
+    }
     reports
 }
 
