@@ -48,7 +48,7 @@ pub struct JointConfig {
     pub names: usize,
     /// Inject faults.
     pub faults: bool,
-    /// Also kill runsv with SIGKILL at random points (expected to fail without adoption).
+    /// Also kill runsv with SIGKILL at random points; the new runsv must adopt what it left.
     pub kill_runsv: bool,
     /// A planted bug, to show the checks can fail.
     pub plant: JointPlant,
