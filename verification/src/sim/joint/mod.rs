@@ -75,8 +75,10 @@ pub enum JointPlant {
     ForgedCredentials,
     /// SIGABRT and SIGKILL to a service are lost (a kernel that drops signals).
     AbortLost,
-    /// `/proc/PID/stat` of an unrelated process that got an orphan's pid shows the
-    /// orphan's start time: what a probe that ignored the start time would see.
+    /// An unrelated process that got an orphan's pid shows the orphan's start time in
+    /// `/proc/PID/stat` and the orphan's log pipe on its fd 1: what a probe that ignored
+    /// the start time would accept in a service whose pipe check cannot tell (the pipe
+    /// check alone stops it otherwise).
     ReusedPidLooksSame,
 }
 

@@ -251,9 +251,9 @@ impl Joint {
             .iter()
             .filter_map(|c| Some((*c, w.procs.get(c)?)))
             .find(|(_, p)| p.kind == Kind::Run && p.zombie.is_none() && p.started + Span::from_millis(100) <= now)
-            .map(|(c, p)| (c, p.started));
+            .map(|(c, p)| (c, p.started, p.svc));
         let plant = w.cfg.plant == JointPlant::ReusedPidLooksSame;
-        if let Some((child, started)) = old.filter(|_| w.fault(JointFault::PidReused, if plant { 1000 } else { 300 })) {
+        if let Some((child, started, svc)) = old.filter(|_| w.fault(JointFault::PidReused, if plant { 1000 } else { 300 })) {
             w.note(("pid reused", child));
             let stranger = Proc {
                 parent: 1,
@@ -265,13 +265,16 @@ impl Joint {
                 stopped: false,
                 zombie: None,
                 next_line: None,
-                to_pipe: false,
+                to_pipe: plant,
                 seq: 0,
                 notify: Notify::default(),
                 started: if plant { started } else { now },
                 unsupervised: None,
             };
-            w.plant_fired |= plant;
+            if plant {
+                w.plant_fired = true;
+                w.lying_pipe.insert(child, svc);
+            }
             w.procs.insert(child, stranger);
         }
         w.runsv_zombies.push_back(pid);
@@ -722,6 +725,7 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         pipe_refused: BTreeSet::new(),
         pipe_recovered: BTreeSet::new(),
         clock_stepped: None,
+        lying_pipe: BTreeMap::new(),
         adopted: 0,
         left: BTreeMap::new(),
     };

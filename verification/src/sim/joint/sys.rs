@@ -351,9 +351,11 @@ impl Syscalls for JointSys {
             return Err(Errno::ESRCH);
         }
         let p = w.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        // Under the planted bug the stranger's fd 1 is the orphan's log pipe too.
+        let pipe = w.lying_pipe.get(&pid).copied().unwrap_or(p.svc);
         let end = match (p.kind, target) {
-            (Kind::LogRun, 0) => AdoptFd::Pipe(p.svc, false),
-            (Kind::Run | Kind::Finish, 1) if p.to_pipe => AdoptFd::Pipe(p.svc, true),
+            (Kind::LogRun, 0) => AdoptFd::Pipe(pipe, false),
+            (Kind::Run | Kind::Finish, 1) if p.to_pipe => AdoptFd::Pipe(pipe, true),
             _ => return Err(Errno::EBADF),
         };
         if w.fault(JointFault::AdoptNoPipe, 100) {

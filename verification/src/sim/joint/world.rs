@@ -218,6 +218,9 @@ pub(super) struct World {
     pub(super) pipe_recovered: BTreeSet<i32>,
     /// runsv processes that warned they could not take the log pipe back (nothing adopted).
     pub(super) pipe_refused: BTreeSet<i32>,
+    /// Under [`JointPlant::ReusedPidLooksSame`]: the log pipe (service) a stranger's fd 1
+    /// shows, by pid.
+    pub(super) lying_pipe: BTreeMap<i32, u64>,
     /// When the wall clock last stepped.
     pub(super) clock_stepped: Option<Mono>,
     /// Orphans taken over, and those left to runit's behaviour by reason.
