@@ -53,6 +53,48 @@ pub trait Syscalls {
     /// The parent of `pid` (from `/proc`): a notification is accepted from the child's
     /// descendants, so runsv walks the sender's ancestry.
     fn parent_of(&mut self, pid: i32) -> Option<i32>;
+
+    // Adoption (issue 11, `exec::runsv_adopt`): what a new runsv asks about the processes
+    // its predecessor left. The defaults are a kernel without pidfds (runit's behaviour
+    // follows: nothing adopted), so a fake that does not model adoption needs nothing.
+
+    /// A small file whole (at most `max` bytes): the old `supervise/status`.
+    fn read_small(&mut self, _path: &CStr, _max: usize) -> SysResult<Vec<u8>> {
+        Err(model::errno::Errno::ENOENT)
+    }
+    /// `pidfd_open(pid, 0)`: a descriptor that pins the process and becomes readable
+    /// when it ends (polled with the other interests).
+    fn pidfd_open(&mut self, _pid: u32) -> SysResult<i32> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    /// `pidfd_send_signal(pidfd, sig)`: a signal to exactly the process the pidfd pins.
+    fn pidfd_send_signal(&mut self, _pidfd: i32, _sig: i32) -> SysResult<()> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    /// `pidfd_getfd(pidfd, target)`: a duplicate of the process's descriptor `target`.
+    fn pidfd_getfd(&mut self, _pidfd: i32, _target: i32) -> SysResult<i32> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    /// `fstat(fd)`: which pipe a recovered descriptor is (device, inode, FIFO type).
+    fn fstat(&mut self, _fd: i32) -> SysResult<FileStat> {
+        Err(model::errno::Errno::EBADF)
+    }
+    /// The other end of the pipe behind `fd` (`/proc/self/fd/<fd>` reopened).
+    fn reopen_pipe(&mut self, _fd: i32, _write: bool) -> SysResult<i32> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    /// `/proc/<pid>/stat`, whole: the process's state and start time.
+    fn proc_stat(&mut self, _pid: u32) -> Option<Vec<u8>> {
+        None
+    }
+    /// This boot's wall time in Unix ns (`CLOCK_REALTIME - CLOCK_BOOTTIME`).
+    fn boot_wall_ns(&mut self) -> i64 {
+        0
+    }
+    /// `sysconf(_SC_CLK_TCK)`: the unit of the start time (0: unknown, nothing adopted).
+    fn clk_tck(&mut self) -> u64 {
+        0
+    }
 }
 
 /// One received sd_notify datagram.
@@ -128,6 +170,42 @@ impl Syscalls for Real {
     #[inline]
     fn parent_of(&mut self, pid: i32) -> Option<i32> {
         crate::exec::runsv_ready::parent_of(pid)
+    }
+    #[inline]
+    fn read_small(&mut self, path: &CStr, max: usize) -> SysResult<Vec<u8>> {
+        fs::read_small(path, max)
+    }
+    #[inline]
+    fn pidfd_open(&mut self, pid: u32) -> SysResult<i32> {
+        crate::pidfd::open(pid)
+    }
+    #[inline]
+    fn pidfd_send_signal(&mut self, pidfd: i32, sig: i32) -> SysResult<()> {
+        crate::pidfd::send_signal(pidfd, sig)
+    }
+    #[inline]
+    fn pidfd_getfd(&mut self, pidfd: i32, target: i32) -> SysResult<i32> {
+        crate::pidfd::getfd(pidfd, target)
+    }
+    #[inline]
+    fn fstat(&mut self, fd: i32) -> SysResult<FileStat> {
+        sys::fstat(fd).map(|st| file_stat(&st))
+    }
+    #[inline]
+    fn reopen_pipe(&mut self, fd: i32, write: bool) -> SysResult<i32> {
+        crate::pidfd::reopen_pipe(fd, write)
+    }
+    #[inline]
+    fn proc_stat(&mut self, pid: u32) -> Option<Vec<u8>> {
+        crate::pidfd::proc_stat(pid)
+    }
+    #[inline]
+    fn boot_wall_ns(&mut self) -> i64 {
+        crate::pidfd::boot_wall_ns()
+    }
+    #[inline]
+    fn clk_tck(&mut self) -> u64 {
+        crate::pidfd::clk_tck()
     }
 }
 

@@ -218,7 +218,7 @@ impl RunsvIo<Real> {
             _ => None,
         };
         let (ready, readiness) = ReadyIo::setup(dir, &present);
-        let (adopt, resume) = AdoptIo::probe(log.is_some());
+        let (adopt, resume) = AdoptIo::probe(&mut Real, log.is_some());
         if readiness.s6_compat() {
             if let Err(e) = fs::lock_record(main_lock) {
                 crate::diag::write_stderr(&text::warning(dir, b"unable to lock supervise/lock for s6", Some(e)));
@@ -272,6 +272,15 @@ impl<O: Syscalls> RunsvIo<O> {
             adopt: AdoptIo::default(),
             resume: None,
         }
+    }
+
+    /// Probes what a previous runsv left running, over this executor's kernel, as
+    /// [`RunsvIo::setup`] does on the real one (the simulator's restarted runsv then takes
+    /// the production adoption path); `has_log` says whether there is a log slot.
+    pub fn probed(mut self, has_log: bool) -> RunsvIo<O> {
+        let (adopt, resume) = AdoptIo::probe(&mut self.os, has_log);
+        (self.adopt, self.resume) = (adopt, Some(resume));
+        self
     }
 
     /// The kernel this executor runs on (the simulator inspects its fake).
@@ -509,11 +518,11 @@ impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
                 None
             }
             Action::Adopt { slot, pid } => {
-                self.adopt.adopt(slot, pid);
+                self.adopt.adopt(&mut self.os, slot, pid);
                 None
             }
             Action::Release(slot) => {
-                self.adopt.release(slot);
+                self.adopt.release(&mut self.os, slot);
                 None
             }
             Action::TakeLogPipe(slot) => {
@@ -524,7 +533,7 @@ impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
                 None
             }
             Action::SignalPidfd(slot, pid, sig) => {
-                self.adopt.signal(slot, pid, signo(sig));
+                self.adopt.signal(&mut self.os, slot, pid, signo(sig));
                 None
             }
         }
@@ -548,7 +557,7 @@ impl<O: Syscalls> Io<Runsv> for RunsvIo<O> {
             let finish_present = finish_present(&mut self.os);
             out.push_back(Input::ChildExited { pid: r.pid as u32, status: r.status, finish_present });
         }
-        self.adopt.gather(woke, || finish_present(&mut self.os), out);
+        self.adopt.gather(&mut self.os, woke, |os| finish_present(os), out);
         let ready = |fd: i32| woke.ready.iter().any(|r| r.fd == fd && r.readable);
         if let Some(m) = self.main.as_ref().map(|m| m.control) {
             if ready(m) {

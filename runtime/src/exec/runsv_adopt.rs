@@ -13,8 +13,7 @@ use model::errno::Errno;
 use model::runsv::{candidate, Input, PipeId, Probe, Resume, Slot};
 
 use crate::driver::Woke;
-use crate::pidfd;
-use crate::sys;
+use crate::os::Syscalls;
 use crate::wait::Interest;
 
 /// What one probe holds until the model decides.
@@ -40,37 +39,37 @@ fn index(slot: Slot) -> usize {
     }
 }
 
-fn close_pair(pair: Option<(i32, i32)>) {
+fn close_pair(os: &mut impl Syscalls, pair: Option<(i32, i32)>) {
     if let Some((r, w)) = pair {
-        let _ = sys::close(r);
-        let _ = sys::close(w);
+        let _ = os.close(r);
+        let _ = os.close(w);
     }
 }
 
 /// The pipe behind `target` of the process behind `pidfd`, with both its ends: the
 /// logger's fd 0 is the read end (the write end is opened beside it), the service's fd 1
 /// the write end.
-fn recover_pipe(pidfd: i32, slot: Slot) -> Result<(PipeId, (i32, i32)), Errno> {
+fn recover_pipe(os: &mut impl Syscalls, pidfd: i32, slot: Slot) -> Result<(PipeId, (i32, i32)), Errno> {
     let target = if slot == Slot::Log { 0 } else { 1 };
-    let fd = pidfd::getfd(pidfd, target)?;
-    let st = match sys::fstat(fd) {
+    let fd = os.pidfd_getfd(pidfd, target)?;
+    let st = match os.fstat(fd) {
         Ok(st) => st,
         Err(e) => {
-            let _ = sys::close(fd);
+            let _ = os.close(fd);
             return Err(e);
         }
     };
-    let id = PipeId { dev: st.st_dev, ino: st.st_ino, fifo: st.st_mode & libc::S_IFMT == libc::S_IFIFO };
+    let id = PipeId { dev: st.dev, ino: st.ino, fifo: st.mode & libc::S_IFMT == libc::S_IFIFO };
     if !id.fifo {
-        let _ = sys::close(fd);
+        let _ = os.close(fd);
         return Err(Errno::EINVAL);
     }
     let read_end = slot == Slot::Log;
-    match pidfd::reopen_pipe(fd, read_end) {
+    match os.reopen_pipe(fd, read_end) {
         Ok(other) if read_end => Ok((id, (fd, other))),
         Ok(other) => Ok((id, (other, fd))),
         Err(e) => {
-            let _ = sys::close(fd);
+            let _ = os.close(fd);
             Err(e)
         }
     }
@@ -79,26 +78,26 @@ fn recover_pipe(pidfd: i32, slot: Slot) -> Result<(PipeId, (i32, i32)), Errno> {
 impl AdoptIo {
     /// Probes each slot's old `status` (in the service directory, after the locks were
     /// taken, so the previous runsv is gone): the facts for [`Input::Resume`].
-    pub fn probe(has_log: bool) -> (AdoptIo, Resume) {
+    pub fn probe(os: &mut impl Syscalls, has_log: bool) -> (AdoptIo, Resume) {
         let mut io = AdoptIo::default();
-        let main = io.probe_slot(Slot::Main, has_log);
-        let log = if has_log { io.probe_slot(Slot::Log, true) } else { None };
-        (io, Resume { boot_wall_ns: pidfd::boot_wall_ns(), clk_tck: pidfd::clk_tck(), main, log })
+        let main = io.probe_slot(os, Slot::Main, has_log);
+        let log = if has_log { io.probe_slot(os, Slot::Log, true) } else { None };
+        (io, Resume { boot_wall_ns: os.boot_wall_ns(), clk_tck: os.clk_tck(), main, log })
     }
 
-    fn probe_slot(&mut self, slot: Slot, has_log: bool) -> Option<Probe> {
+    fn probe_slot(&mut self, os: &mut impl Syscalls, slot: Slot, has_log: bool) -> Option<Probe> {
         let path = if slot == Slot::Log { c"log/supervise/status" } else { c"supervise/status" };
-        let bytes = crate::fs::read_small(path, 64).ok()?;
+        let bytes = os.read_small(path, 64).ok()?;
         let pid = candidate(&bytes)?;
         let status = bytes.get(..model::status::STATUS_LEN)?.try_into().ok()?;
         // The pidfd first: `/proc` read afterwards describes the process it pins, or a
         // later holder of the pid (whose start time then differs).
-        let pidfd = pidfd::open(pid);
-        let proc_stat = pidfd::proc_stat(pid);
+        let pidfd = os.pidfd_open(pid);
+        let proc_stat = os.proc_stat(pid);
         let mut held = Probed { pidfd: pidfd.ok(), pipe: None };
         let pipe = match (&pidfd, has_log) {
             (_, false) => None,
-            (Ok(fd), true) => Some(recover_pipe(*fd, slot).map(|(id, pair)| {
+            (Ok(fd), true) => Some(recover_pipe(os, *fd, slot).map(|(id, pair)| {
                 held.pipe = Some(pair);
                 id
             })),
@@ -110,9 +109,9 @@ impl AdoptIo {
 
     /// [`Action::Adopt`](model::runsv::Action::Adopt): the probe's pidfd now watches the
     /// slot's child; its pipe descriptors, unless taken, are closed.
-    pub fn adopt(&mut self, slot: Slot, pid: u32) {
+    pub fn adopt(&mut self, os: &mut impl Syscalls, slot: Slot, pid: u32) {
         let Some(p) = self.probed[index(slot)].take() else { return };
-        close_pair(p.pipe);
+        close_pair(os, p.pipe);
         if let Some(fd) = p.pidfd {
             self.adopted[index(slot)] = Some((pid, fd));
         }
@@ -120,11 +119,11 @@ impl AdoptIo {
 
     /// [`Action::Release`](model::runsv::Action::Release): not adopted; close what the
     /// probe holds.
-    pub fn release(&mut self, slot: Slot) {
+    pub fn release(&mut self, os: &mut impl Syscalls, slot: Slot) {
         if let Some(p) = self.probed[index(slot)].take() {
-            close_pair(p.pipe);
+            close_pair(os, p.pipe);
             if let Some(fd) = p.pidfd {
-                let _ = sys::close(fd);
+                let _ = os.close(fd);
             }
         }
     }
@@ -137,10 +136,10 @@ impl AdoptIo {
 
     /// [`Action::SignalPidfd`](model::runsv::Action::SignalPidfd): `pidfd_send_signal` to
     /// the slot's adopted child (nothing if it is not that pid's: it already ended).
-    pub fn signal(&self, slot: Slot, pid: u32, sig: i32) {
+    pub fn signal(&self, os: &mut impl Syscalls, slot: Slot, pid: u32, sig: i32) {
         if let Some((p, fd)) = self.adopted[index(slot)] {
             if p == pid {
-                let _ = pidfd::send_signal(fd, sig);
+                let _ = os.pidfd_send_signal(fd, sig);
             }
         }
     }
@@ -152,13 +151,13 @@ impl AdoptIo {
 
     /// [`Input::AdoptedExited`] for each adopted child whose pidfd is readable (its pidfd
     /// is closed: it has said all it can). `finish_present` samples `./finish`.
-    pub fn gather(&mut self, woke: &Woke, mut finish_present: impl FnMut() -> bool, out: &mut VecDeque<Input>) {
+    pub fn gather<O: Syscalls>(&mut self, os: &mut O, woke: &Woke, finish_present: impl Fn(&mut O) -> bool, out: &mut VecDeque<Input>) {
         for entry in &mut self.adopted {
             let Some((pid, fd)) = *entry else { continue };
             if woke.ready.iter().any(|r| r.fd == fd && r.readable) {
-                let _ = sys::close(fd);
+                let _ = os.close(fd);
                 *entry = None;
-                out.push_back(Input::AdoptedExited { pid, finish_present: finish_present() });
+                out.push_back(Input::AdoptedExited { pid, finish_present: finish_present(os) });
             }
         }
     }

@@ -25,9 +25,15 @@
 //! service wrote must be in its log, once, in order.
 //!
 //! Killing runsv outright (SIGKILL, no clean-up: [`JointConfig::kill_runsv`]) is available
-//! as a fault: without adoption runsvdir's new runsv starts a second `./run` beside the
-//! orphaned one, and the simulation reports it as [`Check::OneChildPerSlot`] — the expected
-//! failure until adoption lands.
+//! as a fault, between events and inside syscalls (mid-fork, mid-status-write, during
+//! `./finish`, during a control script). runsvdir's new runsv takes the production
+//! adoption path (`RunsvIo::probed`, `Input::Resume`) over the fake kernel's pidfds,
+//! `/proc/PID/stat` and `pidfd_getfd`; an unrelated process may get an orphan's pid. After
+//! its first turn every live orphan of its directory is either adopted or left for a reason
+//! docs/divergences.md documents (a `./finish` running, no record naming it, a stepped
+//! wall clock, the log pipe not recoverable): those no longer count in their slot, as
+//! runit would leave them; any other orphan not taken over is a [`Check::OneChildPerSlot`]
+//! failure.
 
 mod logfs;
 mod sched;
@@ -47,7 +53,7 @@ pub struct JointConfig {
     pub names: usize,
     /// Inject faults.
     pub faults: bool,
-    /// Also kill runsv with SIGKILL at random points (expected to fail without adoption).
+    /// Also kill runsv with SIGKILL at random points; the new runsv must adopt what it left.
     pub kill_runsv: bool,
     /// A planted bug, to show the checks can fail.
     pub plant: JointPlant,
@@ -77,6 +83,11 @@ pub enum JointPlant {
     /// Every 50th write to a log file reports success and stores nothing (a disk that
     /// lies): svlogd's files then miss a line.
     LogWriteLost,
+    /// An unrelated process that got an orphan's pid shows the orphan's start time in
+    /// `/proc/PID/stat` and the orphan's log pipe on its fd 1: what a probe that ignored
+    /// the start time would accept in a service whose pipe check cannot tell (the pipe
+    /// check alone stops it otherwise).
+    ReusedPidLooksSame,
 }
 
 /// The kinds of injected fault, counted for the figures.
@@ -114,6 +125,11 @@ pub enum JointFault {
     LogOpen,
     /// svlogd's rename (rotation) fails.
     LogRename,
+    /// The orphaned `./run` of a killed runsv ends and an unrelated process gets its pid
+    /// (only with [`JointConfig::kill_runsv`]).
+    PidReused,
+    /// `pidfd_getfd` fails (`EPERM`: a ptrace policy): the log pipe cannot be taken back.
+    AdoptNoPipe,
 }
 
 /// The invariants checked at every step.
@@ -139,6 +155,9 @@ pub enum Check {
     WatchdogActs,
     /// The run hit its step cap.
     StepCap,
+    /// A runsv took over (or signalled through a pidfd) a process that is not its
+    /// service's: the reference invariant of that name.
+    AdoptOnlyTheSame,
 }
 
 /// What a run did; equal for equal seeds.
@@ -180,6 +199,10 @@ pub struct JointReport {
     pub plant_fired: bool,
     /// Where runsv was killed ([`JointConfig::kill_runsv`]), by point.
     pub kill_points: BTreeMap<&'static str, usize>,
+    /// Orphans a new runsv took over.
+    pub adopted: usize,
+    /// Orphans left to runit's behaviour (documented: not taken over), by reason.
+    pub left_to_runit: BTreeMap<&'static str, usize>,
 }
 
 impl JointReport {

@@ -36,6 +36,9 @@ struct RunsvProc {
     deadline: Option<Mono>,
     /// Since when its main slot is wanted up with no process.
     down_since: Option<Mono>,
+    /// The pids the main and log records named in state run when it started (what its
+    /// adoption probe read), for judging the orphans after its first turn.
+    named_at_start: [Option<u32>; 2],
 }
 
 /// One svlogd process (a service's `log/run`): the model machine and the production
@@ -142,10 +145,22 @@ impl Joint {
                 ReadyIo::started((ready == SvcReady::Fd).then_some(NOTIFICATION_FD), matches!(ready, SvcReady::Sd(_)).then_some(SOCKET_FD));
             let sys = JointSys { w: self.w.clone(), me: pid, svc };
             let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
-            let io =
-                RunsvIo::started(sys, &dir, (MAIN_CONTROL_FD, Some(LOG_CONTROL_FD)), Some((LOG_PIPE_R, LOG_PIPE_W)), handled, ready_io);
-            let queue = VecDeque::from([RsvInput::Start]);
-            self.runsvs.insert(pid, RunsvProc { svc, machine: Runsv::new(now, config), io, queue, deadline: None, down_since: None });
+            // Start-up's probe of what a killed predecessor left, over the fake kernel.
+            let mut io =
+                RunsvIo::started(sys, &dir, (MAIN_CONTROL_FD, Some(LOG_CONTROL_FD)), Some((LOG_PIPE_R, LOG_PIPE_W)), handled, ready_io)
+                    .probed(true);
+            let queue: VecDeque<RsvInput> = io.take_resume().into_iter().chain([RsvInput::Start]).collect();
+            let named_at_start = {
+                let w = &mut *self.w.borrow_mut();
+                w.first_turn.insert(pid);
+                let files = w.svcs.get(&svc).map(|s| &s.files);
+                [&b"supervise/status"[..], b"log/supervise/status"]
+                    .map(|f| files.and_then(|fs| fs.get(f)).and_then(|b| model::runsv::candidate(b)))
+            };
+            self.runsvs.insert(
+                pid,
+                RunsvProc { svc, machine: Runsv::new(now, config), io, queue, deadline: None, down_since: None, named_at_start },
+            );
         }
     }
 
@@ -170,6 +185,9 @@ impl Joint {
                 }
                 progressed = true;
                 let turn = driver::settle(&mut r.machine, &mut r.io, &mut self.clock, &mut r.queue, &mut Trace::none());
+                if self.w.borrow_mut().first_turn.remove(&pid) {
+                    self.judge_orphans(pid);
+                }
                 if self.w.borrow_mut().dead.remove(&pid) {
                     self.kill_runsv(pid);
                     continue;
@@ -309,6 +327,7 @@ impl Joint {
             MAIN_CONTROL_FD => !svc.fifo[0].is_empty(),
             LOG_CONTROL_FD => !svc.fifo[1].is_empty(),
             SOCKET_FD => w.sockets.get(&pid).is_some_and(|q| !q.is_empty()),
+            _ if w.adopt_fds.contains_key(&fd) => w.pidfd_ended(fd),
             _ => w
                 .npipes
                 .get(&fd)
@@ -349,11 +368,103 @@ impl Joint {
         let w = &mut *self.w.borrow_mut();
         w.runsv_of.remove(&pid);
         w.pending.remove(&pid);
-        for p in w.procs.values_mut().filter(|p| p.parent == pid) {
+        let mut orphans = Vec::new();
+        for (&c, p) in w.procs.iter_mut().filter(|(_, p)| p.parent == pid) {
             p.parent = 1;
+            orphans.push(c);
+        }
+        // The orphaned `./run` may end and its pid go to an unrelated process before the
+        // new runsv looks (only a process old enough for the pid space to have wrapped).
+        let now = w.now.mono;
+        let old = orphans
+            .iter()
+            .filter_map(|c| Some((*c, w.procs.get(c)?)))
+            .find(|(_, p)| p.kind == Kind::Run && p.zombie.is_none() && p.started + Span::from_millis(100) <= now)
+            .map(|(c, p)| (c, p.started, p.svc));
+        let plant = w.cfg.plant == JointPlant::ReusedPidLooksSame;
+        if let Some((child, started, svc)) = old.filter(|_| w.fault(JointFault::PidReused, if plant { 1000 } else { 300 })) {
+            w.note(("pid reused", child));
+            let stranger = Proc {
+                parent: 1,
+                svc: NO_SVC,
+                kind: Kind::Run,
+                exit_at: Some(now + Span::from_secs(30)),
+                exit_status: 0,
+                ignores_term: false,
+                stopped: false,
+                zombie: None,
+                next_line: None,
+                to_pipe: plant,
+                seq: 0,
+                notify: Notify::default(),
+                started: if plant { started } else { now },
+                unsupervised: None,
+            };
+            if plant {
+                w.plant_fired = true;
+                w.lying_pipe.insert(child, svc);
+            }
+            w.procs.insert(child, stranger);
         }
         w.runsv_zombies.push_back(pid);
         w.latch(RUNSVDIR_PID, SIGCHLD);
+    }
+
+    /// After runsv `pid`'s first turn (its `Resume`): every live orphan of its directory
+    /// is adopted, or left where docs/divergences.md says adoption does not take over.
+    fn judge_orphans(&mut self, pid: i32) {
+        let Some(r) = self.runsvs.get(&pid) else { return };
+        let (svc, named) = (r.svc, r.named_at_start);
+        let adopted: Vec<i32> = [Slot::Main, Slot::Log]
+            .into_iter()
+            .filter(|&s| r.machine.adopted(s).is_some())
+            .filter_map(|s| r.machine.slot(s))
+            .map(|s| s.pid() as i32)
+            .collect();
+        let w = &mut *self.w.borrow_mut();
+        let orphans: Vec<i32> = w
+            .procs
+            .iter()
+            .filter(|(_, p)| p.parent == 1 && p.svc == svc && p.zombie.is_none() && p.unsupervised.is_none())
+            .map(|(&c, _)| c)
+            .collect();
+        if w.trace {
+            eprintln!(
+                "judge runsv {pid} svc {svc} adopted {adopted:?} orphans {orphans:?} all {:?}",
+                w.procs
+                    .iter()
+                    .filter(|(_, p)| p.svc == svc)
+                    .map(|(c, p)| (c, p.parent, p.kind, p.zombie, p.unsupervised))
+                    .collect::<Vec<_>>()
+            );
+        }
+        for child in orphans {
+            if adopted.contains(&child) {
+                w.adopted += 1;
+                continue;
+            }
+            let Some(p) = w.procs.get(&child) else { continue };
+            let named = named[usize::from(p.kind == Kind::LogRun)] == Some(child as u32);
+            let reason = if p.kind == Kind::Finish {
+                "a ./finish running"
+            } else if !named {
+                "no record names it (killed mid-fork or mid-status-write, or a failed status write)"
+            } else if w.clock_stepped.is_some_and(|t| t >= p.started) {
+                "the wall clock stepped since it started"
+            } else if w.pipe_refused.contains(&pid) {
+                "the log pipe could not be taken back"
+            } else {
+                w.violate(
+                    Check::OneChildPerSlot,
+                    format!("runsv {pid}: orphan {child} ({:?}) of directory {svc} is named by its record and was not taken over", p.kind),
+                );
+                continue;
+            };
+            *w.left.entry(reason).or_default() += 1;
+            if let Some(p) = w.procs.get_mut(&child) {
+                p.unsupervised = Some(reason);
+            }
+        }
     }
 
     /// The invariants, after every step.
@@ -365,7 +476,7 @@ impl Joint {
         let now = w.now.mono;
         // One live child per slot, one runsv per directory.
         let mut per: BTreeMap<(u64, bool), Vec<i32>> = BTreeMap::new();
-        for (&pid, p) in w.procs.iter().filter(|(_, p)| p.zombie.is_none()) {
+        for (&pid, p) in w.procs.iter().filter(|(_, p)| p.zombie.is_none() && p.unsupervised.is_none() && p.svc != NO_SVC) {
             per.entry((p.svc, p.kind == Kind::LogRun)).or_default().push(pid);
         }
         if let Some(((svc, log), pids)) = per.into_iter().find(|(_, v)| v.len() > 1) {
@@ -414,10 +525,23 @@ impl Joint {
         // Readiness: ready only after the current child notified; a hung watchdog acted on.
         for (&pid, r) in &self.runsvs {
             let protocol = w.svcs.get(&r.svc).map(|s| s.ready).unwrap_or_default();
-            if let Some(Phase::Run { pid: child, ready, .. }) = r.machine.slot(Slot::Main).map(|s| s.phase) {
+            // An adopted service is taken as ready (docs/divergences.md "Adoption").
+            if let Some(Phase::Run { pid: child, ready, adopted: None, .. }) = r.machine.slot(Slot::Main).map(|s| s.phase) {
                 let notified = w.procs.get(&(child as i32)).is_some_and(|p| p.notify.notified);
                 if protocol != SvcReady::None && ready.is_ready() && !notified {
                     w.violate(Check::ReadyHonest, format!("runsv {pid}: {child} recorded ready, never notified"));
+                }
+            }
+        }
+        // Only the genuine process is adopted: an adopted slot's live process is its own.
+        for (&pid, r) in &self.runsvs {
+            for slot in [Slot::Main, Slot::Log] {
+                let Some(child) = r.machine.adopted(slot).and(r.machine.slot(slot)).map(|s| s.pid() as i32) else { continue };
+                if w.procs.get(&child).is_some_and(|p| p.zombie.is_none() && p.svc != r.svc) {
+                    w.violate(
+                        Check::AdoptOnlyTheSame,
+                        format!("runsv {pid} adopted {child} in its {slot:?} slot, a process of another service"),
+                    );
                 }
             }
         }
@@ -606,6 +730,7 @@ impl Joint {
                 if w.fault(JointFault::ClockStep, 300) {
                     let step = w.rng.below(7200) as i64 - 3600;
                     w.now.wall.unix_secs += step;
+                    w.clock_stepped = Some(w.now.mono);
                 }
             }
             81..=90 => {
@@ -758,6 +883,15 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         log_lost: 0,
         log_dropped: 0,
         trace: std::env::var_os("JOINT_SIM_TRACE").is_some(),
+        adopt_fds: BTreeMap::new(),
+        first_turn: BTreeSet::new(),
+        pipe_taken: BTreeSet::new(),
+        pipe_refused: BTreeSet::new(),
+        pipe_recovered: BTreeSet::new(),
+        clock_stepped: None,
+        lying_pipe: BTreeMap::new(),
+        adopted: 0,
+        left: BTreeMap::new(),
     };
     let w = Rc::new(RefCell::new(world));
     let strays = runtime::signals::Strays { catch: Vec::new(), unblock_in_child: Vec::new() };
@@ -816,5 +950,7 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         digest: w.hasher.finish(),
         plant_fired: w.plant_fired,
         kill_points: std::mem::take(&mut w.kill_points),
+        adopted: w.adopted,
+        left_to_runit: std::mem::take(&mut w.left),
     }
 }

@@ -73,7 +73,8 @@ impl Syscalls for JointSys {
         };
         let pid = w.pid();
         let ignores_term = kind == Kind::Run && w.rng.chance(100);
-        let to_pipe = spec.stdout == Some(LOG_PIPE_W);
+        let to_pipe =
+            spec.stdout == Some(LOG_PIPE_W) || spec.stdout.is_some_and(|fd| w.adopt_fds.get(&fd) == Some(&AdoptFd::Pipe(self.svc, true)));
         let next_line = (kind == Kind::Run).then(|| now + Span::from_millis(w.rng.below(300)));
         if kind == Kind::Run {
             w.service_starts += 1;
@@ -100,6 +101,8 @@ impl Syscalls for JointSys {
             to_pipe,
             seq: 0,
             notify,
+            started: now,
+            unsupervised: None,
         };
         w.procs.insert(pid, p);
         if kind == Kind::LogRun {
@@ -218,7 +221,17 @@ impl Syscalls for JointSys {
         if w.npipes.get(&fd).is_some_and(|p| p.owner == self.me) {
             w.npipes.remove(&fd);
         }
-        if fd == LOG_PIPE_W {
+        // The log pipe's write end: the fresh one start-up made, or, once `TakeLogPipe`
+        // closed that one in the first turn, the recovered one (duplicates closed in the
+        // first turn are not the last writer runsv holds).
+        let recovered_w = w.adopt_fds.remove(&fd) == Some(AdoptFd::Pipe(self.svc, true));
+        let first = w.first_turn.contains(&self.me);
+        if fd == LOG_PIPE_W && first && w.pipe_recovered.contains(&self.me) {
+            w.pipe_taken.insert(self.me);
+            return Ok(());
+        }
+        let taken = w.pipe_taken.contains(&self.me);
+        if (fd == LOG_PIPE_W && !taken) || (recovered_w && taken && !first) {
             // svlogd reads EOF once it has drained the pipe, and exits.
             if let Some(s) = w.svcs.get_mut(&self.svc) {
                 s.pipe_closed = true;
@@ -253,6 +266,12 @@ impl Syscalls for JointSys {
         }
         w.stderr_lines += 1;
         w.note(("stderr", line));
+        // The documented warning of a takeover given up for the log pipe (an injected
+        // `EPERM`, or a service whose fd 1 is not the pipe: runsv had closed it to drain
+        // its logger when `u` started it again).
+        if line.windows(32).any(|x| x == b"unable to take over the log pipe") {
+            w.pipe_refused.insert(self.me);
+        }
     }
 
     fn pipe(&mut self) -> Result<(i32, i32), Errno> {
@@ -285,6 +304,96 @@ impl Syscalls for JointSys {
             None if pid == RUNSVDIR_PID => Some(1),
             None => None,
         }
+    }
+
+    fn read_small(&mut self, path: &CStr, max: usize) -> Result<Vec<u8>, Errno> {
+        let w = self.w.borrow();
+        let f = w.svcs.get(&self.svc).and_then(|s| s.files.get(path.to_bytes())).ok_or(Errno::ENOENT)?;
+        Ok(f[..f.len().min(max)].to_vec())
+    }
+
+    fn pidfd_open(&mut self, pid: u32) -> Result<i32, Errno> {
+        let w = &mut *self.w.borrow_mut();
+        let pid = pid as i32;
+        // A zombie can still be opened (its pidfd is readable at once).
+        let started = w.procs.get(&pid).map(|p| p.started).ok_or(Errno::ESRCH)?;
+        let fd = w.next_fd;
+        w.next_fd += 1;
+        w.adopt_fds.insert(fd, AdoptFd::Pidfd(pid, started));
+        w.note(("pidfd_open", self.me, pid, fd));
+        Ok(fd)
+    }
+
+    fn pidfd_send_signal(&mut self, pidfd: i32, sig: i32) -> Result<(), Errno> {
+        let w = &mut *self.w.borrow_mut();
+        if w.dead.contains(&self.me) {
+            return Ok(());
+        }
+        let Some(AdoptFd::Pidfd(pid, started)) = w.adopt_fds.get(&pidfd).copied() else { return Err(Errno::EBADF) };
+        w.note(("pidfd_send_signal", self.me, pid, sig));
+        if w.pidfd_ended(pidfd) {
+            return Err(Errno::ESRCH);
+        }
+        if w.procs.get(&pid).is_some_and(|p| p.svc != self.svc || p.started != started) {
+            w.violate(Check::AdoptOnlyTheSame, format!("runsv {} signalled {pid}, not a process of its service, through a pidfd", self.me));
+        }
+        w.deliver(pid, sig);
+        Ok(())
+    }
+
+    fn pidfd_getfd(&mut self, pidfd: i32, target: i32) -> Result<i32, Errno> {
+        let w = &mut *self.w.borrow_mut();
+        let Some(AdoptFd::Pidfd(pid, _)) = w.adopt_fds.get(&pidfd).copied() else { return Err(Errno::EBADF) };
+        if w.pidfd_ended(pidfd) {
+            return Err(Errno::ESRCH);
+        }
+        let p = w.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        // Under the planted bug the stranger's fd 1 is the orphan's log pipe too.
+        let pipe = w.lying_pipe.get(&pid).copied().unwrap_or(p.svc);
+        let end = match (p.kind, target) {
+            (Kind::LogRun, 0) => AdoptFd::Pipe(pipe, false),
+            (Kind::Run | Kind::Finish, 1) if p.to_pipe => AdoptFd::Pipe(pipe, true),
+            _ => return Err(Errno::EBADF),
+        };
+        if w.fault(JointFault::AdoptNoPipe, 100) {
+            return Err(Errno::EPERM);
+        }
+        let fd = w.next_fd;
+        w.next_fd += 1;
+        w.adopt_fds.insert(fd, end);
+        w.pipe_recovered.insert(self.me);
+        Ok(fd)
+    }
+
+    fn fstat(&mut self, fd: i32) -> Result<FileStat, Errno> {
+        match self.w.borrow().adopt_fds.get(&fd) {
+            Some(&AdoptFd::Pipe(svc, _)) => Ok(FileStat { mode: libc::S_IFIFO | 0o600, mtime: 0, ino: svc, dev: 9 }),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    fn reopen_pipe(&mut self, fd: i32, write: bool) -> Result<i32, Errno> {
+        let w = &mut *self.w.borrow_mut();
+        let Some(AdoptFd::Pipe(svc, _)) = w.adopt_fds.get(&fd).copied() else { return Err(Errno::EBADF) };
+        let other = w.next_fd;
+        w.next_fd += 1;
+        w.adopt_fds.insert(other, AdoptFd::Pipe(svc, write));
+        Ok(other)
+    }
+
+    fn proc_stat(&mut self, pid: u32) -> Option<Vec<u8>> {
+        self.w.borrow().proc_stat(pid as i32)
+    }
+
+    fn boot_wall_ns(&mut self) -> i64 {
+        // Boot was at `Mono(0)`: the wall clock now minus the time since boot (a clock
+        // step moves it, as `CLOCK_REALTIME - CLOCK_BOOTTIME` moves).
+        let now = self.w.borrow().now;
+        now.wall.unix_secs * 1_000_000_000 + i64::from(now.wall.nanos) - now.mono.0 as i64
+    }
+
+    fn clk_tck(&mut self) -> u64 {
+        CLK_TCK
     }
 }
 

@@ -65,6 +65,27 @@ pub(super) struct Proc {
     pub(super) seq: u32,
     /// `./run`'s readiness behaviour.
     pub(super) notify: Notify,
+    /// When it started (its `/proc/PID/stat` start time counts from boot = `Mono(0)`).
+    pub(super) started: Mono,
+    /// An orphan the new runsv did not take over, where that is runit's documented
+    /// behaviour (docs/divergences.md "Adoption"): why. It no longer counts in its slot.
+    pub(super) unsupervised: Option<&'static str>,
+}
+
+/// The directory id of processes that belong to no service (an unrelated process that
+/// got an old pid).
+pub(super) const NO_SVC: u64 = 0;
+
+/// `sysconf(_SC_CLK_TCK)` of the fake kernel.
+pub(super) const CLK_TCK: u64 = 100;
+
+/// What a descriptor of the adoption calls is on the fake kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AdoptFd {
+    /// A pidfd: the process it pins (pid and start time, so a reused pid is not it).
+    Pidfd(i32, Mono),
+    /// An end of a service's log pipe recovered through `pidfd_getfd` (`true` = write).
+    Pipe(u64, bool),
 }
 
 /// How a service notifies readiness.
@@ -199,6 +220,24 @@ pub(super) struct World {
     pub(super) log_dropped: usize,
     /// Print every event (`JOINT_SIM_TRACE=1`).
     pub(super) trace: bool,
+    /// Adoption's descriptors (pidfds, recovered pipe ends).
+    pub(super) adopt_fds: BTreeMap<i32, AdoptFd>,
+    /// runsv processes in their first turn (`Resume`, `Start`), and those whose log pipe is
+    /// now a recovered one (their own fresh pipe was closed by `TakeLogPipe`).
+    pub(super) first_turn: BTreeSet<i32>,
+    pub(super) pipe_taken: BTreeSet<i32>,
+    /// runsv processes that got a log pipe end back through `pidfd_getfd`.
+    pub(super) pipe_recovered: BTreeSet<i32>,
+    /// runsv processes that warned they could not take the log pipe back (nothing adopted).
+    pub(super) pipe_refused: BTreeSet<i32>,
+    /// Under [`JointPlant::ReusedPidLooksSame`]: the log pipe (service) a stranger's fd 1
+    /// shows, by pid.
+    pub(super) lying_pipe: BTreeMap<i32, u64>,
+    /// When the wall clock last stepped.
+    pub(super) clock_stepped: Option<Mono>,
+    /// Orphans taken over, and those left to runit's behaviour by reason.
+    pub(super) adopted: usize,
+    pub(super) left: BTreeMap<&'static str, usize>,
 }
 
 impl World {
@@ -222,6 +261,30 @@ impl World {
         if self.trace {
             let t = (self.now.mono.0 - T0.0) / 1_000_000;
             eprintln!("+{t} {x:?}");
+        }
+    }
+
+    /// `/proc/PID/stat` of a process on the fake kernel (fields 1-22; start time in
+    /// [`CLK_TCK`] ticks since boot).
+    pub(super) fn proc_stat(&self, pid: i32) -> Option<Vec<u8>> {
+        let p = self.procs.get(&pid)?;
+        let state = if p.zombie.is_some() {
+            'Z'
+        } else if p.stopped {
+            'T'
+        } else {
+            'S'
+        };
+        let ticks = p.started.0 / (1_000_000_000 / CLK_TCK);
+        let filler = "0 ".repeat(16);
+        Some(format!("{pid} (run) {state} {} {} {filler}{ticks} 0 0\n", p.parent, p.parent).into_bytes())
+    }
+
+    /// Whether the process a pidfd pins has ended (the pidfd polls readable).
+    pub(super) fn pidfd_ended(&self, fd: i32) -> bool {
+        match self.adopt_fds.get(&fd) {
+            Some(&AdoptFd::Pidfd(pid, started)) => self.procs.get(&pid).is_none_or(|p| p.started != started || p.zombie.is_some()),
+            _ => false,
         }
     }
 
