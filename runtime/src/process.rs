@@ -78,7 +78,14 @@ impl SpawnSpec {
     /// directory, exec; every failure with the exec message.
     pub fn plan(&self) -> ChildPlan {
         let fail = &self.exec_fail_msg;
-        let mut steps = Vec::new();
+        // Exactly as many steps as pushed below: a restart's transient allocations must
+        // fit in the heap runsv already has (docs/performance.md, "Footprint").
+        let count =
+            [self.stdin.is_some(), self.stdout.is_some(), self.close_stdout, self.extra_fd.is_some()].into_iter().filter(|&b| b).count()
+                + usize::from(self.new_session || self.new_pgrp)
+                + 1
+                + usize::from(self.chdir.is_some());
+        let mut steps = Vec::with_capacity(count);
         let fds = [(self.stdin, 0), (self.stdout, 1)];
         for (from, to) in fds.into_iter().filter_map(|(f, to)| f.map(|f| (f, to))) {
             steps.push(Step::Dup { from, to, fail: fail.clone() });
@@ -211,7 +218,12 @@ fn pointers(v: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 fn cstrings(v: &[Vec<u8>]) -> SysResult<Vec<CString>> {
-    v.iter().map(|b| sys::cstr(b)).collect()
+    // Pushed into an exact capacity (collecting a `Result` starts from a guess of 4).
+    let mut out = Vec::with_capacity(v.len());
+    for b in v {
+        out.push(sys::cstr(b)?);
+    }
+    Ok(out)
 }
 
 const WRITE_NEW: OFlag = OFlag::O_WRONLY.union(OFlag::O_NONBLOCK).union(OFlag::O_TRUNC).union(OFlag::O_CREAT);
