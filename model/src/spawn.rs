@@ -35,28 +35,88 @@ impl Signal {
     pub const PWR: Signal = Signal(30);
 }
 
+/// A set of signals (Linux numbers 1 to 64) as a bitmask: a plan's signal sets cost no
+/// allocation, so a supervisor's restart path does not grow its heap. Numbers outside
+/// 1..=64 are not signals and are left out (as `sigaddset` refuses them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignalSet(u64);
+
+impl SignalSet {
+    /// No signal.
+    pub const EMPTY: SignalSet = SignalSet(0);
+
+    /// The set of `signals`.
+    pub fn of(signals: &[Signal]) -> SignalSet {
+        signals.iter().copied().collect()
+    }
+
+    /// Adds `s` (a number outside 1..=64 is ignored).
+    pub fn insert(&mut self, s: Signal) {
+        if (1..=64).contains(&s.0) {
+            self.0 |= 1 << (s.0 - 1);
+        }
+    }
+
+    /// Whether `s` is in the set.
+    pub fn contains(self, s: Signal) -> bool {
+        (1..=64).contains(&s.0) && self.0 & (1 << (s.0 - 1)) != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The signals in ascending order.
+    pub fn iter(self) -> impl Iterator<Item = Signal> {
+        (1..=64).map(Signal).filter(move |&s| self.contains(s))
+    }
+
+    /// Both sets' signals.
+    pub fn union(self, other: SignalSet) -> SignalSet {
+        SignalSet(self.0 | other.0)
+    }
+}
+
+impl FromIterator<Signal> for SignalSet {
+    fn from_iter<I: IntoIterator<Item = Signal>>(iter: I) -> SignalSet {
+        let mut set = SignalSet::EMPTY;
+        set.extend(iter);
+        set
+    }
+}
+
+impl Extend<Signal> for SignalSet {
+    fn extend<I: IntoIterator<Item = Signal>>(&mut self, iter: I) {
+        for s in iter {
+            self.insert(s);
+        }
+    }
+}
+
 /// What the child does to its signal dispositions and mask, in this order: defaults,
 /// ignores, then the mask (cleared if asked, then unblock, then block).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SignalPlan {
     /// Back to the default disposition (a caught signal's handler would not survive exec
     /// anyway; an ignored one would).
-    pub default: Vec<Signal>,
+    pub default: SignalSet,
     /// Set to ignored (survives exec).
-    pub ignore: Vec<Signal>,
+    pub ignore: SignalSet,
     /// Start from an empty mask (stage scripts); otherwise the inherited mask is edited.
     pub clear_mask: bool,
     /// Removed from the mask.
-    pub unblock: Vec<Signal>,
+    pub unblock: SignalSet,
     /// Added to the mask.
-    pub block: Vec<Signal>,
+    pub block: SignalSet,
 }
 
 impl SignalPlan {
     /// runit's usual "uncatch and unblock" of the signals a parent handles: each back to
     /// its default and unblocked.
-    pub fn reset(signals: Vec<Signal>) -> SignalPlan {
-        SignalPlan { default: signals.clone(), unblock: signals, ..SignalPlan::default() }
+    pub fn reset(signals: impl IntoIterator<Item = Signal>) -> SignalPlan {
+        let set: SignalSet = signals.into_iter().collect();
+        SignalPlan { default: set, unblock: set, ..SignalPlan::default() }
     }
 }
 
@@ -164,13 +224,13 @@ pub struct ChildPlan {
 
 impl ChildPlan {
     /// The signals this plan blocks in the child (stage 2 and 3's SIGPWR, runit's quirk).
-    pub fn blocked(&self) -> Vec<Signal> {
-        self.signal_plans().flat_map(|p| p.block.iter().copied()).collect()
+    pub fn blocked(&self) -> SignalSet {
+        self.signal_plans().fold(SignalSet::EMPTY, |set, p| set.union(p.block))
     }
 
     /// The signals this plan sets to ignored.
-    pub fn ignored(&self) -> Vec<Signal> {
-        self.signal_plans().flat_map(|p| p.ignore.iter().copied()).collect()
+    pub fn ignored(&self) -> SignalSet {
+        self.signal_plans().fold(SignalSet::EMPTY, |set, p| set.union(p.ignore))
     }
 
     /// Whether the child starts a new session.
@@ -200,10 +260,19 @@ mod tests {
 
     #[test]
     fn reset_defaults_and_unblocks_the_same_signals() {
-        let p = SignalPlan::reset(alloc::vec![Signal::TERM, Signal::CHLD]);
-        assert_eq!(p.default, [Signal::TERM, Signal::CHLD]);
-        assert_eq!(p.unblock, [Signal::TERM, Signal::CHLD]);
+        let p = SignalPlan::reset([Signal::TERM, Signal::CHLD]);
+        assert_eq!(p.default, SignalSet::of(&[Signal::CHLD, Signal::TERM]));
+        assert_eq!(p.unblock, p.default);
         assert!(p.ignore.is_empty() && p.block.is_empty() && !p.clear_mask);
+    }
+
+    #[test]
+    fn signal_set_holds_1_to_64_in_order_and_drops_the_rest() {
+        let set: SignalSet = [Signal(64), Signal(0), Signal(1), Signal(65), Signal(-3), Signal(17), Signal(1)].into_iter().collect();
+        assert_eq!(set.iter().collect::<Vec<_>>(), [Signal(1), Signal(17), Signal(64)]);
+        assert!(set.contains(Signal(64)) && !set.contains(Signal(0)) && !set.contains(Signal(65)));
+        assert!(SignalSet::EMPTY.is_empty() && SignalSet::EMPTY.iter().next().is_none());
+        assert_eq!(SignalSet::of(&[Signal(2)]).union(SignalSet::of(&[Signal(3)])), SignalSet::of(&[Signal(3), Signal(2)]));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, IntoRawFd};
 
 use model::chpst::path::{after_failure, final_error, AfterFailure};
 use model::errno::Errno;
-use model::spawn::{ChildPlan, Exec, OpenHow, Signal, SignalPlan, Step};
+use model::spawn::{ChildPlan, Exec, OpenHow, SignalPlan, SignalSet, Step};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::{ForkResult, Pid};
@@ -44,8 +44,9 @@ pub struct SpawnSpec {
     pub new_pgrp: bool,
     /// Make the child a session leader.
     pub new_session: bool,
-    /// Signals to reset to default and unblock in the child.
-    pub reset_signals: Vec<i32>,
+    /// Signals to reset to default and unblock in the child (a bitmask: a restart
+    /// allocates no list for them).
+    pub reset_signals: SignalSet,
     /// Message prefix written to fd 2 before the errno text when exec fails.
     pub exec_fail_msg: Vec<u8>,
     /// Exit code of the child when setup or exec fails.
@@ -67,7 +68,7 @@ impl SpawnSpec {
             extra_fd: None,
             new_pgrp: false,
             new_session: false,
-            reset_signals: Vec::new(),
+            reset_signals: SignalSet::EMPTY,
             exec_fail_msg: Vec::new(),
             exec_fail_code: 111,
         })
@@ -77,7 +78,14 @@ impl SpawnSpec {
     /// directory, exec; every failure with the exec message.
     pub fn plan(&self) -> ChildPlan {
         let fail = &self.exec_fail_msg;
-        let mut steps = Vec::new();
+        // Exactly as many steps as pushed below: a restart's transient allocations must
+        // fit in the heap runsv already has (docs/performance.md, "Footprint").
+        let count =
+            [self.stdin.is_some(), self.stdout.is_some(), self.close_stdout, self.extra_fd.is_some()].into_iter().filter(|&b| b).count()
+                + usize::from(self.new_session || self.new_pgrp)
+                + 1
+                + usize::from(self.chdir.is_some());
+        let mut steps = Vec::with_capacity(count);
         let fds = [(self.stdin, 0), (self.stdout, 1)];
         for (from, to) in fds.into_iter().filter_map(|(f, to)| f.map(|f| (f, to))) {
             steps.push(Step::Dup { from, to, fail: fail.clone() });
@@ -93,7 +101,7 @@ impl SpawnSpec {
         } else if self.new_pgrp {
             steps.push(Step::NewProcessGroup);
         }
-        steps.push(Step::Signals(SignalPlan::reset(self.reset_signals.iter().map(|&s| Signal(s)).collect())));
+        steps.push(Step::Signals(SignalPlan::reset(self.reset_signals.iter())));
         if let Some(dir) = &self.chdir {
             steps.push(Step::Chdir { path: dir.as_bytes().to_vec(), fail: fail.clone() });
         }
@@ -166,7 +174,7 @@ pub fn fork_run(f: impl FnOnce()) -> SysResult<i32> {
 
 /// A step with its C strings and signal sets built (before `fork`).
 enum Prep<'a> {
-    Signals { default: &'a [Signal], ignore: &'a [Signal], clear_mask: bool, masks: Box<Masks> },
+    Signals(SignalPlan),
     NewSession,
     NewProcessGroup,
     Dup { from: i32, to: i32, fail: &'a [u8] },
@@ -176,12 +184,6 @@ enum Prep<'a> {
     Open { path: CString, flags: OFlag, to: i32, create_empty: Option<&'a [u8]>, fail: &'a [u8], move_fail: &'a [u8] },
     ControllingTerminal { path: CString, warn: &'a [u8] },
     Say(&'a [u8]),
-}
-
-/// The sets a signal step unblocks and blocks.
-struct Masks {
-    unblock: libc::sigset_t,
-    block: libc::sigset_t,
 }
 
 /// A plan ready for the child: nothing in it allocates when run.
@@ -196,13 +198,15 @@ struct Prepared<'a> {
     fail_exit: i32,
 }
 
-fn sigset(sigs: &[Signal]) -> libc::sigset_t {
+/// The C set of `sigs`, built on the stack (sigemptyset and sigaddset are
+/// async-signal-safe, so the child builds its masks itself and nothing is allocated).
+fn sigset(sigs: SignalSet) -> libc::sigset_t {
     // SAFETY: sigemptyset/sigaddset write into a local set (an invalid number is refused
     // with EINVAL and changes nothing).
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for s in sigs {
+        for s in sigs.iter() {
             libc::sigaddset(&mut set, s.0);
         }
         set
@@ -214,7 +218,12 @@ fn pointers(v: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 fn cstrings(v: &[Vec<u8>]) -> SysResult<Vec<CString>> {
-    v.iter().map(|b| sys::cstr(b)).collect()
+    // Pushed into an exact capacity (collecting a `Result` starts from a guess of 4).
+    let mut out = Vec::with_capacity(v.len());
+    for b in v {
+        out.push(sys::cstr(b)?);
+    }
+    Ok(out)
 }
 
 const WRITE_NEW: OFlag = OFlag::O_WRONLY.union(OFlag::O_NONBLOCK).union(OFlag::O_TRUNC).union(OFlag::O_CREAT);
@@ -224,12 +233,7 @@ impl<'a> Prepared<'a> {
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
             steps.push(match step {
-                Step::Signals(p) => Prep::Signals {
-                    default: &p.default,
-                    ignore: &p.ignore,
-                    clear_mask: p.clear_mask,
-                    masks: Box::new(Masks { unblock: sigset(&p.unblock), block: sigset(&p.block) }),
-                },
+                Step::Signals(p) => Prep::Signals(*p),
                 Step::NewSession => Prep::NewSession,
                 Step::NewProcessGroup => Prep::NewProcessGroup,
                 Step::Dup { from, to, fail } => Prep::Dup { from: *from, to: *to, fail },
@@ -297,24 +301,25 @@ impl<'a> Prepared<'a> {
 
     fn step(&self, step: &Prep) {
         match step {
-            Prep::Signals { default, ignore, clear_mask, masks } => {
-                // SAFETY: signal(2) with SIG_DFL/SIG_IGN installs no handler; the sets were
-                // built before fork. Raw libc: nix's Signal cannot name real-time signals.
+            Prep::Signals(SignalPlan { default, ignore, clear_mask, unblock, block }) => {
+                // SAFETY: signal(2) with SIG_DFL/SIG_IGN installs no handler; the C sets
+                // are built on the stack. Raw libc: nix's Signal cannot name real-time
+                // signals.
                 unsafe {
                     // A caught signal needs no reset: `execve` resets it, and until then
                     // its handler takes the default action in a child.
                     for s in default.iter().filter(|s| !crate::signals::is_caught(s.0)) {
                         libc::signal(s.0, libc::SIG_DFL);
                     }
-                    for s in *ignore {
+                    for s in ignore.iter() {
                         libc::signal(s.0, libc::SIG_IGN);
                     }
                     if *clear_mask {
-                        let empty = sigset(&[]);
+                        let empty = sigset(SignalSet::EMPTY);
                         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
                     }
-                    libc::sigprocmask(libc::SIG_UNBLOCK, &masks.unblock, std::ptr::null_mut());
-                    libc::sigprocmask(libc::SIG_BLOCK, &masks.block, std::ptr::null_mut());
+                    libc::sigprocmask(libc::SIG_UNBLOCK, &sigset(*unblock), std::ptr::null_mut());
+                    libc::sigprocmask(libc::SIG_BLOCK, &sigset(*block), std::ptr::null_mut());
                 }
                 crate::signals::reset_reserved_in_child();
             }

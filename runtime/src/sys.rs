@@ -4,7 +4,7 @@
 
 use std::ffi::{CStr, CString};
 use std::os::fd::{BorrowedFd, IntoRawFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use model::errno::Errno;
@@ -165,11 +165,18 @@ pub fn symlink(target: &CStr, link: &CStr) -> SysResult<()> {
 
 /// `readlink(2)` of at most `max` bytes; `ENAMETOOLONG` if the target does not fit
 /// (runit uses a 256-byte buffer for `supervise` links).
+/// The buffer is exactly `max` bytes (nix's would be `PATH_MAX`: a 4 KiB allocation that
+/// alone pushed runsv's start-up heap onto a third page).
 pub fn readlink(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
-    let target = nx(nix::fcntl::readlink(path))?.into_vec();
-    if target.len() >= max {
+    let mut target: Vec<u8> = Vec::with_capacity(max);
+    // SAFETY: readlink writes at most `max` bytes into the buffer's capacity.
+    let n = unsafe { libc::readlink(path.as_ptr(), target.as_mut_ptr().cast(), max) };
+    let n = usize::try_from(n).map_err(|_| last_errno())?;
+    if n >= max {
         return Err(Errno::ENAMETOOLONG);
     }
+    // SAFETY: the kernel wrote `n` (< max) bytes.
+    unsafe { target.set_len(n) };
     Ok(target)
 }
 

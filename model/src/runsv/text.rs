@@ -8,7 +8,8 @@ use crate::errno::Errno;
 use crate::msg;
 
 fn prefix(dir: &[u8], kind: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(dir.len() + 20);
+    // Room for the kind and what most messages append (no reallocation on a restart).
+    let mut p = Vec::with_capacity(6 + dir.len() + kind.len() + 32);
     p.extend_from_slice(b"runsv ");
     p.extend_from_slice(dir);
     p.extend_from_slice(kind);

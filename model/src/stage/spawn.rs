@@ -15,7 +15,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
-use crate::spawn::{ChildPlan, Exec, Signal, SignalPlan, Step};
+use crate::spawn::{ChildPlan, Exec, Signal, SignalPlan, SignalSet, Step};
 
 use super::msg::{self, Msg, Paths};
 use super::{Script, StageId};
@@ -35,21 +35,21 @@ fn prefix(m: Msg, paths: &Paths) -> Vec<u8> {
 pub fn script_plan(script: Script, paths: &Paths) -> ChildPlan {
     let path = paths.script(script).to_vec();
     let mut steps = Vec::new();
-    let mut signals = SignalPlan { default: vec![Signal::HUP, Signal::PIPE, Signal::TERM], ..SignalPlan::default() };
+    let mut signals = SignalPlan { default: SignalSet::of(&[Signal::HUP, Signal::PIPE, Signal::TERM]), ..SignalPlan::default() };
     match script {
         Script::Stage(StageId::One) => {
             steps.push(Step::ControllingTerminal { path: paths.console.clone(), warn: prefix(Msg::ConsoleFailed(Errno(0)), paths) })
         }
         Script::Stage(StageId::Two | StageId::Three) => {
             steps.push(Step::NewSession);
-            signals.block.push(Signal::PWR);
+            signals.block.insert(Signal::PWR);
         }
         Script::CtrlAltDel => {}
     }
     if let Script::Stage(_) = script {
         signals.clear_mask = true;
         signals.default.extend([Signal::CHLD, Signal::INT]);
-        signals.ignore.push(Signal::CONT);
+        signals.ignore.insert(Signal::CONT);
     }
     steps.push(Step::Signals(signals));
     steps.push(Step::Say(msg::line(Msg::EnterStage(script), paths)));
@@ -85,7 +85,7 @@ mod tests {
         for s in [TWO, THREE] {
             let p = plan(s);
             assert!(p.new_session());
-            assert_eq!(p.blocked(), [Signal::PWR]);
+            assert_eq!(p.blocked(), SignalSet::of(&[Signal::PWR]));
             assert!(!p.steps.iter().any(|s| matches!(s, Step::ControllingTerminal { .. })));
         }
     }
@@ -94,16 +94,16 @@ mod tests {
     fn stages_ignore_cont_and_clear_the_mask_ctrlaltdel_does_not() {
         for s in [ONE, TWO, THREE] {
             let p = plan(s);
-            assert_eq!(p.ignored(), [Signal::CONT]);
+            assert_eq!(p.ignored(), SignalSet::of(&[Signal::CONT]));
             let Some(Step::Signals(sp)) = p.steps.iter().find(|s| matches!(s, Step::Signals(_))) else { panic!("no signal step") };
             assert!(sp.clear_mask);
-            assert_eq!(sp.default, [Signal::HUP, Signal::PIPE, Signal::TERM, Signal::CHLD, Signal::INT]);
+            assert_eq!(sp.default, SignalSet::of(&[Signal::HUP, Signal::PIPE, Signal::TERM, Signal::CHLD, Signal::INT]));
         }
         let p = plan(Script::CtrlAltDel);
         assert_eq!(
             p.steps,
             [
-                Step::Signals(SignalPlan { default: vec![Signal::HUP, Signal::PIPE, Signal::TERM], ..SignalPlan::default() }),
+                Step::Signals(SignalPlan { default: SignalSet::of(&[Signal::HUP, Signal::PIPE, Signal::TERM]), ..SignalPlan::default() }),
                 Step::Say(b"- runit: enter stage: /etc/runit/ctrlaltdel\n".to_vec())
             ]
         );

@@ -8,11 +8,12 @@
 //! O_WRONLY|O_NONBLOCK)` succeeds exactly while runsv runs).
 
 use std::collections::VecDeque;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 
 use model::errno::Errno;
 use model::runsv::text::{self, StatusFile, WriteStep};
 use model::runsv::{Action, Backoff, Config, ControlOutcome, Input, Program, Resume, Runsv, Sig, Slot, Stop};
+use model::spawn::Signal;
 use model::svcfiles::{self, SvcFile};
 
 use super::runsv_adopt::AdoptIo;
@@ -110,6 +111,20 @@ pub struct RunsvIo<O: Syscalls = Real> {
 
 fn c(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
+}
+
+/// The temporary name and the name of a status file of `slot`, as constants: a status
+/// update (one per start, exit and command) builds no path on the heap.
+fn status_paths(slot: Slot, file: StatusFile) -> (&'static CStr, &'static CStr) {
+    match (slot, file) {
+        (Slot::Log, StatusFile::Pid) => (c"log/supervise/pid.new", c"log/supervise/pid"),
+        (Slot::Log, StatusFile::Stat) => (c"log/supervise/stat.new", c"log/supervise/stat"),
+        (Slot::Log, StatusFile::Status) => (c"log/supervise/status.new", c"log/supervise/status"),
+        (_, StatusFile::Ext) => (c"supervise/status.ext.new", c"supervise/status.ext"),
+        (_, StatusFile::Pid) => (c"supervise/pid.new", c"supervise/pid"),
+        (_, StatusFile::Stat) => (c"supervise/stat.new", c"supervise/stat"),
+        (_, StatusFile::Status) => (c"supervise/status.new", c"supervise/status"),
+    }
 }
 
 /// `mkdir(name, 0700)`, or if it exists as a symlink, create its (one-level) target.
@@ -324,7 +339,7 @@ impl<O: Syscalls> RunsvIo<O> {
         }
         let _ = slot;
         spec.new_pgrp = own_group;
-        spec.reset_signals = CORE_SIGNALS.iter().chain(&self.handled.stray_unblock).copied().collect();
+        spec.reset_signals = CORE_SIGNALS.iter().chain(&self.handled.stray_unblock).map(|&s| Signal(s)).collect();
         spec.exec_fail_msg = fail;
         spec.exec_fail_code = 111;
         let pid = self.os.spawn(&spec).map(|p| p as u32);
@@ -347,7 +362,7 @@ impl<O: Syscalls> RunsvIo<O> {
         spec.stdout = self.log_pipe.map(|(_, w)| w);
         // runit's quirk: override scripts run with SIGTERM and SIGCHLD blocked. Only the
         // stray signals (which runit does not block) are unblocked.
-        spec.reset_signals = self.handled.stray_unblock.clone();
+        spec.reset_signals = self.handled.stray_unblock.iter().map(|&s| Signal(s)).collect();
         spec.exec_fail_msg = text::control_exec_failed(&self.dir);
         let pid = match self.os.spawn(&spec) {
             Ok(p) => p,
@@ -360,21 +375,16 @@ impl<O: Syscalls> RunsvIo<O> {
     }
 
     fn write_status(&mut self, slot: Slot, pid: Option<&[u8]>, stat: &[u8], status: &[u8], ext: Option<&[u8]>) {
-        let sup = if slot == Slot::Log { "log/supervise" } else { "supervise" };
-        let mut files: Vec<(StatusFile, String, &[u8])> = Vec::with_capacity(4);
-        if let Some(p) = pid {
-            files.push((StatusFile::Pid, format!("{sup}/pid"), p));
-        }
-        files.push((StatusFile::Stat, format!("{sup}/stat"), stat));
         // The record is always the main slot's file, renamed in just before `status`.
-        if let Some(x) = ext {
-            files.push((StatusFile::Ext, "supervise/status.ext".into(), x));
-        }
-        files.push((StatusFile::Status, format!("{sup}/status"), status));
-        for (file, name, bytes) in files {
-            let tmp = c(&format!("{name}.new"));
-            let dest = c(&name);
-            if let Err(e) = self.os.write_atomic(&tmp, &dest, bytes) {
+        let files = [
+            pid.map(|p| (StatusFile::Pid, p)),
+            Some((StatusFile::Stat, stat)),
+            ext.map(|x| (StatusFile::Ext, x)),
+            Some((StatusFile::Status, status)),
+        ];
+        for (file, bytes) in files.into_iter().flatten() {
+            let (tmp, dest) = status_paths(slot, file);
+            if let Err(e) = self.os.write_atomic(tmp, dest, bytes) {
                 let step = match e {
                     AtomicWriteError::Open(e) => WriteStep::Open(e),
                     AtomicWriteError::Write(e) => WriteStep::Write(e),
