@@ -71,3 +71,27 @@ fn term_with_a_processor_failing_on_the_full_disk_still_exits() {
     assert_eq!(sim.exited, Some(0), "phase {}: {}", sim.m.phase(), String::from_utf8_lossy(&sim.stderr));
     assert!(String::from_utf8_lossy(&sim.stderr).contains("svlogd: warning: processor failed after sigterm, not restarted: d0\n"));
 }
+
+#[test]
+fn term_while_current_cannot_be_created_reports_every_held_byte() {
+    // Found by the joint simulation (kill-runsv soak, seed 1002087): a rotation whose new
+    // `current` cannot be created, given up after SIGTERM, dropped the bytes waiting for
+    // that rotation without counting them.
+    let mut sim = Sim::new(&[], &["s20\n"]);
+    sim.pending = b"aaaaaaaa\nbbbbbbbb\ncccccccc\n".to_vec();
+    sim.open_fails = true;
+    sim.event(&Event::Data(100));
+    assert!(sim.m.is_paused(), "not paused: {}", String::from_utf8_lossy(&sim.stderr));
+    sim.event(&Event::Term);
+    assert_eq!(sim.exited, Some(0), "phase {}: {}", sim.m.phase(), String::from_utf8_lossy(&sim.stderr));
+    let on_disk: usize = sim.dirs[0].files.iter().filter(|(name, _)| name[..] != b"config"[..]).map(|(_, f)| f.len()).sum();
+    let held = sim.consumed - on_disk;
+    assert!(held > 0, "nothing held: the test no longer reaches the give-up");
+    let err = String::from_utf8_lossy(&sim.stderr);
+    assert!(err.contains("svlogd: warning: unable to create new current: d0: "), "{err}");
+    assert!(
+        err.ends_with(&format!("svlogd: warning: dropped {held} bytes after sigterm: d0\n")),
+        "held {held} (read {}, on disk {on_disk}): {err}",
+        sim.consumed
+    );
+}

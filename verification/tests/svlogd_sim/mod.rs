@@ -73,6 +73,8 @@ pub struct Sim {
     pub armed: Option<usize>,
     pub exited: Option<i32>,
     pub enospc: bool,
+    /// Opening (creating) `current` fails with EMFILE while set.
+    pub open_fails: bool,
     pub procs: Vec<(i32, usize, LogName)>,
     pub next_pid: i32,
     pub violations: Vec<String>,
@@ -108,6 +110,7 @@ impl Sim {
             armed: None,
             exited: None,
             enospc: false,
+            open_fails: false,
             procs: Vec::new(),
             next_pid: 100,
             violations: Vec::new(),
@@ -178,6 +181,9 @@ impl Sim {
                 }
             }
             Action::OpenCurrent { dir } => {
+                if self.open_fails {
+                    return Some(Input::Done(Err(Errno::EMFILE)));
+                }
                 let d = &mut self.dirs[dir];
                 if !d.files.contains_key(&b"current"[..]) {
                     d.files.insert(b"current".to_vec(), Vec::new());

@@ -528,10 +528,12 @@ impl Logger {
             }
             Some(Step::OpenCurrent(d, _)) => {
                 // No `current`: the directory is given up (its lock freed), like one
-                // that failed to open; what it held is dropped.
-                self.queue.retain(|s| !matches!(s, Step::ChmodCurrent(x, _) | Step::Opened(x, _) if *x == d));
-                let n = self.dirs[d].batch.len();
+                // that failed to open; what it held is dropped: its batch, what waited
+                // for the rotation, and what was read and not yet placed.
+                self.queue.retain(|s| !matches!(s, Step::ChmodCurrent(x, _) | Step::Opened(x, _) | Step::Carry(x) if *x == d));
+                let n = self.held_for(d);
                 self.dirs[d].batch.clear();
+                self.dirs[d].carry.clear();
                 if self.dirs[d].open {
                     let name = self.dirs[d].name.clone();
                     self.info(&[b"close: ", &name]);
@@ -553,6 +555,17 @@ impl Logger {
             }
             _ => {}
         }
+    }
+
+    /// The bytes directory `d` would still receive from what was read: its batch, what
+    /// waits for a rotation, and (unless patterns or UDP decide line by line) the line
+    /// being collected and the input not yet placed.
+    fn held_for(&self, d: usize) -> usize {
+        let dir = &self.dirs[d];
+        let queued = dir.batch.len() + dir.carry.iter().map(|(b, _)| b.len()).sum::<usize>();
+        let every_line = dir.cfg.inst.is_empty() && !dir.cfg.udp_only && dir.cfg.udp.port == 0;
+        let unplaced = if every_line { self.collect.len() + self.input.len().saturating_sub(self.pos) } else { 0 };
+        queued + unplaced
     }
 
     fn stamp_now(&mut self) -> ([u8; 26], usize) {

@@ -244,7 +244,10 @@ impl Logger {
             return false;
         }
         let line_complete = !self.collecting && !self.in_rest;
-        if self.eof || (self.exit_asap && line_complete) {
+        // After SIGTERM with every directory given up nothing could take more input:
+        // leave it in the pipe for the next svlogd rather than read it into nowhere.
+        let nowhere = self.exit_asap && !self.dirs.iter().any(|d| d.open);
+        if self.eof || (self.exit_asap && line_complete) || nowhere {
             self.start_shutdown();
             return false;
         }
