@@ -64,3 +64,24 @@ fn term_before_start_waits_for_start() {
     assert!(!h.m.is_done(), "not started: no shutdown yet: {:?}", h.actions);
     assert!(h.actions.is_empty(), "{:?}", h.actions);
 }
+
+/// runit resets a directory's `+`/`-` selection when SIGHUP reopens it but not its `e`/`E`
+/// stderr choice, and matches only when patterns remain: after a HUP to a config without
+/// patterns, a directory whose last line matched `e` copies every line to stderr (Debian's
+/// svlogd 2.1.2 does: config `e*`, `one`, HUP with no config, `two`, `three` -> all three on
+/// stderr). So the verbatim bulk path must stay off while that choice is set (kills
+/// `d.to_stderr || !d.carry.is_empty()` -> `&&` in `bulk`, which wrote the lines without
+/// their stderr copies).
+#[test]
+fn stderr_choice_outlives_a_hup_that_drops_the_patterns() {
+    let faults = Faults { config: Some(b"e*\n".to_vec()), ..Faults::default() };
+    let mut h = Harness::new(&["svlogd", "d"], faults);
+    h.feed(Input::Start);
+    h.feed(Input::Data(b"one\n".to_vec()));
+    assert_eq!(h.stderr, b"one\n".to_vec());
+    h.faults.config = None;
+    h.feed(Input::Signal(model::svlogd::logger::Sig::Hup));
+    h.feed(Input::Data(b"two\nthree\n".to_vec()));
+    assert_eq!(String::from_utf8_lossy(&h.stderr), "one\ntwo\nthree\n");
+    assert_eq!(h.written.concat(), b"one\ntwo\nthree\n".to_vec());
+}
