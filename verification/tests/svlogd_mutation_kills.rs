@@ -85,3 +85,21 @@ fn stderr_choice_outlives_a_hup_that_drops_the_patterns() {
     assert_eq!(String::from_utf8_lossy(&h.stderr), "one\ntwo\nthree\n");
     assert_eq!(h.written.concat(), b"one\ntwo\nthree\n".to_vec());
 }
+
+/// runit's matcher reads the byte after the line in its line buffer for a `+c` at the
+/// line's end, and that buffer holds every earlier line, whatever the config was: after
+/// `ab` under `-zzz`, a HUP to `-a+b` deselects the line `a` (the stale `b`), as Debian's
+/// svlogd 2.1.2 does (`ab` and `c` in `current`, not `a`). The shadow buffer used to be
+/// kept only while some directory had a `+` pattern, so it missed `ab` (this removed the
+/// surviving mutant `open && has_plus` -> `||` in `distribute`, with the gate itself).
+#[test]
+fn stale_byte_survives_a_hup_that_adds_a_plus_pattern() {
+    let faults = Faults { config: Some(b"-zzz\n".to_vec()), ..Faults::default() };
+    let mut h = Harness::new(&["svlogd", "d"], faults);
+    h.feed(Input::Start);
+    h.feed(Input::Data(b"ab\n".to_vec()));
+    h.faults.config = Some(b"-a+b\n".to_vec());
+    h.feed(Input::Signal(model::svlogd::logger::Sig::Hup));
+    h.feed(Input::Data(b"a\nc\n".to_vec()));
+    assert_eq!(String::from_utf8_lossy(&h.written.concat()), "ab\nc\n");
+}
