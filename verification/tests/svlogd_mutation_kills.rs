@@ -161,8 +161,9 @@ fn stderr_text(log: &[Action]) -> String {
 
 /// After SIGTERM, a `current` that still cannot be opened gives its directory up (closed,
 /// its lock freed) instead of pausing forever, and with nothing held it reports no dropped
-/// bytes (kills the deleted `OpenCurrent` arm of `give_up`, and `n > 0` -> `>=` there,
-/// which reported "dropped 0 bytes").
+/// bytes and goes on with no `current` to chmod (kills the deleted `OpenCurrent` arm of
+/// `give_up`, which left the open's later steps queued, and `n > 0` -> `>=` there, which
+/// reported "dropped 0 bytes").
 #[test]
 fn term_gives_up_a_current_that_cannot_be_opened() {
     let mut m = logger(&["svlogd", "d"]);
@@ -183,6 +184,7 @@ fn term_gives_up_a_current_that_cannot_be_opened() {
     assert!(err.contains("svlogd: warning: unable to open current: d: "), "{err}");
     assert!(!err.contains("dropped"), "nothing was held: {err}");
     assert!(log.iter().any(|a| matches!(a, Action::CloseDir { dir: 0 })), "{log:?}");
+    assert!(!log.iter().any(|a| matches!(a, Action::ChmodCurrent { .. })), "no current was opened to chmod: {log:?}");
 }
 
 /// A rotated file is named after the wall clock at the rotation (runit's `fmt_taia` of
