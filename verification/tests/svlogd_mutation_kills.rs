@@ -244,3 +244,51 @@ fn obligations_are_answered_only_by_their_reply() {
         assert!(!<Logger as Machine>::answers(owed, &Input::Tick), "{owed:?} answered by a tick");
     }
 }
+
+/// The `.u` file a running processor reads is never the file a full disk deletes, even
+/// when it is the oldest name (kills `protected -> Some(Default::default())`, which
+/// protected no real name).
+#[test]
+fn a_busy_processors_input_is_not_deleted_on_a_full_disk() {
+    let mut m = logger(&["svlogd", "d"]);
+    let now = Harness::new(&["svlogd", "d"], Faults::default()).now;
+    let mut log = Vec::new();
+    let input: std::cell::Cell<Option<[u8; 27]>> = std::cell::Cell::new(None);
+    let full = std::cell::Cell::new(true);
+    let mut answer = |a: &Action| match a {
+        Action::ReadConfig { .. } => Some(Input::ConfigRead(Ok(Some(b"N1\n!cat\n".to_vec())))),
+        Action::OpenCurrent { .. } => Some(Input::Done(Ok(()))),
+        Action::StartProcessor { input: u, .. } => {
+            input.set(Some(*u));
+            Some(Input::Spawned(Ok(4242)))
+        }
+        Action::Write { bytes, .. } if input.get().is_some() && full.replace(false) => {
+            Some(Input::Wrote { result: Err(Errno::ENOSPC), written: 0, buf: bytes.clone() })
+        }
+        Action::ScanDir { .. } => {
+            // With the processor running, its input is the oldest name, two newer files.
+            let mut names = Vec::new();
+            if let Some(u) = input.get() {
+                names.push(u);
+                for last in [b'e', b'f'] {
+                    let mut n = u;
+                    n[17..25].copy_from_slice(b"fffffff0");
+                    n[24] = last;
+                    n[26] = b's';
+                    names.push(n);
+                }
+            }
+            Some(Input::Scanned(Ok(names)))
+        }
+        a => current_unopenable(a),
+    };
+    drive(&mut m, now, Input::Start, &mut answer, &mut log);
+    drive(&mut m, now, Input::Data(b"one\n".to_vec()), &mut answer, &mut log);
+    drive(&mut m, now, Input::Signal(model::svlogd::logger::Sig::Alrm), &mut answer, &mut log);
+    let u = input.get().expect("the rotation started the processor");
+    drive(&mut m, now, Input::Data(b"two\n".to_vec()), &mut answer, &mut log);
+    assert!(!full.get(), "the disk was full once: {log:?}");
+    let unlinked: Vec<[u8; 27]> = log.iter().filter_map(|a| if let Action::Unlink { name, .. } = a { Some(*name) } else { None }).collect();
+    assert_eq!(unlinked.len(), 1, "one file deleted for room: {log:?}");
+    assert_ne!(unlinked[0], u, "the busy processor's input was deleted: {log:?}");
+}
