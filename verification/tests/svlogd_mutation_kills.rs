@@ -292,3 +292,28 @@ fn a_busy_processors_input_is_not_deleted_on_a_full_disk() {
     assert_eq!(unlinked.len(), 1, "one file deleted for room: {log:?}");
     assert_ne!(unlinked[0], u, "the busy processor's input was deleted: {log:?}");
 }
+
+/// The `t` rotation deadline is offered as a wake-up only while the logger waits for input:
+/// while a write is owed it is not (a deadline that passed then would wake the loop for
+/// nothing, over and over) (kills `armed && open` -> `||` in `poll_deadline`).
+#[test]
+fn time_deadline_only_while_waiting_for_input() {
+    let mut m = logger(&["svlogd", "d"]);
+    let now = Harness::new(&["svlogd", "d"], Faults::default()).now;
+    let mut log = Vec::new();
+    let mut answer = |a: &Action| match a {
+        Action::ReadConfig { .. } => Some(Input::ConfigRead(Ok(Some(b"t60\n".to_vec())))),
+        Action::OpenCurrent { .. } => Some(Input::Done(Ok(()))),
+        Action::Write { .. } => None,
+        a => current_unopenable(a),
+    };
+    drive(&mut m, now, Input::Start, &mut answer, &mut log);
+    let deadline = m.poll_deadline();
+    assert!(deadline.is_some(), "waiting for input with t60: a deadline");
+    drive(&mut m, now, Input::Data(b"one\n".to_vec()), &mut answer, &mut log);
+    let Some(Action::Write { bytes, .. }) = log.last().cloned() else { panic!("a write is owed: {log:?}") };
+    assert_eq!(m.poll_deadline(), None, "a write is owed: no wake-up for the t deadline");
+    let wrote = Input::Wrote { result: Ok(()), written: bytes.len(), buf: bytes };
+    drive(&mut m, now, wrote, &mut answer, &mut log);
+    assert_eq!(m.poll_deadline(), deadline, "waiting for input again");
+}
