@@ -45,14 +45,11 @@ pub fn pmatch_raw(pattern: &[u8], text: &[u8], stale: u8) -> bool {
                 if here != run {
                     return false;
                 }
-                loop {
-                    if s == text.len() {
-                        return true;
-                    }
-                    if text[s] != run {
-                        break;
-                    }
-                    s += 1;
+                // Over the run (none when `here` was the stale byte); a text that ends
+                // inside it matches.
+                s += text[s..].iter().take_while(|&&b| b == run).count();
+                if s == text.len() {
+                    return true;
                 }
             }
             _ => {

@@ -120,16 +120,14 @@ impl Logger {
         let stamp = self.line_stamp;
         let st = &stamp.0[..stamp.1];
         let mut sends = VecDeque::new();
-        let mut stale = 0;
-        if self.dirs.iter().any(|d| d.open && d.has_plus) {
-            // Grown on demand (never zero-filled up to a huge `-l` at once); bytes no
-            // line has reached yet read as NUL, as freshly allocated memory would.
-            if self.linebuf.len() < line.len() {
-                self.linebuf.resize(line.len(), 0);
-            }
-            self.linebuf[..line.len()].copy_from_slice(line);
-            stale = if line.len() < self.s.line_max { self.linebuf.get(line.len()).copied().unwrap_or(0) } else { 0 };
+        // runit's line buffer, kept for every line handled here (a SIGHUP can bring in a
+        // `+` pattern that reads it). Grown on demand (never zero-filled up to a huge `-l`
+        // at once); bytes no line has reached yet read as NUL, as fresh memory would.
+        if self.linebuf.len() < line.len() {
+            self.linebuf.resize(line.len(), 0);
         }
+        self.linebuf[..line.len()].copy_from_slice(line);
+        let stale = if line.len() < self.s.line_max { self.linebuf.get(line.len()).copied().unwrap_or(0) } else { 0 };
         for d in 0..self.dirs.len() {
             if !self.dirs[d].open {
                 continue;

@@ -237,8 +237,6 @@ struct Dir {
     to_stderr: bool,
     /// runit's instruction list over `cfg.inst`: (kind, offset of the pattern).
     instr: Vec<(PatternKind, usize)>,
-    /// Some pattern has a `+` (which can read runit's stale line-buffer byte).
-    has_plus: bool,
 }
 
 /// Queued work, executed in order; each step issues at most one obligation.
@@ -305,7 +303,8 @@ pub struct Logger {
     line_stamp: ([u8; 26], usize),
     stamp_cache: Option<(Wall, [u8; 26], usize)>,
     udp_line: Option<UdpLine>,
-    /// A shadow of runit's `-l`-byte line buffer, kept while a `+` pattern exists.
+    /// A shadow of runit's `-l`-byte line buffer, for `+` patterns' stale byte: every line
+    /// handled one by one (the verbatim `bulk` path, taken only without patterns, skips it).
     linebuf: Vec<u8>,
     armed: bool,
     armed_max: usize,
@@ -355,7 +354,6 @@ impl Logger {
                 sel: true,
                 to_stderr: false,
                 instr: Vec::new(),
-                has_plus: false,
             })
             .collect();
         Logger {

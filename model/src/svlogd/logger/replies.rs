@@ -102,7 +102,6 @@ impl Logger {
                 let dir = &mut self.dirs[d];
                 dir.cfg = Config::default();
                 dir.instr.clear();
-                dir.has_plus = false;
                 dir.size = 0;
                 dir.sel = true;
                 dir.deadline = None;
@@ -136,7 +135,6 @@ impl Logger {
                 self.dirs[d].deadline = (t > 0).then(|| self.now.mono + Span::from_secs(t));
                 let dir = &mut self.dirs[d];
                 dir.instr = config::instructions(&dir.cfg.inst);
-                dir.has_plus = dir.cfg.inst.contains(&b'+');
             }
         }
         self.queue.push_front(Step::StatCurrent(d));
