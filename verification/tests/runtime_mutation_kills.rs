@@ -254,3 +254,127 @@ fn title_mem_overwrites_the_argument_in_place() {
     assert_eq!(after, expect, "only argv[{last}] changed, within its length");
     assert_eq!(cmdline(), before, "restored");
 }
+
+/// A kernel that only queues sd_notify datagrams and answers `/proc` parent lookups:
+/// enough to drive [`runtime::exec::runsv_ready::ReadyIo::gather`] directly. Every other
+/// call fails with ENOSYS (the readiness reader never makes them).
+#[derive(Default)]
+struct NotifyOnly {
+    queue: std::collections::VecDeque<runtime::os::Datagram>,
+    parents: std::collections::BTreeMap<i32, i32>,
+}
+
+impl Syscalls for NotifyOnly {
+    fn spawn(&mut self, _: &runtime::process::SpawnSpec) -> Result<i32, model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn wait_pid(&mut self, _: i32) -> Result<i32, model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn reap_nohang(&mut self) -> Option<runtime::process::Reaped> {
+        None
+    }
+    fn kill(&mut self, _: i32, _: i32) -> Result<(), model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn stat_mode(&mut self, _: &std::ffi::CStr) -> Result<u32, model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn open_read(&mut self, _: &std::ffi::CStr) -> Result<i32, model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn read(&mut self, _: i32, _: &mut [u8]) -> Result<usize, model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn close(&mut self, _: i32) -> Result<(), model::errno::Errno> {
+        Ok(())
+    }
+    fn write_atomic(&mut self, _: &std::ffi::CStr, _: &std::ffi::CStr, _: &[u8]) -> Result<(), runtime::fs::AtomicWriteError> {
+        Ok(())
+    }
+    fn write_stderr(&mut self, _: &[u8]) {}
+    fn pipe(&mut self) -> Result<(i32, i32), model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn set_nonblock(&mut self, _: i32) -> Result<(), model::errno::Errno> {
+        Err(model::errno::Errno(libc::ENOSYS))
+    }
+    fn recv_datagram(&mut self, _: i32) -> Option<runtime::os::Datagram> {
+        self.queue.pop_front()
+    }
+    fn parent_of(&mut self, pid: i32) -> Option<i32> {
+        self.parents.get(&pid).copied()
+    }
+}
+
+const SOCKET: i32 = 7;
+
+fn woke(readable: bool) -> runtime::driver::Woke {
+    runtime::driver::Woke {
+        ready: vec![runtime::wait::Ready { fd: SOCKET, readable, writable: false }],
+        signals: runtime::latch::SignalSet::default(),
+        deadline_passed: false,
+    }
+}
+
+fn datagram(pid: i32) -> runtime::os::Datagram {
+    runtime::os::Datagram { payload: b"READY=1".to_vec(), pid: Some(pid), fds: 0, truncated: false }
+}
+
+fn senders(out: &std::collections::VecDeque<model::runsv::Input>) -> Vec<Option<model::readiness::Sender>> {
+    out.iter()
+        .map(|i| match i {
+            model::runsv::Input::Notify { sender, .. } => sender.clone(),
+            other => panic!("not a notification: {other:?}"),
+        })
+        .collect()
+}
+
+/// runsv accepts a notification from the child's descendants, so each datagram carries
+/// the sender's ancestry: parent, grandparent, … up to pid 1, stopping where a parent
+/// is unknown or 0, and at most `ANCESTRY_MAX` long.
+#[test]
+fn notify_carries_the_senders_ancestry() {
+    use model::readiness::notify::ANCESTRY_MAX;
+    use model::readiness::Sender;
+    let mut os = NotifyOnly::default();
+    os.parents.extend([(500, 400), (400, 300), (300, 1), (1, 0), (600, 0), (700, 650)]);
+    let long_top = 1000 + 2 * ANCESTRY_MAX as i32;
+    for p in 1001..=long_top {
+        os.parents.insert(p, p - 1);
+    }
+    for pid in [500, 600, 700, 1, long_top] {
+        os.queue.push_back(datagram(pid));
+    }
+    let mut io = runtime::exec::runsv_ready::ReadyIo::started(None, Some(SOCKET));
+    let mut out = std::collections::VecDeque::new();
+    io.gather(&mut os, &woke(true), &mut out);
+    let long: Vec<i32> = (0..ANCESTRY_MAX as i32).map(|i| long_top - 1 - i).collect();
+    assert_eq!(
+        senders(&out),
+        vec![
+            Some(Sender { pid: 500, ancestors: vec![400, 300, 1] }),
+            Some(Sender { pid: 600, ancestors: vec![] }),
+            Some(Sender { pid: 700, ancestors: vec![650] }),
+            Some(Sender { pid: 1, ancestors: vec![] }),
+            Some(Sender { pid: long_top, ancestors: long }),
+        ]
+    );
+}
+
+/// The socket is read only when it is reported readable, and at most 64 datagrams per
+/// wake-up (the rest wait for the next one).
+#[test]
+fn notify_socket_read_only_when_readable_and_bounded() {
+    let mut os = NotifyOnly::default();
+    for _ in 0..70 {
+        os.queue.push_back(datagram(42));
+    }
+    let mut io = runtime::exec::runsv_ready::ReadyIo::started(None, Some(SOCKET));
+    let mut out = std::collections::VecDeque::new();
+    io.gather(&mut os, &woke(false), &mut out);
+    assert!(out.is_empty(), "not readable: not read");
+    io.gather(&mut os, &woke(true), &mut out);
+    assert_eq!(out.len(), 64);
+    assert_eq!(os.queue.len(), 6);
+}
