@@ -184,7 +184,22 @@ fn watcher_on_a_directory_sees_entries_and_the_directory_going() {
     assert_eq!(drain_effect(&mut w), Effect { changed: true, rebuild: false });
     std::fs::create_dir(s.path("unrelated")).unwrap();
     assert_eq!(drain_effect(&mut w), Effect::default(), "another name in the parent is ignored");
+    // Each event kind of the directory's mask on its own: moved out, moved in, deleted.
+    std::fs::rename(dir.join("a"), s.path("a")).unwrap();
+    assert_eq!(drain_effect(&mut w), Effect { changed: true, rebuild: false }, "moved out");
+    std::fs::rename(s.path("a"), dir.join("a")).unwrap();
+    assert_eq!(drain_effect(&mut w), Effect { changed: true, rebuild: false }, "moved in");
+    std::fs::write(dir.join("f"), b"").unwrap();
+    let _ = drain_effect(&mut w);
+    std::fs::remove_file(dir.join("f")).unwrap();
+    assert_eq!(drain_effect(&mut w), Effect { changed: true, rebuild: false }, "deleted");
+    // The directory itself moved away: rebuild.
+    std::fs::rename(&dir, s.path("moved")).unwrap();
+    assert_eq!(drain_effect(&mut w), Effect { changed: true, rebuild: true }, "directory moved: rebuild");
+    std::fs::rename(s.path("moved"), &dir).unwrap();
+    let mut w = Watcher::build(&bytes(&dir)).expect("inotify available");
     std::fs::remove_dir(dir.join("a")).unwrap();
+    let _ = drain_effect(&mut w);
     std::fs::remove_dir(&dir).unwrap();
     assert_eq!(drain_effect(&mut w), Effect { changed: true, rebuild: true }, "directory gone: rebuild");
 }
@@ -214,6 +229,11 @@ fn watcher_follows_the_symlink_chain() {
     std::fs::remove_dir(s.path("real/two")).unwrap();
     let e = drain_effect(&mut w2);
     assert!(e.changed && e.rebuild, "the target directory removed: {e:?}");
+    // The link on the chain deleted (only its parent's watch sees it).
+    std::fs::create_dir(s.path("real/two")).unwrap();
+    let mut w3 = Watcher::build(&bytes(&s.path("abs"))).expect("inotify available");
+    std::fs::remove_file(s.path("links/cur")).unwrap();
+    assert_eq!(drain_effect(&mut w3), Effect { changed: true, rebuild: true }, "the link on the chain deleted");
 }
 
 /// svlogd's UDP send reaches a listener and says so.
