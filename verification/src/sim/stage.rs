@@ -72,7 +72,7 @@ pub enum StagePlant {
 pub enum StageCheck {
     /// A stage started out of order, twice at once, or ctrlaltdel outside stage 2.
     StageOrder,
-    /// A signal to a process that is not PID 1's child.
+    /// A signal to a process that is not PID 1's child, or one runit never sends.
     SignalsOnlyToChildren,
     /// PID 1 waits with no child of interest alive and no deadline.
     Stuck,
@@ -287,6 +287,9 @@ impl Syscalls for StageSys {
     fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
         let w = &mut *self.0.borrow_mut();
         w.note(("kill", pid, sig));
+        if ![libc::SIGTERM, libc::SIGKILL, libc::SIGALRM].contains(&sig) {
+            w.violate(StageCheck::SignalsOnlyToChildren, format!("signal {sig} to {pid}: runit sends only TERM, KILL and ALRM"));
+        }
         if pid == -1 {
             if w.started.contains(&3) {
                 let all: Vec<i32> = w.procs.keys().copied().collect();
