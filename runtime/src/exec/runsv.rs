@@ -412,19 +412,28 @@ impl<O: Syscalls> RunsvIo<O> {
     }
 }
 
-/// Reads the opt-in stop files of the service directory (the current directory): each
-/// one's bytes, or `None` when it does not exist; a file that exists but cannot be read
-/// gets a warning and counts as absent (s6's rule). Warnings go to `warnings`.
-fn read_stop_files(dir: &[u8], present: &fs::Present, warnings: &mut Vec<Vec<u8>>) -> Stop {
-    let mut read = |file: SvcFile| match fs::read_small(&c(file.name()), 64) {
+/// One opt-in file of the service directory (the current directory): its bytes, or `None`
+/// when the listing or the open says it does not exist; a file that exists but cannot be
+/// read gets a warning in `warnings` and counts as absent (s6's rule).
+fn read_svc_file(dir: &[u8], present: &fs::Present, file: SvcFile, warnings: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
+    if !present.may_exist(file.name().as_bytes()) {
+        return None;
+    }
+    match fs::read_small(&c(file.name()), 64) {
         Ok(bytes) => Some(bytes),
         Err(Errno::ENOENT) => None,
         Err(e) => {
             warnings.push(svcfiles::unreadable_line(dir, file, e));
             None
         }
-    };
-    let mut read = |file: SvcFile| if present.may_exist(file.name().as_bytes()) { read(file) } else { None };
+    }
+}
+
+/// Reads the opt-in stop files of the service directory (the current directory): each
+/// one's bytes, or `None` when it does not exist; a file that exists but cannot be read
+/// gets a warning and counts as absent (s6's rule). Warnings go to `warnings`.
+fn read_stop_files(dir: &[u8], present: &fs::Present, warnings: &mut Vec<Vec<u8>>) -> Stop {
+    let mut read = |file: SvcFile| read_svc_file(dir, present, file, warnings);
     let down_signal = read(SvcFile::DownSignal);
     let timeout_kill = read(SvcFile::TimeoutKill);
     let timeout_finish = read(SvcFile::TimeoutFinish);
@@ -437,15 +446,7 @@ fn read_stop_files(dir: &[u8], present: &fs::Present, warnings: &mut Vec<Vec<u8>
 /// Reads the opt-in backoff files (`restart-delay`, ...) as [`read_stop_files`] reads the
 /// stop files: missing = not set, unreadable = a warning and not set.
 fn read_backoff_files(dir: &[u8], present: &fs::Present, warnings: &mut Vec<Vec<u8>>) -> Backoff {
-    let mut read = |file: SvcFile| match fs::read_small(&c(file.name()), 64) {
-        Ok(bytes) => Some(bytes),
-        Err(Errno::ENOENT) => None,
-        Err(e) => {
-            warnings.push(svcfiles::unreadable_line(dir, file, e));
-            None
-        }
-    };
-    let mut read = |file: SvcFile| if present.may_exist(file.name().as_bytes()) { read(file) } else { None };
+    let mut read = |file: SvcFile| read_svc_file(dir, present, file, warnings);
     let [delay, steps, max, interval, count] =
         [SvcFile::RestartDelay, SvcFile::RestartSteps, SvcFile::RestartMaxDelay, SvcFile::RestartLimitInterval, SvcFile::RestartLimitCount]
             .map(&mut read);
