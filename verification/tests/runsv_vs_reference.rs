@@ -11,14 +11,17 @@
 //! Cases: `PROPTEST_CASES` (default 256) sequences of 1..48 steps.
 
 use model::errno::Errno;
+use model::runsv::PipeId;
 use model::runsv::{Backoff, Config, ControlOutcome, Limit, Sig, Slot, Stop};
+use model::status::{RunState, StatusRecord, Want};
 use model::time::Span;
+use model::time::{Tai64n, Wall};
 use model::Machine;
 use proptest::prelude::*;
 use proptest::strategy::Union;
 use proptest::test_runner::Config as PtConfig;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
-use verification::reference::runsv::{Event, RefRunsv, Replies, Step};
+use verification::reference::runsv::{Effect, Event, RefRunsv, Replies, Step};
 use verification::reference::runsv_world::{PidPolicy, World};
 
 /// The reference: runit's semantics with only the documented divergences.
@@ -179,6 +182,237 @@ impl StateMachineTest for RunsvTest {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Adoption: start from what a killed runsv left (docs/divergences.md "Adoption").
+// ---------------------------------------------------------------------------------------
+
+/// The old `./run`'s pid and the old `log/run`'s.
+const OLD_PID: [u32; 2] = [7, 8];
+/// The boot's wall time: 100 s before the world's start.
+const BOOT_WALL_NS: i64 = (verification::reference::runsv::T0.wall.unix_secs - 100) * 1_000_000_000;
+
+/// What the process an old status names truly is (the world's truth, from which the probe's
+/// bytes are made): its start is `start_ms` after the stamp's whole milliseconds.
+#[derive(Clone, Copy, Debug)]
+enum Old {
+    /// The process the status names, alive.
+    Genuine { start_ms: i64 },
+    /// Another process under that pid (or an older one): its start lies outside the window.
+    Other { start_ms: i64 },
+    /// The process the status names, now a zombie (`Z`) or dead (`X`).
+    Dead(u8),
+    /// Gone: `/proc` unreadable, no pidfd.
+    Gone,
+}
+
+fn old(sub_ms_stamp: bool) -> impl Strategy<Value = Old> {
+    // A stamp with runit's +500 ns makes "exactly 1 s before" fall outside: not generated.
+    let genuine = if sub_ms_stamp { vec![-990, -500, 0, 10, 20] } else { vec![-1000, -990, -500, 0, 10, 20] };
+    prop_oneof![
+        6 => proptest::sample::select(genuine).prop_map(|start_ms| Old::Genuine { start_ms }),
+        2 => proptest::sample::select(vec![-1010, 30, 2000]).prop_map(|start_ms| Old::Other { start_ms }),
+        1 => proptest::sample::select(vec![b'Z', b'X']).prop_map(Old::Dead),
+        1 => Just(Old::Gone),
+    ]
+}
+
+/// One slot's probe and whether its pid is truly the old child.
+fn probe(pid: u32, with_pipe: bool) -> impl Strategy<Value = (model::runsv::Probe, bool)> {
+    let record = (
+        prop_oneof![6 => Just(RunState::Run), 1 => Just(RunState::Finish), 1 => Just(RunState::Down)],
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::sample::select(vec![0i64, 300, 5000, 20_000]),
+        any::<bool>(),
+    );
+    let pipe = prop_oneof![
+        5 => Just(Ok(PipeId { dev: 1, ino: 1, fifo: true })),
+        1 => Just(Ok(PipeId { dev: 1, ino: 2, fifo: true })),
+        1 => Just(Ok(PipeId { dev: 1, ino: 1, fifo: false })),
+        1 => Just(Err(Errno::EPERM)),
+    ];
+    let comm = proptest::sample::select(vec!["run", "a b", "x) (y"]);
+    // ENOSYS (38): a kernel without pidfd_open.
+    let pidfd = prop_oneof![4 => Just(Ok(())), 1 => Just(Err(Errno(38)))];
+    (record, any::<bool>(), pipe, comm, pidfd, prop_oneof![9 => Just(None), 1 => any::<[u8; 20]>().prop_map(Some)]).prop_flat_map(
+        move |((state, want_up, paused, got_term, age_ms, sub_ms), leads, pipe, comm, pidfd, garbage)| {
+            old(sub_ms).prop_map(move |o| {
+                let base_ns = verification::reference::runsv::T0.wall.unix_secs * 1_000_000_000 - age_ms * 1_000_000;
+                let stamp = Tai64n {
+                    secs: Tai64n::from_wall(Wall { unix_secs: base_ns / 1_000_000_000, nanos: 0 }).secs,
+                    nanos: (base_ns % 1_000_000_000) as u32 + if sub_ms { 500 } else { 0 },
+                };
+                let want = if want_up { Want::Up } else { Want::Down };
+                let status = garbage.unwrap_or_else(|| StatusRecord::new(stamp, pid, paused, want, got_term, state).encode());
+                let stat = |start_ms: i64, st: u8| {
+                    let ticks = (base_ns + start_ms * 1_000_000 - BOOT_WALL_NS) / 10_000_000;
+                    let pgrp = if leads { pid } else { 1 };
+                    format!("{pid} ({comm}) {} 1 {pgrp} {pgrp} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0\n", st as char).into_bytes()
+                };
+                let (proc_stat, pidfd) = match o {
+                    Old::Genuine { start_ms } | Old::Other { start_ms } => (Some(stat(start_ms, b'S')), pidfd),
+                    Old::Dead(st) => (Some(stat(0, st)), pidfd),
+                    Old::Gone => (None, Err(Errno::ESRCH)),
+                };
+                let genuine = matches!(o, Old::Genuine { .. }) && garbage.is_none() && state == RunState::Run;
+                let probe = model::runsv::Probe { status, pidfd, proc_stat, pipe: with_pipe.then_some(pipe) };
+                (probe, genuine)
+            })
+        },
+    )
+}
+
+/// What a killed runsv left, for a service with or without a log service.
+fn resume(log: bool) -> impl Strategy<Value = (model::runsv::Resume, [Option<u32>; 2])> {
+    let one = move |i: usize| prop_oneof![3 => probe(OLD_PID[i], log).prop_map(Some), 1 => Just(None)];
+    (one(0), one(1)).prop_map(|(main, log)| {
+        let genuine = [&main, &log].map(|p| p.as_ref().and_then(|(_, g)| g.then_some(())));
+        let genuine = [genuine[0].map(|()| OLD_PID[0]), genuine[1].map(|()| OLD_PID[1])];
+        let r = model::runsv::Resume { boot_wall_ns: BOOT_WALL_NS, clk_tck: 100, main: main.map(|p| p.0), log: log.map(|p| p.0) };
+        (r, genuine)
+    })
+}
+
+fn resumed_reference() -> impl Strategy<Value = RefRunsv> {
+    (any::<bool>(), prop_oneof![Just(None), Just(Some(false)), Just(Some(true))], stop(), backoff()).prop_flat_map(
+        |(down, log, stop, backoff)| {
+            resume(log.is_some()).prop_map(move |(r, genuine)| {
+                let config = Config { dir: b"s".to_vec(), down, log, readiness: Default::default() };
+                RefRunsv::resumed(config, stop, backoff, r, genuine)
+            })
+        },
+    )
+}
+
+/// The reference started from what a killed runsv left; then the same steps as
+/// [`RefMachine`] (exits of an adopted child arrive through its pidfd).
+struct RefAdoptMachine;
+
+impl ReferenceStateMachine for RefAdoptMachine {
+    type State = RefRunsv;
+    type Transition = Step;
+
+    fn init_state() -> BoxedStrategy<RefRunsv> {
+        resumed_reference().boxed()
+    }
+
+    fn transitions(state: &RefRunsv) -> BoxedStrategy<Step> {
+        RefMachine::transitions(state)
+    }
+
+    fn preconditions(state: &RefRunsv, step: &Step) -> bool {
+        RefMachine::preconditions(state, step)
+    }
+
+    fn apply(state: RefRunsv, step: &Step) -> RefRunsv {
+        RefMachine::apply(state, step)
+    }
+}
+
+/// The real machine fed the same [`model::runsv::Resume`], compared from its start-up on.
+struct AdoptTest;
+
+fn resumed_world(r: &RefRunsv) -> World {
+    let (resume, genuine) = r.resumed_from.clone().expect("a resumed reference");
+    World::resumed_with(r.config.clone(), r.stop, r.backoff, PidPolicy::Fresh, false, resume, genuine, Replies::default())
+}
+
+impl StateMachineTest for AdoptTest {
+    type SystemUnderTest = World;
+    type Reference = RefAdoptMachine;
+
+    fn init_test(r: &RefRunsv) -> World {
+        let w = resumed_world(r);
+        compare(&w, r);
+        w
+    }
+
+    fn apply(mut w: World, r: &RefRunsv, step: Step) -> World {
+        w.apply(&step);
+        compare(&w, r);
+        w
+    }
+
+    fn check_invariants(w: &World, r: &RefRunsv) {
+        compare(w, r);
+    }
+}
+
+/// The generated start-ups reach every documented outcome: each slot adopted, a pid taken
+/// by another process left alone, the pidfd and log-pipe warnings, and a group leader.
+#[test]
+fn adoption_start_ups_reach_every_outcome() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = resumed_reference();
+    let mut seen = std::collections::BTreeMap::<&str, u32>::new();
+    for _ in 0..2000 {
+        let r = strategy.new_tree(&mut runner).expect("a start-up").current();
+        let (_, genuine) = r.resumed_from.clone().expect("resumed");
+        let adopted = [r.main.adopted, r.log.as_ref().and_then(|l| l.adopted)];
+        let warned = |what: &[u8]| r.effects.iter().any(|e| matches!(e, Effect::Warn(t) if t.windows(what.len()).any(|w| w == what)));
+        for (name, hit) in [
+            ("main adopted", adopted[0].is_some()),
+            ("log adopted", adopted[1].is_some()),
+            ("both adopted", adopted[0].is_some() && adopted[1].is_some()),
+            ("group leader adopted", adopted[0] == Some(true)),
+            ("main not genuine, new ./run", genuine[0].is_none() && r.main.pid >= 100),
+            ("genuine but no pidfd", warned(b"unable to take over ./run")),
+            ("log pipe refused", warned(b"unable to take over the log pipe")),
+            ("pipe taken back", r.effects.contains(&Effect::TakeLogPipe)),
+        ] {
+            *seen.entry(name).or_default() += u32::from(hit);
+        }
+    }
+    println!("adoption start-ups out of 2000: {seen:?}");
+    assert!(seen.values().all(|&n| n > 0) && seen.len() == 8, "{seen:?}");
+}
+
+fn adopted_leader(stop: Stop, leads: bool) -> (World, RefRunsv) {
+    let wall = verification::reference::runsv::T0.wall.unix_secs;
+    let stamp = Tai64n::from_wall(Wall { unix_secs: wall - 5, nanos: 0 });
+    let ticks = (wall - 5) * 100 - BOOT_WALL_NS / 10_000_000;
+    let pgrp = if leads { 7 } else { 1 };
+    let probe = model::runsv::Probe {
+        status: StatusRecord::new(stamp, 7, false, Want::Up, false, RunState::Run).encode(),
+        pidfd: Ok(()),
+        proc_stat: Some(format!("7 (run) S 1 {pgrp} {pgrp} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0\n").into_bytes()),
+        pipe: None,
+    };
+    let resume = model::runsv::Resume { boot_wall_ns: BOOT_WALL_NS, clk_tck: 100, main: Some(probe), log: None };
+    let r = RefRunsv::resumed(cfg(false, None), stop, Backoff::RUNIT, resume, [Some(7), None]);
+    let w = resumed_world(&r);
+    compare(&w, &r);
+    (w, r)
+}
+
+/// An adopted `./run`: `d` reaches it through its pidfd (a group leader's group with
+/// `flag-timeout-killpg`), its end gets `./finish -1 0`, and nothing goes to its group
+/// after it ended; the model and the reference agree at every step.
+#[test]
+fn regression_adopted_stop_signals_and_finish() {
+    let group = Stop { group: true, ..Stop::RUNIT };
+    for (stop, leads, want) in [
+        (Stop::RUNIT, true, Effect::SignalPidfd(Slot::Main, 7, Sig::Term)),
+        (group, false, Effect::SignalPidfd(Slot::Main, 7, Sig::Term)),
+        (group, true, Effect::SignalGroup(Slot::Main, 7, Sig::Term)),
+    ] {
+        let (mut w, mut r) = adopted_leader(stop, leads);
+        assert_eq!(w.view(Slot::Main).map(|v| v.pid), Some(7), "adopted");
+        for s in [step(Event::Control(Slot::Main, b'd')), step(Event::ChildExit { slot: Slot::Main, status: 15, finish: true })] {
+            r.apply(&s);
+            w.apply(&s);
+            compare(&w, &r);
+            if let Event::Control(..) = s.event {
+                assert!(w.effects.contains(&want), "{stop:?} leads {leads}: {:?}", w.effects);
+            } else {
+                assert_eq!(w.effects, [Effect::Spawn(Slot::Main, model::runsv::Program::Finish { a: -1, b: 0 })], "{stop:?}");
+            }
+        }
+    }
+}
+
 prop_state_machine! {
     #![proptest_config(PtConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
@@ -188,6 +422,9 @@ prop_state_machine! {
     })]
     #[test]
     fn runsv_matches_reference(sequential 1..48 => RunsvTest);
+
+    #[test]
+    fn runsv_matches_reference_after_adoption(sequential 1..32 => AdoptTest);
 }
 
 // ---------------------------------------------------------------------------------------

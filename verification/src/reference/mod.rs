@@ -5,4 +5,5 @@
 //! difference between it and the real machine is either a bug or an undocumented divergence.
 
 pub mod runsv;
+pub mod runsv_adopt;
 pub mod runsv_world;

@@ -31,6 +31,11 @@
 //! the one that would be the (count+1)-th in it gives up instead: down, want down, no
 //! wake-up, left only by `u`/`o`/`d`/`x`, whose start still waits 1 s after the last death.
 //!
+//! and adoption (issue 11, [`RefRunsv::resumed`], decided by [`super::runsv_adopt`] from
+//! docs/divergences.md "Adoption" alone): a slot taken over from a killed runsv runs as its
+//! old record said, is signalled through its pidfd (a stop's group signal only if it leads
+//! its own group), and when it ends nothing is sent to its group and `./finish` gets `-1 0`.
+//!
 //! It is written the way `runsv.c` is: `ctrl`, `stopservice`, `startservice`, `custom`,
 //! `update_status`, a reap function and a loop top, all synchronous: a `control/<c>`
 //! script "runs" by taking the next scripted outcome, a fork by taking the next scripted
@@ -40,7 +45,7 @@
 //! [`super::runsv_world`], which drives the real machine with the same steps.
 
 use model::errno::Errno;
-use model::runsv::{finish_args, text, Backoff, Config, ControlOutcome, Program, Sig, Slot, Stop, KILL_RESEND};
+use model::runsv::{finish_args, text, Backoff, Config, ControlOutcome, Program, Resume, Sig, Slot, Stop, KILL_RESEND};
 use model::status::{self, RunState, StatusRecord, Want};
 use model::time::{Mono, Now, Span, Tai64n, Wall};
 
@@ -148,6 +153,10 @@ pub enum Effect {
     Signal(Slot, u32, Sig),
     /// A signal to the process group a pid leads (`flag-timeout-killpg`).
     SignalGroup(Slot, u32, Sig),
+    /// A signal to an adopted child through its pidfd (adoption, an addition).
+    SignalPidfd(Slot, u32, Sig),
+    /// The log pipe a killed runsv left is used from now on (adoption).
+    TakeLogPipe,
     /// The log pipe was closed.
     CloseLogPipe,
     /// The read end of the main `./run`'s notification-fd pipe was closed (addition).
@@ -208,6 +217,10 @@ pub struct RefSlot {
     pub pid_file: Option<Vec<u8>>,
     /// When the live child gets SIGKILL (`timeout-kill` after a stop, `timeout-finish`).
     pub kill_at: Option<Mono>,
+    /// The live child was taken over from a killed runsv (adoption): `Some(leads its own
+    /// process group)`. Not runsv's child: signals go through its pidfd, its end comes
+    /// without a status.
+    pub adopted: Option<bool>,
 }
 
 impl RefSlot {
@@ -227,6 +240,7 @@ impl RefSlot {
             written: None,
             pid_file: None,
             kill_at: None,
+            adopted: None,
         }
     }
     fn ready(&self, now: Now) -> bool {
@@ -308,6 +322,9 @@ pub struct RefRunsv {
     pub backoff: Backoff,
     /// What the backoff files make the main slot remember.
     pub deaths: RefBackoff,
+    /// What a killed runsv left, when this runsv started from it (adoption), and which of
+    /// its pids are truly the old children (the test world's truth, not used here).
+    pub resumed_from: Option<(Resume, [Option<u32>; 2])>,
     replies: Replies,
 }
 
@@ -327,10 +344,48 @@ impl RefRunsv {
 
     /// [`RefRunsv::new`] for a service with stop and backoff files.
     pub fn new_with_backoff(config: Config, stop: Stop, backoff: Backoff) -> RefRunsv {
+        let mut r = RefRunsv::created(config, stop, backoff);
+        r.start();
+        r
+    }
+
+    /// runsv started on a directory whose previous runsv was killed: it first takes over
+    /// what [`super::runsv_adopt::decide`] says (the old record's stamp, want, paused and
+    /// TERM flags; its cycle counted from its real start), then starts up as usual.
+    /// `genuine` is only kept for the test world ([`RefRunsv::resumed_from`]).
+    pub fn resumed(config: Config, stop: Stop, backoff: Backoff, resume: Resume, genuine: [Option<u32>; 2]) -> RefRunsv {
+        let mut r = RefRunsv::created(config, stop, backoff);
+        let d = super::runsv_adopt::decide(&r.config.dir, r.log.is_some(), &resume);
+        r.effects.extend(d.warnings.into_iter().map(Effect::Warn));
+        if d.pipe_taken {
+            r.effects.push(Effect::TakeLogPipe);
+        }
+        let now = r.now;
+        for (slot, taken) in [Slot::Main, Slot::Log].into_iter().zip(d.taken) {
+            let Some(t) = taken else { continue };
+            let age_ns = (now.wall.unix_secs - t.record.stamp.unix_secs()) * 1_000_000_000 + i64::from(now.wall.nanos)
+                - i64::from(t.record.stamp.nanos);
+            let s = r.sv(slot);
+            s.state = RunState::Run;
+            s.pid = t.record.pid;
+            s.want = if t.record.want == b'u' { Want::Up } else { Want::Down };
+            s.paused = t.record.paused;
+            s.got_term = t.record.got_term;
+            s.stamp = t.record.stamp;
+            s.run_started = Mono(now.mono.0.saturating_sub(age_ns.max(0) as u64));
+            s.adopted = Some(t.leads_group);
+        }
+        r.resumed_from = Some((resume, genuine));
+        r.start();
+        r
+    }
+
+    /// Before start-up: the slots as the config makes them.
+    fn created(config: Config, stop: Stop, backoff: Backoff) -> RefRunsv {
         let now = T0;
         let main = RefSlot::new(if config.down { Want::Down } else { Want::Up }, now);
         let log = config.log.map(|down| RefSlot::new(if down { Want::Down } else { Want::Up }, now));
-        let mut r = RefRunsv {
+        RefRunsv {
             config,
             now,
             next_pid: FIRST_PID,
@@ -343,14 +398,18 @@ impl RefRunsv {
             stop,
             backoff,
             deaths: RefBackoff::default(),
+            resumed_from: None,
             replies: Replies::default(),
-        };
-        r.update_status(Slot::Main);
-        if r.log.is_some() {
-            r.update_status(Slot::Log);
         }
-        r.loop_top();
-        r
+    }
+
+    /// Start-up: both status files written, then the first loop top.
+    fn start(&mut self) {
+        self.update_status(Slot::Main);
+        if self.log.is_some() {
+            self.update_status(Slot::Log);
+        }
+        self.loop_top();
     }
 
     /// Applies one step (the event, then runit's loop top with the exit check).
@@ -432,9 +491,12 @@ impl RefRunsv {
         s.written = Some((status::stat_text(s.state, s.paused, s.got_term, s.want), rec.encode()));
     }
 
+    /// A signal to the slot's child: through its pidfd if it was adopted (never `kill()`,
+    /// whose pid could have been reused).
     fn kill(&mut self, slot: Slot, sig: Sig) {
-        let pid = self.sv(slot).pid;
-        self.effects.push(Effect::Signal(slot, pid, sig));
+        let s = self.sv(slot);
+        let (pid, adopted) = (s.pid, s.adopted.is_some());
+        self.effects.push(if adopted { Effect::SignalPidfd(slot, pid, sig) } else { Effect::Signal(slot, pid, sig) });
     }
 
     /// The stop files of a slot (the log slot has none).
@@ -446,9 +508,10 @@ impl RefRunsv {
         }
     }
 
-    /// A signal of a stop: to the group with `flag-timeout-killpg`.
+    /// A signal of a stop: to the group with `flag-timeout-killpg` (an adopted child only
+    /// if it leads its own group; else to it alone).
     fn kill_stop(&mut self, slot: Slot, sig: Sig) {
-        if self.stop_of(slot).group {
+        if self.stop_of(slot).group && self.sv(slot).adopted.is_none_or(|leads| leads) {
             let pid = self.sv(slot).pid;
             self.effects.push(Effect::SignalGroup(slot, pid, sig));
         } else {
@@ -542,7 +605,9 @@ impl RefRunsv {
             s.fork_loop = s.state != RunState::Finish;
             return;
         }
-        self.sv(slot).fork_loop = false;
+        let s = self.sv(slot);
+        s.fork_loop = false;
+        s.adopted = None;
         let limit = self.stop_of(slot).finish_limit;
         let pid = self.next_pid;
         self.next_pid += 1;
@@ -653,7 +718,10 @@ impl RefRunsv {
         if slot == Slot::Main && self.main.state == RunState::Run && self.backoff_opted_in() {
             self.judge_death();
         }
-        if self.stop_of(slot).group && self.sv(slot).got_term && self.sv(slot).state == RunState::Run {
+        // An adopted child ends through its pidfd: runsv did not reap it, so its group's
+        // number may already be free, and nothing is sent to it.
+        let adopted = self.sv(slot).adopted.take().is_some();
+        if !adopted && self.stop_of(slot).group && self.sv(slot).got_term && self.sv(slot).state == RunState::Run {
             self.kill_stop(slot, Sig::Kill);
         }
         self.pid_changed = true;
@@ -663,7 +731,8 @@ impl RefRunsv {
         s.got_term = false;
         if slot == Slot::Main && s.state != RunState::Finish && finish {
             s.state = RunState::Finish;
-            s.finish_args = finish_args(wstatus);
+            // An adopted `./run`'s status cannot be known: `./finish -1 0`.
+            s.finish_args = if adopted { (-1, 0) } else { finish_args(wstatus) };
             self.update_status(slot);
             return;
         }

@@ -78,7 +78,8 @@ pub enum Invariant {
     /// with the 20 bytes written in the same step (and with the other slot's last ones).
     RecordAgrees,
     /// Adoption (addition): signals to an adopted child go through its pidfd, and only
-    /// to it.
+    /// to it (a stop's group signal, with `flag-timeout-killpg`, goes to its group if it
+    /// leads one).
     AdoptedByPidfd,
     /// Adoption: only the process the old status names, alive and with its start time,
     /// is ever adopted (never a reused pid), and never beside a live child.
@@ -195,6 +196,8 @@ pub struct World {
     pub adopted: [Option<u32>; 2],
     /// The pids a [`model::runsv::Resume`] named that are the genuine old children.
     pub adoptable: [Vec<u32>; 2],
+    /// Whether each slot's genuine old child leads its own process group.
+    pub adopted_leads_group: [bool; 2],
     /// The main slot's last `./run` to end was an adopted one: `./finish` must get
     /// [`model::runsv::UNKNOWN_EXIT`].
     pub adopted_exit: bool,
@@ -270,6 +273,7 @@ impl World {
             just_reaped: None,
             adopted: [None, None],
             adoptable: [Vec::new(), Vec::new()],
+            adopted_leads_group: [false, false],
             adopted_exit: false,
             backoff: Backoff::RUNIT,
             quick_auto_death: false,
@@ -284,17 +288,42 @@ impl World {
     /// children are live processes of the world whether adopted or not; those not adopted
     /// are forgotten (they belong to no slot, as under runit).
     pub fn resumed(config: Config, stop: Stop, resume: model::runsv::Resume, genuine: [Option<u32>; 2], replies: Replies) -> World {
-        let mut w = World::unstarted_with_stop(config, stop, PidPolicy::SmallestFree, true);
+        World::resumed_with(config, stop, Backoff::RUNIT, PidPolicy::SmallestFree, true, resume, genuine, replies)
+    }
+
+    /// [`World::resumed`] with backoff settings, a pid policy and a moving wall clock (the
+    /// reference comparison's world: fresh pids, as [`super::runsv::RefRunsv`] hands out).
+    #[allow(clippy::too_many_arguments)]
+    pub fn resumed_with(
+        config: Config,
+        stop: Stop,
+        backoff: Backoff,
+        pid_policy: PidPolicy,
+        fixed_wall: bool,
+        resume: model::runsv::Resume,
+        genuine: [Option<u32>; 2],
+        replies: Replies,
+    ) -> World {
+        let mut w = World::unstarted_with_stop(config, stop, pid_policy, fixed_wall);
+        w.m = w.m.with_backoff(backoff);
+        w.backoff = backoff;
         w.adoptable = genuine.map(|p| p.into_iter().collect());
-        let wants = [resume.main.as_ref(), resume.log.as_ref()].map(|p| {
-            p.and_then(|p| model::status::StatusRecord::decode(&p.status)).map(|r| if r.want == b'u' { Want::Up } else { Want::Down })
+        // Which genuine process leads its own group (its signals of a stop may then go to
+        // the group), from the same `/proc` bytes.
+        let probes = [resume.main.as_ref(), resume.log.as_ref()];
+        w.adopted_leads_group = std::array::from_fn(|i| {
+            let p = genuine[i].zip(probes[i]).and_then(|(pid, p)| Some((pid, model::runsv::parse_proc_stat(p.proc_stat.as_deref()?)?)));
+            p.is_some_and(|(pid, st)| st.pgrp == pid)
         });
+        let records = [resume.main.as_ref(), resume.log.as_ref()].map(|p| p.and_then(|p| model::status::StatusRecord::decode(&p.status)));
         let mut replies = replies;
         w.effects.clear();
         w.feed(Input::Resume(resume), &mut replies);
-        for ((adopted, want), expect) in w.adopted.iter().zip(wants).zip(w.expect_want.iter_mut()) {
-            if let (Some(_), Some(want)) = (adopted, want) {
-                *expect = want;
+        // An adopted slot keeps the old record's want and paused flag.
+        for i in 0..2 {
+            if let (Some(_), Some(r)) = (w.adopted[i], records[i]) {
+                w.expect_want[i] = if r.want == b'u' { Want::Up } else { Want::Down };
+                w.expect_paused[i] = r.paused;
             }
         }
         w.feed(Input::Start, &mut replies);
@@ -399,8 +428,12 @@ impl World {
             w.last_run_exit = None;
             w.adopted_exit = false;
         }
-        // Who was adoptable matters only for the adoption, made before the first step.
+        // Who was adoptable matters only for the adoption, made before the first step;
+        // who leads a group, only while that adopted child lives.
         w.adoptable = [Vec::new(), Vec::new()];
+        for (leads, adopted) in w.adopted_leads_group.iter_mut().zip(w.adopted) {
+            *leads &= adopted.is_some();
+        }
         w
     }
 
@@ -574,7 +607,7 @@ impl World {
         let signalled = self
             .effects
             .iter()
-            .any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) if *s == slot && *g == stop.signal));
+            .any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) | Effect::SignalPidfd(s, _, g) if *s == slot && *g == stop.signal));
         let wanted_down = self.m.slot(slot).is_some_and(|s| s.want != Want::Up);
         if self.live_pid(slot).is_some() && (signalled || wanted_down) {
             let due = self.now.mono + after;
@@ -683,7 +716,7 @@ impl World {
     /// `d`/`x` on a running slot: TERM (unless `control/t` succeeded) and CONT were sent.
     fn check_stop(&mut self, slot: Slot) {
         let sent = |w: &World, sig: Sig| {
-            w.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) if *s == slot && *g == sig))
+            w.effects.iter().any(|e| matches!(e, Effect::Signal(s, _, g) | Effect::SignalGroup(s, _, g) | Effect::SignalPidfd(s, _, g) if *s == slot && *g == sig))
         };
         let term = sent(self, self.stop_of(slot).signal);
         let cont = sent(self, Sig::Cont);
@@ -797,7 +830,10 @@ impl World {
                 Some(Input::ControlDone(replies.next_control()))
             }
             Action::Signal(slot, pid, sig) | Action::SignalGroup(slot, pid, sig) | Action::SignalPidfd(slot, pid, sig) => {
-                if matches!(a, Action::SignalPidfd(..)) != self.adopted[ix(slot)].is_some_and(|p| self.live[ix(slot)].contains(&p)) {
+                // A stop's group signal may go to an adopted child's group if it leads one.
+                let adopted_live = self.adopted[ix(slot)].is_some_and(|p| self.live[ix(slot)].contains(&p));
+                let group_ok = matches!(a, Action::SignalGroup(..)) && self.stop.group && self.adopted_leads_group[ix(slot)];
+                if matches!(a, Action::SignalPidfd(..)) != (adopted_live && !group_ok) {
                     self.violate(Invariant::AdoptedByPidfd, format!("{a:?}: adopted {:?}", self.adopted[ix(slot)]));
                 }
                 if matches!(a, Action::SignalGroup(..)) && !(slot == Slot::Main && self.stop.group) {
@@ -812,10 +848,10 @@ impl World {
                     let l = self.live[ix(slot)].clone();
                     self.violate(Invariant::SignalsOnlyToLive, format!("{sig:?} to {pid} of {slot:?}, live {l:?}"));
                 }
-                self.effects.push(if matches!(a, Action::SignalGroup(..)) {
-                    Effect::SignalGroup(slot, pid, sig)
-                } else {
-                    Effect::Signal(slot, pid, sig)
+                self.effects.push(match a {
+                    Action::SignalGroup(..) => Effect::SignalGroup(slot, pid, sig),
+                    Action::SignalPidfd(..) => Effect::SignalPidfd(slot, pid, sig),
+                    _ => Effect::Signal(slot, pid, sig),
                 });
                 None
             }
@@ -862,7 +898,11 @@ impl World {
                 self.adopted[ix(slot)] = Some(pid);
                 None
             }
-            Action::Release(_) | Action::TakeLogPipe(_) => None,
+            Action::TakeLogPipe(_) => {
+                self.effects.push(Effect::TakeLogPipe);
+                None
+            }
+            Action::Release(_) => None,
             Action::Exit(code) => {
                 if code != 0 || !self.live[0].is_empty() || !self.live[1].is_empty() {
                     let l = self.live.clone();
