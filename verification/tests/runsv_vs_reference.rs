@@ -209,7 +209,7 @@ fn old(sub_ms_stamp: bool) -> impl Strategy<Value = Old> {
     // A stamp with runit's +500 ns makes "exactly 1 s before" fall outside: not generated.
     let genuine = if sub_ms_stamp { vec![-990, -500, 0, 10, 20] } else { vec![-1000, -990, -500, 0, 10, 20] };
     prop_oneof![
-        6 => proptest::sample::select(genuine).prop_map(|start_ms| Old::Genuine { start_ms }),
+        8 => proptest::sample::select(genuine).prop_map(|start_ms| Old::Genuine { start_ms }),
         2 => proptest::sample::select(vec![-1010, 30, 2000]).prop_map(|start_ms| Old::Other { start_ms }),
         1 => proptest::sample::select(vec![b'Z', b'X']).prop_map(Old::Dead),
         1 => Just(Old::Gone),
@@ -227,8 +227,8 @@ fn probe(pid: u32, with_pipe: bool) -> impl Strategy<Value = (model::runsv::Prob
         any::<bool>(),
     );
     let pipe = prop_oneof![
-        5 => Just(Ok(PipeId { dev: 1, ino: 1, fifo: true })),
-        1 => Just(Ok(PipeId { dev: 1, ino: 2, fifo: true })),
+        8 => Just(Ok(PipeId { dev: 1, ino: 1, fifo: true })),
+        2 => Just(Ok(PipeId { dev: 1, ino: 2, fifo: true })),
         1 => Just(Ok(PipeId { dev: 1, ino: 1, fifo: false })),
         1 => Just(Err(Errno::EPERM)),
     ];
@@ -265,7 +265,7 @@ fn probe(pid: u32, with_pipe: bool) -> impl Strategy<Value = (model::runsv::Prob
 
 /// What a killed runsv left, for a service with or without a log service.
 fn resume(log: bool) -> impl Strategy<Value = (model::runsv::Resume, [Option<u32>; 2])> {
-    let one = move |i: usize| prop_oneof![3 => probe(OLD_PID[i], log).prop_map(Some), 1 => Just(None)];
+    let one = move |i: usize| prop_oneof![5 => probe(OLD_PID[i], log).prop_map(Some), 1 => Just(None)];
     (one(0), one(1)).prop_map(|(main, log)| {
         let genuine = [&main, &log].map(|p| p.as_ref().and_then(|(_, g)| g.then_some(())));
         let genuine = [genuine[0].map(|()| OLD_PID[0]), genuine[1].map(|()| OLD_PID[1])];
@@ -360,13 +360,14 @@ fn adoption_start_ups_reach_every_outcome() {
             ("main not genuine, new ./run", genuine[0].is_none() && r.main.pid >= 100),
             ("genuine but no pidfd", warned(b"unable to take over ./run")),
             ("log pipe refused", warned(b"unable to take over the log pipe")),
+            ("both genuine, pipe refused", genuine.iter().all(Option::is_some) && warned(b"unable to take over the log pipe")),
             ("pipe taken back", r.effects.contains(&Effect::TakeLogPipe)),
         ] {
             *seen.entry(name).or_default() += u32::from(hit);
         }
     }
     println!("adoption start-ups out of 2000: {seen:?}");
-    assert!(seen.values().all(|&n| n > 0) && seen.len() == 8, "{seen:?}");
+    assert!(seen.values().all(|&n| n > 0) && seen.len() == 9, "{seen:?}");
 }
 
 fn adopted_leader(stop: Stop, leads: bool) -> (World, RefRunsv) {
@@ -385,6 +386,32 @@ fn adopted_leader(stop: Stop, leads: bool) -> (World, RefRunsv) {
     let w = resumed_world(&r);
     compare(&w, &r);
     (w, r)
+}
+
+/// Both old processes genuine but on two different pipes (or one end not a FIFO): nothing
+/// is adopted, one warning, and new processes start as runit starts them.
+#[test]
+fn regression_adoption_refused_on_two_pipes() {
+    let wall = verification::reference::runsv::T0.wall.unix_secs;
+    let stamp = Tai64n::from_wall(Wall { unix_secs: wall - 5, nanos: 0 });
+    let ticks = (wall - 5) * 100 - BOOT_WALL_NS / 10_000_000;
+    let probe = |pid: u32, pipe: PipeId| model::runsv::Probe {
+        status: StatusRecord::new(stamp, pid, false, Want::Up, false, RunState::Run).encode(),
+        pidfd: Ok(()),
+        proc_stat: Some(format!("{pid} (run) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0\n").into_bytes()),
+        pipe: Some(Ok(pipe)),
+    };
+    let one = PipeId { dev: 1, ino: 1, fifo: true };
+    for (main, log) in [(one, PipeId { ino: 2, ..one }), (one, PipeId { fifo: false, ..one }), (one, one)] {
+        let resume =
+            model::runsv::Resume { boot_wall_ns: BOOT_WALL_NS, clk_tck: 100, main: Some(probe(7, main)), log: Some(probe(8, log)) };
+        let r = RefRunsv::resumed(cfg(false, Some(false)), Stop::RUNIT, Backoff::RUNIT, resume, [Some(7), Some(8)]);
+        let w = resumed_world(&r);
+        compare(&w, &r);
+        let adopted = main == log;
+        assert_eq!(w.view(Slot::Main).map(|v| v.pid == 7), Some(adopted), "{main:?} {log:?}: {:?}", w.effects);
+        assert_eq!(w.view(Slot::Log).map(|v| v.pid == 8), Some(adopted), "{main:?} {log:?}: {:?}", w.effects);
+    }
 }
 
 /// An adopted `./run`: `d` reaches it through its pidfd (a group leader's group with
@@ -423,6 +450,16 @@ prop_state_machine! {
     #[test]
     fn runsv_matches_reference(sequential 1..48 => RunsvTest);
 
+}
+
+prop_state_machine! {
+    // Adoption's start-ups are many (per slot: record, `/proc`, pidfd, pipe): 4x the cases.
+    #![proptest_config(PtConfig {
+        cases: 4 * std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        max_shrink_iters: 4096,
+        failure_persistence: None,
+        .. PtConfig::default()
+    })]
     #[test]
     fn runsv_matches_reference_after_adoption(sequential 1..32 => AdoptTest);
 }
