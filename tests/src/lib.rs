@@ -211,6 +211,7 @@ pub fn default_signals(cmd: &mut Command) {
 }
 
 pub mod debug_text;
+pub mod replay;
 
 /// Writes a file that something will execute (a run script, a stage, a copied binary)
 /// with `mode`, creating parent directories, so that the exec can never fail with

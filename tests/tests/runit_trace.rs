@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use e2e::{bin, Scratch};
 use model::errno::Errno;
 use model::stage::{Config, Flags, Input, Sig, Stages};
-use model::{Machine, Mono, Now, Wall};
 
 /// A minimal reader for the `Debug` renderings of stage inputs.
 struct P<'a> {
@@ -119,28 +118,8 @@ fn runit_trace_replays_through_the_model() {
     assert_eq!(out.status.code(), Some(3), "container exit = stage 3's code: {console}");
     let text = fs::read_to_string(&trace).expect("trace written");
     let mut m = Stages::new(Config { container: true });
-    let mut expected: Vec<String> = Vec::new();
-    let mut replayed: Vec<String> = Vec::new();
-    let mut inputs = 0;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("in ") {
-            let mut parts = rest.splitn(3, ' ');
-            let mono: u64 = parts.next().unwrap().parse().unwrap();
-            let wall = parts.next().unwrap();
-            let (secs, nanos) = wall.split_once('.').unwrap();
-            let now = Now { mono: Mono(mono), wall: Wall { unix_secs: secs.parse().unwrap(), nanos: nanos.parse().unwrap() } };
-            let input = P { s: parts.next().unwrap() }.input();
-            m.handle(now, input);
-            inputs += 1;
-            let mut cap = model::StepCap::new("replay: actions of one input", 10_000);
-            while let Some(a) = m.poll_action() {
-                cap.step();
-                replayed.push(format!("{a:?}"));
-            }
-        } else if let Some(a) = line.strip_prefix("out ") {
-            expected.push(a.to_string());
-        }
-    }
+    let e2e::replay::Replay { recorded: expected, replayed, inputs } =
+        e2e::replay::replay(&mut m, &text, |t| P { s: t }.input(), |_, _| false);
     assert!(inputs >= 8, "too short a trace:\n{text}");
     assert_eq!(replayed, expected, "the binary and the model disagree");
     assert!(expected.iter().any(|a| a.contains("KillGroup")), "the trace should include the exit-111 restart:\n{text}");

@@ -10,7 +10,7 @@ use e2e::{eventually, Scratch};
 use model::readiness::Protocol;
 use model::runsv::{Backoff, Config, ControlOutcome, Input, Limit, PipeId, Probe, Readiness, Resume, Runsv, Sig, Slot, Stop};
 use model::time::Span;
-use model::{Machine, Mono, Now, Wall};
+use model::{Mono, Now, Wall};
 
 /// The parsing of this machine's inputs, on top of the shared reader.
 trait ReadRunsv {
@@ -248,43 +248,24 @@ fn replay(trace: &str) -> usize {
 /// [`replay`], with the backoff settings of the note line replaced by `backoff` (to show
 /// that they matter).
 fn replay_with(trace: &str, backoff: Option<Backoff>) -> usize {
-    let mut lines = trace.lines();
-    let first = lines.next().expect("trace has a note line");
+    let first = trace.lines().next().expect("trace has a note line");
     let mut p = P { s: first.strip_prefix("note (").expect("note line") };
     let start = p.now();
     let config = p.config();
     let stop = p.stop();
     let traced = p.backoff();
     let mut m = Runsv::new(start, config).with_stop(stop).with_backoff(backoff.unwrap_or(traced));
-    let mut expected: Vec<String> = Vec::new();
-    let mut got: Vec<String> = Vec::new();
-    let mut inputs = 0;
-    for line in lines {
-        if let Some(rest) = line.strip_prefix("in ") {
-            let mut parts = rest.splitn(3, ' ');
-            let mono = Mono(parts.next().unwrap().parse().unwrap());
-            let (secs, nanos) = parts.next().unwrap().split_once('.').unwrap();
-            let now = Now { mono, wall: Wall { unix_secs: secs.parse().unwrap(), nanos: nanos.parse().unwrap() } };
-            let input = P { s: parts.next().unwrap() }.input();
-            m.handle(now, input);
-            inputs += 1;
-            // The driver interleaves: after an obligation it feeds the reply before taking
-            // the next action, so take actions only up to the next obligation.
-            let mut cap = model::StepCap::new("replay: actions of one input", 10_000);
-            while let Some(a) = m.poll_action() {
-                cap.step();
-                let owed = m.owed().is_some() && matches!(a, model::runsv::Action::Spawn { .. } | model::runsv::Action::RunControl(_));
-                got.push(format!("{a:?}"));
-                if owed {
-                    break;
-                }
-            }
-        } else if let Some(rest) = line.strip_prefix("out ") {
-            expected.push(rest.to_string());
-        }
-    }
-    assert_eq!(got, expected, "the model and the running binary disagree");
-    inputs
+    // The driver interleaves: after an obligation it feeds the reply before taking the next
+    // action, so take actions only up to the next obligation.
+    let rest = &trace[first.len()..];
+    let r = e2e::replay::replay(
+        &mut m,
+        rest,
+        |text| P { s: text }.input(),
+        |m, a| m.owed().is_some() && matches!(a, model::runsv::Action::Spawn { .. } | model::runsv::Action::RunControl(_)),
+    );
+    assert_eq!(r.replayed, r.recorded, "the model and the running binary disagree");
+    r.inputs
 }
 
 #[test]

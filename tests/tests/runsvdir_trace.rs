@@ -12,7 +12,6 @@ use e2e::{bin, eventually, Scratch};
 use model::errno::Errno;
 use model::runsvdir::machine::{DirStamp, Entry, EntryKind, Input, LogFailure, ScanReply, StampError, WatchState};
 use model::runsvdir::Runsvdir;
-use model::{Machine, Mono, Now, Wall};
 
 /// The parsing of this machine's inputs, on top of the shared reader.
 trait ReadRunsvdir {
@@ -183,27 +182,7 @@ fn real_run_replays_through_the_model() {
     // Replay.
     let text = std::fs::read_to_string(&trace).unwrap();
     let mut m = Runsvdir::new(Some(log.as_bytes()));
-    let mut recorded: Vec<String> = Vec::new();
-    let mut replayed: Vec<String> = Vec::new();
-    let mut inputs = 0;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("in ") {
-            let mut parts = rest.splitn(3, ' ');
-            let mono = Mono(parts.next().unwrap().parse().unwrap());
-            let (secs, nanos) = parts.next().unwrap().split_once('.').unwrap();
-            let now = Now { mono, wall: Wall { unix_secs: secs.parse().unwrap(), nanos: nanos.parse().unwrap() } };
-            let input = P { s: parts.next().unwrap() }.input();
-            m.handle(now, input);
-            inputs += 1;
-            let mut cap = model::StepCap::new("replay: actions of one input", 10_000);
-            while let Some(a) = m.poll_action() {
-                cap.step();
-                replayed.push(format!("{a:?}"));
-            }
-        } else if let Some(rest) = line.strip_prefix("out ") {
-            recorded.push(rest.to_string());
-        }
-    }
+    let e2e::replay::Replay { recorded, replayed, inputs } = e2e::replay::replay(&mut m, &text, |t| P { s: t }.input(), |_, _| false);
     assert!(inputs > 10, "trace too short: {text}");
     assert_eq!(replayed, recorded, "the binary and the model disagree");
     for want in ["StartRunsv", "Term", "WriteStamp", "ShowTitle", "Exit(111)", "Warn(StatEntry"] {

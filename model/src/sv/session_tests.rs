@@ -501,6 +501,25 @@ fn test_wait_timeout_at_limit_and_exit_at_once() {
     assert_eq!(w.stdout(), "timeout: run: ./h: (pid 9) 4s, want down, got TERM\n");
 }
 
+/// The limit is `-w`'s over `SVWAIT`'s, `SVWAIT`'s over the 7 s default: the timeout round
+/// comes right after the limit in force, on the fake clock (the e2e test shows the same
+/// without a clock, by a service that goes down 3 s after TERM).
+#[test]
+fn test_wait_limit_in_force_w_over_svwait_over_default() {
+    for (argv, svwait, end) in [
+        (&["sv", "-w", "1", "down", "./h"][..], Some(&b"30"[..]), 1001),
+        (&["sv", "-w", "30", "down", "./h"][..], Some(&b"1"[..]), 30_001),
+        (&["sv", "-v", "down", "./h"][..], Some(&b"2"[..]), 2001),
+        (&["sv", "-v", "down", "./h"][..], None, 7001),
+    ] {
+        let hard = st(-3000, 9, false, b'd', true, 1);
+        let mut w = World::new().svc("/home/h", Svc::new(run_st(-3000, 9)).then(vec![hard]));
+        let mut s = session(argv, Env { svdir: None, svwait: svwait.map(|v| v as &[u8]) }, Rule::RaceFree);
+        assert_eq!(drive(&mut s, &mut w, Rule::RaceFree), (1, end), "{argv:?} SVWAIT={svwait:?}");
+        assert!(w.stdout().starts_with("timeout: run: ./h: (pid 9) "), "{}", w.stdout());
+    }
+}
+
 #[test]
 fn test_wait_zero_limit_ok_if_already_satisfied() {
     let mut w = World::new().svc("/home/s", Svc::new(run_st(-3000, 9)));
