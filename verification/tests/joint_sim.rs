@@ -212,3 +212,32 @@ fn soak() {
     let kill_runsv = std::env::var_os("JOINT_SIM_KILL").is_some();
     sweep(start..start + n, &JointConfig { kill_runsv, ..JointConfig::default() }, if kill_runsv { "soak, kill runsv" } else { "soak" });
 }
+
+/// The log pipe's EOF counts every writer: a logger sees EOF only once nobody holds the
+/// write end, orphans included (a `./run` left running by a killed runsv, reparented to
+/// runsvdir, still writes after its runsv's successor closed its ends). Over the kill-runsv
+/// seeds such an orphan writes after the close and the logger keeps reading instead of
+/// exiting; with the fake's old rule planted (EOF once runsv closed its ends) the check
+/// reports the early EOF, and nothing where the plant did not fire.
+#[test]
+fn an_orphan_writer_holds_the_log_pipe_open() {
+    let cfg = JointConfig { kill_runsv: true, ..JointConfig::default() };
+    let reports = sweep(0..SEEDS, &cfg, "orphan writers");
+    let held: usize = reports.iter().map(|r| r.eof_held_by_writers).sum();
+    let lines: usize = reports.iter().map(|r| r.lines_after_close).sum();
+    let seeds = reports.iter().filter(|r| r.eof_held_by_writers > 0).count();
+    println!("sim joint (orphan writers): {lines} lines written after runsv closed its ends, {held} loggers kept from EOF by a writer on {seeds}/{SEEDS} seeds");
+    assert!(held > 0 && lines > 0, "no orphan wrote after the close: {held} {lines}");
+    let (mut caught, mut fired) = (0, 0);
+    for seed in 0..SEEDS {
+        let r = run(seed, &JointConfig { plant: JointPlant::EofWithWriters, ..cfg.clone() });
+        match r.violations.first() {
+            Some((Check::EofOnlyWithoutWriters, _)) => caught += 1,
+            Some((c, m)) => panic!("seed {seed}: reported as {c:?} ({m})\n{}", replay_hint(seed)),
+            None => {}
+        }
+        fired += usize::from(r.plant_fired);
+    }
+    println!("sim joint (planted early EOF): fired on {fired}/{SEEDS} seeds, caught on {caught}");
+    assert!(caught > 0 && caught == fired, "planted early EOF: fired {fired}, caught {caught}");
+}

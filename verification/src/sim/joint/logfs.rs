@@ -22,7 +22,7 @@ use runtime::os::{Datagram, LogSyscalls, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 
 use super::world::World;
-use super::{JointFault, JointPlant};
+use super::{Check, JointFault, JointPlant};
 
 /// One file of a log directory.
 #[derive(Clone, Debug, Default)]
@@ -383,9 +383,17 @@ impl LogSyscalls for JointLogSys {
         }
         let svc = self.svc;
         self.with(|w, p| {
+            if w.pipe_eof(svc) {
+                let writers = w.pipe_writers(svc);
+                if writers > 0 {
+                    w.plant_fired = true;
+                    w.violate(Check::EofOnlyWithoutWriters, format!("directory {svc}: EOF read with {writers} writers left"));
+                }
+                return Ok(0);
+            }
             let s = w.svcs.get_mut(&svc).ok_or(Errno::EBADF)?;
             if s.pipe.is_empty() {
-                return if s.pipe_closed { Ok(0) } else { Err(Errno::EAGAIN) };
+                return Err(Errno::EAGAIN);
             }
             let n = read_len(&s.pipe, max);
             let bytes: Vec<u8> = s.pipe.drain(..n).collect();

@@ -88,6 +88,9 @@ pub enum JointPlant {
     /// the start time would accept in a service whose pipe check cannot tell (the pipe
     /// check alone stops it otherwise).
     ReusedPidLooksSame,
+    /// A logger reads EOF once runsv closed its ends of the log pipe, although another
+    /// process (an orphan `./run`) still holds the write end: the fake's old rule.
+    EofWithWriters,
 }
 
 /// The kinds of injected fault, counted for the figures.
@@ -158,6 +161,8 @@ pub enum Check {
     /// A runsv took over (or signalled through a pidfd) a process that is not its
     /// service's: the reference invariant of that name.
     AdoptOnlyTheSame,
+    /// A logger read EOF while a process still held the log pipe's write end.
+    EofOnlyWithoutWriters,
 }
 
 /// What a run did; equal for equal seeds.
@@ -203,6 +208,11 @@ pub struct JointReport {
     pub adopted: usize,
     /// Orphans left to runit's behaviour (documented: not taken over), by reason.
     pub left_to_runit: BTreeMap<&'static str, usize>,
+    /// Loggers that found their log pipe empty after its runsv closed its ends while
+    /// another process (an orphan) still held the write end: no EOF, they kept reading.
+    pub eof_held_by_writers: usize,
+    /// Lines written into a log pipe after its runsv closed its ends (by an orphan).
+    pub lines_after_close: usize,
 }
 
 impl JointReport {

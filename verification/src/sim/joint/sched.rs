@@ -269,7 +269,11 @@ impl Joint {
         let s = w.svcs.get(&l.svc)?;
         let mut interests = Vec::new();
         l.io.interests(&mut interests);
-        let readable = !s.pipe.is_empty() || s.pipe_closed;
+        let readable = !s.pipe.is_empty() || w.pipe_eof(l.svc);
+        if s.pipe.is_empty() && s.pipe_closed && !readable {
+            // Its runsv closed its ends, an orphan still holds the write end: no EOF yet.
+            w.eof_held.insert(pid);
+        }
         let ready: Vec<Ready> = interests
             .iter()
             .filter(|i| i.read && i.fd == 0 && readable)
@@ -663,7 +667,13 @@ impl Joint {
             p.seq += 1;
             p.next_line = Some(now + gap);
             let (svc, seq, to_pipe) = (p.svc, p.seq, p.to_pipe);
-            if let Some(s) = w.svcs.get_mut(&svc).filter(|s| to_pipe && !s.pipe_closed) {
+            // The write succeeds while anyone reads the pipe (its runsv, a logger, orphaned
+            // or not); an orphan's line after runsv closed its ends is counted.
+            let reader = to_pipe && w.pipe_has_reader(svc);
+            if reader && w.svcs.get(&svc).is_some_and(|s| s.pipe_closed) {
+                w.lines_after_close += 1;
+            }
+            if let Some(s) = w.svcs.get_mut(&svc).filter(|_| reader) {
                 let line = format!("{pid} {seq}\n").into_bytes();
                 s.pipe.extend_from_slice(&line);
                 s.sent.extend_from_slice(&line);
@@ -892,6 +902,8 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         lying_pipe: BTreeMap::new(),
         adopted: 0,
         left: BTreeMap::new(),
+        eof_held: BTreeSet::new(),
+        lines_after_close: 0,
     };
     let w = Rc::new(RefCell::new(world));
     let strays = runtime::signals::Strays { catch: Vec::new(), unblock_in_child: Vec::new() };
@@ -952,5 +964,7 @@ pub fn run(seed: u64, cfg: &JointConfig) -> JointReport {
         kill_points: std::mem::take(&mut w.kill_points),
         adopted: w.adopted,
         left_to_runit: std::mem::take(&mut w.left),
+        eof_held_by_writers: w.eof_held.len(),
+        lines_after_close: w.lines_after_close,
     }
 }

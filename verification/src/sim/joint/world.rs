@@ -238,6 +238,10 @@ pub(super) struct World {
     /// Orphans taken over, and those left to runit's behaviour by reason.
     pub(super) adopted: usize,
     pub(super) left: BTreeMap<&'static str, usize>,
+    /// Loggers an orphan writer kept from EOF ([`super::JointReport::eof_held_by_writers`]),
+    /// and lines written after runsv closed its ends.
+    pub(super) eof_held: BTreeSet<i32>,
+    pub(super) lines_after_close: usize,
 }
 
 impl World {
@@ -448,6 +452,32 @@ impl World {
         let from = if self.rng.chance(500) { logger.unwrap_or(STRANGER_PID) } else { STRANGER_PID };
         let d = Datagram { payload: b"READY=1".to_vec(), pid: Some(from), fds: 0, truncated: false };
         self.sockets.entry(runsv).or_default().push_back(d);
+    }
+}
+
+/// The log pipe of a service directory, as the kernel counts its ends.
+impl World {
+    /// How many processes hold the write end of `svc`'s log pipe: its runsv until it closes
+    /// its ends, and every live process whose stdout is the pipe, orphans included (a
+    /// `./run` left by a killed runsv, reparented to runsvdir, still writes).
+    pub(super) fn pipe_writers(&self, svc: u64) -> usize {
+        let runsv = self.svcs.get(&svc).map_or(0, |s| usize::from(!s.pipe_closed));
+        runsv + self.procs.values().filter(|p| p.svc == svc && p.to_pipe && p.zombie.is_none()).count()
+    }
+
+    /// Whether anyone can read `svc`'s log pipe (runsv holds both ends until it closes
+    /// them; a live logger holds the read end): a write without a reader fails (EPIPE).
+    pub(super) fn pipe_has_reader(&self, svc: u64) -> bool {
+        self.svcs.get(&svc).is_some_and(|s| !s.pipe_closed)
+            || self.procs.values().any(|p| p.svc == svc && p.kind == Kind::LogRun && p.zombie.is_none())
+    }
+
+    /// A read of `svc`'s log pipe gives EOF: it is empty and nobody holds the write end
+    /// (under [`JointPlant::EofWithWriters`], once runsv closed its ends).
+    pub(super) fn pipe_eof(&self, svc: u64) -> bool {
+        let Some(s) = self.svcs.get(&svc) else { return false };
+        let closed = if self.cfg.plant == JointPlant::EofWithWriters { s.pipe_closed } else { self.pipe_writers(svc) == 0 };
+        s.pipe.is_empty() && closed
     }
 }
 
