@@ -50,6 +50,23 @@ impl DebugText<'_> {
         }
         v
     }
+    /// `None`, or `Some(` then what `inner` reads then `)`.
+    pub fn option<T>(&mut self, inner: impl FnOnce(&mut Self) -> T) -> Option<T> {
+        if self.eat("None") {
+            return None;
+        }
+        self.expect("Some(");
+        let v = inner(self);
+        self.expect(")");
+        Some(v)
+    }
+    /// `Span(n)`.
+    pub fn span(&mut self) -> model::time::Span {
+        self.expect("Span(");
+        let n = self.num() as u64;
+        self.expect(")");
+        model::time::Span(n)
+    }
     /// `Errno(n)`.
     pub fn errno(&mut self) -> Errno {
         self.expect("Errno(");

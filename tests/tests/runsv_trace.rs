@@ -48,14 +48,7 @@ impl ReadRunsv for P<'_> {
         self.expect("down:");
         let down = self.boolean();
         self.expect("log:");
-        let log = if self.eat("None") {
-            None
-        } else {
-            self.expect("Some(");
-            let b = self.boolean();
-            self.expect(")");
-            Some(b)
-        };
+        let log = self.option(|p| p.boolean());
         self.expect("readiness: Readiness { protocol:");
         let names = [
             ("NotificationFd", Protocol::NotificationFd),
@@ -65,14 +58,7 @@ impl ReadRunsv for P<'_> {
         ];
         let protocol = names.iter().find(|(n, _)| self.eat(n)).map(|(_, p)| *p).expect("a readiness protocol");
         self.expect("watchdog:");
-        let watchdog = if self.eat("None") {
-            None
-        } else {
-            self.expect("Some(Span(");
-            let n = self.num() as u64;
-            self.expect("))");
-            Some(Span(n))
-        };
+        let watchdog = self.option(|p| p.span());
         self.expect("}");
         Config { dir, down, log, readiness: Readiness { protocol, watchdog } }
     }
@@ -95,13 +81,7 @@ impl ReadRunsv for P<'_> {
         let signal = names.iter().find(|(n, _)| self.eat(n)).map(|(_, s)| *s).expect("a signal name");
         let span = |p: &mut Self, key: &str| {
             p.expect(key);
-            if p.eat("None") {
-                return None;
-            }
-            p.expect("Some(Span(");
-            let n = p.num() as u64;
-            p.expect("))");
-            Some(Span(n))
+            p.option(|p| p.span())
         };
         let kill_after = span(self, "kill_after:");
         let finish_limit = span(self, "finish_limit:");
@@ -112,15 +92,7 @@ impl ReadRunsv for P<'_> {
     }
     fn backoff(&mut self) -> Backoff {
         self.expect("Backoff { delay:");
-        let span = |p: &mut Self| {
-            if p.eat("None") {
-                return None;
-            }
-            p.expect("Some(Span(");
-            let n = p.num() as u64;
-            p.expect("))");
-            Some(Span(n))
-        };
+        let span = |p: &mut Self| p.option(|p| p.span());
         let delay = span(self);
         self.expect("steps:");
         let steps = self.num() as u32;
@@ -210,14 +182,7 @@ impl ReadRunsv for P<'_> {
             Err(e)
         };
         self.expect("proc_stat:");
-        let proc_stat = if self.eat("None") {
-            None
-        } else {
-            self.expect("Some(");
-            let b = self.bytes();
-            self.expect(")");
-            Some(b)
-        };
+        let proc_stat = self.option(|p| p.bytes());
         self.expect("pipe:");
         let pipe = if self.eat("None") {
             None

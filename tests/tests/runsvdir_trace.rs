@@ -22,14 +22,7 @@ trait ReadRunsvdir {
 
 impl ReadRunsvdir for P<'_> {
     fn opt_errno(&mut self) -> Option<Errno> {
-        if self.eat("None") {
-            None
-        } else {
-            self.expect("Some(");
-            let e = self.errno();
-            self.expect(")");
-            Some(e)
-        }
+        self.option(|p| p.errno())
     }
     fn entry(&mut self) -> Entry {
         self.expect("Entry { name:");

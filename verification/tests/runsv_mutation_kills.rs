@@ -14,31 +14,18 @@ fn machine(log: Option<bool>) -> Runsv {
     Runsv::new(T0, Config { dir: b"s".to_vec(), down: false, log, readiness: Default::default() })
 }
 
-/// A machine, its clock, and a feed that collects the actions of one input.
-struct H {
-    m: Runsv,
-    now: Now,
-}
+// A machine, its clock, and a feed that collects the actions of one input: the shared
+// scripted harness (duplicates report D7/D8: this file had its own copy).
+model::scripted_harness!(H, Runsv);
 
 impl H {
     /// A normally-up service without log whose `./run` runs as `pid`.
     fn running(pid: u32) -> H {
-        let mut h = H { m: machine(None), now: T0 };
+        let mut h = H(model::scripted::Scripted::new(machine(None), T0));
         h.feed(Input::Start);
         h.feed(Input::ControlDone(ControlOutcome::Absent));
         h.feed(Input::Spawned(Slot::Main, pid));
         h
-    }
-    fn feed(&mut self, i: Input) -> Vec<Action> {
-        self.m.handle(self.now, i);
-        let mut out = Vec::new();
-        while let Some(a) = self.m.poll_action() {
-            out.push(a);
-        }
-        out
-    }
-    fn advance(&mut self, ms: u64) {
-        self.now = self.now.after(Span::from_millis(ms));
     }
 }
 
@@ -78,15 +65,15 @@ fn map_history_visits_each_slot() {
 #[test]
 fn finish_fork_retry_waits_five_seconds() {
     let mut h = H::running(7);
-    h.advance(2000);
+    h.advance_ms(2000);
     let a = h.feed(Input::ChildExited { pid: 7, status: 0, finish_present: true });
     assert!(matches!(spawns(&a).as_slice(), [Program::Finish { .. }]), "{a:?}");
     let a = h.feed(Input::SpawnFailed(Slot::Main, Errno::EAGAIN));
     assert!(spawns(&a).is_empty(), "no second fork before the retry: {a:?}");
     assert_eq!(h.m.poll_deadline(), Some(h.now.mono + Span::from_millis(5000)));
-    h.advance(4999);
+    h.advance_ms(4999);
     assert!(spawns(&h.feed(Input::Tick)).is_empty(), "still within the retry");
-    h.advance(1);
+    h.advance_ms(1);
     let a = h.feed(Input::Tick);
     assert!(matches!(spawns(&a).as_slice(), [Program::Finish { .. }]), "{a:?}");
 }
@@ -100,14 +87,14 @@ fn term_while_wanted_up_is_not_a_quick_death() {
     let a = h.feed(Input::Control(Slot::Main, b't'));
     assert_eq!(a, vec![Action::RunControl(b't')]);
     h.feed(Input::ControlDone(ControlOutcome::Absent));
-    h.advance(100);
+    h.advance_ms(100);
     h.feed(Input::ChildExited { pid: 7, status: 15, finish_present: false });
     let main = h.m.slot(Slot::Main).expect("main");
     assert_eq!(main.want, model::status::Want::Up, "t does not change want");
     assert_eq!(main.history.quick_deaths, 0, "asked to stop: not a quick death");
 
     let mut h = H::running(8);
-    h.advance(100);
+    h.advance_ms(100);
     h.feed(Input::ChildExited { pid: 8, status: 0, finish_present: false });
     assert_eq!(h.m.slot(Slot::Main).expect("main").history.quick_deaths, 1, "died on its own within 10 s");
 }

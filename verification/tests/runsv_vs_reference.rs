@@ -473,8 +473,13 @@ fn step(event: Event) -> Step {
 }
 
 fn run_both(config: Config, steps: &[Step]) -> (World, RefRunsv) {
-    let mut r = RefRunsv::new(config.clone());
-    let mut w = World::new(config, PidPolicy::Fresh, false, Replies::default());
+    let r = RefRunsv::new(config.clone());
+    let w = World::new(config, PidPolicy::Fresh, false, Replies::default());
+    both(w, r, steps)
+}
+
+/// Compares the world and the reference at the start and after every step.
+fn both(mut w: World, mut r: RefRunsv, steps: &[Step]) -> (World, RefRunsv) {
     compare(&w, &r);
     for s in steps {
         r.apply(s);
@@ -657,15 +662,9 @@ fn regression_stop_files_escalate_like_the_reference() {
 }
 
 fn run_both_backoff(backoff: Backoff, steps: &[Step]) -> (World, RefRunsv) {
-    let mut r = RefRunsv::new_with_backoff(cfg(false, None), Stop::RUNIT, backoff);
-    let mut w = World::new_with_backoff(cfg(false, None), Stop::RUNIT, backoff, PidPolicy::Fresh, false, Replies::default());
-    compare(&w, &r);
-    for s in steps {
-        r.apply(s);
-        w.apply(s);
-        compare(&w, &r);
-    }
-    (w, r)
+    let r = RefRunsv::new_with_backoff(cfg(false, None), Stop::RUNIT, backoff);
+    let w = World::new_with_backoff(cfg(false, None), Stop::RUNIT, backoff, PidPolicy::Fresh, false, Replies::default());
+    both(w, r, steps)
 }
 
 fn exit0() -> Step {
