@@ -70,8 +70,10 @@ fn sweep(seeds: impl Iterator<Item = u64>, cfg: &JointConfig, label: &str) -> Ve
             r.kill_points.iter().for_each(|(k, n)| *points.entry(k).or_default() += n);
         }
         println!(
-            "sim joint ({label}): {} orphans adopted, left to runit's behaviour {left:?}; runsv killed at {points:?}",
-            sum(|r| r.adopted)
+            "sim joint ({label}): {} orphans adopted, left to runit's behaviour {left:?}; runsv killed at {points:?}; {} lines written after runsv closed its ends, {} loggers kept from EOF by such a writer",
+            sum(|r| r.adopted),
+            sum(|r| r.lines_after_close),
+            sum(|r| r.eof_held_by_writers)
         );
     }
     reports
