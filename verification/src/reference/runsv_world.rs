@@ -320,8 +320,8 @@ impl World {
         w.effects.clear();
         w.feed(Input::Resume(resume), &mut replies);
         // An adopted slot keeps the old record's want and paused flag.
-        for i in 0..2 {
-            if let (Some(_), Some(r)) = (w.adopted[i], records[i]) {
+        for (i, record) in records.into_iter().enumerate() {
+            if let (Some(_), Some(r)) = (w.adopted[i], record) {
                 w.expect_want[i] = if r.want == b'u' { Want::Up } else { Want::Down };
                 w.expect_paused[i] = r.paused;
             }
