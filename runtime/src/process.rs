@@ -144,6 +144,75 @@ pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
     }
 }
 
+/// [`spawn_plan`] for a parent that starts children by the thousand (runsvdir): the child
+/// runs in this process's memory until its `execve` (`clone(CLONE_VM | CLONE_VFORK)`, as
+/// posix_spawn does), so no page table is copied and none of the parent's pages becomes
+/// copy-on-write. With `fork`, every page the parent wrote before its next fork cost a
+/// page fault (about 12 per child for runsvdir, docs/performance.md "runsvdir: the
+/// CPU-per-start regression, bisected"). The parent is suspended in `clone` until the
+/// child has exec'd or exited. The child writes only its own stack (a separate mapping,
+/// reused), errno, and, if a caught signal reaches it before `execve`, its own copy of
+/// the signal dispositions (no `CLONE_SIGHAND`; see [`crate::signals`]).
+pub fn spawn_plan_shared(plan: &ChildPlan) -> SysResult<i32> {
+    let prepared = Prepared::new(plan)?;
+    let top = shared_child_stack()?;
+    crate::signals::enter_shared_spawn();
+    // SAFETY: `top` is the 16-byte-aligned end of a private mapping used by no one while
+    // the parent waits (CLONE_VFORK); the child runs `shared_child` on it with `prepared`,
+    // which outlives the call (the parent resumes only after the child's execve or
+    // _exit), makes async-signal-safe calls only and allocates nothing. SIGCHLD as the
+    // exit signal: the child is reaped like a forked one.
+    let pid = unsafe {
+        libc::clone(shared_child, top, libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, (&prepared as *const Prepared).cast_mut().cast())
+    };
+    let result = if pid < 0 { Err(sys::last_errno()) } else { Ok(pid) };
+    crate::signals::leave_shared_spawn();
+    result
+}
+
+/// The child of [`spawn_plan_shared`]: the prepared steps, then the exec. Never returns.
+extern "C" fn shared_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's `Prepared`, alive while the parent waits in clone.
+    let prepared = unsafe { &*arg.cast::<Prepared>() };
+    prepared.run()
+}
+
+/// Size of the stack [`spawn_plan_shared`]'s children run on (the child's steps use
+/// well under a page of it); a guard page below it stops an overflow.
+const SHARED_STACK: usize = 64 * 1024;
+
+/// The top of the stack for [`spawn_plan_shared`]'s children, mapped at the first call
+/// and reused (one child at a time uses it: the parent waits). Only the pages a child
+/// touches become resident.
+fn shared_child_stack() -> SysResult<*mut libc::c_void> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static TOP: AtomicUsize = AtomicUsize::new(0);
+    let top = TOP.load(Ordering::Relaxed);
+    if top != 0 {
+        return Ok(top as *mut libc::c_void);
+    }
+    let guard = 4096;
+    // SAFETY: a fresh anonymous private mapping; nothing else refers to it.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            SHARED_STACK + guard,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(sys::last_errno());
+    }
+    // SAFETY: the lowest page of the mapping just made becomes the guard.
+    unsafe { libc::mprotect(base, guard, libc::PROT_NONE) };
+    let top = base as usize + guard + SHARED_STACK;
+    TOP.store(top, Ordering::Relaxed);
+    Ok(top as *mut libc::c_void)
+}
+
 /// Replaces this process with `path` and argv `argv`, keeping the environment (runit-init
 /// becoming runit). Returns only on failure, with the errno.
 pub fn exec(path: &[u8], argv: &[&[u8]]) -> Errno {
