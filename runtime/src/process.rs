@@ -152,13 +152,10 @@ pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
 /// CPU-per-start regression, bisected"). The parent is suspended in `clone` until the
 /// child has exec'd or exited. The child writes only its own stack (a separate mapping,
 /// reused), errno, and, if a caught signal reaches it before `execve`, its own copy of
-/// the signal dispositions (no `CLONE_SIGHAND`): the handler sees the spawned-child mark
-/// the parent set for it ([`crate::signals::enter_shared_spawn`]; every caught signal
-/// must be blocked in the caller, as it is outside the loop's wait).
+/// the signal dispositions (no `CLONE_SIGHAND`; see [`crate::signals`]).
 pub fn spawn_plan_shared(plan: &ChildPlan) -> SysResult<i32> {
     let prepared = Prepared::new(plan)?;
     let top = shared_child_stack()?;
-    debug_assert!(crate::signals::caught_are_blocked(), "a shared spawn with a caught signal unblocked");
     crate::signals::enter_shared_spawn();
     // SAFETY: `top` is the 16-byte-aligned end of a private mapping used by no one while
     // the parent waits (CLONE_VFORK); the child runs `shared_child` on it with `prepared`,
@@ -339,12 +336,7 @@ impl<'a> Prepared<'a> {
         })
     }
 
-    /// The child: every step, then the exec. Never returns. Inlined into each spawn path
-    /// (as it was into the one before `spawn_plan_shared`): left as a function of its
-    /// own it added 384 bytes to runsv, which moved runsv's `.bss` across a page
-    /// boundary and cost it a resident page (docs/performance.md, "runsvdir: the
-    /// CPU-per-start regression, bisected").
-    #[inline(always)]
+    /// The child: every step, then the exec. Never returns.
     fn run(&self) -> ! {
         for step in &self.steps {
             self.step(step);

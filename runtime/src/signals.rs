@@ -30,7 +30,7 @@ static CAUGHT: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_signal(signo: libc::c_int) {
     let saved = sys::errno();
-    if SPAWNED_CHILD.load(Ordering::SeqCst) {
+    if SPAWNED_CHILD.load(Ordering::SeqCst) || in_shared_child() {
         default_action_in_child(signo);
     } else {
         LATCH.record(signo);
@@ -52,35 +52,28 @@ pub fn enter_spawned_child() {
     SPAWNED_CHILD.store(true, Ordering::SeqCst);
 }
 
-/// Marks the start of a [`crate::process::spawn_plan_shared`] in the parent: its child
-/// runs in this process's memory until `execve`, so it cannot mark itself as `fork`'s
-/// children do ([`enter_spawned_child`]) without marking the parent too. The parent
-/// marks both instead, and clears the mark ([`leave_shared_spawn`]) when `clone`
-/// returns. No handler can run in the parent meanwhile: it is suspended until the
-/// child's `execve` or exit, and every caught signal is blocked outside the loop's wait
-/// ([`caught_are_blocked`]). So a handler that sees the mark runs in the child.
+/// While [`crate::process::spawn_plan_shared`]'s child runs in this process's memory:
+/// the parent's pid (0 otherwise). The child cannot mark itself as `fork`'s children do
+/// (the flag would be the parent's too), so the handler tells it by its pid.
+static SHARED_SPAWN_PARENT: AtomicI32 = AtomicI32::new(0);
+
+/// Called by the parent just before a shared-memory spawn. Caught signals are blocked in
+/// the parent meanwhile, so only the child can run a handler while this is set.
 pub fn enter_shared_spawn() {
-    SPAWNED_CHILD.store(true, Ordering::SeqCst);
+    // SAFETY: getpid has no preconditions.
+    SHARED_SPAWN_PARENT.store(unsafe { libc::getpid() }, Ordering::SeqCst);
 }
 
-/// Clears [`enter_shared_spawn`]'s mark once the shared-memory child has exec'd or
-/// exited.
+/// Called by the parent once the shared-memory child has exec'd or exited.
 pub fn leave_shared_spawn() {
-    SPAWNED_CHILD.store(false, Ordering::SeqCst);
+    SHARED_SPAWN_PARENT.store(0, Ordering::SeqCst);
 }
 
-/// Whether every signal [`on_signal`] catches is blocked in the calling thread (what
-/// [`enter_shared_spawn`] relies on).
-pub fn caught_are_blocked() -> bool {
-    // SAFETY: a mask query into a local set.
-    let mask = unsafe {
-        let mut mask: libc::sigset_t = std::mem::zeroed();
-        libc::sigprocmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask);
-        mask
-    };
-    let caught = CAUGHT.load(Ordering::SeqCst);
-    // SAFETY: sigismember reads the local set.
-    (1..64).filter(|&s| caught & bit(s) != 0).all(|s| unsafe { libc::sigismember(&mask, s) } == 1)
+/// Whether this handler runs in the child of a shared-memory spawn. Async-signal-safe.
+fn in_shared_child() -> bool {
+    let parent = SHARED_SPAWN_PARENT.load(Ordering::SeqCst);
+    // SAFETY: getpid has no preconditions (a system call: it sees the child's own pid).
+    parent != 0 && unsafe { libc::getpid() } != parent
 }
 
 /// A signal that reached a spawned child between its unblocking and its `execve`: the
@@ -88,13 +81,16 @@ pub fn caught_are_blocked() -> bool {
 /// action as soon as the handler returns — exactly what it would have done had the
 /// child reset every handler to the default before unblocking. This is why a child
 /// need not reset the caught signals one `sigaction` each (about 45 system calls per
-/// child): `execve` resets them anyway ([`is_caught`]).
+/// child): `execve` resets them anyway ([`is_caught`]). The disposition changed is the
+/// child's own (a shared-memory child has its own copy: no `CLONE_SIGHAND`).
 fn default_action_in_child(signo: libc::c_int) {
-    // SAFETY: signal(2) with SIG_DFL and raise(3) are async-signal-safe; the signal is
-    // blocked while its handler runs, so the raised one is delivered when it returns.
+    // SAFETY: signal(2) with SIG_DFL, getpid and kill are async-signal-safe; the signal
+    // is blocked while its handler runs, so the one sent is delivered when it returns.
+    // `kill(getpid())` rather than raise(3): the child is single-threaded, and raise
+    // would consult the thread data the shared-memory child shares with its parent.
     unsafe {
         libc::signal(signo, libc::SIG_DFL);
-        libc::raise(signo);
+        libc::kill(libc::getpid(), signo);
     }
 }
 

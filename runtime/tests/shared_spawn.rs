@@ -38,9 +38,6 @@ fn inode_of_fd(fd: i32) -> (u64, u64) {
 #[test]
 fn child_runs_the_plan_with_its_own_descriptors() {
     let _one = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // As in every program of runit-rs outside its wait: the caught signals (the other
-    // test's, when it ran first in this process) are blocked.
-    block_usr1();
     // runit's PATH rule over the candidates: the missing first one is passed over.
     let pid = spawn_plan_shared(&plan(&[b"/nonexistent/sh", b"/bin/sh"], &[b"sh", b"-c", b"exit 7"], vec![])).expect("spawn");
     let status = wait_pid(pid).expect("wait");
@@ -66,16 +63,6 @@ fn child_runs_the_plan_with_its_own_descriptors() {
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 100, "status {status:#x}");
     assert_eq!(said, failure_line(b"shared_spawn: fatal: unable to start: ", Errno::ENOENT));
     assert_eq!(inode_of_fd(2), before, "the child's dup2 onto fd 2 reached the parent");
-}
-
-fn block_usr1() {
-    // SAFETY: mask operations on a local set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGUSR1);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
 }
 
 /// The shared child's start: unblock SIGUSR1, send it to itself, `_exit(0)` if alive.
