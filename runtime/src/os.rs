@@ -254,7 +254,7 @@ pub trait DirSyscalls: Syscalls {
     fn dup2(&mut self, from: i32, to: i32) -> SysResult<()>;
     /// A pipe, both ends non-blocking (the log pipe runsvdir reads).
     fn pipe_nonblocking(&mut self) -> SysResult<(i32, i32)>;
-    /// Starts a child that carries out `plan` (a runsv child): its pid, or the errno.
+    /// Forks and carries out `plan` (a runsv child): its pid, or the fork errno.
     fn spawn_plan(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32>;
     /// Opens directory `path` for a scan.
     fn open_dir(&mut self, path: &CStr) -> SysResult<Self::Dir>;
@@ -299,11 +299,9 @@ impl DirSyscalls for Real {
     fn pipe_nonblocking(&mut self) -> SysResult<(i32, i32)> {
         sys::pipe(true)
     }
-    /// Without `fork`: runsvdir's heap is copied-on-write by no child (see
-    /// [`process::spawn_plan_shared`]).
     #[inline]
     fn spawn_plan(&mut self, plan: &model::spawn::ChildPlan) -> SysResult<i32> {
-        process::spawn_plan_shared(plan)
+        process::spawn_plan(plan)
     }
     #[inline]
     fn open_dir(&mut self, path: &CStr) -> SysResult<Self::Dir> {

@@ -30,7 +30,7 @@ static CAUGHT: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_signal(signo: libc::c_int) {
     let saved = sys::errno();
-    if SPAWNED_CHILD.load(Ordering::SeqCst) || in_shared_child() {
+    if SPAWNED_CHILD.load(Ordering::SeqCst) {
         default_action_in_child(signo);
     } else {
         LATCH.record(signo);
@@ -52,45 +52,18 @@ pub fn enter_spawned_child() {
     SPAWNED_CHILD.store(true, Ordering::SeqCst);
 }
 
-/// While [`crate::process::spawn_plan_shared`]'s child runs in this process's memory:
-/// the parent's pid (0 otherwise). The child cannot mark itself as `fork`'s children do
-/// (the flag would be the parent's too), so the handler tells it by its pid.
-static SHARED_SPAWN_PARENT: AtomicI32 = AtomicI32::new(0);
-
-/// Called by the parent just before a shared-memory spawn. Caught signals are blocked in
-/// the parent meanwhile, so only the child can run a handler while this is set.
-pub fn enter_shared_spawn() {
-    // SAFETY: getpid has no preconditions.
-    SHARED_SPAWN_PARENT.store(unsafe { libc::getpid() }, Ordering::SeqCst);
-}
-
-/// Called by the parent once the shared-memory child has exec'd or exited.
-pub fn leave_shared_spawn() {
-    SHARED_SPAWN_PARENT.store(0, Ordering::SeqCst);
-}
-
-/// Whether this handler runs in the child of a shared-memory spawn. Async-signal-safe.
-fn in_shared_child() -> bool {
-    let parent = SHARED_SPAWN_PARENT.load(Ordering::SeqCst);
-    // SAFETY: getpid has no preconditions (a system call: it sees the child's own pid).
-    parent != 0 && unsafe { libc::getpid() } != parent
-}
-
 /// A signal that reached a spawned child between its unblocking and its `execve`: the
 /// signal gets its default disposition and is raised again, so it takes the default
 /// action as soon as the handler returns — exactly what it would have done had the
 /// child reset every handler to the default before unblocking. This is why a child
 /// need not reset the caught signals one `sigaction` each (about 45 system calls per
-/// child): `execve` resets them anyway ([`is_caught`]). The disposition changed is the
-/// child's own (a shared-memory child has its own copy: no `CLONE_SIGHAND`).
+/// child): `execve` resets them anyway ([`is_caught`]).
 fn default_action_in_child(signo: libc::c_int) {
-    // SAFETY: signal(2) with SIG_DFL, getpid and kill are async-signal-safe; the signal
-    // is blocked while its handler runs, so the one sent is delivered when it returns.
-    // `kill(getpid())` rather than raise(3): the child is single-threaded, and raise
-    // would consult the thread data the shared-memory child shares with its parent.
+    // SAFETY: signal(2) with SIG_DFL and raise(3) are async-signal-safe; the signal is
+    // blocked while its handler runs, so the raised one is delivered when it returns.
     unsafe {
         libc::signal(signo, libc::SIG_DFL);
-        libc::kill(libc::getpid(), signo);
+        libc::raise(signo);
     }
 }
 
