@@ -13,8 +13,23 @@ use e2e::{bin_dir, eventually, Scratch};
 const LIMIT: Duration = Duration::from_secs(20);
 const LINES: usize = 100_000;
 
-/// Host pids of the processes named `comm` whose working directory is `dir`.
+/// Host pids of the processes named `comm` whose working directory is `dir`, leaving out a
+/// shell's own fork that has not exec'd yet (e.g. `run` forking for `sleep 0.03` is briefly
+/// a second `run` in the same directory, whose parent is the first).
 fn procs(comm: &str, dir: &Path) -> Vec<i32> {
+    let all = procs_with_forks(comm, dir);
+    all.iter().copied().filter(|&pid| !all.contains(&parent_of(pid))).collect()
+}
+
+/// The parent pid of `pid` from `/proc/PID/stat` (the field after the parenthesised name).
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0)
+}
+
+/// Every process named `comm` whose working directory is `dir`.
+fn procs_with_forks(comm: &str, dir: &Path) -> Vec<i32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").expect("read /proc").flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
