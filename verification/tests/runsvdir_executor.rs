@@ -1,0 +1,301 @@
+//! runsvdir's production executor (`RunsvdirIo`) over a small fake kernel that keeps what
+//! the joint simulation's kernel leaves out: the `.forced-rescan` stamp's bytes (with
+//! open flags honoured and short writes on demand) and a real log pipe on fd 2 whose
+//! bytes come back to runsvdir's process title. Each test drives the real `Runsvdir`
+//! machine through the driver and judges what a user sees: the stamp file, runsvdir's
+//! warnings, the title in `ps` (`/proc/self/cmdline`), and that runsvdir exits on TERM.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ffi::{CStr, CString};
+use std::os::unix::ffi::OsStrExt;
+
+use model::errno::Errno;
+use model::runsvdir::machine::Input;
+use model::runsvdir::msg::{self, Warning};
+use model::runsvdir::title::Title;
+use model::runsvdir::watch::Effect;
+use model::runsvdir::Runsvdir;
+use model::spawn::ChildPlan;
+use model::time::{Mono, Now, Wall};
+use model::Tai64n;
+use runtime::driver::{self, Os, Trace, Turn};
+use runtime::exec::runsvdir::{RunsvdirIo, TitleMem};
+use runtime::fs::AtomicWriteError;
+use runtime::latch::SignalSet;
+use runtime::os::{Datagram, DirSyscalls, FileStat, Syscalls};
+use runtime::process::{Reaped, SpawnSpec};
+use runtime::wait::{Interest, Ready};
+
+const DIR: &[u8] = b"/svc";
+const STAMP: &[u8] = b"/svc/.forced-rescan";
+const LOG_READ: i32 = 30;
+const LOG_WRITE: i32 = 31;
+
+/// The fake kernel: files by path (only the stamp is ever opened), the log pipe, stderr.
+#[derive(Default)]
+struct Kernel {
+    files: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Open file descriptors and the path each one writes.
+    open: BTreeMap<i32, Vec<u8>>,
+    next_fd: i32,
+    /// A write to a file takes at most this many bytes (a full disk's short write).
+    short_write: Option<usize>,
+    /// Bytes in the log pipe, not yet read.
+    pipe: Vec<u8>,
+    /// Every byte ever written into the log pipe.
+    pipe_total: Vec<u8>,
+    /// fd 2 is the log pipe's write end.
+    stderr_is_pipe: bool,
+    stderr: Vec<Vec<u8>>,
+}
+
+impl Syscalls for Kernel {
+    fn spawn(&mut self, _: &SpawnSpec) -> Result<i32, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn wait_pid(&mut self, _: i32) -> Result<i32, Errno> {
+        Err(Errno::ECHILD)
+    }
+    fn reap_nohang(&mut self) -> Option<Reaped> {
+        None
+    }
+    fn kill(&mut self, _: i32, _: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn stat_mode(&mut self, _: &CStr) -> Result<u32, Errno> {
+        Err(Errno::ENOENT)
+    }
+    fn open_read(&mut self, _: &CStr) -> Result<i32, Errno> {
+        Err(Errno::ENOENT)
+    }
+    fn read(&mut self, fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+        assert_eq!(fd, LOG_READ, "runsvdir reads only its log pipe");
+        if self.pipe.is_empty() {
+            return Err(Errno::EAGAIN);
+        }
+        let n = self.pipe.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pipe[..n]);
+        self.pipe.drain(..n);
+        Ok(n)
+    }
+    fn close(&mut self, fd: i32) -> Result<(), Errno> {
+        self.open.remove(&fd);
+        Ok(())
+    }
+    fn write_atomic(&mut self, _: &CStr, _: &CStr, _: &[u8]) -> Result<(), AtomicWriteError> {
+        Err(AtomicWriteError::Open(Errno::EINVAL))
+    }
+    fn write_stderr(&mut self, line: &[u8]) {
+        self.stderr.push(line.to_vec());
+    }
+    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
+        Err(Errno::EMFILE)
+    }
+    fn set_nonblock(&mut self, _: i32) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn recv_datagram(&mut self, _: i32) -> Option<Datagram> {
+        None
+    }
+    fn parent_of(&mut self, _: i32) -> Option<i32> {
+        None
+    }
+}
+
+impl DirSyscalls for Kernel {
+    type Dir = ();
+    type Watch = ();
+    fn stat(&mut self, path: &CStr) -> Result<FileStat, Errno> {
+        assert_eq!(path.to_bytes(), DIR);
+        Ok(FileStat { mode: libc::S_IFDIR | 0o755, mtime: 1, ino: 2, dev: 3 })
+    }
+    fn open(&mut self, path: &CStr, flags: i32, _mode: u32) -> Result<i32, Errno> {
+        let path = path.to_bytes().to_vec();
+        if !self.files.contains_key(&path) {
+            if flags & libc::O_CREAT == 0 {
+                return Err(Errno::ENOENT);
+            }
+            self.files.insert(path.clone(), Vec::new());
+        }
+        if flags & libc::O_TRUNC != 0 {
+            self.files.insert(path.clone(), Vec::new());
+        }
+        assert_eq!(flags & libc::O_ACCMODE, libc::O_WRONLY, "the stamp is opened to write");
+        let fd = self.next_fd.max(40);
+        self.next_fd = fd + 1;
+        self.open.insert(fd, path);
+        Ok(fd)
+    }
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, Errno> {
+        if fd == 2 && self.stderr_is_pipe {
+            self.pipe.extend_from_slice(bytes);
+            self.pipe_total.extend_from_slice(bytes);
+            return Ok(bytes.len());
+        }
+        let path = self.open.get(&fd).ok_or(Errno::EBADF)?;
+        let n = self.short_write.unwrap_or(bytes.len()).min(bytes.len());
+        self.files.get_mut(path).ok_or(Errno::EBADF)?.extend_from_slice(&bytes[..n]);
+        Ok(n)
+    }
+    fn dup2(&mut self, from: i32, to: i32) -> Result<(), Errno> {
+        assert_eq!((from, to), (LOG_WRITE, 2), "the log pipe's write end becomes fd 2");
+        self.stderr_is_pipe = true;
+        Ok(())
+    }
+    fn pipe_nonblocking(&mut self) -> Result<(i32, i32), Errno> {
+        Ok((LOG_READ, LOG_WRITE))
+    }
+    fn spawn_plan(&mut self, _: &ChildPlan) -> Result<i32, Errno> {
+        Ok(100)
+    }
+    fn open_dir(&mut self, path: &CStr) -> Result<(), Errno> {
+        assert_eq!(path.to_bytes(), DIR);
+        Ok(())
+    }
+    fn list_dir(&mut self, _: &mut ()) -> (Vec<CString>, Option<Errno>) {
+        (vec![CString::from(c"a")], None)
+    }
+    fn dir_fd(&self, _: &()) -> i32 {
+        5
+    }
+    fn stat_at(&mut self, _: i32, name: &CStr) -> Result<FileStat, Errno> {
+        assert_eq!(name.to_bytes(), b"a");
+        Ok(FileStat { mode: libc::S_IFDIR | 0o755, mtime: 1, ino: 9, dev: 3 })
+    }
+    fn watch(&mut self, _: &[u8]) -> Option<()> {
+        None
+    }
+    fn watch_fd(&self, _: &()) -> i32 {
+        unreachable!("no watch is ever handed out")
+    }
+    fn drain_watch(&mut self, _: &mut ()) -> Effect {
+        Effect::default()
+    }
+}
+
+/// Monotonic time that moves on two seconds at every wake-up (runsvdir looks at most once
+/// a second); the wall clock stands still, so the stamp text is known.
+struct Clock(Mono);
+
+const WALL: Wall = Wall { unix_secs: 1_700_000_000, nanos: 0 };
+
+impl Os for Clock {
+    fn now(&mut self) -> Now {
+        Now { mono: self.0, wall: WALL }
+    }
+    fn wait(&mut self, _: &[Interest], _: Now, _: Option<Mono>) -> (Vec<Ready>, SignalSet) {
+        (Vec::new(), SignalSet::default())
+    }
+}
+
+/// runsvdir on `/svc` (one service, `a`) over `k`, with an optional log argument and title.
+struct Run {
+    m: Runsvdir,
+    io: RunsvdirIo<Kernel>,
+    queue: VecDeque<Input>,
+    turn: Turn,
+    clock: Clock,
+}
+
+impl Run {
+    fn start(k: Kernel, log: Option<&[u8]>, title: Option<TitleMem>) -> Run {
+        let strays = runtime::signals::Strays { catch: Vec::new(), unblock_in_child: Vec::new() };
+        let io = RunsvdirIo::over(k, DIR, false, None, title, &strays).expect("a path without NUL");
+        let mut run = Run {
+            m: Runsvdir::new(log),
+            io,
+            queue: VecDeque::from([Input::Start]),
+            turn: Turn::Finished(-1),
+            clock: Clock(Mono(1_000_000_000)),
+        };
+        run.settle();
+        run
+    }
+
+    fn settle(&mut self) {
+        self.turn = driver::settle(&mut self.m, &mut self.io, &mut self.clock, &mut self.queue, &mut Trace::none());
+    }
+
+    fn wake(&mut self, signals: SignalSet) {
+        let Turn::Waiting { deadline, .. } = self.turn else { panic!("runsvdir exited early: {:?}", self.k().stderr) };
+        let pending = !self.io.os().pipe.is_empty();
+        let mut interests = Vec::new();
+        runtime::driver::Io::<Runsvdir>::interests(&self.io, &mut interests);
+        let ready =
+            interests.iter().filter(|i| i.fd == LOG_READ && pending).map(|i| Ready { fd: i.fd, readable: true, writable: false }).collect();
+        self.clock.0 = Mono(self.clock.0 .0 + 2_000_000_000);
+        driver::woken::<Runsvdir, _, _>(&mut self.io, &mut self.clock, deadline, ready, signals, &mut self.queue);
+        self.settle();
+    }
+
+    fn k(&mut self) -> &mut Kernel {
+        self.io.os()
+    }
+}
+
+fn sig(s: i32) -> SignalSet {
+    SignalSet(1 << s)
+}
+
+fn stamp_text() -> [u8; 25] {
+    Tai64n::from_wall(WALL).to_text()
+}
+
+/// SIGALRM forces a rescan and runsvdir writes the scan's stamp into `.forced-rescan`,
+/// replacing what the file held; then TERM ends runsvdir with exit code 0.
+#[test]
+fn alarm_writes_the_stamp_and_term_exits() {
+    let mut k = Kernel::default();
+    k.files.insert(STAMP.to_vec(), b"an older and much longer stamp text\n".to_vec());
+    let mut run = Run::start(k, None, None);
+    assert!(matches!(run.turn, Turn::Waiting { .. }), "runsvdir runs: {:?}", run.k().stderr);
+    run.wake(sig(libc::SIGALRM));
+    assert_eq!(run.k().files.get(STAMP).map(Vec::as_slice), Some(&stamp_text()[..]), "the stamp, alone in the file");
+    assert!(run.k().open.is_empty(), "the stamp's descriptor is closed");
+    assert_eq!(run.k().stderr, Vec::<Vec<u8>>::new(), "no warning");
+    run.wake(sig(libc::SIGTERM));
+    assert!(matches!(run.turn, Turn::Finished(0)), "runsvdir exits 0 on TERM");
+}
+
+/// A short write of the stamp (a full disk) is warned about as runit does.
+#[test]
+fn a_short_stamp_write_is_warned_about() {
+    let k = Kernel { short_write: Some(10), ..Kernel::default() };
+    let mut run = Run::start(k, None, None);
+    run.wake(sig(libc::SIGALRM));
+    assert_eq!(run.k().files.get(STAMP).map(Vec::len), Some(10), "the kernel took ten bytes");
+    let want = msg::format(DIR, &Warning::StampWrite(stamp_text()));
+    assert_eq!(run.k().stderr, vec![want], "one warning");
+}
+
+/// With a log argument, everything runsvdir's children write to its stderr (the log
+/// pipe) scrolls through the argument's bytes in argv: `ps` shows the latest bytes. The
+/// argument is this test process's own last argv entry (the only writable argv memory a
+/// test has); it is restored at the end.
+#[test]
+fn the_log_pipe_scrolls_through_the_process_title() {
+    let argv: Vec<Vec<u8>> = std::env::args_os().map(|a| a.as_bytes().to_vec()).collect();
+    let last = argv.len() - 1;
+    let arg = argv[last].clone();
+    assert!(model::runsvdir::title::usable(&arg), "argv[{last}] is long enough for a log: {arg:?}");
+    let title = TitleMem::locate(&argv, last).expect("argv found via /proc/self/stat");
+    let restore = TitleMem::locate(&argv, last).expect("argv found via /proc/self/stat");
+    let mut run = Run::start(Kernel::default(), Some(&arg), Some(title));
+    assert!(run.k().stderr_is_pipe, "fd 2 is the log pipe: {:?}", run.k().stderr);
+    // Two chunks from "children", more than one read's worth each, then a wake-up.
+    let a: Vec<u8> = (0..1500).map(|i| b'a' + (i % 26) as u8).collect();
+    let b: Vec<u8> = b"runsv b: fatal: unable to start ./run\n".repeat(40);
+    for chunk in [&a, &b] {
+        run.k().pipe.extend_from_slice(chunk);
+        run.k().pipe_total.extend_from_slice(chunk);
+        run.wake(SignalSet::default());
+    }
+    let cmdline = std::fs::read("/proc/self/cmdline").expect("/proc/self/cmdline");
+    restore.show(&arg);
+    assert!(run.k().pipe.is_empty(), "the pipe drained");
+    let mut want = Title::new(&arg);
+    want.feed(&run.k().pipe_total);
+    let shown: Vec<u8> = cmdline.split(|&b| b == 0).nth(last).expect("argv[last] in cmdline").to_vec();
+    assert_eq!(String::from_utf8_lossy(&shown), String::from_utf8_lossy(want.bytes()), "ps shows the latest bytes");
+    assert!(shown.ends_with(b"unable to start ./run\n"), "the newest line last");
+}
