@@ -35,8 +35,8 @@ const LOG_WRITE: i32 = 31;
 #[derive(Default)]
 struct Kernel {
     files: BTreeMap<Vec<u8>, Vec<u8>>,
-    /// Open file descriptors and the path each one writes.
-    open: BTreeMap<i32, Vec<u8>>,
+    /// Open file descriptors: the path and whether it was opened for writing.
+    open: BTreeMap<i32, (Vec<u8>, bool)>,
     next_fd: i32,
     /// A write to a file takes at most this many bytes (a full disk's short write).
     short_write: Option<usize>,
@@ -120,10 +120,9 @@ impl DirSyscalls for Kernel {
         if flags & libc::O_TRUNC != 0 {
             self.files.insert(path.clone(), Vec::new());
         }
-        assert_eq!(flags & libc::O_ACCMODE, libc::O_WRONLY, "the stamp is opened to write");
         let fd = self.next_fd.max(40);
         self.next_fd = fd + 1;
-        self.open.insert(fd, path);
+        self.open.insert(fd, (path, flags & libc::O_ACCMODE != libc::O_RDONLY));
         Ok(fd)
     }
     fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, Errno> {
@@ -132,7 +131,7 @@ impl DirSyscalls for Kernel {
             self.pipe_total.extend_from_slice(bytes);
             return Ok(bytes.len());
         }
-        let path = self.open.get(&fd).ok_or(Errno::EBADF)?;
+        let Some((path, true)) = self.open.get(&fd) else { return Err(Errno::EBADF) };
         let n = self.short_write.unwrap_or(bytes.len()).min(bytes.len());
         self.files.get_mut(path).ok_or(Errno::EBADF)?.extend_from_slice(&bytes[..n]);
         Ok(n)

@@ -57,6 +57,8 @@ struct Fs {
     bad_fds: Vec<String>,
     /// Writes to `current` while no lock was held.
     unlocked_writes: usize,
+    /// `main` can be opened this many more times (None: always).
+    opens_left: Option<usize>,
 }
 
 impl Fs {
@@ -157,7 +159,10 @@ impl Syscalls for Fs {
 impl LogSyscalls for Fs {
     fn open_dir_fd(&mut self, path: &CStr) -> Result<i32, Errno> {
         match path.to_bytes() {
-            b"main" => Ok(self.alloc(Open::Dir)),
+            b"main" if self.opens_left != Some(0) => {
+                self.opens_left = self.opens_left.map(|n| n - 1);
+                Ok(self.alloc(Open::Dir))
+            }
             _ => Err(Errno::ENOENT),
         }
     }
@@ -331,6 +336,13 @@ impl Run {
         self.wake(b"", SignalSet(1 << libc::SIGTERM));
     }
 
+    fn turn_code(&self) -> Option<i32> {
+        match self.turn {
+            Turn::Finished(c) => Some(c),
+            _ => None,
+        }
+    }
+
     fn fs(&self) -> &Fs {
         self.io.os()
     }
@@ -412,5 +424,28 @@ fn an_incomplete_current_is_set_aside() {
     let aside: Vec<_> = run.fs().nodes.iter().filter(|(k, _)| k.first() == Some(&b'@') && k.ends_with(b".u")).collect();
     assert_eq!(aside.len(), 1, "one @...u file: {:?}", run.fs().nodes.keys().collect::<Vec<_>>());
     assert!(matches!(aside[0].1, Node::File { data, .. } if data == b"cut sh"));
+    run.assert_clean();
+}
+
+/// A directory that is gone when SIGHUP reopens it: svlogd says so and, with no other
+/// directory left, stops with runit's fatal error, closing what it had open and never
+/// a descriptor it does not own.
+#[test]
+fn a_directory_gone_at_hangup() {
+    let mut fs = Fs::new().with("current", file(b"", 0o744));
+    fs.opens_left = Some(1);
+    let mut run = Run::start(fs);
+    run.wake(b"kept\n", SignalSet::default());
+    run.wake(b"", SignalSet(1 << libc::SIGHUP));
+    if let Turn::Waiting { .. } = run.turn {
+        run.wake(b"", SignalSet(1 << libc::SIGHUP));
+    }
+    if let Turn::Waiting { .. } = run.turn {
+        run.term();
+    }
+    assert_eq!(run.turn_code(), Some(111), "svlogd stops: {:?}", run.stderr());
+    assert_eq!(run.stderr().last().map(String::as_str), Some("svlogd: fatal: no functional log directories.\n"));
+    assert_eq!(run.fs().file("current"), Some((&b"kept\n"[..], 0o744)), "the line kept, current complete");
+    assert!(run.fs().fds.is_empty(), "descriptors left open: {:?}", run.fs().fds);
     run.assert_clean();
 }
