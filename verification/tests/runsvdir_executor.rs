@@ -297,3 +297,38 @@ fn the_log_pipe_scrolls_through_the_process_title() {
     let shown: Vec<u8> = cmdline.split(|&b| b == 0).nth(last).expect("argv[last] in cmdline").to_vec();
     assert_eq!(String::from_utf8_lossy(&shown), String::from_utf8_lossy(&want), "ps shows the latest bytes");
 }
+
+/// The title is found for a log argument after other arguments (runsvdir's `-P dir log`):
+/// this test binary runs itself with several arguments and the child overwrites its last
+/// one (`title_in_a_child_with_several_arguments`).
+#[test]
+fn the_title_is_found_after_other_arguments() {
+    let exe = std::env::current_exe().expect("this test binary");
+    let out = std::process::Command::new(exe)
+        .args(["title_in_a_child_with_several_arguments", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .output()
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
+}
+
+/// Run by [`the_title_is_found_after_other_arguments`] with five arguments.
+#[test]
+#[ignore = "run as a child with several arguments by the_title_is_found_after_other_arguments"]
+fn title_in_a_child_with_several_arguments() {
+    let argv: Vec<Vec<u8>> = std::env::args_os().map(|a| a.as_bytes().to_vec()).collect();
+    assert!(argv.len() >= 3, "several arguments: {argv:?}");
+    let last = argv.len() - 1;
+    let t = TitleMem::locate(&argv, last).expect("argv found via /proc/self/stat");
+    let fill = vec![b'#'; argv[last].len()];
+    t.show(&fill);
+    let cmdline = std::fs::read("/proc/self/cmdline").expect("/proc/self/cmdline");
+    t.show(&argv[last]);
+    let mut expect = Vec::new();
+    for (i, a) in argv.iter().enumerate() {
+        expect.extend_from_slice(if i == last { &fill } else { a });
+        expect.push(0);
+    }
+    assert_eq!(String::from_utf8_lossy(&cmdline), String::from_utf8_lossy(&expect), "only the last argument changed");
+}
