@@ -290,11 +290,13 @@ impl LogSyscalls for Fs {
     }
 }
 
-struct Clock;
+/// Seconds since the start; both clocks move on one second at every wake-up (so each
+/// rotation gets a name of its own).
+struct Clock(u64);
 
 impl Os for Clock {
     fn now(&mut self) -> Now {
-        Now { mono: Mono(1_000_000_000), wall: Wall { unix_secs: 1_700_000_000, nanos: 0 } }
+        Now { mono: Mono((1 + self.0) * 1_000_000_000), wall: Wall { unix_secs: 1_700_000_000 + self.0 as i64, nanos: 0 } }
     }
     fn wait(&mut self, _: &[Interest], _: Now, _: Option<Mono>) -> (Vec<Ready>, SignalSet) {
         (Vec::new(), SignalSet::default())
@@ -307,6 +309,7 @@ struct Run {
     io: SvlogdIo<Fs>,
     queue: VecDeque<Input>,
     turn: Turn,
+    clock: Clock,
 }
 
 impl Run {
@@ -314,13 +317,14 @@ impl Run {
         let Parsed::Run(settings) = parse(&[&b"svlogd"[..], b"main"]) else { panic!("svlogd main parses") };
         let strays = runtime::signals::Strays { catch: Vec::new(), unblock_in_child: Vec::new() };
         let io = SvlogdIo::over(fs, settings.dirs.clone(), &strays);
-        let mut run = Run { m: Logger::new(settings), io, queue: VecDeque::from([Input::Start]), turn: Turn::Finished(-1) };
+        let mut run =
+            Run { m: Logger::new(settings), io, queue: VecDeque::from([Input::Start]), turn: Turn::Finished(-1), clock: Clock(0) };
         run.settle();
         run
     }
 
     fn settle(&mut self) {
-        self.turn = driver::settle(&mut self.m, &mut self.io, &mut Clock, &mut self.queue, &mut Trace::none());
+        self.turn = driver::settle(&mut self.m, &mut self.io, &mut self.clock, &mut self.queue, &mut Trace::none());
     }
 
     /// One wake-up: `stdin` appended and readable (if not empty), `signals` delivered.
@@ -328,7 +332,8 @@ impl Run {
         let Turn::Waiting { deadline, .. } = self.turn else { panic!("svlogd exited early: {:?}", self.stderr()) };
         self.io.os_mut().stdin.extend_from_slice(stdin);
         let ready = if stdin.is_empty() { Vec::new() } else { vec![Ready { fd: 0, readable: true, writable: false }] };
-        driver::woken::<Logger, _, _>(&mut self.io, &mut Clock, deadline, ready, signals, &mut self.queue);
+        self.clock.0 += 1;
+        driver::woken::<Logger, _, _>(&mut self.io, &mut self.clock, deadline, ready, signals, &mut self.queue);
         self.settle();
     }
 
@@ -447,5 +452,36 @@ fn a_directory_gone_at_hangup() {
     assert_eq!(run.stderr().last().map(String::as_str), Some("svlogd: fatal: no functional log directories.\n"));
     assert_eq!(run.fs().file("current"), Some((&b"kept\n"[..], 0o744)), "the line kept, current complete");
     assert!(run.fs().fds.is_empty(), "descriptors left open: {:?}", run.fs().fds);
+    run.assert_clean();
+}
+
+/// Rotation by size keeps `n` old files: with `s100` and `n2`, a stream of lines leaves
+/// `current` and the two newest `@...s` files, every byte of them in order, the old files
+/// read-only and complete (`0744`), the oldest deleted.
+#[test]
+fn rotation_keeps_the_newest_files() {
+    let mut run = Run::start(Fs::new().with("config", file(b"s100\nn2\n", 0o644)));
+    let lines: Vec<Vec<u8>> = (0..30).map(|i| format!("line {i:02} of the rotation test\n").into_bytes()).collect();
+    for l in &lines {
+        run.wake(l, SignalSet::default());
+    }
+    run.term();
+    assert!(matches!(run.turn, Turn::Finished(0)), "{:?}", run.stderr());
+    let fs = run.fs();
+    let old: Vec<(&Vec<u8>, &Node)> = fs.nodes.iter().filter(|(k, _)| k.first() == Some(&b'@')).collect();
+    assert_eq!(old.len(), 2, "two old files kept: {:?}", fs.nodes.keys().map(|k| String::from_utf8_lossy(k)).collect::<Vec<_>>());
+    let mut kept = Vec::new();
+    for (name, node) in &old {
+        assert!(name.ends_with(b".s"), "a rotated file: {}", String::from_utf8_lossy(name));
+        let Node::File { data, mode } = node else { panic!("a file") };
+        assert_eq!(*mode, 0o744, "complete");
+        assert!(data.len() <= 100 + lines[0].len(), "about s bytes: {}", data.len());
+        kept.extend_from_slice(data);
+    }
+    kept.extend_from_slice(fs.file("current").expect("current").0);
+    let all = lines.concat();
+    assert!(all.ends_with(&kept), "the newest bytes, in order, nothing lost between the kept files");
+    assert!(kept.len() > 200, "three files' worth kept: {}", kept.len());
+    assert!(fs.fds.is_empty(), "descriptors left open: {:?}", fs.fds);
     run.assert_clean();
 }
