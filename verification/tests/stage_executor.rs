@@ -24,6 +24,8 @@ struct Console {
     lines: Vec<Vec<u8>>,
     exited: VecDeque<Reaped>,
     next_pid: i32,
+    /// Every `kill(pid, sig)` runit made.
+    kills: Vec<(i32, i32)>,
 }
 
 impl Syscalls for Console {
@@ -36,7 +38,8 @@ impl Syscalls for Console {
     fn reap_nohang(&mut self) -> Option<Reaped> {
         self.exited.pop_front()
     }
-    fn kill(&mut self, _: i32, _: i32) -> Result<(), Errno> {
+    fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
+        self.kills.push((pid, sig));
         Ok(())
     }
     fn stat_mode(&mut self, _: &CStr) -> Result<u32, Errno> {
@@ -120,4 +123,37 @@ fn the_console_hears_boot_and_the_end_of_stage_1() {
     let want = vec![msg::line(Msg::Booting, &paths), msg::line(Msg::LeaveStage(Script::Stage(StageId::One)), &paths)];
     let shown = |v: &[Vec<u8>]| v.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>();
     assert_eq!(shown(&io.os_mut().lines), shown(&want));
+}
+
+/// Feeds `pid`'s exit (raw status) and settles: where runit stands then.
+fn exit_child(
+    m: &mut Stages,
+    io: &mut StageIo<Console>,
+    queue: &mut VecDeque<Input>,
+    deadline: Option<Mono>,
+    pid: i32,
+    status: i32,
+) -> Turn {
+    io.os_mut().exited.push_back(Reaped { pid, status });
+    driver::woken::<Stages, _, _>(io, &mut Clock, deadline, Vec::new(), SignalSet(1 << libc::SIGCHLD), queue);
+    driver::settle(m, io, &mut Clock, queue, &mut Trace::none())
+}
+
+/// In a container runit's end is an exit, not a reboot: after stage 3 it kills every
+/// process and exits with stage 2's exit code (here 3), saying so on the console.
+#[test]
+fn in_a_container_runit_exits_with_stage_2s_code() {
+    let paths = Paths::under(b"");
+    let mut io = StageIo::over(Console::default(), StagePaths::new(paths.clone()));
+    let mut m = Stages::new(Config { container: true });
+    let mut queue = VecDeque::from([Input::Boot]);
+    let mut turn = driver::settle(&mut m, &mut io, &mut Clock, &mut queue, &mut Trace::none());
+    for (pid, status) in [(101, 0), (102, 3 << 8), (103, 0)] {
+        let Turn::Waiting { deadline, .. } = turn else { panic!("runit ended before pid {pid} exited: {turn:?}") };
+        turn = exit_child(&mut m, &mut io, &mut queue, deadline, pid, status);
+    }
+    assert!(matches!(turn, Turn::Finished(3)), "runit exits 3: {turn:?}");
+    assert!(io.os_mut().kills.contains(&(-1, libc::SIGKILL)), "every process killed first: {:?}", io.os_mut().kills);
+    let last = io.os_mut().lines.last().cloned().unwrap_or_default();
+    assert_eq!(String::from_utf8_lossy(&last), String::from_utf8_lossy(&msg::line(Msg::ContainerExit(3), &paths)));
 }
