@@ -30,9 +30,18 @@ const STAMP: &[u8] = b"/svc/.forced-rescan";
 const LOG_READ: i32 = 30;
 const LOG_WRITE: i32 = 31;
 
-/// The fake kernel: files by path (only the stamp is ever opened), the log pipe, stderr.
-#[derive(Default)]
+/// The fake kernel: the service directory (its entries and mtime, readable or not), files
+/// by path (only the stamp is ever written), the runsv children started, the signals
+/// sent, the log pipe, stderr.
 struct Kernel {
+    /// `(name, is a directory, inode)` in readdir order.
+    entries: Vec<(&'static str, bool, u64)>,
+    mtime: i64,
+    /// The directory cannot be read (mode 0311): `O_PATH` opens it, nothing else does.
+    unreadable: bool,
+    /// Each runsv started: its argument, the directory descriptor it `fchdir`s to.
+    started: Vec<(Vec<u8>, Option<i32>)>,
+    kills: Vec<(i32, i32)>,
     files: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Open file descriptors: the path and whether it was opened for writing.
     open: BTreeMap<i32, (Vec<u8>, bool)>,
@@ -48,6 +57,26 @@ struct Kernel {
     stderr: Vec<Vec<u8>>,
 }
 
+impl Default for Kernel {
+    fn default() -> Kernel {
+        Kernel {
+            entries: vec![("a", true, 9)],
+            mtime: 1,
+            unreadable: false,
+            started: Vec::new(),
+            kills: Vec::new(),
+            files: BTreeMap::new(),
+            open: BTreeMap::new(),
+            next_fd: 0,
+            short_write: None,
+            pipe: Vec::new(),
+            pipe_total: Vec::new(),
+            stderr_is_pipe: false,
+            stderr: Vec::new(),
+        }
+    }
+}
+
 impl Syscalls for Kernel {
     fn spawn(&mut self, _: &SpawnSpec) -> Result<i32, Errno> {
         Err(Errno::EINVAL)
@@ -58,7 +87,8 @@ impl Syscalls for Kernel {
     fn reap_nohang(&mut self) -> Option<Reaped> {
         None
     }
-    fn kill(&mut self, _: i32, _: i32) -> Result<(), Errno> {
+    fn kill(&mut self, pid: i32, sig: i32) -> Result<(), Errno> {
+        self.kills.push((pid, sig));
         Ok(())
     }
     fn stat_mode(&mut self, _: &CStr) -> Result<u32, Errno> {
@@ -106,9 +136,15 @@ impl DirSyscalls for Kernel {
     type Watch = ();
     fn stat(&mut self, path: &CStr) -> Result<FileStat, Errno> {
         assert_eq!(path.to_bytes(), DIR);
-        Ok(FileStat { mode: libc::S_IFDIR | 0o755, mtime: 1, ino: 2, dev: 3 })
+        Ok(FileStat { mode: libc::S_IFDIR | 0o311, mtime: self.mtime, ino: 2, dev: 3 })
     }
     fn open(&mut self, path: &CStr, flags: i32, _mode: u32) -> Result<i32, Errno> {
+        if path.to_bytes() == DIR {
+            return match flags & libc::O_PATH != 0 || !self.unreadable {
+                true => Ok(6),
+                false => Err(Errno::EACCES),
+            };
+        }
         let path = path.to_bytes().to_vec();
         if !self.files.contains_key(&path) {
             if flags & libc::O_CREAT == 0 {
@@ -143,22 +179,32 @@ impl DirSyscalls for Kernel {
     fn pipe_nonblocking(&mut self) -> Result<(i32, i32), Errno> {
         Ok((LOG_READ, LOG_WRITE))
     }
-    fn spawn_plan(&mut self, _: &ChildPlan) -> Result<i32, Errno> {
-        Ok(100)
+    fn spawn_plan(&mut self, plan: &ChildPlan) -> Result<i32, Errno> {
+        let fchdir = plan.steps.iter().find_map(|s| match s {
+            model::spawn::Step::Fchdir { fd, .. } => Some(*fd),
+            _ => None,
+        });
+        self.started.push((plan.exec.argv.get(1).cloned().unwrap_or_default(), fchdir));
+        Ok(100 + self.started.len() as i32)
     }
     fn open_dir(&mut self, path: &CStr) -> Result<(), Errno> {
         assert_eq!(path.to_bytes(), DIR);
+        if self.unreadable {
+            return Err(Errno::EACCES);
+        }
         Ok(())
     }
     fn list_dir(&mut self, _: &mut ()) -> (Vec<CString>, Option<Errno>) {
-        (vec![CString::from(c"a")], None)
+        (self.entries.iter().map(|e| CString::new(e.0).expect("no NUL")).collect(), None)
     }
     fn dir_fd(&self, _: &()) -> i32 {
         5
     }
-    fn stat_at(&mut self, _: i32, name: &CStr) -> Result<FileStat, Errno> {
-        assert_eq!(name.to_bytes(), b"a");
-        Ok(FileStat { mode: libc::S_IFDIR | 0o755, mtime: 1, ino: 9, dev: 3 })
+    fn stat_at(&mut self, dir: i32, name: &CStr) -> Result<FileStat, Errno> {
+        assert_eq!(dir, 5, "entries are looked at in the scanned directory");
+        let &(_, is_dir, ino) = self.entries.iter().find(|e| e.0.as_bytes() == name.to_bytes()).ok_or(Errno::ENOENT)?;
+        let kind = if is_dir { libc::S_IFDIR } else { libc::S_IFREG };
+        Ok(FileStat { mode: kind | 0o755, mtime: 1, ino, dev: 3 })
     }
     fn watch(&mut self, _: &[u8]) -> Option<()> {
         None
@@ -171,8 +217,8 @@ impl DirSyscalls for Kernel {
     }
 }
 
-/// Monotonic time that moves on two seconds at every wake-up (runsvdir looks at most once
-/// a second); the wall clock stands still, so the stamp text is known.
+/// Monotonic time that moves on to the machine's deadline at every wake-up; the wall clock
+/// stands still, so the stamp text is known.
 struct Clock(Mono);
 
 const WALL: Wall = Wall { unix_secs: 1_700_000_000, nanos: 0 };
@@ -221,7 +267,8 @@ impl Run {
         runtime::driver::Io::<Runsvdir>::interests(&self.io, &mut interests);
         let ready =
             interests.iter().filter(|i| i.fd == LOG_READ && pending).map(|i| Ready { fd: i.fd, readable: true, writable: false }).collect();
-        self.clock.0 = Mono(self.clock.0 .0 + 2_000_000_000);
+        // The wait ends at the machine's deadline (or two seconds on, if it has none).
+        self.clock.0 = deadline.map_or(Mono(self.clock.0 .0 + 2_000_000_000), |d| Mono(d.0.max(self.clock.0 .0)));
         driver::woken::<Runsvdir, _, _>(&mut self.io, &mut self.clock, deadline, ready, signals, &mut self.queue);
         self.settle();
     }
@@ -331,4 +378,49 @@ fn title_in_a_child_with_several_arguments() {
         expect.push(0);
     }
     assert_eq!(String::from_utf8_lossy(&cmdline), String::from_utf8_lossy(&expect), "only the last argument changed");
+}
+
+fn started(k: &mut Kernel) -> Vec<(String, Option<i32>)> {
+    k.started.iter().map(|(n, fd)| (String::from_utf8_lossy(n).into_owned(), *fd)).collect()
+}
+
+/// runsvdir starts one runsv per service directory (never for a file), each in the
+/// scanned directory; a directory added later is started at the next look once the
+/// directory's stamp changed; an unchanged directory is not rescanned (after the one
+/// rescan runit makes after starting something).
+#[test]
+fn services_are_started_per_directory_and_new_ones_at_the_next_look() {
+    let mut run = Run::start(Kernel::default(), None, None);
+    assert_eq!(started(run.k()), vec![("a".to_string(), Some(5))]);
+    run.wake(SignalSet::default());
+    run.k().entries.extend([("README", false, 10), ("b", true, 11)]);
+    run.wake(SignalSet::default());
+    assert_eq!(started(run.k()).len(), 1, "the stamp did not change: no rescan");
+    run.k().mtime = 2;
+    run.wake(SignalSet::default());
+    assert_eq!(started(run.k()), vec![("a".to_string(), Some(5)), ("b".to_string(), Some(5))], "b started, README not");
+}
+
+/// SIGHUP: runsvdir sends TERM to each runsv it started (by the pid it got), then exits
+/// 111.
+#[test]
+fn hangup_terms_each_runsv_and_exits_111() {
+    let mut k = Kernel::default();
+    k.entries.push(("b", true, 11));
+    let mut run = Run::start(k, None, None);
+    run.wake(sig(libc::SIGHUP));
+    assert!(matches!(run.turn, Turn::Finished(111)), "exit 111 on HUP");
+    let mut kills = run.k().kills.clone();
+    kills.sort();
+    assert_eq!(kills, vec![(101, libc::SIGTERM), (102, libc::SIGTERM)]);
+}
+
+/// A directory runsvdir can enter but not read: runit's chdir succeeds and its opendir
+/// fails, so the warning is "unable to open directory" (not "unable to change to").
+#[test]
+fn an_unreadable_directory_is_warned_about_as_runit() {
+    let k = Kernel { unreadable: true, ..Kernel::default() };
+    let mut run = Run::start(k, None, None);
+    assert_eq!(run.k().stderr, vec![msg::format(DIR, &Warning::OpenDir(Errno::EACCES))]);
+    assert!(run.k().started.is_empty());
 }
