@@ -102,7 +102,9 @@ impl Syscalls for Kernel {
         if self.pipe.is_empty() {
             return Err(Errno::EAGAIN);
         }
-        let n = self.pipe.len().min(buf.len());
+        // A pipe hands out what its writers wrote: chunks of 1000 here, never a whole
+        // 1 KiB read (so a read count never lands on a round size by luck).
+        let n = self.pipe.len().min(buf.len()).min(1000);
         buf[..n].copy_from_slice(&self.pipe[..n]);
         self.pipe.drain(..n);
         Ok(n)
@@ -327,6 +329,9 @@ fn the_log_pipe_scrolls_through_the_process_title() {
     let restore = TitleMem::locate(&argv, last).expect("argv found via /proc/self/stat");
     let mut run = Run::start(Kernel::default(), Some(&arg), Some(title));
     assert!(run.k().stderr_is_pipe, "fd 2 is the log pipe: {:?}", run.k().stderr);
+    let mut interests = Vec::new();
+    runtime::driver::Io::<Runsvdir>::interests(&run.io, &mut interests);
+    assert!(interests.iter().any(|i| i.fd == LOG_READ && i.read), "runsvdir wakes for its log pipe: {interests:?}");
     // Two chunks from "children" (more than two 1 KiB reads' worth), a wake-up after each.
     let a: Vec<u8> = (0..1500).map(|i| b'a' + (i % 26) as u8).collect();
     let b: Vec<u8> = b"runsv b: fatal: unable to start ./run\n".repeat(80);
@@ -423,4 +428,28 @@ fn an_unreadable_directory_is_warned_about_as_runit() {
     let mut run = Run::start(k, None, None);
     assert_eq!(run.k().stderr, vec![msg::format(DIR, &Warning::OpenDir(Errno::EACCES))]);
     assert!(run.k().started.is_empty());
+}
+
+/// A child flooding runsvdir's stderr cannot keep it reading: one wake-up takes a bounded
+/// amount (64 KiB and at most one read more) and leaves the rest for the next, so
+/// runsvdir goes back to supervising; nothing is lost.
+#[test]
+fn a_flood_on_the_log_pipe_is_read_in_bounded_steps() {
+    let mut run = Run::start(Kernel::default(), Some(b"log: ........"), None);
+    let flood = vec![b'x'; 1 << 20];
+    run.k().pipe.extend_from_slice(&flood);
+    run.k().pipe_total.extend_from_slice(&flood);
+    let mut steps = Vec::new();
+    for _ in 0..40 {
+        let before = run.k().pipe.len();
+        if before == 0 {
+            break;
+        }
+        run.wake(SignalSet::default());
+        steps.push(before - run.k().pipe.len());
+    }
+    assert!(run.k().pipe.is_empty(), "all read in the end: {steps:?}");
+    let (first, rest) = steps.split_first().expect("a step");
+    assert!(*first > 64 * 1024 && *first <= 64 * 1024 + 1024, "one wake-up reads 64 KiB and a little: {first}");
+    assert!(rest.iter().all(|&n| n <= 64 * 1024 + 1024), "every step bounded: {steps:?}");
 }
