@@ -439,3 +439,37 @@ fn runsvdir_and_svlogd_survive_stray_signals() {
     assert_eq!(child("runsvdir"), End::Exited(0), "runsvdir");
     assert_eq!(child("svlogd"), End::Exited(0), "svlogd");
 }
+
+/// `runsvdir /etc/service/` (a trailing slash, as people type it) watches the same chain
+/// as without it: replacing the link on the way (runsvchdir's rename over `current`) asks
+/// for a rebuild. Run in a child with a 30 s watchdog (a path walk that never ends is a
+/// failure, not a hang).
+#[test]
+fn watcher_with_a_trailing_slash_sees_the_link_replaced() {
+    use model::runsvdir::watch::Effect;
+    use runtime::exec::runsvdir::Watcher;
+    let s = Scratch::new("watch-slash");
+    for d in ["real/one", "real/two", "links"] {
+        std::fs::create_dir_all(s.path(d)).expect("scratch dirs");
+    }
+    std::os::unix::fs::symlink("../real/one", s.path("links/cur")).expect("link");
+    let mut arg = s.path("links/cur").as_os_str().as_bytes().to_vec();
+    arg.extend_from_slice(b"//");
+    let (new, cur) = (s.path("links/new"), s.path("links/cur"));
+    let end = in_child(move || {
+        // SAFETY: the child's own alarm.
+        unsafe { libc::alarm(30) };
+        let Some(mut w) = Watcher::build(&arg) else { return 2 };
+        if w.drain() != Effect::default() {
+            return 3;
+        }
+        if std::os::unix::fs::symlink("../real/two", &new).is_err() || std::fs::rename(&new, &cur).is_err() {
+            return 4;
+        }
+        match w.drain() {
+            Effect { changed: true, rebuild: true } => 0,
+            _ => 1,
+        }
+    });
+    assert_eq!(end, End::Exited(0), "1: the replaced link was not seen; killed by 14: the walk never ended");
+}
