@@ -325,6 +325,9 @@ fn the_log_pipe_scrolls_through_the_process_title() {
     let last = argv.len() - 1;
     let arg = argv[last].clone();
     assert!(model::runsvdir::title::usable(&arg), "argv[{last}] is long enough for a log: {arg:?}");
+    let mut forged = argv.clone();
+    forged[last][0] ^= 1;
+    assert!(TitleMem::locate(&forged, last).is_none(), "an argv of the same size but other bytes is not ours");
     let title = TitleMem::locate(&argv, last).expect("argv found via /proc/self/stat");
     let restore = TitleMem::locate(&argv, last).expect("argv found via /proc/self/stat");
     let mut run = Run::start(Kernel::default(), Some(&arg), Some(title));
