@@ -473,3 +473,58 @@ fn watcher_with_a_trailing_slash_sees_the_link_replaced() {
     });
     assert_eq!(end, End::Exited(0), "1: the replaced link was not seen; killed by 14: the walk never ended");
 }
+
+/// runsvdir (not root) watching a directory whose parent it may enter but not read: the
+/// parent cannot be watched, so the directory's own watch must say that the directory was
+/// moved away (or deleted): a rebuild. The watcher is built with the effective uid of
+/// `nobody`, then root moves the directory.
+#[test]
+fn watcher_without_the_parent_sees_the_directory_go() {
+    use model::runsvdir::watch::Effect;
+    use runtime::exec::runsvdir::Watcher;
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new("watch-noparent");
+    std::fs::create_dir_all(s.path("closed/service")).expect("scratch dirs");
+    std::fs::set_permissions(s.path("closed"), std::fs::Permissions::from_mode(0o711)).expect("chmod");
+    std::fs::set_permissions(s.path("closed/service"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let arg = s.path("closed/service").as_os_str().as_bytes().to_vec();
+    let (from, to) = (s.path("closed/service"), s.path("closed/moved"));
+    let end = in_child(move || {
+        // SAFETY: the child's own effective ids (the saved uid stays 0 to come back).
+        if unsafe { libc::setegid(65534) != 0 || libc::seteuid(65534) != 0 } {
+            return SKIPPED;
+        }
+        let w = Watcher::build(&arg);
+        // SAFETY: back to root (saved uid 0).
+        if unsafe { libc::seteuid(0) != 0 || libc::setegid(0) != 0 } {
+            return 5;
+        }
+        let Some(mut w) = w else { return 2 };
+        if std::fs::rename(&from, &to).is_err() {
+            return 4;
+        }
+        if w.drain() != (Effect { changed: true, rebuild: true }) {
+            return 1;
+        }
+        // Moved back, watched again, then deleted.
+        if std::fs::rename(&to, &from).is_err() {
+            return 4;
+        }
+        // SAFETY: as above.
+        let w = unsafe {
+            libc::seteuid(65534);
+            let w = Watcher::build(&arg);
+            libc::seteuid(0);
+            w
+        };
+        let Some(mut w) = w else { return 2 };
+        if std::fs::remove_dir(&from).is_err() {
+            return 4;
+        }
+        match w.drain() {
+            Effect { changed: true, rebuild: true } => 0,
+            _ => 3,
+        }
+    });
+    passed("watcher as nobody: the directory moved (1) or deleted (3) is seen", end);
+}
