@@ -32,6 +32,9 @@ enum Node {
     },
     /// A symbolic link to another name in the same directory.
     Link(Vec<u8>),
+    /// A named pipe nobody has open: opening it blocks forever unless `O_NONBLOCK` (then
+    /// a reader gets end-of-file, a writer `ENXIO`).
+    Fifo,
 }
 
 /// What an open descriptor refers to.
@@ -59,6 +62,10 @@ struct Fs {
     unlocked_writes: usize,
     /// `main` can be opened this many more times (None: always).
     opens_left: Option<usize>,
+    /// Processors started: (pid, the file it reads).
+    processors: Vec<(i32, Vec<u8>)>,
+    /// Children exited, for the next SIGCHLD.
+    exited: VecDeque<Reaped>,
 }
 
 impl Fs {
@@ -106,7 +113,7 @@ impl Syscalls for Fs {
         Err(Errno::ECHILD)
     }
     fn reap_nohang(&mut self) -> Option<Reaped> {
-        None
+        self.exited.pop_front()
     }
     fn kill(&mut self, _: i32, _: i32) -> Result<(), Errno> {
         Err(Errno::ESRCH)
@@ -182,6 +189,12 @@ impl LogSyscalls for Fs {
             }
             name = target.clone();
         }
+        if self.nodes.get(&name) == Some(&Node::Fifo) {
+            assert!(flags & libc::O_NONBLOCK != 0, "svlogd blocks forever opening the FIFO {}", String::from_utf8_lossy(&name));
+            if flags & libc::O_ACCMODE != libc::O_RDONLY {
+                return Err(Errno(libc::ENXIO));
+            }
+        }
         if !self.nodes.contains_key(&name) {
             if flags & libc::O_CREAT == 0 {
                 return Err(Errno::ENOENT);
@@ -216,6 +229,7 @@ impl LogSyscalls for Fs {
         match self.nodes.get(name.to_bytes()) {
             Some(Node::File { data, mode }) => Ok((libc::S_IFREG | mode, data.len() as u64)),
             Some(Node::Link(t)) => Ok((libc::S_IFLNK | 0o777, t.len() as u64)),
+            Some(Node::Fifo) => Ok((libc::S_IFIFO | 0o644, 0)),
             None => Err(Errno::ENOENT),
         }
     }
@@ -273,8 +287,21 @@ impl LogSyscalls for Fs {
             _ => Err(self.bad(format!("fsync on fd {fd}"))),
         }
     }
-    fn spawn_processor(&mut self, _: &ChildPlan) -> Result<i32, Errno> {
-        Err(Errno::EINVAL)
+    /// The processor "runs" at once: it writes `PROCESSED` to its output (fd 1) and an
+    /// empty `newstate` (fd 5); its exit is the test's to deliver.
+    fn spawn_processor(&mut self, plan: &ChildPlan) -> Result<i32, Errno> {
+        let file_on = |fd: i32| {
+            plan.steps.iter().find_map(|st| match st {
+                model::spawn::Step::Open { path, to, .. } if *to == fd => Some(path.clone()),
+                _ => None,
+            })
+        };
+        let (Some(input), Some(output)) = (file_on(0), file_on(1)) else { return Err(Errno::EINVAL) };
+        self.nodes.insert(output, file(b"PROCESSED", 0o644));
+        self.nodes.insert(b"newstate".to_vec(), file(b"", 0o644));
+        let pid = 500 + self.processors.len() as i32;
+        self.processors.push((pid, input));
+        Ok(pid)
     }
     fn send_udp(&mut self, _: Udp, _: &[u8]) -> UdpOutcome {
         UdpOutcome::NoSocket
@@ -483,5 +510,47 @@ fn rotation_keeps_the_newest_files() {
     assert!(all.ends_with(&kept), "the newest bytes, in order, nothing lost between the kept files");
     assert!(kept.len() > 200, "three files' worth kept: {}", kept.len());
     assert!(fs.fds.is_empty(), "descriptors left open: {:?}", fs.fds);
+    run.assert_clean();
+}
+
+/// A processor (`!cmd` in config) runs on each rotated file; when it exits 0, svlogd
+/// keeps its output as the `@...s` file and its `newstate` as `state`.
+#[test]
+fn a_processors_output_replaces_the_rotated_file() {
+    let mut run = Run::start(Fs::new().with("config", file(b"s100\n!tr a-z A-Z\n", 0o644)));
+    run.wake(&b"a line long enough to pass the size limit of one hundred bytes at once, twice over\n".repeat(2), SignalSet::default());
+    let (pid, _) = run.fs().processors.first().cloned().expect("a processor started");
+    run.io.os_mut().exited.push_back(Reaped { pid, status: 0 });
+    run.wake(b"", SignalSet(1 << libc::SIGCHLD));
+    run.term();
+    assert!(matches!(run.turn, Turn::Finished(0)), "{:?}", run.stderr());
+    let fs = run.fs();
+    let done: Vec<_> = fs.nodes.iter().filter(|(k, _)| k.first() == Some(&b'@') && k.ends_with(b".s")).collect();
+    assert_eq!(done.len(), 1, "one processed file: {:?}", fs.nodes.keys().map(|k| String::from_utf8_lossy(k)).collect::<Vec<_>>());
+    assert!(matches!(done[0].1, Node::File { data, .. } if data == b"PROCESSED"), "the processor's output kept");
+    assert!(fs.nodes.contains_key(&b"state"[..]) && !fs.nodes.contains_key(&b"newstate"[..]), "newstate became state");
+    run.assert_clean();
+}
+
+/// A named pipe at `config` (nobody writes it) reads as an empty config: svlogd neither
+/// blocks nor gives up, and logs.
+#[test]
+fn a_fifo_at_config_reads_as_empty() {
+    let mut run = Run::start(Fs::new().with("config", Node::Fifo));
+    run.wake(b"line\n", SignalSet::default());
+    run.term();
+    assert!(matches!(run.turn, Turn::Finished(0)), "{:?}", run.stderr());
+    assert_eq!(run.fs().file("current"), Some((&b"line\n"[..], 0o744)));
+    run.assert_clean();
+}
+
+/// A named pipe at `lock`: svlogd cannot lock the directory (ENXIO, nobody reads the pipe)
+/// and, without another directory, stops with runit's fatal error instead of hanging.
+#[test]
+fn a_fifo_at_lock_is_refused_without_blocking() {
+    let run = Run::start(Fs::new().with("lock", Node::Fifo));
+    assert!(matches!(run.turn, Turn::Finished(111)), "{:?}", run.stderr());
+    assert_eq!(run.stderr().last().map(String::as_str), Some("svlogd: fatal: no functional log directories.\n"));
+    assert!(run.fs().fds.is_empty(), "descriptors left open: {:?}", run.fs().fds);
     run.assert_clean();
 }
