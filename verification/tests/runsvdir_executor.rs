@@ -29,6 +29,7 @@ const DIR: &[u8] = b"/svc";
 const STAMP: &[u8] = b"/svc/.forced-rescan";
 const LOG_READ: i32 = 30;
 const LOG_WRITE: i32 = 31;
+const WATCH_FD: i32 = 7;
 
 /// The fake kernel: the service directory (its entries and mtime, readable or not), files
 /// by path (only the stamp is ever written), the runsv children started, the signals
@@ -55,6 +56,10 @@ struct Kernel {
     /// fd 2 is the log pipe's write end.
     stderr_is_pipe: bool,
     stderr: Vec<Vec<u8>>,
+    /// Change notices can be had (inotify): `watch` succeeds.
+    watch_ok: bool,
+    /// Pending notices, as what each drain adds up to.
+    notices: VecDeque<Effect>,
 }
 
 impl Default for Kernel {
@@ -73,6 +78,8 @@ impl Default for Kernel {
             pipe_total: Vec::new(),
             stderr_is_pipe: false,
             stderr: Vec::new(),
+            watch_ok: false,
+            notices: VecDeque::new(),
         }
     }
 }
@@ -209,13 +216,13 @@ impl DirSyscalls for Kernel {
         Ok(FileStat { mode: kind | 0o755, mtime: 1, ino, dev: 3 })
     }
     fn watch(&mut self, _: &[u8]) -> Option<()> {
-        None
+        self.watch_ok.then_some(())
     }
     fn watch_fd(&self, _: &()) -> i32 {
-        unreachable!("no watch is ever handed out")
+        WATCH_FD
     }
     fn drain_watch(&mut self, _: &mut ()) -> Effect {
-        Effect::default()
+        self.notices.pop_front().unwrap_or_default()
     }
 }
 
@@ -265,10 +272,14 @@ impl Run {
     fn wake(&mut self, signals: SignalSet) {
         let Turn::Waiting { deadline, .. } = self.turn else { panic!("runsvdir exited early: {:?}", self.k().stderr) };
         let pending = !self.io.os().pipe.is_empty();
+        let noticed = !self.io.os().notices.is_empty();
         let mut interests = Vec::new();
         runtime::driver::Io::<Runsvdir>::interests(&self.io, &mut interests);
-        let ready =
-            interests.iter().filter(|i| i.fd == LOG_READ && pending).map(|i| Ready { fd: i.fd, readable: true, writable: false }).collect();
+        let ready = interests
+            .iter()
+            .filter(|i| (i.fd == LOG_READ && pending) || (i.fd == WATCH_FD && noticed))
+            .map(|i| Ready { fd: i.fd, readable: true, writable: false })
+            .collect();
         // The wait ends at the machine's deadline (or two seconds on, if it has none).
         self.clock.0 = deadline.map_or(Mono(self.clock.0 .0 + 2_000_000_000), |d| Mono(d.0.max(self.clock.0 .0)));
         driver::woken::<Runsvdir, _, _>(&mut self.io, &mut self.clock, deadline, ready, signals, &mut self.queue);
@@ -455,4 +466,25 @@ fn a_flood_on_the_log_pipe_is_read_in_bounded_steps() {
     let (first, rest) = steps.split_first().expect("a step");
     assert!(*first > 64 * 1024 && *first <= 64 * 1024 + 1024, "one wake-up reads 64 KiB and a little: {first}");
     assert!(rest.iter().all(|&n| n <= 64 * 1024 + 1024), "every step bounded: {steps:?}");
+}
+
+/// With change notices runsvdir makes no periodic looks; when a rebuild of the watches
+/// fails (the directory was replaced and inotify is gone), it must fall back to polling:
+/// a service added afterwards is still started.
+#[test]
+fn losing_the_watch_falls_back_to_polling() {
+    let k = Kernel { watch_ok: true, ..Kernel::default() };
+    let mut run = Run::start(k, None, None);
+    run.wake(SignalSet::default());
+    assert!(matches!(run.turn, Turn::Waiting { deadline: None, .. }), "watching: no periodic look: {:?}", run.turn);
+    run.k().watch_ok = false;
+    run.k().notices.push_back(Effect { changed: true, rebuild: true });
+    run.wake(SignalSet::default());
+    run.k().entries.push(("b", true, 11));
+    run.k().mtime = 2;
+    for _ in 0..3 {
+        run.wake(SignalSet::default());
+    }
+    let names: Vec<String> = started(run.k()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["a", "b"], "b found by polling");
 }
