@@ -528,3 +528,38 @@ fn watcher_without_the_parent_sees_the_directory_go() {
     });
     passed("watcher as nobody: the directory moved (1) or deleted (3) is seen", end);
 }
+
+/// A relative link on the chain is resolved against the link's own directory, not
+/// runsvdir's working directory: with `cur -> default` (relative) and `default -> /abs`,
+/// replacing `default` (the second link) asks for a rebuild.
+#[test]
+fn watcher_resolves_a_relative_link_in_its_directory() {
+    use model::runsvdir::watch::Effect;
+    use runtime::exec::runsvdir::Watcher;
+    let s = Scratch::new("watch-rel");
+    for d in ["real/one", "real/two", "links"] {
+        std::fs::create_dir_all(s.path(d)).expect("scratch dirs");
+    }
+    std::os::unix::fs::symlink(s.path("real/one"), s.path("links/default")).expect("link");
+    std::os::unix::fs::symlink("default", s.path("links/cur")).expect("link");
+    let arg = s.path("links/cur").as_os_str().as_bytes().to_vec();
+    let (new, default, two) = (s.path("links/new"), s.path("links/default"), s.path("real/two"));
+    let end = in_child(move || {
+        // Somewhere without a `default` of its own.
+        if std::env::set_current_dir("/").is_err() {
+            return 5;
+        }
+        let Some(mut w) = Watcher::build(&arg) else { return 2 };
+        if w.drain() != Effect::default() {
+            return 3;
+        }
+        if std::os::unix::fs::symlink(&two, &new).is_err() || std::fs::rename(&new, &default).is_err() {
+            return 4;
+        }
+        match w.drain() {
+            Effect { changed: true, rebuild: true } => 0,
+            _ => 1,
+        }
+    });
+    assert_eq!(end, End::Exited(0), "1: replacing the second link was not seen");
+}

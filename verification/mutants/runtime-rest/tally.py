@@ -7,9 +7,9 @@ Input: the current mutant list (`cargo mutants --config .cargo/mutants-runtime-r
 directory per run, oldest first (each holds caught/missed/timeout/unviable.txt as
 cargo-mutants wrote them). A later run's verdict replaces an earlier one. Source edits
 between runs move line numbers, so a mutant is matched by file, description (the name
-without line:column) and its rank among equal descriptions in the file; a mutant of a
-region edited after a run is judged only by a run made after the edit (`EDITED` lists,
-per run, the names whose earlier verdicts no longer apply).
+without line:column) and its rank among equal descriptions in the file (ranked in the
+whole mutant list of the tree the run ran on, `tree.txt`); mutants of code edited after
+a run were re-checked by a later run, whose verdict wins.
 
 Prints caught / missed / timeout / unviable, the score (caught / viable; a timeout is not
 caught) and every mutant not caught.
@@ -20,7 +20,7 @@ import sys
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUNS = ["pass-stage", "pass-main", "recheck-stage", "recheck-svlogd-edits", "recheck-joint"]
+RUNS = ["pass-stage", "pass-main", "recheck-stage", "recheck-joint", "recheck-svlogd-edits", "recheck-late"]
 
 
 def key_list(names):
@@ -47,10 +47,11 @@ def load(run):
             for n in open(p).read().splitlines():
                 if n.strip():
                     verdicts[n.strip()] = v
-    # Ranks come from the run's own file order (its mutants.json order is the list order).
-    order = [l.strip() for l in open(os.path.join(d, "list.txt"))] if os.path.exists(os.path.join(d, "list.txt")) else sorted(verdicts)
-    stale = set(l.strip() for l in open(os.path.join(d, "stale.txt"))) if os.path.exists(os.path.join(d, "stale.txt")) else set()
-    return {k: verdicts[n] for n, k in key_list(order) if n in verdicts}, stale
+    # Ranks come from the whole mutant list of the tree the run ran on (`tree.txt`; for a
+    # full pass its own `list.txt`), so a re-check of a few mutants ranks them rightly.
+    tree = os.path.join(d, "tree.txt")
+    order = [l.strip() for l in open(tree if os.path.exists(tree) else os.path.join(d, "list.txt"))]
+    return {k: verdicts[n] for n, k in key_list(order) if n in verdicts}
 
 
 current = [l.strip() for l in sys.stdin if l.strip()]
@@ -59,13 +60,10 @@ final = {}
 for run in RUNS:
     if not os.path.isdir(os.path.join(HERE, run)):
         continue
-    by_key, stale = load(run)
+    by_key = load(run)
     for n, k in ckeys:
         if k in by_key:
             final[n] = (by_key[k], run)
-    # Names listed in stale.txt: their verdict from this run (or earlier) is void.
-    for n in stale:
-        final.pop(n, None)
 counts = defaultdict(int)
 for n, _ in ckeys:
     counts[final.get(n, ("unjudged", ""))[0]] += 1
