@@ -71,6 +71,12 @@ viable = counts["caught"] + counts["missed"] + counts["timeout"]
 print(f"mutants {len(ckeys)}: caught {counts['caught']}, missed {counts['missed']}, timeout {counts['timeout']}, unviable {counts['unviable']}, unjudged {counts['unjudged']}")
 if viable:
     print(f"score (caught / viable, timeouts not caught): {100 * counts['caught'] / viable:.1f} % ({counts['caught']}/{viable})")
+per_file = defaultdict(lambda: defaultdict(int))
+for n, (f, _, _) in ckeys:
+    per_file[f][final.get(n, ("unjudged", ""))[0]] += 1
+for f, c in sorted(per_file.items()):
+    v = c["caught"] + c["missed"] + c["timeout"]
+    print(f"  {f}: {sum(c.values())} mutants, {c['unviable']} unviable, caught {c['caught']}/{v}")
 for n, _ in ckeys:
     v, run = final.get(n, ("unjudged", ""))
     if v not in ("caught", "unviable"):
