@@ -337,18 +337,16 @@ impl Watcher {
                 parents.push((wd, name));
             }
             let Ok(c) = CString::new(p.clone()) else { break };
-            match sys::lstat(&c) {
-                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => match sys::readlink(&c, 4096) {
-                    Ok(target) if target.first() == Some(&b'/') => p = target,
-                    Ok(target) => {
-                        let mut q = parent.clone();
-                        q.push(b'/');
-                        q.extend_from_slice(&target);
-                        p = q;
-                    }
-                    Err(_) => break,
-                },
-                _ => break,
+            // `readlink` fails (EINVAL) on anything but a symbolic link: the walk ends there.
+            match sys::readlink(&c, 4096) {
+                Ok(target) if target.first() == Some(&b'/') => p = target,
+                Ok(target) => {
+                    let mut q = parent.clone();
+                    q.push(b'/');
+                    q.extend_from_slice(&target);
+                    p = q;
+                }
+                Err(_) => break,
             }
         }
         let dir_wd = add(dir, DIR_MASK)?;

@@ -28,7 +28,10 @@ struct DirFds {
     cur: i32,
 }
 
-const CLOSED: DirFds = DirFds { dir: -1, lock: -1, cur: -1 };
+/// No descriptor (a directory not open, `current` closed); [`close`] skips it.
+const NONE: i32 = -1;
+
+const CLOSED: DirFds = DirFds { dir: NONE, lock: NONE, cur: NONE };
 
 /// The signals svlogd handles as runit does.
 pub const HANDLED_SIGNALS: [i32; 4] = [libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM, libc::SIGHUP];
@@ -83,9 +86,10 @@ pub fn send_udp(udp: model::svlogd::config::Udp, bytes: &[u8]) -> UdpOutcome {
         return UdpOutcome::NoSocket;
     };
     let to = SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::from(udp.addr), udp.port));
+    // A datagram is sent whole or not at all (a short count cannot happen).
     match sendto(sock.as_raw_fd(), bytes, &to, MsgFlags::empty()) {
-        Ok(n) if n == bytes.len() => UdpOutcome::Sent,
-        _ => UdpOutcome::Failed,
+        Ok(_) => UdpOutcome::Sent,
+        Err(_) => UdpOutcome::Failed,
     }
 }
 
@@ -141,7 +145,7 @@ impl<S: LogSyscalls> SvlogdIo<S> {
             close(&mut self.os, dir);
             return Err((OpenStep::Lock, e));
         }
-        self.fds[d] = DirFds { dir, lock, cur: -1 };
+        self.fds[d] = DirFds { dir, lock, cur: NONE };
         let max = scan(&mut self.os, dir).ok().and_then(|names| names.iter().filter_map(name_time).max());
         Ok(max)
     }
@@ -240,7 +244,7 @@ impl<S: LogSyscalls> Io<Logger> for SvlogdIo<S> {
             Action::FsyncCurrent { dir } => Some(Input::Done(self.os.fsync(self.fds[dir].cur))),
             Action::CloseCurrent { dir } => {
                 close(&mut self.os, self.fds[dir].cur);
-                self.fds[dir].cur = -1;
+                self.fds[dir].cur = NONE;
                 None
             }
             Action::CloseDir { dir } => {
@@ -306,7 +310,9 @@ impl<S: LogSyscalls> Io<Logger> for SvlogdIo<S> {
         // the pipe, so the machine must take them before the TERM that ends it (it would
         // exit without writing them; found by the joint simulation, seed 7). runit too
         // handles what its read returned before acting on the signal.
-        if let Some(max) = self.armed.filter(|_| woke.ready.iter().any(|r| r.fd == 0 && r.readable)) {
+        // stdin is svlogd's only interest (for reading): a ready entry for fd 0 means
+        // readable (`wait` reports POLLIN, HUP, ERR and NVAL as readable).
+        if let Some(max) = self.armed.filter(|_| woke.ready.iter().any(|r| r.fd == 0)) {
             self.read_stdin(max, out);
         }
         if woke.signals.contains(libc::SIGCHLD) {
