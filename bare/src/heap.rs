@@ -132,4 +132,39 @@ mod tests {
         assert_eq!(class(l(4096, 1)), Some(8));
         assert_eq!(class(l(4097, 1)), None);
     }
+
+    #[test]
+    fn freed_blocks_are_reused_and_blocks_are_aligned_and_distinct() {
+        let heap = std::boxed::Box::new(Heap::new());
+        let l = |size, align| Layout::from_size_align(size, align).unwrap();
+        // SAFETY: every block is freed once, with the layout it was allocated with.
+        unsafe {
+            let a = heap.alloc(l(24, 8));
+            let b = heap.alloc(l(24, 8));
+            let c = heap.alloc(l(100, 64));
+            assert!(!a.is_null() && !b.is_null() && !c.is_null());
+            assert_ne!(a, b);
+            assert_eq!(a as usize % 32, 0);
+            assert_eq!(c as usize % 64, 0);
+            a.write_bytes(0xaa, 24);
+            b.write_bytes(0xbb, 24);
+            assert_eq!(*a.add(23), 0xaa);
+            heap.dealloc(a, l(24, 8));
+            assert_eq!(heap.alloc(l(30, 1)), a, "a freed block of the class is handed out again");
+            // Past the arena: more blocks than it holds come from mappings.
+            let blocks: std::vec::Vec<*mut u8> = (0..40).map(|_| heap.alloc(l(4096, 8))).collect();
+            assert!(blocks.iter().all(|p| !p.is_null() && *p as usize % 4096 == 0));
+            let mut sorted = blocks.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 40);
+            for p in blocks {
+                heap.dealloc(p, l(4096, 8));
+            }
+            let big = heap.alloc(l(100_000, 16));
+            assert!(!big.is_null());
+            big.add(99_999).write(1);
+            heap.dealloc(big, l(100_000, 16));
+        }
+    }
 }
