@@ -1,7 +1,8 @@
 //! sv: control and query services supervised by runsv (spec/sv.md).
 //!
 //! argv and the environment go to `model::sv::parse`; the session runs over the real
-//! file system through `bare::sv` (x86_64 Linux) or `runtime::exec::sv` (elsewhere). The
+//! file system through `bare::sv`, over raw system calls (`bare::raw`, x86_64 Linux) or
+//! libc (`runtime::exec::sv`, elsewhere). The
 //! machine-output options (`-j`, `-o`, `-m`/`-M`, `-r`; docs/readiness.md) run
 //! `model::sv::report` instead.
 //!
@@ -22,6 +23,7 @@ mod freestanding {
 
     use alloc::vec::Vec;
 
+    use bare::raw::RawSys;
     use bare::sv::{run, run_report, SvIo};
     use bare::{start, sys};
     use model::sv::{parse, Env, Output, Parse, Rule, Session};
@@ -54,14 +56,14 @@ mod freestanding {
         match parse(&argv, env) {
             Parse::Refuse { stderr, code } => die_usage(&stderr, code),
             Parse::Run(inv) if inv.output != Output::Human => {
-                let mut io = SvIo::new();
+                let mut io = SvIo::new(RawSys);
                 let code = run_report(&inv, &mut io);
                 drop(io);
                 code
             }
             Parse::Run(inv) => {
                 let mut session = Session::new(inv, Rule::RaceFree);
-                let mut io = SvIo::new();
+                let mut io = SvIo::new(RawSys);
                 let code = run(&mut session, &mut io);
                 drop(io);
                 code
@@ -96,14 +98,14 @@ mod hosted {
         match parse(&argv, env) {
             Parse::Refuse { stderr, code } => runit_bins::die_usage(&stderr, code),
             Parse::Run(inv) if inv.output != Output::Human => {
-                let mut io = runtime::exec::sv::SvIo::new();
+                let mut io = runtime::exec::sv::new_io();
                 let code = runtime::exec::sv::run_report(&inv, &mut io);
                 drop(io);
                 std::process::exit(code)
             }
             Parse::Run(inv) => {
                 let mut session = Session::new(inv, Rule::RaceFree);
-                let mut io = runtime::exec::sv::SvIo::new();
+                let mut io = runtime::exec::sv::new_io();
                 let code = runtime::exec::sv::run(&mut session, &mut io);
                 drop(io);
                 std::process::exit(code)

@@ -1,5 +1,7 @@
-//! A freestanding shell for a short-lived client (sv): process start-up, raw Linux
-//! system calls, a heap, and sv's [`model::sv`] effects, with no C library.
+//! The libc-free half of the runtime layer: sv's executor ([`sv`], generic over the few
+//! system calls it makes) and, on x86_64 Linux, a freestanding shell for a short-lived
+//! client: process start-up, raw Linux system calls, a heap, the memory functions, and
+//! [`raw::RawSys`], sv's system calls without a C library.
 //!
 //! Why: every glibc program, static or dynamic, runs glibc's CPU feature probe at start
 //! (`init_cpu_features` and `dl_init_cacheinfo`: 68 `cpuid` instructions on this project's
@@ -11,21 +13,30 @@
 //! What a binary does with it: `#![no_std]`, `#![no_main]`, and [`freestanding_main!`]
 //! (the entry point, the panic handler, the heap and the memory functions the compiler
 //! calls), linked with `-nostartfiles -nostdlib -static-pie` (bins/build.rs). Only
-//! x86_64 Linux; other targets keep the std build of the same program.
+//! x86_64 Linux; other targets build the std sv, which runs the same [`sv`] executor over
+//! `runtime::exec::sv::HostSys`.
 #![cfg_attr(not(test), no_std)]
-#![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
 extern crate alloc;
 
-pub mod heap;
-pub mod mem;
-pub mod start;
 pub mod sv;
+
+// The freestanding pieces: x86_64 Linux only (inline `syscall`, `rep movsb`).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod heap;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod mem;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod raw;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod start;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod sys;
 
 /// Defines everything a freestanding binary needs besides its code, calling `$body` (a
 /// `fn() -> i32`, the exit code) with the process's arguments available through
 /// [`start::args`] and [`start::env`].
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #[macro_export]
 macro_rules! freestanding_main {
     ($body:path) => {
