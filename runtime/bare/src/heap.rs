@@ -167,4 +167,170 @@ mod tests {
             heap.dealloc(big, l(100_000, 16));
         }
     }
+
+    #[test]
+    fn impossible_requests_are_null_not_a_crash() {
+        let heap = std::boxed::Box::new(Heap::new());
+        let l = |size, align| Layout::from_size_align(size, align).unwrap();
+        // SAFETY: null results are not freed; nothing else is allocated.
+        unsafe {
+            assert!(heap.alloc(l(16, 8192)).is_null(), "an alignment above a page is refused");
+            assert!(heap.alloc(l(isize::MAX as usize - 8191, 4096)).is_null(), "an unmappable size is refused");
+            let small = heap.alloc(l(8, 8));
+            assert!(!small.is_null(), "the heap still works after refusals");
+            heap.dealloc(small, l(8, 8));
+        }
+    }
+
+    /// Under an address-space limit the heap runs out: `alloc` returns null (which
+    /// `alloc::alloc::handle_alloc_error` turns into an abort, never a corrupt block),
+    /// every block handed out before is intact, and freed blocks are handed out again.
+    /// In a forked child (raw `fork`, no allocation after it: the test harness is
+    /// multi-threaded), which reports through its exit code.
+    #[test]
+    fn exhaustion_is_a_null_and_freed_blocks_come_back() {
+        const CAP: usize = 20_000; // 4 KiB blocks: 80 MiB, past any limit set below
+        const SETRLIMIT: usize = 160;
+        const RLIMIT_AS: usize = 9;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let vm_kib: usize = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmSize:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmSize in /proc/self/status");
+        let limit = [(vm_kib + 4096) * 1024, usize::MAX]; // soft: 4 MiB more; hard: unchanged
+        let heap = std::boxed::Box::new(Heap::new());
+        let mut blocks: std::vec::Vec<*mut u8> = std::vec::Vec::with_capacity(CAP);
+        let layout = Layout::from_size_align(4096, 8).unwrap();
+        match sys::fork().expect("fork") {
+            0 => {
+                // SAFETY: the child only makes raw system calls and uses `heap`, whose
+                // blocks it owns; `blocks` never grows past its capacity.
+                let code = unsafe {
+                    if sys::syscall6(SETRLIMIT, [RLIMIT_AS, limit.as_ptr() as usize, 0, 0, 0, 0]) != 0 {
+                        sys::exit_thread(5)
+                    }
+                    let mut exhausted = false;
+                    while blocks.len() < CAP {
+                        let p = heap.alloc(layout);
+                        if p.is_null() {
+                            exhausted = true;
+                            break;
+                        }
+                        p.write_bytes(blocks.len() as u8, 4096);
+                        blocks.push(p);
+                    }
+                    let intact = blocks
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &p)| (p as usize) % 4096 == 0 && (0..4096).step_by(511).all(|k| *p.add(k) == i as u8));
+                    for &p in blocks.iter().rev() {
+                        heap.dealloc(p, layout);
+                    }
+                    let again = heap.alloc(layout);
+                    if !exhausted {
+                        1
+                    } else if !intact {
+                        3
+                    } else if again.is_null() || Some(again) != blocks.first().copied() {
+                        4
+                    } else {
+                        0
+                    }
+                };
+                sys::exit_thread(code)
+            }
+            pid => {
+                let status = sys::wait_pid(pid).expect("wait4");
+                assert_eq!(status & 0x7f, 0, "the child was killed by signal {}", status & 0x7f);
+                let code = (status >> 8) & 0xff;
+                assert_eq!(code, 0, "1: no null before the cap, 3: a block corrupted, 4: a freed block not reused, 5: setrlimit failed");
+            }
+        }
+    }
+
+    /// One step of a heap's life, for the model test below.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Allocate `size` bytes aligned to `1 << align_log`.
+        Alloc { size: usize, align_log: u32 },
+        /// Free the live block at this index (modulo the number live).
+        Free(usize),
+        /// Resize the live block at this index to `size`.
+        Realloc(usize, usize),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let size = prop_oneof![4 => 1usize..=64, 3 => 65usize..=4096, 1 => 4097usize..=20_000];
+        prop_oneof![
+            3 => (size.clone(), 0u32..=7).prop_map(|(size, align_log)| Op::Alloc { size, align_log }),
+            2 => any::<usize>().prop_map(Op::Free),
+            1 => (any::<usize>(), size).prop_map(|(i, size)| Op::Realloc(i, size)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Against a model (a Vec of live blocks, each filled with its own byte): every
+        /// block is non-null, aligned, disjoint from every other live block, and keeps its
+        /// contents through other blocks' allocation, freeing and resizing, and its own
+        /// resizing (up to the smaller size).
+        #[test]
+        fn alloc_free_realloc_sequences_keep_blocks_aligned_disjoint_and_intact(ops in proptest::collection::vec(op(), 1..120)) {
+            let heap = std::boxed::Box::new(Heap::new());
+            let mut live: std::vec::Vec<(*mut u8, Layout, u8)> = std::vec::Vec::new();
+            let mut next_byte = 0u8;
+            let intact = |&(p, l, b): &(*mut u8, Layout, u8)| {
+                // SAFETY: p is a live block of l.size() bytes.
+                unsafe { core::slice::from_raw_parts(p, l.size()) }.iter().all(|&x| x == b)
+            };
+            let disjoint = |live: &[(*mut u8, Layout, u8)], p: *mut u8, size: usize| {
+                live.iter().all(|&(q, l, _)| p as usize + size <= q as usize || q as usize + l.size() <= p as usize)
+            };
+            for op in ops {
+                match op {
+                    Op::Alloc { size, align_log } => {
+                        let layout = Layout::from_size_align(size, 1 << align_log).unwrap();
+                        // SAFETY: a non-zero-sized layout.
+                        let p = unsafe { heap.alloc(layout) };
+                        proptest::prop_assert!(!p.is_null());
+                        proptest::prop_assert_eq!(p as usize % layout.align(), 0);
+                        proptest::prop_assert!(disjoint(&live, p, size));
+                        next_byte = next_byte.wrapping_add(1);
+                        // SAFETY: a fresh block of `size` bytes.
+                        unsafe { p.write_bytes(next_byte, size) };
+                        live.push((p, layout, next_byte));
+                    }
+                    Op::Free(i) if !live.is_empty() => {
+                        let block = live.swap_remove(i % live.len());
+                        proptest::prop_assert!(intact(&block));
+                        // SAFETY: freed once, with its layout.
+                        unsafe { heap.dealloc(block.0, block.1) };
+                    }
+                    Op::Realloc(i, size) if !live.is_empty() => {
+                        let (p, layout, b) = live.swap_remove(i % live.len());
+                        // SAFETY: a live block, its layout, a non-zero size.
+                        let q = unsafe { heap.realloc(p, layout, size) };
+                        proptest::prop_assert!(!q.is_null());
+                        proptest::prop_assert_eq!(q as usize % layout.align(), 0);
+                        proptest::prop_assert!(disjoint(&live, q, size));
+                        let kept = layout.size().min(size);
+                        // SAFETY: q is a live block of at least `size` bytes.
+                        let head = unsafe { core::slice::from_raw_parts(q, kept) };
+                        proptest::prop_assert!(head.iter().all(|&x| x == b), "realloc kept the first {} bytes", kept);
+                        // SAFETY: as above.
+                        unsafe { q.write_bytes(b, size) };
+                        live.push((q, Layout::from_size_align(size, layout.align()).unwrap(), b));
+                    }
+                    _ => {}
+                }
+                proptest::prop_assert!(live.iter().all(intact));
+            }
+            for block in live {
+                proptest::prop_assert!(intact(&block));
+                // SAFETY: freed once, with its layout.
+                unsafe { heap.dealloc(block.0, block.1) };
+            }
+        }
+    }
 }
