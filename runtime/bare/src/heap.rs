@@ -223,7 +223,7 @@ mod tests {
                     let intact = blocks
                         .iter()
                         .enumerate()
-                        .all(|(i, &p)| (p as usize) % 4096 == 0 && (0..4096).step_by(511).all(|k| *p.add(k) == i as u8));
+                        .all(|(i, &p)| (p as usize) & 4095 == 0 && (0..4096).step_by(511).all(|k| *p.add(k) == i as u8));
                     for &p in blocks.iter().rev() {
                         heap.dealloc(p, layout);
                     }
