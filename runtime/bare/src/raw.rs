@@ -65,8 +65,20 @@ impl SvSys for RawSys {
         sys::inotify_add_watch(fd, path, mask)
     }
 
-    fn hold_until_exit(&mut self, fd: i32) -> Result<(), Errno> {
-        hold_until_exit(fd)
+    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
+        sys::pipe2(sys::O_CLOEXEC)
+    }
+
+    unsafe fn fork(&mut self) -> Result<i32, Errno> {
+        sys::fork()
+    }
+
+    fn close_range(&mut self, from: u32, to: u32) -> Result<(), Errno> {
+        sys::close_range(from, to)
+    }
+
+    fn exit_child(&mut self, code: i32) -> ! {
+        sys::exit_thread(code)
     }
 
     fn spawn_check(&mut self, exec_fail_line: &[u8]) -> Result<i32, Errno> {
@@ -93,68 +105,5 @@ impl SvSys for RawSys {
 
     fn poll_readable(&mut self, fd: i32, timeout: Option<(i64, i64)>) -> bool {
         sys::poll_readable(fd, timeout)
-    }
-}
-
-/// runtime's `notify::hold_until_exit` over raw system calls (which says why): a holder
-/// child keeps only `keep` and waits on a close-on-exec pipe for this process to end.
-fn hold_until_exit(keep: i32) -> Result<(), Errno> {
-    let (hold_r, hold_w) = sys::pipe2(sys::O_CLOEXEC)?;
-    let (gone_r, gone_w) = match sys::pipe2(sys::O_CLOEXEC) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = sys::close(hold_r);
-            let _ = sys::close(hold_w);
-            return Err(e);
-        }
-    };
-    match sys::fork() {
-        Ok(0) => {
-            // Step 1: drop everything but `keep`, the hold pipe and the "gone" pipe.
-            let mut kept = [keep, hold_r, gone_w];
-            kept.sort_unstable();
-            let mut from: u32 = 0;
-            for k in kept {
-                close_span(from, k as u32);
-                from = k as u32 + 1;
-            }
-            close_span(from, u32::MAX);
-            // Step 2: only now tell the parent that its stdout and stderr are no longer held.
-            let _ = sys::close(gone_w);
-            let mut byte = [0u8; 1];
-            // Blocks until every writer of the hold pipe (the parent) is gone.
-            let _ = sys::read(hold_r, &mut byte);
-            sys::exit_thread(0)
-        }
-        Ok(_) => {
-            let _ = sys::close(hold_r);
-            let _ = sys::close(gone_w);
-            let mut byte = [0u8; 1];
-            let _ = sys::read(gone_r, &mut byte);
-            let _ = sys::close(gone_r);
-            // `hold_w` stays open (close-on-exec) until this process exits.
-            Ok(())
-        }
-        Err(e) => {
-            for fd in [hold_r, hold_w, gone_r, gone_w] {
-                let _ = sys::close(fd);
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Closes descriptors `from..to` (exclusive; `to` = `u32::MAX` means "all above"):
-/// `close_range(2)`, else one `close` per number up to 1024.
-fn close_span(from: u32, to: u32) {
-    if from >= to {
-        return;
-    }
-    let last = if to == u32::MAX { u32::MAX } else { to - 1 };
-    if sys::close_range(from, last).is_ok() {
-        return;
-    }
-    for fd in from..to.min(1024) {
-        let _ = sys::close(fd as i32);
     }
 }

@@ -47,10 +47,18 @@ pub trait SvSys {
     fn inotify_init(&mut self) -> Result<i32, Errno>;
     /// `inotify_add_watch(2)`: the watch descriptor.
     fn inotify_add_watch(&mut self, fd: i32, path: &CStr, mask: u32) -> Result<i32, Errno>;
-    /// Moves the teardown of the inotify instance `fd` (~10-25 ms) off this process's
-    /// exit, which follows the change the watch waits for (runtime's
-    /// `notify::hold_until_exit` says how).
-    fn hold_until_exit(&mut self, fd: i32) -> Result<(), Errno>;
+    /// A pipe, both ends close-on-exec.
+    fn pipe(&mut self) -> Result<(i32, i32), Errno>;
+    /// `fork(2)`: 0 in the child, the child's pid in the parent.
+    ///
+    /// # Safety
+    /// The child may only make system calls through this trait (no allocation, no
+    /// locks: the std build may be multi-threaded) and must end with [`SvSys::exit_child`].
+    unsafe fn fork(&mut self) -> Result<i32, Errno>;
+    /// `close_range(from, to, 0)` (`to` inclusive).
+    fn close_range(&mut self, from: u32, to: u32) -> Result<(), Errno>;
+    /// `_exit(code)`, for a forked child: no exit handlers, no flushing.
+    fn exit_child(&mut self, code: i32) -> !;
     /// Forks and runs `./check` with stdout closed and the environment inherited; when
     /// the exec fails the child writes `exec_fail_line`, the errno's text and a newline to
     /// stderr and exits 0. The child's pid.
@@ -126,8 +134,8 @@ impl<S: SvSys> SvIo<S> {
             match self.sys.inotify_init() {
                 Ok(fd) => {
                     // The instance's teardown (~10-25 ms) must not delay sv's exit, which
-                    // follows the change this watch waits for.
-                    let _ = self.sys.hold_until_exit(fd);
+                    // follows the change this watch waits for; see `hold_until_exit`.
+                    let _ = hold_until_exit(&mut self.sys, fd);
                     self.inotify = Some(fd)
                 }
                 Err(_) => self.inotify_failed = true,
@@ -193,6 +201,87 @@ impl<S: SvSys> Drop for SvIo<S> {
         if let Some(fd) = self.home.take() {
             let _ = self.sys.close(fd);
         }
+    }
+}
+
+/// Moves the cost of tearing down the inotify instance `keep` off this process's exit:
+/// forks a *holder* child that keeps only `keep` and waits for this process to end.
+///
+/// Why: the last close of an inotify instance that held a watch waits for the kernel's
+/// fsnotify mark reaper (a delayed work item, then an SRCU grace period): 10–25 ms on a
+/// loaded machine (`strace -T`: `close(inotify) = 0 <0.021>`; docs/performance.md). A
+/// process's exit closes its descriptors *before* its parent is told, so sv, which exits
+/// right after the change it waited for, would pay it on every `-w` in the watch phase.
+/// With the holder, sv's close only drops a reference; the holder's close is the last.
+///
+/// Nothing a caller can observe changes: the holder closes every other descriptor
+/// (sv's stdout and stderr included) *before* this function returns, so a caller
+/// reading sv's output until EOF gets it when sv exits; it needs no waiting, blocks on a
+/// close-on-exec pipe whose only writer is this process (so `./check` scripts do not
+/// keep it alive) and exits on its own as soon as this process has exited (or been
+/// killed), without writing anything. If the fork fails, nothing is lost but the speed.
+fn hold_until_exit<S: SvSys>(sys: &mut S, keep: i32) -> Result<(), Errno> {
+    let (hold_r, hold_w) = sys.pipe()?;
+    let (gone_r, gone_w) = match sys.pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = sys.close(hold_r);
+            let _ = sys.close(hold_w);
+            return Err(e);
+        }
+    };
+    // SAFETY: the child only makes system calls through `sys` and ends with exit_child.
+    match unsafe { sys.fork() } {
+        Ok(0) => {
+            // Step 1: drop everything but `keep`, the hold pipe and the "gone" pipe.
+            let mut kept = [keep, hold_r, gone_w];
+            kept.sort_unstable();
+            let mut from: u32 = 0;
+            for k in kept {
+                close_span(sys, from, k as u32);
+                from = k as u32 + 1;
+            }
+            close_span(sys, from, u32::MAX);
+            // Step 2: only now tell the parent that its stdout and stderr are no longer held.
+            let _ = sys.close(gone_w);
+            let mut byte = [0u8; 1];
+            // Blocks until every writer of the hold pipe (the parent) is gone; the exit
+            // then closes `keep`: the teardown happens here, after the parent has exited.
+            let _ = sys.read(hold_r, &mut byte);
+            sys.exit_child(0)
+        }
+        Ok(_) => {
+            let _ = sys.close(hold_r);
+            let _ = sys.close(gone_w);
+            // Wait for step 2 (end of file on the "gone" pipe): the holder has let go of stdio.
+            let mut byte = [0u8; 1];
+            let _ = sys.read(gone_r, &mut byte);
+            let _ = sys.close(gone_r);
+            // `hold_w` stays open (close-on-exec) for the rest of this process's life:
+            // its close at exit is what lets the holder go.
+            Ok(())
+        }
+        Err(e) => {
+            for fd in [hold_r, hold_w, gone_r, gone_w] {
+                let _ = sys.close(fd);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Closes descriptors `from..to` (exclusive; `to` = `u32::MAX` means "all above"):
+/// `close_range(2)`, else one `close` per number up to 1024 (a kernel before 5.9).
+fn close_span<S: SvSys>(sys: &mut S, from: u32, to: u32) {
+    if from >= to {
+        return;
+    }
+    let last = if to == u32::MAX { u32::MAX } else { to - 1 };
+    if sys.close_range(from, last).is_ok() {
+        return;
+    }
+    for fd in from..to.min(1024) {
+        let _ = sys.close(fd as i32);
     }
 }
 

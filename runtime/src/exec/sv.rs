@@ -98,8 +98,27 @@ impl SvSys for HostSys {
         check(unsafe { libc::inotify_add_watch(fd, path.as_ptr(), mask) })
     }
 
-    fn hold_until_exit(&mut self, fd: i32) -> Result<(), Errno> {
-        crate::notify::hold_until_exit(fd)
+    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
+        sys::pipe(false)
+    }
+
+    unsafe fn fork(&mut self) -> Result<i32, Errno> {
+        // SAFETY: the caller's contract: the child only makes system calls.
+        check(unsafe { libc::fork() })
+    }
+
+    fn close_range(&mut self, from: u32, to: u32) -> Result<(), Errno> {
+        // SAFETY: close_range takes two numbers and a flag word.
+        if unsafe { libc::syscall(libc::SYS_close_range, from, to, 0) } == 0 {
+            Ok(())
+        } else {
+            Err(sys::last_errno())
+        }
+    }
+
+    fn exit_child(&mut self, code: i32) -> ! {
+        // SAFETY: ends the process without running anything of the parent's.
+        unsafe { libc::_exit(code) }
     }
 
     fn spawn_check(&mut self, exec_fail_line: &[u8]) -> Result<i32, Errno> {
