@@ -8,6 +8,7 @@ use std::process::Command;
 fn main() {
     record_commit();
     link_static_where_no_nss();
+    link_freestanding();
 }
 
 /// Runs git in the source tree; its trimmed output, if it succeeded and said anything.
@@ -59,7 +60,33 @@ fn record_commit() {
 /// linked statically (glibc static-pie). chpst (and its personalities envuidgid, setuidgid)
 /// resolves names through NSS — LDAP, sssd, systemd users — whose modules a static glibc
 /// cannot load safely, so chpst stays dynamically linked.
+/// (sv is among them only where it is not freestanding: see `FREESTANDING_BINS`.)
 const STATIC_BINS: &[&str] = &["runsv", "runsvdir", "runsvchdir", "sv", "svlogd", "runit", "runit-init", "utmpset"];
+
+/// The programs built without any C library on x86_64 Linux (`#![no_std]`, start-up and
+/// system calls from the `bare` crate): sv, whose every call otherwise pays glibc's
+/// start-up (its CPU probe: 68 `cpuid` instructions, each a trap under a hypervisor).
+const FREESTANDING_BINS: &[&str] = &["sv"];
+
+/// Whether this build makes the `FREESTANDING_BINS` freestanding (the `bare` crate's
+/// condition: x86_64 Linux).
+fn freestanding() -> bool {
+    env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux") && env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64")
+}
+
+/// Links the `FREESTANDING_BINS` as static PIEs with no start files and no libraries:
+/// the `bare` crate brings `_start`, its own relocation, the heap and the memory
+/// functions (ASLR kept: the binary relocates itself, as glibc's static-pie start does).
+fn link_freestanding() {
+    if !freestanding() {
+        return;
+    }
+    for bin in FREESTANDING_BINS {
+        for arg in ["-nostartfiles", "-nostdlib", "-static-pie"] {
+            println!("cargo:rustc-link-arg-bin={bin}={arg}");
+        }
+    }
+}
 
 /// glibc's static archives that replace the shared libraries rustc asks for: libc with the
 /// unwinder and compiler runtime (what rustc links for `+crt-static`), and the stubs std
@@ -106,7 +133,7 @@ fn link_static_where_no_nss() {
     let dir = out.join("static-glibc");
     match write_library_scripts(&dir).and_then(|()| probe_static_pie(&out)) {
         Ok(()) => {
-            for bin in STATIC_BINS {
+            for bin in STATIC_BINS.iter().filter(|b| !(freestanding() && FREESTANDING_BINS.contains(b))) {
                 println!("cargo:rustc-link-arg-bin={bin}=-static-pie");
                 println!("cargo:rustc-link-arg-bin={bin}=-L{}", dir.display());
             }

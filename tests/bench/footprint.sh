@@ -50,12 +50,23 @@ fprintf(f,"%lld %d\n",(long long)t.tv_sec*1000000000LL+t.tv_nsec,(int)getpid());
 rename("stamp.new","stamp");for(;;)pause();}
 C
 cc -O2 -o "$work/stamper" "$work/stamper.c"
-# The floor of a client call: an empty C program, static-pie (as runit-rs's clients) and
-# dynamic (as Debian's); the static one is left out where no static libc is installed.
+# The floor of a client call: programs that do nothing, each kind of start-up once:
+# dynamic (as Debian's sv), static-pie (as runit-rs's other programs), static non-PIE,
+# static-pie linked with -z noseparate-code (fewer segments), and no libc at all (a bare
+# _start that exits, as the freestanding sv starts). The static ones are left out where
+# no static libc is installed.
 echo 'int main(void){return 0;}' > "$work/noop.c"
-cc -O2 -o "$work/noop-dynamic" "$work/noop.c"
-floor=(--noop-dynamic "$work/noop-dynamic")
-if cc -O2 -static-pie -o "$work/noop-static" "$work/noop.c" 2>/dev/null; then floor+=(--noop-static "$work/noop-static"); fi
+printf '%s\n' 'void _start(void){__asm__ volatile("mov $60,%eax; xor %edi,%edi; syscall");}' > "$work/nolibc.c"
+floor=()
+addfloor() { # label file cc-args...
+  local label=$1 out=$work/$2; shift 2
+  if cc -O2 "$@" -o "$out" 2>/dev/null; then floor+=(--floor "$label=$out"); fi
+}
+addfloor "empty C program, dynamic" noop-dynamic "$work/noop.c"
+addfloor "empty C program, static-pie" noop-static-pie -static-pie "$work/noop.c"
+addfloor "empty C program, static non-PIE" noop-static -static -no-pie "$work/noop.c"
+addfloor "empty C program, static-pie, -z noseparate-code" noop-static-pie-nosep -static-pie -Wl,-z,noseparate-code "$work/noop.c"
+addfloor "empty program without libc (_start: exit)" noop-nolibc -nostdlib -static-pie -fPIE "$work/nolibc.c"
 echo "footprint benchmark, $(date -u '+%F %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), work in $(df --output=fstype "$work" | tail -1)"
 for b in runsv sv chpst; do printf '%s: %s bytes, %s\n' "$b" "$(stat -c %s "$target/$b")" "$(file -b "$target/$b" | cut -d, -f1-2,4)"; done
 python3 "$root/tests/bench/footprint.py" --work "$work" --stamper "$work/stamper" --ours "$target" \

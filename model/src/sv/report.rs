@@ -117,10 +117,12 @@ impl<E: ReportEffects> Report<'_, E> {
     fn status_and_record(&mut self, name: &[u8]) -> Result<(StatusRecord, Option<Record>), Fail> {
         let mut st = self.status(name)?;
         let mut rec = None;
-        for _ in 0..AGREEMENT_TRIES {
+        for attempt in 1..=AGREEMENT_TRIES {
             rec = self.fx.read_record().and_then(|b| record::decode(&b).ok());
             match &rec {
-                Some(r) if !record::agrees(&r.main, &st) => st = self.status(name)?,
+                // (No re-read after the last comparison: the pair returned is one that
+                // was compared, as in the session's readiness gate.)
+                Some(r) if !record::agrees(&r.main, &st) && attempt < AGREEMENT_TRIES => st = self.status(name)?,
                 _ => break,
             }
         }

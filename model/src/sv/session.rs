@@ -602,11 +602,17 @@ impl Session {
             return Some((rec, raw, None, true));
         }
         let mut record_bytes = None;
-        for _ in 0..AGREEMENT_TRIES {
+        for attempt in 1..=AGREEMENT_TRIES {
             record_bytes = fx.read_record();
             let Some(ext) = record_bytes.as_deref().and_then(|b| record::decode(b).ok()) else { break };
             if record::agrees(&ext.main, &rec) {
                 return Some((rec, raw, record_bytes, ext.main.readiness.ready_at_start() || ext.main.ready));
+            }
+            // No re-read after the last comparison: the status judged below must be one
+            // that was compared with a record (a newer one could be the "run" whose
+            // record says "not ready yet"; the next round reads both again).
+            if attempt == AGREEMENT_TRIES {
+                break;
             }
             match self.get(name, fx) {
                 Get::Ok(r, b) => (rec, raw) = (r, b),

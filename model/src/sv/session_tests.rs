@@ -899,6 +899,27 @@ fn test_wait_up_record_without_protocol_or_disagreeing_changes_nothing() {
     assert_eq!(go(&["sv", "-w", "5", "up", "./s"], &mut w), (0, 0));
 }
 
+/// runsv renames `status.ext` in just before `status`: a reader in between sees the new
+/// record with the old 20 bytes, re-reads, and after the tries gives up on the record. The
+/// status it then judges must be one it compared with a record, never a re-read that came
+/// after the last comparison (that one could be the new "run" with no "ready" checked).
+#[test]
+fn test_wait_up_never_judges_a_status_reread_after_the_last_record_comparison() {
+    use crate::readiness::Protocol;
+    let old = down_st(-100, b'd');
+    let running = run_st(-1, 42);
+    for stale_reads in 1..=6 {
+        let mut then = vec![old.clone(); stale_reads];
+        then.push(running.clone());
+        let mut svc = Svc::new(old.clone()).then(then);
+        svc.record = Some(ext(&running, Protocol::SdNotify, false));
+        let mut w = World::new().svc("/home/s", svc);
+        let mut sess = session(&["sv", "-w", "5", "up", "./s"], SVDIR, Rule::RaceFree);
+        sess.start(now(0), &mut w);
+        assert_eq!(sess.finished(), None, "{stale_reads} stale reads: running but not ready, still waiting: {}", w.stdout());
+    }
+}
+
 #[test]
 fn test_wait_down_ignores_readiness() {
     use crate::readiness::Protocol;
