@@ -1,0 +1,497 @@
+//! runsv's start-up on the real OS (`RunsvIo<Real>::setup`, runtime/src/exec/runsv.rs, and
+//! the readiness plumbing it sets up, runtime/src/exec/runsv_ready.rs): what a user sees in
+//! the service directory afterwards (`supervise/` and its modes, the lock held, the FIFOs,
+//! the `supervise/notify` socket), what `./run` gets (its log pipe, its notification pipe,
+//! `NOTIFY_SOCKET`), and runit's messages on the error paths.
+//!
+//! Start-up changes the process's directory and prints warnings on fd 2, so every test holds
+//! [`CWD`] while it runs; each works in its own directory under the temporary directory
+//! (never the host's /service or /run) and waits for every child it starts.
+//! docs/assurance.md, "Runtime executors: runsv, readiness, adoption" lists the mutants.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use model::readiness::config::ConfigWarning;
+use model::readiness::{text as rtext, Protocol};
+use model::runsv::{Action, Backoff, Config, Input, Program, Slot, Stop};
+use runtime::driver::{Io, Woke};
+use runtime::exec::runsv::{Fatal, Handled, RunsvIo};
+use runtime::latch::SignalSet;
+use runtime::wait::Ready;
+
+/// Start-up's `chdir` and the fd-2 capture are process-wide: one test at a time.
+static CWD: Mutex<()> = Mutex::new(());
+
+/// A fresh directory of this test's own, removed again on drop (after the process
+/// directory is moved back to `/`).
+struct Scratch {
+    root: PathBuf,
+    _cwd: MutexGuard<'static, ()>,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let cwd = CWD.lock().unwrap_or_else(|e| e.into_inner());
+        let root = std::env::temp_dir().join(format!("runit-setup-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("scratch directory");
+        Scratch { root, _cwd: cwd }
+    }
+
+    /// A service directory `rel` under the scratch directory.
+    fn service(&self, rel: &str) -> PathBuf {
+        let dir = self.root.join(rel);
+        std::fs::create_dir_all(&dir).expect("service directory");
+        dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::env::set_current_dir("/");
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn bytes(p: &Path) -> Vec<u8> {
+    p.as_os_str().as_bytes().to_vec()
+}
+
+/// Writes an executable script without leaving it open for writing (no ETXTBSY at exec).
+fn script(path: &Path, body: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod script");
+    std::fs::rename(&tmp, path).expect("rename script");
+}
+
+/// runsv's start-up in `dir` (the argument verbatim), with what it printed on fd 2.
+fn setup(dir: &Path) -> (Result<(RunsvIo, Config), Fatal>, Vec<u8>) {
+    let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
+    let log = tempfile("stderr");
+    // SAFETY: dup/dup2 on fd 2 and a file this test owns; restored before returning.
+    let saved = unsafe { libc::dup(2) };
+    assert!(saved >= 0, "dup(2)");
+    assert!(unsafe { libc::dup2(log.as_raw_fd(), 2) } == 2, "dup2");
+    let r = RunsvIo::setup(&bytes(dir), handled);
+    assert!(unsafe { libc::dup2(saved, 2) } == 2, "dup2 back");
+    unsafe { libc::close(saved) };
+    let mut printed = Vec::new();
+    let mut f = std::fs::File::open(log_path("stderr")).expect("reopen stderr capture");
+    f.read_to_end(&mut printed).expect("read stderr capture");
+    (r, printed)
+}
+
+fn log_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("runit-setup-{}-{name}.out", std::process::id()))
+}
+
+fn tempfile(name: &str) -> std::fs::File {
+    std::fs::File::create(log_path(name)).expect("capture file")
+}
+
+fn ok(r: (Result<(RunsvIo, Config), Fatal>, Vec<u8>)) -> (RunsvIo, Config, Vec<u8>) {
+    match r {
+        (Ok((io, config)), printed) => (io, config, printed),
+        (Err(Fatal(m)), _) => panic!("start-up failed: {}", String::from_utf8_lossy(&m)),
+    }
+}
+
+fn fatal(r: (Result<(RunsvIo, Config), Fatal>, Vec<u8>)) -> String {
+    match r {
+        (Ok(_), _) => panic!("start-up succeeded where runit's fails"),
+        (Err(Fatal(m)), _) => String::from_utf8_lossy(&m).into_owned(),
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The permission bits and the file type of `p` (not following a final symlink).
+fn kind(p: &Path) -> (std::fs::FileType, u32) {
+    let m = std::fs::symlink_metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (m.file_type(), m.permissions().mode() & 0o7777)
+}
+
+/// Whether someone holds an exclusive `flock` on `p` (runsv's lock, seen as `sv` would).
+fn flocked(p: &Path) -> bool {
+    let f = std::fs::OpenOptions::new().append(true).open(p).expect("open lock");
+    // SAFETY: flock on a descriptor this test owns.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    r != 0
+}
+
+/// Whether a reader holds the FIFO `p` open (what `sv` checks on `supervise/ok`).
+fn fifo_has_reader(p: &Path) -> bool {
+    std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(p).is_ok()
+}
+
+/// Writes one byte into a control FIFO the way `sv` does.
+fn send(p: &Path, byte: u8) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(p).expect("open control");
+    f.write_all(&[byte]).expect("write control");
+}
+
+/// One wake-up with every descriptor the executor polls reported readable.
+fn gather_all(io: &mut RunsvIo) -> Vec<Input> {
+    let mut interests = Vec::new();
+    io.interests(&mut interests);
+    let ready = interests.iter().map(|i| Ready { fd: i.fd, readable: true, writable: false }).collect();
+    let woke = Woke { ready, signals: SignalSet(0), deadline_passed: false };
+    let mut out = VecDeque::new();
+    io.gather(model::Now::default(), &woke, &mut out);
+    out.into_iter().collect()
+}
+
+/// Starts `program` through the executor and waits for it (blocking; the script ends).
+fn run(io: &mut RunsvIo, slot: Slot, program: Program) -> i32 {
+    let action = Action::Spawn { slot, program: program.clone(), exec_fail_msg: b"exec failed: ".to_vec(), own_group: false };
+    let pid = match io.execute(model::Now::default(), action) {
+        Some(Input::Spawned(s, pid)) if s == slot => pid as i32,
+        other => panic!("spawn answered {other:?}"),
+    };
+    let mut status = 0;
+    // SAFETY: waiting for the child this test just started.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(r, pid, "waitpid");
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{program:?} exited with status {status:#x}");
+    pid
+}
+
+/// A plain service: `supervise/` (0700), its lock held, `control` (0600) held open both
+/// ways so a byte `sv` writes arrives as a command, `ok` (0600) held open for reading; the
+/// process is now in the service directory; nothing printed; runit's defaults.
+#[test]
+fn start_up_makes_supervise_with_lock_and_fifos() {
+    let s = Scratch::new("plain");
+    let svc = s.service("svc");
+    let (mut io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    assert_eq!(config.dir, bytes(&svc));
+    assert!(!config.down && config.log.is_none(), "{config:?}");
+    assert_eq!(config.readiness.protocol, Protocol::None);
+    assert_eq!(std::env::current_dir().expect("cwd"), svc.canonicalize().expect("canonical"));
+    let (t, mode) = kind(&svc.join("supervise"));
+    assert!(t.is_dir() && mode == 0o700, "supervise: {t:?} {mode:o}");
+    for fifo in ["control", "ok"] {
+        let (t, mode) = kind(&svc.join("supervise").join(fifo));
+        assert!(t.is_fifo() && mode == 0o600, "{fifo}: {t:?} {mode:o}");
+    }
+    assert!(flocked(&svc.join("supervise/lock")), "supervise/lock not held");
+    assert!(fifo_has_reader(&svc.join("supervise/ok")), "supervise/ok has no reader");
+    assert!(!svc.join("event").exists(), "event/ made without notification-fd");
+    assert_eq!((io.stop(), io.backoff()), (Stop::RUNIT, Backoff::RUNIT));
+    match io.take_resume() {
+        Some(Input::Resume(r)) => assert!(r.main.is_none() && r.log.is_none(), "{r:?}"),
+        other => panic!("resume: {other:?}"),
+    }
+    assert_eq!(gather_all(&mut io), vec![], "nothing written yet");
+    send(&svc.join("supervise/control"), b'd');
+    send(&svc.join("supervise/control"), b'u');
+    assert_eq!(gather_all(&mut io), vec![Input::Control(Slot::Main, b'd')], "one byte per wake-up");
+    assert_eq!(gather_all(&mut io), vec![Input::Control(Slot::Main, b'u')]);
+    assert_eq!(gather_all(&mut io), vec![], "the FIFO never reports EOF");
+}
+
+/// `down` and a `log/` with `log/down`: the facts say so, `log/supervise/` gets its own
+/// lock and FIFOs, each slot's commands arrive as that slot's, and `./run`'s output
+/// reaches `log/run` through the log pipe.
+#[test]
+fn start_up_with_log_service_and_down_files() {
+    let s = Scratch::new("log");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("log")).expect("log/");
+    std::fs::write(svc.join("down"), "").expect("down");
+    std::fs::write(svc.join("log/down"), "").expect("log/down");
+    script(&svc.join("run"), "echo hello from run");
+    script(&svc.join("log/run"), "head -n 1 > got");
+    let (mut io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    assert!(config.down && config.log == Some(true), "{config:?}");
+    let (t, mode) = kind(&svc.join("log/supervise"));
+    assert!(t.is_dir() && mode == 0o700, "log/supervise: {t:?} {mode:o}");
+    for fifo in ["control", "ok"] {
+        let (t, mode) = kind(&svc.join("log/supervise").join(fifo));
+        assert!(t.is_fifo() && mode == 0o600, "log {fifo}: {t:?} {mode:o}");
+    }
+    assert!(flocked(&svc.join("supervise/lock")) && flocked(&svc.join("log/supervise/lock")), "locks");
+    assert!(fifo_has_reader(&svc.join("log/supervise/ok")), "log/supervise/ok has no reader");
+    send(&svc.join("log/supervise/control"), b'x');
+    send(&svc.join("supervise/control"), b'o');
+    assert_eq!(gather_all(&mut io), vec![Input::Control(Slot::Main, b'o'), Input::Control(Slot::Log, b'x')]);
+    run(&mut io, Slot::Main, Program::Run);
+    run(&mut io, Slot::Log, Program::LogRun);
+    assert_eq!(std::fs::read_to_string(svc.join("log/got")).expect("log/got"), "hello from run\n");
+}
+
+/// A `log/` without `log/down` is a log slot wanting up.
+#[test]
+fn start_up_log_without_down() {
+    let s = Scratch::new("logup");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("log")).expect("log/");
+    let (_io, config, _) = ok(setup(&svc));
+    assert!(!config.down && config.log == Some(false), "{config:?}");
+}
+
+/// A `log` that is not a directory: runit's warning, and no log slot.
+#[test]
+fn log_that_is_a_file_is_warned_about_and_ignored() {
+    let s = Scratch::new("logfile");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("log"), "").expect("log file");
+    let (_io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), format!("runsv {}: warning: ./log: not a directory.\n", svc.display()));
+    assert_eq!(config.log, None);
+}
+
+/// Another runsv holds `supervise/lock`: runit's fatal message (runsv then exits 111).
+#[test]
+fn lock_held_elsewhere_is_runits_fatal() {
+    let s = Scratch::new("locked");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("supervise")).expect("supervise/");
+    let holder = std::fs::File::create(svc.join("supervise/lock")).expect("lock file");
+    // SAFETY: flock on this test's own descriptor (held until `holder` drops).
+    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+    let msg = fatal(setup(&svc));
+    assert_eq!(msg, format!("runsv {}: fatal: unable to lock supervise/lock: temporary failure\n", svc.display()));
+}
+
+/// A directory that does not exist.
+#[test]
+fn missing_directory_is_fatal() {
+    let s = Scratch::new("missing");
+    let svc = s.root.join("nowhere");
+    let msg = fatal(setup(&svc));
+    assert_eq!(msg, format!("runsv {}: fatal: unable to change to directory: file does not exist\n", svc.display()));
+}
+
+/// `supervise` as a dangling symlink: runsv creates its target (for the log slot, relative
+/// to `log/`, where the link is) and works there.
+#[test]
+fn supervise_symlinks_get_their_targets_created() {
+    let s = Scratch::new("symlink");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("log")).expect("log/");
+    std::os::unix::fs::symlink("main-sup", svc.join("supervise")).expect("symlink");
+    std::os::unix::fs::symlink("log-sup", svc.join("log/supervise")).expect("log symlink");
+    let (_io, _config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    for dir in ["main-sup", "log/log-sup"] {
+        let (t, mode) = kind(&svc.join(dir));
+        assert!(t.is_dir() && mode == 0o700, "{dir}: {t:?} {mode:o}");
+        assert!(flocked(&svc.join(dir).join("lock")), "{dir}/lock not held");
+        assert!(kind(&svc.join(dir).join("control")).0.is_fifo(), "{dir}/control");
+    }
+    assert!(!svc.join("log-sup").exists(), "the log target was made beside the main one");
+    assert_eq!(std::env::current_dir().expect("cwd"), svc.canonicalize().expect("canonical"), "back in the service directory");
+}
+
+/// A `supervise` symlink whose target does not fit runit's 256-byte buffer.
+#[test]
+fn supervise_symlink_too_long_is_fatal() {
+    let s = Scratch::new("longlink");
+    let svc = s.service("svc");
+    std::os::unix::fs::symlink("x".repeat(300), svc.join("supervise")).expect("symlink");
+    let msg = fatal(setup(&svc));
+    assert_eq!(msg, format!("runsv {}: fatal: unable to readlink ./supervise: name too long\n", svc.display()));
+}
+
+/// `supervise` that is a plain file: the lock cannot be opened.
+#[test]
+fn supervise_that_is_a_file_is_fatal() {
+    let s = Scratch::new("supfile");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("supervise"), "").expect("supervise file");
+    let msg = fatal(setup(&svc));
+    assert_eq!(msg, format!("runsv {}: fatal: unable to open supervise/lock: not a directory\n", svc.display()));
+}
+
+/// `supervise/control` that is not a FIFO.
+#[test]
+fn control_that_is_not_a_fifo_is_fatal() {
+    let s = Scratch::new("ctlfile");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("supervise")).expect("supervise/");
+    std::fs::write(svc.join("supervise/control"), "").expect("control file");
+    let msg = fatal(setup(&svc));
+    assert_eq!(msg, format!("runsv {}: fatal: supervise/control exists but is not a fifo\n", svc.display()));
+}
+
+/// The stop and backoff files are read at start-up (the machine gets their values); one
+/// that cannot be read is a warning and counts as absent.
+#[test]
+fn stop_and_backoff_files_are_read() {
+    let s = Scratch::new("stopfiles");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("down-signal"), "HUP\n").expect("down-signal");
+    std::fs::write(svc.join("timeout-kill"), "2500\n").expect("timeout-kill");
+    std::fs::write(svc.join("flag-timeout-killpg"), "").expect("flag");
+    std::fs::write(svc.join("restart-delay"), "2000\n").expect("restart-delay");
+    std::fs::write(svc.join("restart-limit-count"), "3\n").expect("restart-limit-count");
+    std::fs::create_dir(svc.join("timeout-finish")).expect("timeout-finish as a directory");
+    let dir = bytes(&svc);
+    let (io, _config, printed) = ok(setup(&svc));
+    let (stop, _) = Stop::from_files(&dir, Some(b"HUP\n"), Some(b"2500\n"), None, true);
+    assert_eq!(io.stop(), stop);
+    assert_ne!(stop, Stop::RUNIT);
+    let (backoff, _) = Backoff::from_files(&dir, Some(b"2000\n"), None, None, None, Some(b"3\n"));
+    assert_eq!(io.backoff(), backoff);
+    assert_ne!(backoff, Backoff::RUNIT);
+    assert_eq!(text(&printed), format!("runsv {}: warning: unable to read timeout-finish: is a directory\n", svc.display()));
+}
+
+/// The soft `RLIMIT_NOFILE` (start-up checks `notification-fd` against it).
+fn nofile() -> u64 {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: a valid out-pointer.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) }, 0);
+    rl.rlim_cur
+}
+
+/// `notification-fd`: `./run` gets the write end of a pipe on that number, and what it
+/// writes there arrives as that child's notification; s6's `event/` fifodir appears.
+#[test]
+fn notification_fd_reaches_run() {
+    let s = Scratch::new("nfd");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("notification-fd"), "5\n").expect("notification-fd");
+    script(&svc.join("run"), "printf 'ready\\n' >&5");
+    let (mut io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    assert_eq!(config.readiness.protocol, Protocol::NotificationFd);
+    let (t, _) = kind(&svc.join("event"));
+    assert!(t.is_dir(), "event/ fifodir: {t:?}");
+    let pid = run(&mut io, Slot::Main, Program::Run) as u32;
+    assert_eq!(gather_all(&mut io), vec![Input::NotificationFd { pid, chunk: b"ready\n".to_vec() }]);
+}
+
+/// `notification-fd` is checked against the process's real descriptor limit: one below
+/// it is accepted, the limit itself is not (runit-rs's warning).
+#[test]
+fn notification_fd_is_checked_against_the_descriptor_limit() {
+    let s = Scratch::new("nfdlimit");
+    let limit = nofile();
+    assert!(limit > 3, "RLIMIT_NOFILE {limit}");
+    let below = s.service("below");
+    std::fs::write(below.join("notification-fd"), format!("{}\n", limit - 1)).expect("notification-fd");
+    let (_io, config, printed) = ok(setup(&below));
+    assert_eq!(text(&printed), "");
+    assert_eq!(config.readiness.protocol, Protocol::NotificationFd, "limit - 1 = {} refused", limit - 1);
+    let at = s.service("at");
+    std::fs::write(at.join("notification-fd"), format!("{limit}\n")).expect("notification-fd");
+    let (_io, config, printed) = ok(setup(&at));
+    assert_eq!(printed, rtext::config_warning(&bytes(&at), ConfigWarning::NotificationFdTooLarge(limit)));
+    assert_eq!(config.readiness.protocol, Protocol::None);
+}
+
+/// A `notification-fd` that cannot be read is a warning and no readiness.
+#[test]
+fn notification_fd_unreadable_is_a_warning() {
+    let s = Scratch::new("nfddir");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("notification-fd")).expect("notification-fd as a directory");
+    let (_io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), format!("runsv {}: warning: unable to read notification-fd: is a directory\n", svc.display()));
+    assert_eq!(config.readiness.protocol, Protocol::None);
+}
+
+/// What `./run` finds in its environment (`NOTIFY_SOCKET`, `WATCHDOG_USEC`).
+fn run_env(io: &mut RunsvIo, svc: &Path) -> String {
+    script(&svc.join("run"), "echo \"NOTIFY_SOCKET=$NOTIFY_SOCKET WATCHDOG_USEC=$WATCHDOG_USEC\" > env.out");
+    run(io, Slot::Main, Program::Run);
+    std::fs::read_to_string(svc.join("env.out")).expect("env.out")
+}
+
+/// Sends one datagram to the socket at `path` from this process.
+fn notify(path: &Path, payload: &[u8]) {
+    let sock = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+    sock.send_to(payload, path).expect("send to supervise/notify");
+}
+
+/// `notify-socket`: `supervise/notify` is a datagram socket bound at start-up (a stale file
+/// there is replaced), `./run` gets its absolute path, and a datagram sent there arrives
+/// with the sender's pid from the kernel's credentials.
+#[test]
+fn notify_socket_is_bound_and_passed_to_run() {
+    let s = Scratch::new("sdnotify");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("notify-socket"), "").expect("notify-socket");
+    std::fs::write(svc.join("timeout-watchdog"), "1500\n").expect("timeout-watchdog");
+    std::fs::create_dir(svc.join("supervise")).expect("supervise/");
+    std::fs::write(svc.join("supervise/notify"), "stale").expect("stale file");
+    let (mut io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    assert_eq!(config.readiness.protocol, Protocol::SdNotify);
+    assert!(config.readiness.watchdog.is_some(), "{config:?}");
+    assert!(!svc.join("event").exists(), "event/ made without notification-fd");
+    let (t, _) = kind(&svc.join("supervise/notify"));
+    assert!(t.is_socket(), "supervise/notify: {t:?}");
+    let abs = svc.canonicalize().expect("canonical").join("supervise/notify");
+    assert_eq!(run_env(&mut io, &svc), format!("NOTIFY_SOCKET={} WATCHDOG_USEC=1500000\n", abs.display()));
+    notify(&svc.join("supervise/notify"), b"READY=1");
+    match gather_all(&mut io).as_slice() {
+        [Input::Notify { sender: Some(sender), payload, fds: 0, truncated: false }] => {
+            assert_eq!(sender.pid, std::process::id() as i32);
+            assert_eq!(payload, b"READY=1");
+        }
+        other => panic!("after one datagram: {other:?}"),
+    }
+}
+
+/// A service directory whose absolute socket path does not fit `sun_path`: `./run` gets the
+/// relative `supervise/notify` (its working directory is the service directory).
+#[test]
+fn notify_socket_path_too_long_for_sun_path_is_relative() {
+    let s = Scratch::new("sdlong");
+    let svc = s.service(&format!("{}/svc", "d".repeat(120)));
+    std::fs::write(svc.join("notify-socket"), "").expect("notify-socket");
+    let (mut io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    assert_eq!(config.readiness.protocol, Protocol::SdNotify);
+    assert_eq!(run_env(&mut io, &svc), "NOTIFY_SOCKET=supervise/notify WATCHDOG_USEC=\n");
+}
+
+/// The longest absolute socket path that still fits `sun_path` with its NUL is passed
+/// absolute; one byte more and it is relative.
+#[test]
+fn notify_socket_path_at_the_sun_path_bound() {
+    let s = Scratch::new("sdedge");
+    let base = s.root.canonicalize().expect("canonical");
+    // `<base>/<pad>/supervise/notify` is exactly `len` bytes.
+    let fit = |len: usize| len - base.as_os_str().len() - "/".len() - "/supervise/notify".len();
+    for (len, absolute) in [(107, true), (108, false)] {
+        let svc = s.service(&"p".repeat(fit(len)));
+        std::fs::write(svc.join("notify-socket"), "").expect("notify-socket");
+        let (mut io, _config, printed) = ok(setup(&svc));
+        assert_eq!(text(&printed), "");
+        let want = if absolute {
+            format!("{}/supervise/notify", svc.canonicalize().expect("canonical").display())
+        } else {
+            "supervise/notify".into()
+        };
+        assert_eq!(want.len(), if absolute { len } else { 16 });
+        assert_eq!(run_env(&mut io, &svc), format!("NOTIFY_SOCKET={want} WATCHDOG_USEC=\n"), "path of {len} bytes");
+    }
+}
+
+/// `supervise/notify` that cannot be replaced (a directory): a warning, and no sd_notify.
+#[test]
+fn notify_socket_that_cannot_be_bound_is_a_warning() {
+    let s = Scratch::new("sdbusy");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("notify-socket"), "").expect("notify-socket");
+    std::fs::create_dir_all(svc.join("supervise/notify")).expect("supervise/notify as a directory");
+    let (_io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), format!("runsv {}: warning: unable to bind supervise/notify: address already used\n", svc.display()));
+    assert_eq!(config.readiness.protocol, Protocol::None);
+}
