@@ -495,3 +495,111 @@ fn notify_socket_that_cannot_be_bound_is_a_warning() {
     assert_eq!(text(&printed), format!("runsv {}: warning: unable to bind supervise/notify: address already used\n", svc.display()));
     assert_eq!(config.readiness.protocol, Protocol::None);
 }
+
+/// `dir/status` as the previous runsv left it: `pid` running, wanted up.
+fn old_status(dir: &Path, pid: u32) {
+    use model::status::{RunState, StatusRecord, Want};
+    std::fs::create_dir_all(dir).expect("supervise/");
+    let record = StatusRecord::new(model::Tai64n::default(), pid, false, Want::Up, false, RunState::Run);
+    std::fs::write(dir.join("status"), record.encode()).expect("old status");
+}
+
+/// A pipe of this test's own: (read end, write end), close-on-exec.
+fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: a valid out-array of two descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0, "pipe2");
+    // SAFETY: both descriptors were just created and are owned here only.
+    unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) }
+}
+
+/// Blocks until `pid` (a child of this test) ends: its raw wait status.
+fn reap(pid: u32) -> i32 {
+    let mut status = 0;
+    // SAFETY: waiting for a child this test started.
+    assert_eq!(unsafe { libc::waitpid(pid as i32, &mut status, 0) }, pid as i32, "waitpid {pid}");
+    status
+}
+
+/// Adoption on the real kernel: a restarted runsv finds the previous one's `./run` and
+/// logger through their old `status` files, recovers the log pipe between them from the
+/// processes themselves, and then (doing what the model decides on such facts) the
+/// logger keeps receiving: a new `./run`'s output reaches it through the recovered pipe.
+/// Signals reach the adopted `./run` only through its own pidfd, and its end is noticed.
+#[test]
+fn adoption_recovers_the_previous_runsvs_children_and_log_pipe() {
+    use std::os::unix::fs::MetadataExt;
+    use std::process::{Command, Stdio};
+    let s = Scratch::new("adopt");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("log")).expect("log/");
+    script(&svc.join("run"), "echo new output");
+    let (r, w) = pipe();
+    let pipe_id = std::fs::metadata(format!("/proc/self/fd/{}", r.as_raw_fd())).expect("fstat pipe");
+    let mut old_run = Command::new("sleep").arg("600").stdout(Stdio::from(w)).spawn().expect("old ./run");
+    let mut old_log =
+        Command::new("sh").args(["-c", "head -n 1 > got"]).current_dir(svc.join("log")).stdin(Stdio::from(r)).spawn().expect("old log/run");
+    let (run_pid, log_pid) = (old_run.id(), old_log.id());
+    old_status(&svc.join("supervise"), run_pid);
+    old_status(&svc.join("log/supervise"), log_pid);
+
+    let (mut io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    assert_eq!(config.log, Some(false));
+    let resume = match io.take_resume() {
+        Some(Input::Resume(r)) => r,
+        other => panic!("resume: {other:?}"),
+    };
+    assert!(resume.clk_tck > 0 && resume.boot_wall_ns > 0, "{resume:?}");
+    for (slot, probe, pid) in [("main", &resume.main, run_pid), ("log", &resume.log, log_pid)] {
+        let probe = probe.as_ref().unwrap_or_else(|| panic!("{slot}: no probe"));
+        assert_eq!(probe.pidfd, Ok(()), "{slot}: pidfd");
+        let stat = model::runsv::parse_proc_stat(probe.proc_stat.as_deref().expect("proc stat")).expect("parsable /proc stat");
+        assert_ne!(stat.state, b'Z', "{slot}");
+        assert_eq!(model::runsv::candidate(&probe.status), Some(pid), "{slot}: status");
+        match probe.pipe {
+            Some(Ok(id)) => assert!(id.fifo && id.ino == pipe_id.ino() && id.dev == pipe_id.dev(), "{slot}: {id:?} vs the pipe"),
+            other => panic!("{slot}: pipe {other:?}"),
+        }
+    }
+
+    let now = model::Now::default();
+    for action in
+        [Action::TakeLogPipe(Slot::Log), Action::Adopt { slot: Slot::Main, pid: run_pid }, Action::Adopt { slot: Slot::Log, pid: log_pid }]
+    {
+        assert_eq!(io.execute(now, action), None);
+    }
+    // A new `./run` writes into the recovered pipe; the old logger reads it and ends.
+    run(&mut io, Slot::Main, Program::Run);
+    assert_eq!(reap(log_pid), 0, "old logger's exit");
+    let _ = old_log.try_wait();
+    assert_eq!(std::fs::read_to_string(svc.join("log/got")).expect("log/got"), "new output\n");
+
+    // A signal for another pid is not sent; the adopted child's is.
+    io.execute(now, Action::SignalPidfd(Slot::Main, run_pid + 1, model::runsv::Sig::Kill));
+    io.execute(now, Action::SignalPidfd(Slot::Main, run_pid, model::runsv::Sig::Term));
+    let status = reap(run_pid);
+    let _ = old_run.try_wait();
+    assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM, "old ./run ended with {status:#x}");
+    // Both have ended: their pidfds are readable and each end is reported once.
+    let mut interests = Vec::new();
+    io.interests(&mut interests);
+    let mut polled: Vec<libc::pollfd> = interests.iter().map(|i| libc::pollfd { fd: i.fd, events: libc::POLLIN, revents: 0 }).collect();
+    // SAFETY: a valid array of pollfd; timeout 0 (both processes are already reaped).
+    let n = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, 0) };
+    assert!(n >= 2, "poll: {n}");
+    let ready: Vec<Ready> = polled.iter().filter(|p| p.revents != 0).map(|p| Ready { fd: p.fd, readable: true, writable: false }).collect();
+    let pidfds: Vec<i32> = ready.iter().map(|r| r.fd).collect();
+    let woke = Woke { ready, signals: SignalSet(0), deadline_passed: false };
+    let mut out = VecDeque::new();
+    io.gather(now, &woke, &mut out);
+    assert_eq!(
+        Vec::from(out),
+        vec![Input::AdoptedExited { pid: run_pid, finish_present: false }, Input::AdoptedExited { pid: log_pid, finish_present: false }]
+    );
+    let mut again = Vec::new();
+    io.interests(&mut again);
+    assert_eq!(again.len(), interests.len() - 2, "the two pidfds are no longer polled");
+    assert!(again.iter().all(|i| !pidfds.contains(&i.fd)), "an ended child's pidfd still polled");
+}
