@@ -603,3 +603,89 @@ fn adoption_recovers_the_previous_runsvs_children_and_log_pipe() {
     assert_eq!(again.len(), interests.len() - 2, "the two pidfds are no longer polled");
     assert!(again.iter().all(|i| !pidfds.contains(&i.fd)), "an ended child's pidfd still polled");
 }
+
+/// The open descriptors of this process that name the pipe with inode `ino`.
+fn fds_on_pipe(ino: u64) -> usize {
+    let want = format!("pipe:[{ino}]");
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|t| t.as_os_str().as_bytes() == want.as_bytes())
+        .count()
+}
+
+/// The inode of the pipe on descriptor `fd` of process `pid`.
+fn pipe_inode(pid: u32, fd: i32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/fd/{fd}")).expect("fd of the child").ino()
+}
+
+/// When runsv lets go of the log pipe (the log slot is gone for good), it closes both of its
+/// ends: the logger then reads EOF. Here: no descriptor of this process names the pipe.
+#[test]
+fn closing_the_log_pipe_closes_both_ends() {
+    let s = Scratch::new("closepipe");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("log")).expect("log/");
+    script(&svc.join("run"), "l=$(readlink /proc/$$/fd/1); echo \"$l\" > fd1.out");
+    let (mut io, _config, _) = ok(setup(&svc));
+    run(&mut io, Slot::Main, Program::Run);
+    let link = std::fs::read_to_string(svc.join("fd1.out")).expect("fd1.out");
+    let ino: u64 = link
+        .trim()
+        .strip_prefix("pipe:[")
+        .and_then(|l| l.strip_suffix(']'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("./run's stdout is not a pipe: {link:?}"));
+    assert_eq!(fds_on_pipe(ino), 2, "runsv holds both ends of the log pipe");
+    assert_eq!(io.execute(model::Now::default(), Action::CloseLogPipe), None);
+    assert_eq!(fds_on_pipe(ino), 0, "an end of the log pipe is still open");
+}
+
+/// Sends `payload` with `pass` attached (SCM_RIGHTS) from `fd`.
+fn send_with_fds(fd: i32, payload: &[u8], pass: &[i32]) {
+    let mut iov = libc::iovec { iov_base: payload.as_ptr() as *mut libc::c_void, iov_len: payload.len() };
+    let mut cbuf = [0u64; 16];
+    let bytes = std::mem::size_of_val(pass) as u32;
+    // SAFETY: zeroed msghdr is valid; the buffers outlive the call; CMSG macros walk cbuf,
+    // which is large enough for the few descriptors passed here.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(bytes) as _;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(bytes) as _;
+        for (i, &f) in pass.iter().enumerate() {
+            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>().add(i), f);
+        }
+        assert_eq!(libc::sendmsg(fd, &msg, 0), payload.len() as isize);
+    }
+}
+
+/// A datagram to `supervise/notify` carrying three descriptors (sd_notify's FDSTORE): it
+/// arrives with the sender's pid and a count of three, and runsv keeps none of them open.
+#[test]
+fn notify_datagram_with_three_descriptors() {
+    let s = Scratch::new("sdfds");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("notify-socket"), "").expect("notify-socket");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let (r, w) = pipe();
+    let ino = pipe_inode(std::process::id(), r.as_raw_fd());
+    let sock = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+    sock.connect(svc.join("supervise/notify")).expect("connect to supervise/notify");
+    send_with_fds(sock.as_raw_fd(), b"FDSTORE=1", &[r.as_raw_fd(), w.as_raw_fd(), r.as_raw_fd()]);
+    drop((r, w));
+    match gather_all(&mut io).as_slice() {
+        [Input::Notify { sender: Some(sender), payload, fds: 3, truncated: false }] => {
+            assert_eq!(sender.pid, std::process::id() as i32);
+            assert_eq!(payload, b"FDSTORE=1");
+        }
+        other => panic!("after a datagram with three descriptors: {other:?}"),
+    }
+    assert_eq!(fds_on_pipe(ino), 0, "a passed descriptor was kept open");
+}

@@ -241,8 +241,10 @@ fn bind_notify_socket() -> Result<(i32, Vec<u8>), model::errno::Errno> {
     Ok((fd, path))
 }
 
-/// Room for the credentials and up to 16 descriptors.
-const CMSG_SPACE: usize = 256;
+/// Room for the credentials and up to 16 descriptors, aligned as `cmsghdr` needs: its
+/// length is the buffer's own size, so the two cannot disagree.
+#[repr(C, align(8))]
+struct ControlBuf([u8; 256]);
 
 /// The input for one received datagram, with the sender's ancestry.
 fn notify_input(os: &mut impl Syscalls, d: Datagram) -> Input {
@@ -254,14 +256,14 @@ fn notify_input(os: &mut impl Syscalls, d: Datagram) -> Input {
 /// none is queued. Descriptors passed along are closed at once.
 pub(crate) fn recv_datagram(fd: i32) -> Option<Datagram> {
     let mut buf = vec![0u8; NOTIFY_BUFFER_MAX];
-    let mut cbuf = [0u64; CMSG_SPACE / 8];
+    let mut cbuf = ControlBuf([0; 256]);
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     // SAFETY: zeroed msghdr is valid; pointers set below stay alive for the call.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = CMSG_SPACE as _;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of::<ControlBuf>() as _;
     // SAFETY: msg describes valid buffers.
     let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {
