@@ -689,3 +689,23 @@ fn notify_datagram_with_three_descriptors() {
     }
     assert_eq!(fds_on_pipe(ino), 0, "a passed descriptor was kept open");
 }
+
+/// The notification pipe while `./run` holds it open without writing: a wake-up reads
+/// nothing and reports nothing (not an end of notifications); when `./run` dies, the end of
+/// the pipe is reported as an empty chunk.
+#[test]
+fn notification_pipe_is_quiet_until_run_ends() {
+    let s = Scratch::new("nfdquiet");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("notification-fd"), "5\n").expect("notification-fd");
+    script(&svc.join("run"), "exec sleep 600");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let action = Action::Spawn { slot: Slot::Main, program: Program::Run, exec_fail_msg: b"exec failed: ".to_vec(), own_group: false };
+    let Some(Input::Spawned(_, pid)) = io.execute(model::Now::default(), action) else { panic!("spawn") };
+    let quiet = gather_all(&mut io);
+    // SAFETY: signalling the child this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    reap(pid);
+    assert_eq!(quiet, vec![], "a wake-up without data");
+    assert_eq!(gather_all(&mut io), vec![Input::NotificationFd { pid, chunk: Vec::new() }], "./run gone: the pipe's end");
+}
