@@ -158,10 +158,7 @@ fn run(io: &mut RunsvIo, slot: Slot, program: Program) -> i32 {
         Some(Input::Spawned(s, pid)) if s == slot => pid as i32,
         other => panic!("spawn answered {other:?}"),
     };
-    let mut status = 0;
-    // SAFETY: waiting for the child this test just started.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(r, pid, "waitpid");
+    let status = reap(pid as u32);
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{program:?} exited with status {status:#x}");
     pid
 }
@@ -514,11 +511,27 @@ fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) }
 }
 
-/// Blocks until `pid` (a child of this test) ends: its raw wait status.
+/// Waits for `pid` (a child of this test) to end: its raw wait status. A child that is
+/// still there after a minute (a mutant that lost a signal or a pipe) is killed and the
+/// test fails, instead of hanging.
 fn reap(pid: u32) -> i32 {
+    // SAFETY: pidfd_open(2) on a child of this test (not yet reaped).
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
+    assert!(pidfd >= 0, "pidfd_open {pid}");
+    let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd; the minute is a hang guard, not a timing assertion.
+    let ended = unsafe { libc::poll(&mut p, 1, 60_000) } == 1;
+    // SAFETY: closing the pidfd opened above; signalling our own child if it is stuck.
+    unsafe {
+        libc::close(pidfd);
+        if !ended {
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+    }
     let mut status = 0;
     // SAFETY: waiting for a child this test started.
     assert_eq!(unsafe { libc::waitpid(pid as i32, &mut status, 0) }, pid as i32, "waitpid {pid}");
+    assert!(ended, "child {pid} did not end");
     status
 }
 
@@ -544,6 +557,7 @@ fn adoption_recovers_the_previous_runsvs_children_and_log_pipe() {
     old_status(&svc.join("supervise"), run_pid);
     old_status(&svc.join("log/supervise"), log_pid);
 
+    let pidfds_before = pidfds();
     let (mut io, config, printed) = ok(setup(&svc));
     assert_eq!(text(&printed), "");
     assert_eq!(config.log, Some(false));
@@ -570,6 +584,8 @@ fn adoption_recovers_the_previous_runsvs_children_and_log_pipe() {
     {
         assert_eq!(io.execute(now, action), None);
     }
+    assert_eq!(fds_on_pipe(pipe_id.ino()), 2, "runsv holds the taken pair only (the main probe's pair closed)");
+    assert_eq!(pidfds(), pidfds_before + 2, "the two adopted children's pidfds");
     // A new `./run` writes into the recovered pipe; the old logger reads it and ends.
     run(&mut io, Slot::Main, Program::Run);
     assert_eq!(reap(log_pid), 0, "old logger's exit");
@@ -708,4 +724,47 @@ fn notification_pipe_is_quiet_until_run_ends() {
     reap(pid);
     assert_eq!(quiet, vec![], "a wake-up without data");
     assert_eq!(gather_all(&mut io), vec![Input::NotificationFd { pid, chunk: Vec::new() }], "./run gone: the pipe's end");
+}
+
+/// How many pidfds this process holds.
+fn pidfds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|t| t.as_os_str().as_bytes() == b"anon_inode:[pidfd]")
+        .count()
+}
+
+/// Probes the model does not adopt are released: runsv keeps no descriptor of theirs (no
+/// pidfd, neither end of the recovered pipe), and the processes are left alone.
+#[test]
+fn released_probes_keep_nothing_open() {
+    use std::process::{Command, Stdio};
+    let s = Scratch::new("release");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("log")).expect("log/");
+    let (r, w) = pipe();
+    let ino = pipe_inode(std::process::id(), r.as_raw_fd());
+    let spawn = |io: Stdio, out: Stdio| Command::new("sleep").arg("600").stdin(io).stdout(out).spawn().expect("sleep");
+    let old_run = spawn(Stdio::null(), Stdio::from(w));
+    let old_log = spawn(Stdio::from(r), Stdio::null());
+    old_status(&svc.join("supervise"), old_run.id());
+    old_status(&svc.join("log/supervise"), old_log.id());
+    let before = pidfds();
+    let (mut io, _config, _) = ok(setup(&svc));
+    let probed = (pidfds(), fds_on_pipe(ino));
+    for slot in [Slot::Main, Slot::Log] {
+        assert_eq!(io.execute(model::Now::default(), Action::Release(slot)), None);
+    }
+    let released = (pidfds(), fds_on_pipe(ino));
+    let mut interests = Vec::new();
+    io.interests(&mut interests);
+    for child in [&old_run, &old_log] {
+        // SAFETY: signalling a child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0, "left running");
+        reap(child.id());
+    }
+    assert_eq!(probed, (before + 2, 4), "while probed: two pidfds and both pairs");
+    assert_eq!(released, (before, 0), "after release");
+    assert_eq!(interests.len(), 2, "only the two control FIFOs are polled: {interests:?}");
 }
