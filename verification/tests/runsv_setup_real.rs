@@ -746,8 +746,8 @@ fn released_probes_keep_nothing_open() {
     let (r, w) = pipe();
     let ino = pipe_inode(std::process::id(), r.as_raw_fd());
     let spawn = |io: Stdio, out: Stdio| Command::new("sleep").arg("600").stdin(io).stdout(out).spawn().expect("sleep");
-    let old_run = spawn(Stdio::null(), Stdio::from(w));
-    let old_log = spawn(Stdio::from(r), Stdio::null());
+    let mut old_run = spawn(Stdio::null(), Stdio::from(w));
+    let mut old_log = spawn(Stdio::from(r), Stdio::null());
     old_status(&svc.join("supervise"), old_run.id());
     old_status(&svc.join("log/supervise"), old_log.id());
     let before = pidfds();
@@ -759,10 +759,11 @@ fn released_probes_keep_nothing_open() {
     let released = (pidfds(), fds_on_pipe(ino));
     let mut interests = Vec::new();
     io.interests(&mut interests);
-    for child in [&old_run, &old_log] {
+    for child in [&mut old_run, &mut old_log] {
         // SAFETY: signalling a child this test started.
         assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0, "left running");
         reap(child.id());
+        let _ = child.try_wait();
     }
     assert_eq!(probed, (before + 2, 4), "while probed: two pidfds and both pairs");
     assert_eq!(released, (before, 0), "after release");
