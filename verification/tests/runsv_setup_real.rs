@@ -402,11 +402,36 @@ fn notification_fd_unreadable_is_a_warning() {
     assert_eq!(config.readiness.protocol, Protocol::None);
 }
 
-/// What `./run` finds in its environment (`NOTIFY_SOCKET`, `WATCHDOG_USEC`).
+/// What `./run` finds in its environment (`NOTIFY_SOCKET`, `WATCHDOG_USEC`), after checking
+/// that it inherited the rest of runsv's (`PATH`) and not runsv's own sd_notify variables.
 fn run_env(io: &mut RunsvIo, svc: &Path) -> String {
-    script(&svc.join("run"), "echo \"NOTIFY_SOCKET=$NOTIFY_SOCKET WATCHDOG_USEC=$WATCHDOG_USEC\" > env.out");
+    script(
+        &svc.join("run"),
+        "echo \"NOTIFY_SOCKET=$NOTIFY_SOCKET WATCHDOG_USEC=$WATCHDOG_USEC\" > env.out; echo \"${PATH:+PATH} WATCHDOG_PID=$WATCHDOG_PID\" > rest.out",
+    );
     run(io, Slot::Main, Program::Run);
+    assert_eq!(std::fs::read_to_string(svc.join("rest.out")).expect("rest.out"), "PATH WATCHDOG_PID=\n", "./run's inherited environment");
     std::fs::read_to_string(svc.join("env.out")).expect("env.out")
+}
+
+/// runsv's own environment carries a stale `NOTIFY_SOCKET` and `WATCHDOG_PID` (as if it
+/// were itself run by an sd_notify supervisor): `./run` gets runsv's socket instead, and no
+/// `WATCHDOG_PID`. Set only while [`CWD`] is held (the other tests wait).
+struct StaleNotifyEnv;
+
+impl StaleNotifyEnv {
+    fn set() -> StaleNotifyEnv {
+        std::env::set_var("NOTIFY_SOCKET", "/stale/socket");
+        std::env::set_var("WATCHDOG_PID", "1");
+        StaleNotifyEnv
+    }
+}
+
+impl Drop for StaleNotifyEnv {
+    fn drop(&mut self) {
+        std::env::remove_var("NOTIFY_SOCKET");
+        std::env::remove_var("WATCHDOG_PID");
+    }
 }
 
 /// Sends one datagram to the socket at `path` from this process.
@@ -434,6 +459,7 @@ fn notify_socket_is_bound_and_passed_to_run() {
     let (t, _) = kind(&svc.join("supervise/notify"));
     assert!(t.is_socket(), "supervise/notify: {t:?}");
     let abs = svc.canonicalize().expect("canonical").join("supervise/notify");
+    let _stale = StaleNotifyEnv::set();
     assert_eq!(run_env(&mut io, &svc), format!("NOTIFY_SOCKET={} WATCHDOG_USEC=1500000\n", abs.display()));
     notify(&svc.join("supervise/notify"), b"READY=1");
     match gather_all(&mut io).as_slice() {
