@@ -538,15 +538,15 @@ fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
 }
 
 /// Waits for `pid` (a child of this test) to end: its raw wait status. A child that is
-/// still there after a minute (a mutant that lost a signal or a pipe) is killed and the
+/// still there after 30 s (a mutant that lost a signal or a pipe) is killed and the
 /// test fails, instead of hanging.
 fn reap(pid: u32) -> i32 {
     // SAFETY: pidfd_open(2) on a child of this test (not yet reaped).
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
     assert!(pidfd >= 0, "pidfd_open {pid}");
     let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd; the minute is a hang guard, not a timing assertion.
-    let ended = unsafe { libc::poll(&mut p, 1, 60_000) } == 1;
+    // SAFETY: one valid pollfd; the 30 s are a hang guard, not a timing assertion.
+    let ended = unsafe { libc::poll(&mut p, 1, 30_000) } == 1;
     // SAFETY: closing the pidfd opened above; signalling our own child if it is stuck.
     unsafe {
         libc::close(pidfd);
@@ -618,32 +618,41 @@ fn adoption_recovers_the_previous_runsvs_children_and_log_pipe() {
     let _ = old_log.try_wait();
     assert_eq!(std::fs::read_to_string(svc.join("log/got")).expect("log/got"), "new output\n");
 
+    // The logger's end is noticed through its pidfd, the running `./run`'s is not.
+    assert_eq!(wake(&mut io), vec![Input::AdoptedExited { pid: log_pid, finish_present: false }], "after the logger ended");
+
     // A signal for another pid is not sent; the adopted child's is.
     io.execute(now, Action::SignalPidfd(Slot::Main, run_pid + 1, model::runsv::Sig::Kill));
     io.execute(now, Action::SignalPidfd(Slot::Main, run_pid, model::runsv::Sig::Term));
     let status = reap(run_pid);
     let _ = old_run.try_wait();
     assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM, "old ./run ended with {status:#x}");
-    // Both have ended: their pidfds are readable and each end is reported once.
+    let polled = polled_fds(&io);
+    assert_eq!(wake(&mut io), vec![Input::AdoptedExited { pid: run_pid, finish_present: false }], "after ./run ended");
+    assert_eq!(polled_fds(&io).len(), polled.len() - 1, "an ended child's pidfd is still polled");
+    assert_eq!(wake(&mut io), vec![], "each end is reported once");
+}
+
+/// The descriptors the executor polls.
+fn polled_fds(io: &RunsvIo) -> Vec<i32> {
     let mut interests = Vec::new();
     io.interests(&mut interests);
-    let mut polled: Vec<libc::pollfd> = interests.iter().map(|i| libc::pollfd { fd: i.fd, events: libc::POLLIN, revents: 0 }).collect();
-    // SAFETY: a valid array of pollfd; timeout 0 (both processes are already reaped).
+    interests.iter().map(|i| i.fd).collect()
+}
+
+/// One wake-up with what the kernel reports ready now (`poll` without waiting; the tests
+/// call it once the process they expect to see has been reaped).
+fn wake(io: &mut RunsvIo) -> Vec<Input> {
+    let mut polled: Vec<libc::pollfd> =
+        polled_fds(io).into_iter().map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+    // SAFETY: a valid array of pollfd; timeout 0.
     let n = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, 0) };
-    assert!(n >= 2, "poll: {n}");
-    let ready: Vec<Ready> = polled.iter().filter(|p| p.revents != 0).map(|p| Ready { fd: p.fd, readable: true, writable: false }).collect();
-    let pidfds: Vec<i32> = ready.iter().map(|r| r.fd).collect();
+    assert!(n >= 0, "poll");
+    let ready = polled.iter().filter(|p| p.revents != 0).map(|p| Ready { fd: p.fd, readable: true, writable: false }).collect();
     let woke = Woke { ready, signals: SignalSet(0), deadline_passed: false };
     let mut out = VecDeque::new();
-    io.gather(now, &woke, &mut out);
-    assert_eq!(
-        Vec::from(out),
-        vec![Input::AdoptedExited { pid: run_pid, finish_present: false }, Input::AdoptedExited { pid: log_pid, finish_present: false }]
-    );
-    let mut again = Vec::new();
-    io.interests(&mut again);
-    assert_eq!(again.len(), interests.len() - 2, "the two pidfds are no longer polled");
-    assert!(again.iter().all(|i| !pidfds.contains(&i.fd)), "an ended child's pidfd still polled");
+    io.gather(model::Now::default(), &woke, &mut out);
+    out.into()
 }
 
 /// The open descriptors of this process that name the pipe with inode `ino`.
@@ -794,4 +803,50 @@ fn released_probes_keep_nothing_open() {
     assert_eq!(probed, (before + 2, 4), "while probed: two pidfds and both pairs");
     assert_eq!(released, (before, 0), "after release");
     assert_eq!(interests.len(), 2, "only the two control FIFOs are polled: {interests:?}");
+}
+
+/// Adoption when only the old `./run` survived (its logger is gone): runsv recovers the
+/// log pipe from the service's fd 1, and a new `log/run` reads what the old `./run` writes.
+#[test]
+fn adoption_recovers_the_log_pipe_from_the_service_alone() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let s = Scratch::new("adoptrun");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("log")).expect("log/");
+    script(&svc.join("log/run"), "head -n 1 > got");
+    let (log_r, log_w) = pipe();
+    let ino = pipe_inode(std::process::id(), log_r.as_raw_fd());
+    let (in_r, in_w) = pipe();
+    // The old `./run` copies what the test writes to it into the log pipe.
+    let mut old_run = Command::new("cat").stdin(Stdio::from(in_r)).stdout(Stdio::from(log_w)).spawn().expect("old ./run");
+    drop(log_r);
+    let run_pid = old_run.id();
+    old_status(&svc.join("supervise"), run_pid);
+
+    let (mut io, _config, _) = ok(setup(&svc));
+    let resume = match io.take_resume() {
+        Some(Input::Resume(r)) => r,
+        other => panic!("resume: {other:?}"),
+    };
+    assert!(resume.log.is_none(), "no old logger: {resume:?}");
+    match resume.main.as_ref().and_then(|p| p.pipe) {
+        Some(Ok(id)) => assert!(id.fifo && id.ino == ino, "{id:?}"),
+        other => panic!("main probe's pipe: {other:?}"),
+    }
+    let now = model::Now::default();
+    assert_eq!(io.execute(now, Action::TakeLogPipe(Slot::Main)), None);
+    assert_eq!(io.execute(now, Action::Adopt { slot: Slot::Main, pid: run_pid }), None);
+    assert_eq!(fds_on_pipe(ino), 2, "runsv holds both ends of the recovered pipe");
+
+    let spawn = Action::Spawn { slot: Slot::Log, program: Program::LogRun, exec_fail_msg: b"exec failed: ".to_vec(), own_group: false };
+    let Some(Input::Spawned(_, logger)) = io.execute(now, spawn) else { panic!("spawn log/run") };
+    let mut in_w = std::fs::File::from(in_w);
+    in_w.write_all(b"from the old run\n").expect("write to the old ./run");
+    drop(in_w);
+    assert_eq!(reap(logger), 0, "new logger's exit");
+    assert_eq!(std::fs::read_to_string(svc.join("log/got")).expect("log/got"), "from the old run\n");
+    assert_eq!(reap(run_pid), 0, "old ./run's exit at the end of its input");
+    let _ = old_run.try_wait();
+    assert_eq!(wake(&mut io), vec![Input::AdoptedExited { pid: run_pid, finish_present: false }]);
 }
