@@ -19,7 +19,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use model::readiness::config::ConfigWarning;
 use model::readiness::{text as rtext, Protocol};
-use model::runsv::{Action, Backoff, Config, Input, Program, Slot, Stop};
+use model::runsv::{Action, Backoff, Config, ControlOutcome, Input, Program, Slot, Stop};
 use runtime::driver::{Io, Woke};
 use runtime::exec::runsv::{Fatal, Handled, RunsvIo};
 use runtime::latch::SignalSet;
@@ -74,12 +74,17 @@ fn script(path: &Path, body: &str) {
 /// runsv's start-up in `dir` (the argument verbatim), with what it printed on fd 2.
 fn setup(dir: &Path) -> (Result<(RunsvIo, Config), Fatal>, Vec<u8>) {
     let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
+    captured(|| RunsvIo::setup(&bytes(dir), handled))
+}
+
+/// Runs `f` with fd 2 going to a file: its result and what it printed there.
+fn captured<R>(f: impl FnOnce() -> R) -> (R, Vec<u8>) {
     let log = tempfile("stderr");
     // SAFETY: dup/dup2 on fd 2 and a file this test owns; restored before returning.
     let saved = unsafe { libc::dup(2) };
     assert!(saved >= 0, "dup(2)");
     assert!(unsafe { libc::dup2(log.as_raw_fd(), 2) } == 2, "dup2");
-    let r = RunsvIo::setup(&bytes(dir), handled);
+    let r = f();
     assert!(unsafe { libc::dup2(saved, 2) } == 2, "dup2 back");
     unsafe { libc::close(saved) };
     let mut printed = Vec::new();
@@ -537,10 +542,18 @@ fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) }
 }
 
-/// Waits for `pid` (a child of this test) to end: its raw wait status. A child that is
-/// still there after 30 s (a mutant that lost a signal or a pipe) is killed and the
-/// test fails, instead of hanging.
+/// Waits for `pid` (a child of this test) to end: its raw wait status. A pid that is not
+/// a child of this process fails the test at once (nothing is signalled); a child still
+/// there after 30 s (a mutant that lost a signal or a pipe) is killed and the test fails,
+/// instead of hanging.
 fn reap(pid: u32) -> i32 {
+    let mut status = 0;
+    // SAFETY: a non-blocking wait for `pid`; ECHILD when it is not this process's child.
+    let r = unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) };
+    assert!(r >= 0 && pid > 0, "{pid} is not a child of this test");
+    if r == pid as i32 {
+        return status;
+    }
     // SAFETY: pidfd_open(2) on a child of this test (not yet reaped).
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
     assert!(pidfd >= 0, "pidfd_open {pid}");
@@ -554,7 +567,6 @@ fn reap(pid: u32) -> i32 {
             libc::kill(pid as i32, libc::SIGKILL);
         }
     }
-    let mut status = 0;
     // SAFETY: waiting for a child this test started.
     assert_eq!(unsafe { libc::waitpid(pid as i32, &mut status, 0) }, pid as i32, "waitpid {pid}");
     assert!(ended, "child {pid} did not end");
@@ -849,4 +861,72 @@ fn adoption_recovers_the_log_pipe_from_the_service_alone() {
     assert_eq!(reap(run_pid), 0, "old ./run's exit at the end of its input");
     let _ = old_run.try_wait();
     assert_eq!(wake(&mut io), vec![Input::AdoptedExited { pid: run_pid, finish_present: false }]);
+}
+
+/// `down` and `flag-timeout-killpg` count only when `stat` finds them, as in runit: a
+/// dangling symlink of either name is no file.
+#[test]
+fn dangling_down_and_killpg_links_are_no_files() {
+    let s = Scratch::new("dangling");
+    let svc = s.service("svc");
+    std::os::unix::fs::symlink("nowhere", svc.join("down")).expect("down link");
+    std::os::unix::fs::symlink("nowhere", svc.join("flag-timeout-killpg")).expect("flag link");
+    let (io, config, printed) = ok(setup(&svc));
+    assert_eq!(text(&printed), "");
+    assert!(!config.down, "a dangling down link counted as down");
+    assert_eq!(io.stop(), Stop::RUNIT, "a dangling flag-timeout-killpg link counted");
+}
+
+/// `control/<c>` overrides: none, one that is not executable (runit: not an override),
+/// one that runs (its wait status is the outcome).
+#[test]
+fn control_scripts_run_only_when_executable() {
+    let s = Scratch::new("control");
+    let svc = s.service("svc");
+    std::fs::create_dir(svc.join("control")).expect("control/");
+    std::fs::write(svc.join("control/d"), "#!/bin/sh\nexit 0\n").expect("control/d");
+    std::fs::set_permissions(svc.join("control/d"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    script(&svc.join("control/t"), "exit 3");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let now = model::Now::default();
+    let mut outcome = |byte: u8| match io.execute(now, Action::RunControl(byte)) {
+        Some(Input::ControlDone(o)) => o,
+        other => panic!("control/{}: {other:?}", byte as char),
+    };
+    assert_eq!(outcome(b'u'), ControlOutcome::Absent, "no such file");
+    assert_eq!(outcome(b'd'), ControlOutcome::Absent, "not executable");
+    match outcome(b't') {
+        ControlOutcome::Exited(st) => assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 3, "{st:#x}"),
+        other => panic!("control/t: {other:?}"),
+    }
+}
+
+fn write_status(io: &mut RunsvIo) -> Vec<u8> {
+    let action = Action::WriteStatus { slot: Slot::Main, pid: Some(b"42\n".to_vec()), stat: b"run\n".to_vec(), status: [7; 20], ext: None };
+    let (r, printed) = captured(|| io.execute(model::Now::default(), action));
+    assert_eq!(r, None);
+    printed
+}
+
+/// A status update whose `pid` cannot be written stops there, as runit's does (`stat` and
+/// `status` keep their old contents); one whose `stat` cannot be written goes on to
+/// `status`. Each failure is runit's warning.
+#[test]
+fn status_update_stops_only_at_a_failed_pid_write() {
+    let s = Scratch::new("statusfail");
+    let svc = s.service("svc");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let sup = svc.join("supervise");
+    std::fs::create_dir(sup.join("pid.new")).expect("pid.new as a directory");
+    let printed = write_status(&mut io);
+    assert_eq!(text(&printed), format!("runsv {}: warning: unable to open supervise/pid.new: is a directory\n", svc.display()));
+    assert!(!sup.join("stat").exists() && !sup.join("status").exists(), "the update went on after the pid file failed");
+
+    std::fs::remove_dir(sup.join("pid.new")).expect("rmdir pid.new");
+    std::fs::create_dir(sup.join("stat.new")).expect("stat.new as a directory");
+    let printed = write_status(&mut io);
+    assert_eq!(text(&printed), format!("runsv {}: warning: unable to open supervise/stat.new: is a directory\n", svc.display()));
+    assert_eq!(std::fs::read(sup.join("pid")).expect("pid"), b"42\n");
+    assert!(!sup.join("stat").exists(), "stat written through a directory");
+    assert_eq!(std::fs::read(sup.join("status")).expect("status"), [7; 20], "status skipped after stat failed");
 }
