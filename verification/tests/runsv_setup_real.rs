@@ -930,3 +930,46 @@ fn status_update_stops_only_at_a_failed_pid_write() {
     assert!(!sup.join("stat").exists(), "stat written through a directory");
     assert_eq!(std::fs::read(sup.join("status")).expect("status"), [7; 20], "status skipped after stat failed");
 }
+
+/// Blocks until child `pid` has exited, leaving it to be reaped (30 s hang guard).
+fn await_exit(pid: u32) {
+    // SAFETY: pidfd_open(2) on a child of this test (not yet reaped).
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
+    assert!(pidfd >= 0, "pidfd_open {pid}");
+    let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd; closing the pidfd opened above.
+    let ended = unsafe { libc::poll(&mut p, 1, 30_000) } == 1;
+    unsafe { libc::close(pidfd) };
+    if !ended {
+        reap(pid);
+    }
+    assert!(ended, "child {pid} did not end");
+}
+
+/// A child's exit is reaped in the wake-up that follows it, with whether `./finish` is
+/// there at that moment (runit samples it when it reaps).
+#[test]
+fn exits_are_reaped_with_finish_sampled() {
+    let s = Scratch::new("finish");
+    let svc = s.service("svc");
+    script(&svc.join("run"), "exit 5");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let now = model::Now::default();
+    for finish in [true, false] {
+        if finish {
+            script(&svc.join("finish"), "exit 0");
+        } else {
+            std::fs::remove_file(svc.join("finish")).expect("rm finish");
+        }
+        let action = Action::Spawn { slot: Slot::Main, program: Program::Run, exec_fail_msg: b"exec failed: ".to_vec(), own_group: false };
+        let Some(Input::Spawned(_, pid)) = io.execute(now, action) else { panic!("spawn") };
+        await_exit(pid);
+        match wake(&mut io).as_slice() {
+            [Input::ChildExited { pid: p, status, finish_present }] => {
+                assert_eq!((*p, *finish_present), (pid, finish), "finish present: {finish}");
+                assert!(libc::WIFEXITED(*status) && libc::WEXITSTATUS(*status) == 5, "{status:#x}");
+            }
+            other => panic!("after ./run exited: {other:?}"),
+        }
+    }
+}
