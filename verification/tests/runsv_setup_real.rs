@@ -973,3 +973,46 @@ fn exits_are_reaped_with_finish_sampled() {
         }
     }
 }
+
+/// Whether process `pid` (not necessarily a child of this test) has ended; waits up to
+/// 30 s for it (a hang guard).
+fn gone(pid: i32) -> bool {
+    // SAFETY: pidfd_open(2); ESRCH means the process is already gone.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if pidfd < 0 {
+        return true;
+    }
+    let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd; closing the pidfd opened above.
+    let ended = unsafe { libc::poll(&mut p, 1, 30_000) } == 1;
+    unsafe { libc::close(pidfd) };
+    ended
+}
+
+/// With `flag-timeout-killpg` the service runs in its own process group and a stop signal
+/// goes to the whole group: a background process `./run` started ends with it.
+#[test]
+fn group_signal_reaches_the_whole_process_group() {
+    let s = Scratch::new("killpg");
+    let svc = s.service("svc");
+    let fifo = svc.join("bg.fifo");
+    let cfifo = std::ffi::CString::new(bytes(&fifo)).expect("path");
+    // SAFETY: mkfifo on a path in this test's directory.
+    assert_eq!(unsafe { libc::mkfifo(cfifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    script(&svc.join("run"), "sleep 600 & echo $! > bg.fifo; wait");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let now = model::Now::default();
+    let action = Action::Spawn { slot: Slot::Main, program: Program::Run, exec_fail_msg: b"exec failed: ".to_vec(), own_group: true };
+    let Some(Input::Spawned(_, pid)) = io.execute(now, action) else { panic!("spawn") };
+    // Blocks until `./run` has started its background process and written its pid.
+    let bg: i32 = std::fs::read_to_string(&fifo).expect("bg.fifo").trim().parse().expect("background pid");
+    assert_eq!(io.execute(now, Action::SignalGroup(Slot::Main, pid, model::runsv::Sig::Term)), None);
+    let status = reap(pid);
+    let bg_gone = gone(bg);
+    if !bg_gone {
+        // SAFETY: the background process this test's `./run` started.
+        unsafe { libc::kill(bg, libc::SIGKILL) };
+    }
+    assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM, "./run: {status:#x}");
+    assert!(bg_gone, "the background process of ./run's group survived the group signal");
+}
