@@ -412,10 +412,16 @@ fn notification_fd_unreadable_is_a_warning() {
 fn run_env(io: &mut RunsvIo, svc: &Path) -> String {
     script(
         &svc.join("run"),
-        "echo \"NOTIFY_SOCKET=$NOTIFY_SOCKET WATCHDOG_USEC=$WATCHDOG_USEC\" > env.out; echo \"${PATH:+PATH} WATCHDOG_PID=$WATCHDOG_PID\" > rest.out",
+        "echo \"NOTIFY_SOCKET=$NOTIFY_SOCKET WATCHDOG_USEC=$WATCHDOG_USEC\" > env.out; echo \"${PATH:+PATH} WATCHDOG_PID=$WATCHDOG_PID\" > rest.out
+for f in /proc/$$/fd/*; do l=$(readlink \"$f\"); case \"$l\" in socket:*) echo \"$f $l\";; esac; done > sockets.out",
     );
     run(io, Slot::Main, Program::Run);
     assert_eq!(std::fs::read_to_string(svc.join("rest.out")).expect("rest.out"), "PATH WATCHDOG_PID=\n", "./run's inherited environment");
+    assert_eq!(
+        std::fs::read_to_string(svc.join("sockets.out")).expect("sockets.out"),
+        "",
+        "./run inherited a socket (supervise/notify is close-on-exec)"
+    );
     std::fs::read_to_string(svc.join("env.out")).expect("env.out")
 }
 
