@@ -1022,3 +1022,29 @@ fn group_signal_reaches_the_whole_process_group() {
     assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM, "./run: {status:#x}");
     assert!(bg_gone, "the background process of ./run's group survived the group signal");
 }
+
+/// An empty datagram (with a descriptor attached) is still a datagram: it is reported, its
+/// descriptor is closed, and the datagram queued behind it is read in the same wake-up.
+#[test]
+fn empty_notify_datagram_is_reported_and_its_descriptor_closed() {
+    let s = Scratch::new("sdempty");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("notify-socket"), "").expect("notify-socket");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let (r, w) = pipe();
+    let ino = pipe_inode(std::process::id(), r.as_raw_fd());
+    let sock = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+    sock.connect(svc.join("supervise/notify")).expect("connect to supervise/notify");
+    send_with_fds(sock.as_raw_fd(), b"", &[r.as_raw_fd()]);
+    sock.send(b"READY=1").expect("second datagram");
+    drop((r, w));
+    let got: Vec<(Vec<u8>, usize)> = gather_all(&mut io)
+        .into_iter()
+        .map(|i| match i {
+            Input::Notify { payload, fds, .. } => (payload, fds),
+            other => panic!("not a datagram: {other:?}"),
+        })
+        .collect();
+    assert_eq!(got, vec![(Vec::new(), 1), (b"READY=1".to_vec(), 0)]);
+    assert_eq!(fds_on_pipe(ino), 0, "the passed descriptor was kept open");
+}

@@ -54,14 +54,9 @@ fn file_value<'a>(name: &[u8], buf: &'a mut Vec<u8>, present: &crate::fs::Presen
     }
 }
 
+/// The soft `RLIMIT_NOFILE` (`notification-fd` must be below it); 1024 if unknown.
 fn fd_limit() -> u64 {
-    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: rl is a valid out-pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
-        rl.rlim_cur
-    } else {
-        1024
-    }
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft)
 }
 
 impl ReadyIo {
