@@ -1048,3 +1048,32 @@ fn empty_notify_datagram_is_reported_and_its_descriptor_closed() {
     assert_eq!(got, vec![(Vec::new(), 1), (b"READY=1".to_vec(), 0)]);
     assert_eq!(fds_on_pipe(ino), 0, "the passed descriptor was kept open");
 }
+
+/// The inode of the pipe `./run` found on descriptor 5 (it writes it to `nfd.out`).
+fn run_notification_pipe(io: &mut RunsvIo, svc: &Path) -> u64 {
+    run(io, Slot::Main, Program::Run);
+    let link = std::fs::read_to_string(svc.join("nfd.out")).expect("nfd.out");
+    link.trim()
+        .strip_prefix("pipe:[")
+        .and_then(|l| l.strip_suffix(']'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("fd 5: {link:?}"))
+}
+
+/// Each `./run` gets a fresh notification pipe; runsv keeps only its read end, and lets go
+/// of it when told to and when the next `./run` starts (no descriptor piles up).
+#[test]
+fn notification_pipes_are_not_leaked() {
+    let s = Scratch::new("nfdleak");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("notification-fd"), "5\n").expect("notification-fd");
+    script(&svc.join("run"), "l=$(readlink /proc/$$/fd/5); echo \"$l\" > nfd.out");
+    let (mut io, _config, _) = ok(setup(&svc));
+    let first = run_notification_pipe(&mut io, &svc);
+    assert_eq!(fds_on_pipe(first), 1, "runsv holds the read end");
+    let second = run_notification_pipe(&mut io, &svc);
+    assert_ne!(first, second, "a fresh pipe per ./run");
+    assert_eq!((fds_on_pipe(first), fds_on_pipe(second)), (0, 1), "the previous pipe closed at the next start");
+    assert_eq!(io.execute(model::Now::default(), Action::CloseNotificationFd), None);
+    assert_eq!(fds_on_pipe(second), 0, "closed when the model says so");
+}
