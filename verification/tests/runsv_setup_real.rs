@@ -570,7 +570,7 @@ fn reap(pid: u32) -> i32 {
     unsafe {
         libc::close(pidfd);
         if !ended {
-            libc::kill(pid as i32, libc::SIGKILL);
+            kill_one(pid as i32);
         }
     }
     // SAFETY: waiting for a child this test started.
@@ -772,8 +772,7 @@ fn notification_pipe_is_quiet_until_run_ends() {
     let action = Action::Spawn { slot: Slot::Main, program: Program::Run, exec_fail_msg: b"exec failed: ".to_vec(), own_group: false };
     let Some(Input::Spawned(_, pid)) = io.execute(model::Now::default(), action) else { panic!("spawn") };
     let quiet = gather_all(&mut io);
-    // SAFETY: signalling the child this test started.
-    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    kill_one(pid as i32);
     reap(pid);
     assert_eq!(quiet, vec![], "a wake-up without data");
     assert_eq!(gather_all(&mut io), vec![Input::NotificationFd { pid, chunk: Vec::new() }], "./run gone: the pipe's end");
@@ -813,8 +812,7 @@ fn released_probes_keep_nothing_open() {
     let mut interests = Vec::new();
     io.interests(&mut interests);
     for child in [&mut old_run, &mut old_log] {
-        // SAFETY: signalling a child this test started.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0, "left running");
+        kill_one(child.id() as i32);
         reap(child.id());
         let _ = child.try_wait();
     }
@@ -1010,14 +1008,15 @@ fn group_signal_reaches_the_whole_process_group() {
     let now = model::Now::default();
     let action = Action::Spawn { slot: Slot::Main, program: Program::Run, exec_fail_msg: b"exec failed: ".to_vec(), own_group: true };
     let Some(Input::Spawned(_, pid)) = io.execute(now, action) else { panic!("spawn") };
+    // The group signal below goes to `-pid`: only ever a real child's group.
+    assert!(pid > 1 && pid != std::process::id(), "spawn answered pid {pid}");
     // Blocks until `./run` has started its background process and written its pid.
     let bg: i32 = std::fs::read_to_string(&fifo).expect("bg.fifo").trim().parse().expect("background pid");
     assert_eq!(io.execute(now, Action::SignalGroup(Slot::Main, pid, model::runsv::Sig::Term)), None);
     let status = reap(pid);
     let bg_gone = gone(bg);
     if !bg_gone {
-        // SAFETY: the background process this test's `./run` started.
-        unsafe { libc::kill(bg, libc::SIGKILL) };
+        kill_one(bg);
     }
     assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM, "./run: {status:#x}");
     assert!(bg_gone, "the background process of ./run's group survived the group signal");
@@ -1076,4 +1075,12 @@ fn notification_pipes_are_not_leaked() {
     assert_eq!((fds_on_pipe(first), fds_on_pipe(second)), (0, 1), "the previous pipe closed at the next start");
     assert_eq!(io.execute(model::Now::default(), Action::CloseNotificationFd), None);
     assert_eq!(fds_on_pipe(second), 0, "closed when the model says so");
+}
+
+/// SIGKILL to one process this test started, by pid; refuses anything that would name a
+/// group or everything (a pid of 0 or -1 from a mutant) and this process itself.
+fn kill_one(pid: i32) {
+    assert!(pid > 1 && pid as u32 != std::process::id(), "refusing to signal pid {pid}");
+    // SAFETY: kill(2) of one positive pid, checked above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill {pid}");
 }
