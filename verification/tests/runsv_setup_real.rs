@@ -90,6 +90,7 @@ fn captured<R>(f: impl FnOnce() -> R) -> (R, Vec<u8>) {
     let mut printed = Vec::new();
     let mut f = std::fs::File::open(log_path("stderr")).expect("reopen stderr capture");
     f.read_to_end(&mut printed).expect("read stderr capture");
+    let _ = std::fs::remove_file(log_path("stderr"));
     (r, printed)
 }
 
