@@ -81,9 +81,9 @@ pub struct Fatal(pub Vec<u8>);
 #[derive(Debug)]
 struct SlotFds {
     control: i32,
-    _control_w: i32,
-    _ok: i32,
-    _lock: i32,
+    /// Held open, never read: the control FIFO's write end (so it never reports EOF), the
+    /// `ok` FIFO's reader and the lock. Empty on the simulator's kernel.
+    _held: Vec<i32>,
 }
 
 /// What start-up produced: the facts for the machine and the descriptors for the executor.
@@ -227,9 +227,9 @@ impl RunsvIo<Real> {
         let log_ctl = if log.is_some() { Some(control_fifo(dir, "log/supervise")?) } else { None };
         let mok = ok_fifo(dir, "supervise")?;
         let log_ok = if log.is_some() { Some(ok_fifo(dir, "log/supervise")?) } else { None };
-        let main = SlotFds { control: mc, _control_w: mcw, _ok: mok, _lock: main_lock };
+        let main = SlotFds { control: mc, _held: vec![mcw, mok, main_lock] };
         let log_fds = match (log_ctl, log_ok, log_lock) {
-            (Some((r, w)), Some(ok), Some(l)) => Some(SlotFds { control: r, _control_w: w, _ok: ok, _lock: l }),
+            (Some((r, w)), Some(ok), Some(l)) => Some(SlotFds { control: r, _held: vec![w, ok, l] }),
             _ => None,
         };
         let (ready, readiness) = ReadyIo::setup(dir, &present);
@@ -272,7 +272,7 @@ impl<O: Syscalls> RunsvIo<O> {
         handled: Handled,
         ready: ReadyIo,
     ) -> RunsvIo<O> {
-        let fds = |control| SlotFds { control, _control_w: -1, _ok: -1, _lock: -1 };
+        let fds = |control| SlotFds { control, _held: Vec::new() };
         RunsvIo {
             os,
             dir: dir.to_vec(),

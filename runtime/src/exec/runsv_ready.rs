@@ -54,14 +54,9 @@ fn file_value<'a>(name: &[u8], buf: &'a mut Vec<u8>, present: &crate::fs::Presen
     }
 }
 
+/// The soft `RLIMIT_NOFILE` (`notification-fd` must be below it); 1024 if unknown.
 fn fd_limit() -> u64 {
-    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: rl is a valid out-pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
-        rl.rlim_cur
-    } else {
-        1024
-    }
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft)
 }
 
 impl ReadyIo {
@@ -204,45 +199,31 @@ impl ReadyIo {
     }
 }
 
+/// Linux's `sizeof(sun_path)`: an absolute socket path must be shorter (room for its NUL).
+const SUN_PATH_MAX: usize = 108;
+
 fn bind_notify_socket() -> Result<(i32, Vec<u8>), model::errno::Errno> {
+    use nix::sys::socket::{bind, setsockopt, socket, sockopt::PassCred, AddressFamily, SockFlag, SockType, UnixAddr};
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    let errno = |e: nix::errno::Errno| model::errno::Errno(e as i32);
     let cwd = std::env::current_dir().map_err(|e| model::errno::Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
     let mut abs = cwd.as_os_str().as_bytes().to_vec();
     abs.push(b'/');
     abs.extend_from_slice(NOTIFY_SOCKET_PATH);
-    // SAFETY: plain socket(2).
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
-    if fd < 0 {
-        return Err(sys::last_errno());
-    }
-    let fail = |fd: i32| {
-        let e = sys::last_errno();
-        let _ = sys::close(fd);
-        Err(e)
-    };
-    // SAFETY: zeroed sockaddr_un is valid; the path is copied within bounds.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let rel = NOTIFY_SOCKET_PATH;
-    for (d, s) in addr.sun_path.iter_mut().zip(rel) {
-        *d = *s as libc::c_char;
-    }
+    // Closed again on every early return (an `OwnedFd`).
+    let sock = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None).map_err(errno)?;
     let _ = sys::unlink(&sys::cstr(rel)?);
-    let len = (std::mem::size_of::<libc::sa_family_t>() + rel.len() + 1) as libc::socklen_t;
-    // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-    if unsafe { libc::bind(fd, (&addr as *const libc::sockaddr_un).cast(), len) } < 0 {
-        return fail(fd);
-    }
-    let one: libc::c_int = 1;
-    // SAFETY: valid option pointer and size.
-    if unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, (&one as *const libc::c_int).cast(), 4) } < 0 {
-        return fail(fd);
-    }
-    let path = if abs.len() < addr.sun_path.len() { abs } else { rel.to_vec() };
-    Ok((fd, path))
+    bind(sock.as_raw_fd(), &UnixAddr::new(rel).map_err(errno)?).map_err(errno)?;
+    setsockopt(&sock, PassCred, &true).map_err(errno)?;
+    let path = if abs.len() < SUN_PATH_MAX { abs } else { rel.to_vec() };
+    Ok((sock.into_raw_fd(), path))
 }
 
-/// Room for the credentials and up to 16 descriptors.
-const CMSG_SPACE: usize = 256;
+/// Room for the credentials and up to 16 descriptors, aligned as `cmsghdr` needs: its
+/// length is the buffer's own size, so the two cannot disagree.
+#[repr(C, align(8))]
+struct ControlBuf([u8; 256]);
 
 /// The input for one received datagram, with the sender's ancestry.
 fn notify_input(os: &mut impl Syscalls, d: Datagram) -> Input {
@@ -254,14 +235,14 @@ fn notify_input(os: &mut impl Syscalls, d: Datagram) -> Input {
 /// none is queued. Descriptors passed along are closed at once.
 pub(crate) fn recv_datagram(fd: i32) -> Option<Datagram> {
     let mut buf = vec![0u8; NOTIFY_BUFFER_MAX];
-    let mut cbuf = [0u64; CMSG_SPACE / 8];
+    let mut cbuf = ControlBuf([0; 256]);
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     // SAFETY: zeroed msghdr is valid; pointers set below stay alive for the call.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = CMSG_SPACE as _;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of::<ControlBuf>() as _;
     // SAFETY: msg describes valid buffers.
     let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {
