@@ -138,11 +138,6 @@ pub fn stat(path: &CStr) -> SysResult<libc::stat> {
     nx(nix::sys::stat::stat(path))
 }
 
-/// `lstat(2)` (does not follow a final symlink).
-pub fn lstat(path: &CStr) -> SysResult<libc::stat> {
-    nx(nix::sys::stat::lstat(path))
-}
-
 /// `fstat(2)`.
 pub fn fstat(file: i32) -> SysResult<libc::stat> {
     nx(nix::sys::stat::fstat(fd(file)))
