@@ -1,22 +1,20 @@
 //! A caught signal that reaches a child of `spawn_plan` before its `execve` takes its
 //! default action (the child no longer resets every caught handler one `sigaction` at a
-//! time; `runtime::signals::enter_spawned_child`). Its own process: it installs a handler.
+//! time; `runtime::signals::SpawnWindow`). Its own process: it installs a handler.
 #![cfg(not(loom))]
 
 use runtime::signals::{self, Signals};
 
-/// Forks; the child marks itself spawned (or not), unblocks SIGUSR1, raises it, and exits
-/// 0 if it survives. Returns the raw wait status.
+/// Forks, inside a spawn window (or not); the child unblocks SIGUSR1, raises it, and
+/// exits 0 if it survives. Returns the raw wait status.
 fn child_raising_usr1(spawned: bool) -> i32 {
+    let window = spawned.then(signals::SpawnWindow::open);
     // SAFETY: the test process is single-threaded at this point apart from the harness's
     // idle main thread; the child only makes async-signal-safe calls and `_exit`s.
     unsafe {
         let pid = libc::fork();
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
-            if spawned {
-                signals::enter_spawned_child();
-            }
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGUSR1);
@@ -24,6 +22,7 @@ fn child_raising_usr1(spawned: bool) -> i32 {
             libc::raise(libc::SIGUSR1);
             libc::_exit(0);
         }
+        drop(window);
         let mut status = 0;
         assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
         status
