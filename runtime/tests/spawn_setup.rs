@@ -139,12 +139,23 @@ fn a_spec_child_whose_exec_fails_exits_with_the_spec_code() {
 
 /// Spawns `plan` with its fd 2 on a pipe first; returns (exit status, what it wrote).
 fn run_plan_capturing_stderr(mut plan: ChildPlan) -> (i32, String) {
+    let before = inode_of_fd(2);
     let (err_r, err_w) = sys::pipe(false).expect("pipe");
     plan.steps.insert(0, Step::Dup { from: err_w, to: 2, fail: b"dup: ".to_vec() });
     let pid = process::spawn_plan(&plan).expect("spawn");
     let _ = sys::close(err_w);
     let err = read_all(err_r);
+    assert_eq!(inode_of_fd(2), before, "the child's dup2 onto fd 2 reached the parent (shared fd table)");
     (process::wait_pid(pid).expect("wait"), err)
+}
+
+fn inode_of_fd(fd: i32) -> (u64, u64) {
+    // SAFETY: fstat into a local buffer.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        assert_eq!(libc::fstat(fd, &mut st), 0, "fstat {fd}");
+        (st.st_dev, st.st_ino)
+    }
 }
 
 fn plan(steps: Vec<Step>, candidates: &[&str]) -> ChildPlan {
