@@ -167,8 +167,13 @@ const CHILD_STACK: usize = 64 * 1024;
 /// Starts the child with `clone(CLONE_VM | CLONE_VFORK)`: it runs in the parent's memory
 /// on a stack of its own while the parent waits, until its `execve` (or `_exit`). No
 /// page table is copied and the parent takes no copy-on-write faults afterwards, which
-/// is most of what `fork` costs a supervisor per restart.
+/// is most of what `fork` costs a supervisor per restart. A plan that opens a terminal
+/// (stage 1's console) is forked instead: opening a terminal can wait (for a modem's
+/// carrier), and the parent, runit as PID 1, must not wait with it.
 fn start(prepared: &Prepared) -> SysResult<i32> {
+    if prepared.steps.iter().any(|s| matches!(s, Prep::ControllingTerminal { .. })) {
+        return start_forked(prepared);
+    }
     // SAFETY: a fresh private anonymous mapping, checked, unmapped below.
     let stack = unsafe {
         libc::mmap(
@@ -198,6 +203,23 @@ fn start(prepared: &Prepared) -> SysResult<i32> {
     // SAFETY: the mapping made above; the child no longer runs on it.
     unsafe { libc::munmap(stack, CHILD_STACK) };
     result
+}
+
+/// Starts the child with `fork` (see [`start`]).
+fn start_forked(prepared: &Prepared) -> SysResult<i32> {
+    let window = crate::signals::SpawnWindow::open();
+    // SAFETY: every program of runit-rs is single-threaded when it forks; the child only
+    // runs `Prepared::run`, which makes async-signal-safe calls on memory built before,
+    // allocates nothing, and ends in execve or _exit. The child's copy of the window
+    // stays open (it never returns from `run`).
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => {
+            drop(window);
+            Ok(child.as_raw())
+        }
+        Ok(ForkResult::Child) => prepared.run(),
+        Err(e) => Err(Errno(e as i32)),
+    }
 }
 
 /// The child's entry point: carries out the prepared plan. Never returns.

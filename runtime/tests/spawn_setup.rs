@@ -240,3 +240,18 @@ fn a_spec_and_its_plan_describe_the_same_steps() {
     assert_eq!(p.exec.candidates, vec![b"./run".to_vec()]);
     assert_eq!((p.exec.argv, p.exec.env, p.exec.fail, p.fail_exit), (vec![b"./run".to_vec()], None, fail(), 111));
 }
+
+/// A plan that opens a terminal is forked (opening one can wait): its steps still run,
+/// a terminal that cannot be opened only warns, and the exec follows.
+#[test]
+fn a_plan_with_a_terminal_warns_when_it_cannot_open_it_and_goes_on() {
+    let steps = vec![Step::ControllingTerminal {
+        path: b"/nonexistent/console".to_vec(),
+        warn: b"spawn_setup: warning: unable to open the terminal: ".to_vec(),
+    }];
+    let mut p = plan(steps, &["/bin/sh"]);
+    p.exec.argv = vec![b"sh".to_vec(), b"-c".to_vec(), b"echo exec-reached >&2".to_vec()];
+    let (status, err) = run_plan_capturing_stderr(p);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "status {status:#x}: {err}");
+    assert_eq!(err, "spawn_setup: warning: unable to open the terminal: file does not exist\nexec-reached\n");
+}
