@@ -128,20 +128,17 @@ pub fn spawn(spec: &SpawnSpec) -> SysResult<i32> {
     let steps = spec.steps();
     let argv_p = pointers(&spec.argv);
     let env_p = spec.env.as_deref().map(pointers);
-    let pid = start(&Prepared {
+    // A spec opens no terminal, so the child starts vfork-style: `start` returns once it
+    // has exec'd, its own group (`new_pgrp`) already made, so no signal to the group can
+    // come first and the parent need not call `setpgid` too.
+    start(&Prepared {
         steps: steps.as_slice(),
         candidates: std::slice::from_ref(&spec.path),
         argv_p,
         env_p,
         fail: &spec.exec_fail_msg,
         fail_exit: spec.exec_fail_code,
-    })?;
-    if spec.new_pgrp && !spec.new_session {
-        // Also from the parent, so the group exists before `spawn` returns and a signal to
-        // it cannot arrive first (EACCES once the child has exec'd: it did it itself).
-        let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
-    }
-    Ok(pid)
+    })
 }
 
 /// Starts a child that carries out `plan`. Returns the child's pid, or the errno of

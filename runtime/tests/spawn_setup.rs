@@ -255,3 +255,22 @@ fn a_plan_with_a_terminal_warns_when_it_cannot_open_it_and_goes_on() {
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "status {status:#x}: {err}");
     assert_eq!(err, "spawn_setup: warning: unable to open the terminal: file does not exist\nexec-reached\n");
 }
+
+/// `spawn` returns only once the child has exec'd, so its own process group already
+/// exists: a signal to the group cannot come before it.
+#[test]
+fn a_spec_childs_group_exists_when_spawn_returns() {
+    let (in_r, in_w) = sys::pipe(false).expect("pipe");
+    let mut spec = SpawnSpec::new(b"/bin/sh").expect("spec");
+    spec.argv = vec![c("sh"), c("-c"), c("read x")];
+    spec.stdin = Some(in_r);
+    spec.new_pgrp = true;
+    let pid = process::spawn(&spec).expect("spawn");
+    // SAFETY: getpgid on a child of ours (not yet reaped: it waits on its stdin).
+    let group = unsafe { libc::getpgid(pid) };
+    let _ = sys::close(in_r);
+    let _ = sys::close(in_w);
+    let status = process::wait_pid(pid).expect("wait");
+    assert_eq!(group, pid, "the child's group when spawn returned");
+    assert!(libc::WIFEXITED(status), "status {status:#x}");
+}
