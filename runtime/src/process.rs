@@ -1,14 +1,19 @@
-//! fork/exec with a child set-up described by a [`ChildPlan`], and reaping.
+//! Starting a child with a set-up described by a [`ChildPlan`] or a [`SpawnSpec`], and
+//! reaping.
 //!
 //! This is the one spawn path of runit-rs: every program that starts a child builds a
 //! plan (its quirks are model values, see [`model::spawn`]) and hands it to
-//! [`spawn_plan`]. The plan is turned into C strings, pointer arrays and signal sets
-//! *before* `fork`; the child then walks the prepared steps with async-signal-safe calls
-//! only and allocates nothing. A failing step writes its prefix, the errno's text and a
-//! newline to fd 2 and `_exit`s with the plan's code (runit's `fatal: unable to start
-//! ./run: ...` and exit 111).
+//! [`spawn_plan`], or a [`SpawnSpec`] (runsv's and sv's children, whose plan is
+//! [`SpawnSpec::plan`]) to [`spawn`], which borrows the spec's C strings as they are.
+//! Everything the child needs (C strings, pointer arrays) is ready *before* the child
+//! starts. The child is started vfork-style (`clone` with `CLONE_VM | CLONE_VFORK`, on a
+//! stack of its own): it shares the parent's memory until its `execve`, so it walks the
+//! prepared steps with async-signal-safe calls only, allocates nothing and writes nothing
+//! of the parent's. A failing step writes its prefix, the errno's text and a newline to
+//! fd 2 and `_exit`s with the plan's code (runit's `fatal: unable to start ./run: ...`
+//! and exit 111).
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, IntoRawFd};
 
 use model::chpst::path::{after_failure, final_error, AfterFailure};
@@ -20,8 +25,9 @@ use nix::unistd::{ForkResult, Pid};
 
 use crate::sys::{self, SysResult};
 
-/// Everything needed to start one child the simple way (runsv's and sv's children); it
-/// is turned into a [`ChildPlan`] by [`SpawnSpec::plan`].
+/// Everything needed to start one child the simple way (runsv's and sv's children); its
+/// set-up as a model value is [`SpawnSpec::plan`], and [`spawn`] carries it out without
+/// building that value.
 pub struct SpawnSpec {
     /// Path to execute (no PATH search).
     pub path: CString,
@@ -74,74 +80,151 @@ impl SpawnSpec {
         })
     }
 
-    /// The plan this spec stands for: fds into place, session or group, signals reset,
-    /// directory, exec; every failure with the exec message.
+    /// The plan this spec stands for, as a model value: the steps [`spawn`] carries out
+    /// (fds into place, session or group, signals reset, directory), then the exec; every
+    /// failure with the exec message.
     pub fn plan(&self) -> ChildPlan {
-        let fail = &self.exec_fail_msg;
-        // Exactly as many steps as pushed below: a restart's transient allocations must
-        // fit in the heap runsv already has (docs/performance.md, "Footprint").
-        let count =
-            [self.stdin.is_some(), self.stdout.is_some(), self.close_stdout, self.extra_fd.is_some()].into_iter().filter(|&b| b).count()
-                + usize::from(self.new_session || self.new_pgrp)
-                + 1
-                + usize::from(self.chdir.is_some());
-        let mut steps = Vec::with_capacity(count);
-        let fds = [(self.stdin, 0), (self.stdout, 1)];
-        for (from, to) in fds.into_iter().filter_map(|(f, to)| f.map(|f| (f, to))) {
-            steps.push(Step::Dup { from, to, fail: fail.clone() });
-        }
-        if self.close_stdout {
-            steps.push(Step::Close(1));
-        }
-        if let Some((from, to)) = self.extra_fd {
-            steps.push(Step::Dup { from, to, fail: fail.clone() });
-        }
-        if self.new_session {
-            steps.push(Step::NewSession);
-        } else if self.new_pgrp {
-            steps.push(Step::NewProcessGroup);
-        }
-        steps.push(Step::Signals(SignalPlan::reset(self.reset_signals.iter())));
-        if let Some(dir) = &self.chdir {
-            steps.push(Step::Chdir { path: dir.as_bytes().to_vec(), fail: fail.clone() });
-        }
         let bytes = |v: &[CString]| v.iter().map(|c| c.as_bytes().to_vec()).collect();
         let exec = Exec {
             candidates: vec![self.path.as_bytes().to_vec()],
             argv: bytes(&self.argv),
             env: self.env.as_deref().map(bytes),
-            fail: fail.clone(),
+            fail: self.exec_fail_msg.clone(),
         };
-        ChildPlan { steps, exec, fail_exit: self.exec_fail_code }
+        ChildPlan { steps: self.steps().as_slice().iter().map(|p| p.to_step()).collect(), exec, fail_exit: self.exec_fail_code }
     }
-}
 
-/// Forks and executes `spec`. Returns the child's pid, or the fork errno.
-pub fn spawn(spec: &SpawnSpec) -> SysResult<i32> {
-    let pid = spawn_plan(&spec.plan())?;
-    if spec.new_pgrp && !spec.new_session {
-        // Also from the parent, so the group exists before `spawn` returns and a signal to
-        // it cannot arrive first (EACCES once the child has exec'd: it did it itself).
-        let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
-    }
-    Ok(pid)
-}
-
-/// Forks and carries out `plan` in the child. Returns the child's pid, or the fork errno
-/// (EINVAL if a path or argument of the plan holds a NUL byte).
-pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
-    let prepared = Prepared::new(plan)?;
-    // SAFETY: every program of runit-rs is single-threaded when it forks; the child only
-    // runs `Prepared::run`, which makes async-signal-safe calls on memory built above,
-    // allocates nothing, and ends in execve or _exit.
-    match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Parent { child }) => Ok(child.as_raw()),
-        Ok(ForkResult::Child) => {
-            crate::signals::enter_spawned_child();
-            prepared.run()
+    /// The child's set-up steps in order, borrowing the spec's strings (the one place
+    /// their order is written: [`spawn`] runs them, [`SpawnSpec::plan`] describes them).
+    fn steps(&self) -> SpecSteps<'_> {
+        let fail = &self.exec_fail_msg[..];
+        let mut steps = SpecSteps { buf: [Prep::NewSession; SPEC_STEPS], len: 0 };
+        let fds = [(self.stdin, 0), (self.stdout, 1)];
+        for (from, to) in fds.into_iter().filter_map(|(f, to)| f.map(|f| (f, to))) {
+            steps.push(Prep::Dup { from, to, fail });
         }
+        if self.close_stdout {
+            steps.push(Prep::Close(1));
+        }
+        if let Some((from, to)) = self.extra_fd {
+            steps.push(Prep::Dup { from, to, fail });
+        }
+        if self.new_session {
+            steps.push(Prep::NewSession);
+        } else if self.new_pgrp {
+            steps.push(Prep::NewProcessGroup);
+        }
+        steps.push(Prep::Signals(SignalPlan::reset(self.reset_signals.iter())));
+        if let Some(dir) = &self.chdir {
+            steps.push(Prep::Chdir { path: dir, fail });
+        }
+        steps
+    }
+}
+
+/// Starts `spec`'s child straight from the spec (its C strings are borrowed, nothing
+/// is converted). Returns the child's pid, or the errno of `clone`.
+pub fn spawn(spec: &SpawnSpec) -> SysResult<i32> {
+    let steps = spec.steps();
+    let argv_p = pointers(&spec.argv);
+    let env_p = spec.env.as_deref().map(pointers);
+    // A spec opens no terminal, so the child starts vfork-style: `start` returns once it
+    // has exec'd, its own group (`new_pgrp`) already made, so no signal to the group can
+    // come first and the parent need not call `setpgid` too.
+    start(&Prepared {
+        steps: steps.as_slice(),
+        candidates: std::slice::from_ref(&spec.path),
+        argv_p,
+        env_p,
+        fail: &spec.exec_fail_msg,
+        fail_exit: spec.exec_fail_code,
+    })
+}
+
+/// Starts a child that carries out `plan`. Returns the child's pid, or the errno of
+/// `clone` (EINVAL if a path or argument of the plan holds a NUL byte).
+pub fn spawn_plan(plan: &ChildPlan) -> SysResult<i32> {
+    let strings = PlanStrings::new(plan)?;
+    let steps: Vec<Prep> = plan.steps.iter().zip(&strings.paths).map(|(step, path)| Prep::of(step, path.as_deref())).collect();
+    start(&Prepared {
+        steps: &steps,
+        candidates: &strings.candidates,
+        argv_p: pointers(&strings.argv),
+        env_p: strings.env.as_deref().map(pointers),
+        fail: &plan.exec.fail,
+        fail_exit: plan.fail_exit,
+    })
+}
+
+/// Room for the child's stack, mapped for one spawn and unmapped once the child has
+/// exec'd (its pages do not stay in the parent). The child needs far less (a few calls
+/// deep, plus a signal frame); the rest is never touched.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// Starts the child with `clone(CLONE_VM | CLONE_VFORK)`: it runs in the parent's memory
+/// on a stack of its own while the parent waits, until its `execve` (or `_exit`). No
+/// page table is copied and the parent takes no copy-on-write faults afterwards, which
+/// is most of what `fork` costs a supervisor per restart. A plan that opens a terminal
+/// (stage 1's console) is forked instead: opening a terminal can wait (for a modem's
+/// carrier), and the parent, runit as PID 1, must not wait with it.
+fn start(prepared: &Prepared) -> SysResult<i32> {
+    if prepared.steps.iter().any(|s| matches!(s, Prep::ControllingTerminal { .. })) {
+        return start_forked(prepared);
+    }
+    // SAFETY: a fresh private anonymous mapping, checked, unmapped below.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            CHILD_STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(sys::last_errno());
+    }
+    let window = crate::signals::SpawnWindow::open();
+    let arg = std::ptr::from_ref(prepared).cast_mut().cast::<libc::c_void>();
+    // SAFETY: the stack's top is 16-byte aligned (a page-aligned mapping's end) and the
+    // mapping outlives the child's use of it: with CLONE_VFORK, `clone` returns only once
+    // the child has exec'd or exited. `prepared` outlives the call too. The child only
+    // runs `child_main`, which reads `prepared`, makes async-signal-safe calls, writes
+    // nothing of the parent's but its own stack (and errno), and ends in execve or _exit.
+    let pid = unsafe {
+        libc::clone(child_main, stack.cast::<u8>().add(CHILD_STACK).cast(), libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, arg)
+    };
+    let result = if pid < 0 { Err(sys::last_errno()) } else { Ok(pid) };
+    drop(window);
+    // SAFETY: the mapping made above; the child no longer runs on it.
+    unsafe { libc::munmap(stack, CHILD_STACK) };
+    result
+}
+
+/// Starts the child with `fork` (see [`start`]).
+fn start_forked(prepared: &Prepared) -> SysResult<i32> {
+    let window = crate::signals::SpawnWindow::open();
+    // SAFETY: every program of runit-rs is single-threaded when it forks; the child only
+    // runs `Prepared::run`, which makes async-signal-safe calls on memory built before,
+    // allocates nothing, and ends in execve or _exit. The child's copy of the window
+    // stays open (it never returns from `run`).
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => {
+            drop(window);
+            Ok(child.as_raw())
+        }
+        Ok(ForkResult::Child) => prepared.run(),
         Err(e) => Err(Errno(e as i32)),
     }
+}
+
+/// The child's entry point: carries out the prepared plan. Never returns.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `start` passes a pointer to a `Prepared` that lives until the child has
+    // exec'd or exited.
+    let prepared = unsafe { &*arg.cast_const().cast::<Prepared>() };
+    prepared.run()
 }
 
 /// Replaces this process with `path` and argv `argv`, keeping the environment (runit-init
@@ -172,26 +255,110 @@ pub fn fork_run(f: impl FnOnce()) -> SysResult<i32> {
     }
 }
 
-/// A step with its C strings and signal sets built (before `fork`).
+/// A step with its C strings ready, borrowed from a [`SpawnSpec`] or from a plan's
+/// [`PlanStrings`] (before `clone`: the child converts nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Prep<'a> {
     Signals(SignalPlan),
     NewSession,
     NewProcessGroup,
     Dup { from: i32, to: i32, fail: &'a [u8] },
     Close(i32),
-    Chdir { path: CString, fail: &'a [u8] },
+    Chdir { path: &'a CStr, fail: &'a [u8] },
     Fchdir { fd: i32, fail: &'a [u8] },
-    Open { path: CString, flags: OFlag, to: i32, create_empty: Option<&'a [u8]>, fail: &'a [u8], move_fail: &'a [u8] },
-    ControllingTerminal { path: CString, warn: &'a [u8] },
+    Open { path: &'a CStr, how: OpenHow, to: i32, create_empty: Option<&'a [u8]>, fail: &'a [u8], move_fail: &'a [u8] },
+    ControllingTerminal { path: &'a CStr, warn: &'a [u8] },
     Say(&'a [u8]),
 }
 
-/// A plan ready for the child: nothing in it allocates when run.
-struct Prepared<'a> {
-    steps: Vec<Prep<'a>>,
+impl<'a> Prep<'a> {
+    /// `step` with its path as the C string `path` (`None` for a step without one).
+    fn of(step: &'a Step, path: Option<&'a CStr>) -> Prep<'a> {
+        let path = path.unwrap_or_default();
+        match step {
+            Step::Signals(p) => Prep::Signals(*p),
+            Step::NewSession => Prep::NewSession,
+            Step::NewProcessGroup => Prep::NewProcessGroup,
+            Step::Dup { from, to, fail } => Prep::Dup { from: *from, to: *to, fail },
+            Step::Close(fd) => Prep::Close(*fd),
+            Step::Chdir { fail, .. } => Prep::Chdir { path, fail },
+            Step::Fchdir { fd, fail } => Prep::Fchdir { fd: *fd, fail },
+            Step::Open { how, to, create_empty, fail, move_fail, .. } => {
+                Prep::Open { path, how: *how, to: *to, create_empty: create_empty.as_deref(), fail, move_fail }
+            }
+            Step::ControllingTerminal { warn, .. } => Prep::ControllingTerminal { path, warn },
+            Step::Say(b) => Prep::Say(b),
+        }
+    }
+
+    /// The model's step this one carries out.
+    fn to_step(self) -> Step {
+        let v = |b: &[u8]| b.to_vec();
+        match self {
+            Prep::Signals(p) => Step::Signals(p),
+            Prep::NewSession => Step::NewSession,
+            Prep::NewProcessGroup => Step::NewProcessGroup,
+            Prep::Dup { from, to, fail } => Step::Dup { from, to, fail: v(fail) },
+            Prep::Close(fd) => Step::Close(fd),
+            Prep::Chdir { path, fail } => Step::Chdir { path: v(path.to_bytes()), fail: v(fail) },
+            Prep::Fchdir { fd, fail } => Step::Fchdir { fd, fail: v(fail) },
+            Prep::Open { path, how, to, create_empty, fail, move_fail } => {
+                Step::Open { path: v(path.to_bytes()), how, to, create_empty: create_empty.map(v), fail: v(fail), move_fail: v(move_fail) }
+            }
+            Prep::ControllingTerminal { path, warn } => Step::ControllingTerminal { path: v(path.to_bytes()), warn: v(warn) },
+            Prep::Say(b) => Step::Say(v(b)),
+        }
+    }
+}
+
+/// The most steps a [`SpawnSpec`] makes: stdin, stdout, close stdout, the extra fd,
+/// session or group, signals, directory.
+const SPEC_STEPS: usize = 7;
+
+/// A [`SpawnSpec`]'s steps, on the stack.
+struct SpecSteps<'a> {
+    buf: [Prep<'a>; SPEC_STEPS],
+    len: usize,
+}
+
+impl<'a> SpecSteps<'a> {
+    fn push(&mut self, step: Prep<'a>) {
+        self.buf[self.len] = step;
+        self.len += 1;
+    }
+
+    fn as_slice(&self) -> &[Prep<'a>] {
+        &self.buf[..self.len]
+    }
+}
+
+/// A plan's strings as C strings: one entry per step (`None` for a step without a path),
+/// then the exec's.
+struct PlanStrings {
+    paths: Vec<Option<CString>>,
     candidates: Vec<CString>,
-    /// Kept alive for the pointers in `argv_p`/`env_p`.
-    _strings: (Vec<CString>, Vec<CString>),
+    argv: Vec<CString>,
+    env: Option<Vec<CString>>,
+}
+
+impl PlanStrings {
+    fn new(plan: &ChildPlan) -> SysResult<PlanStrings> {
+        let mut paths = Vec::with_capacity(plan.steps.len());
+        for step in &plan.steps {
+            paths.push(match step {
+                Step::Chdir { path, .. } | Step::Open { path, .. } | Step::ControllingTerminal { path, .. } => Some(sys::cstr(path)?),
+                _ => None,
+            });
+        }
+        let Exec { candidates, argv, env, .. } = &plan.exec;
+        Ok(PlanStrings { paths, candidates: cstrings(candidates)?, argv: cstrings(argv)?, env: env.as_deref().map(cstrings).transpose()? })
+    }
+}
+
+/// Everything the child needs, built before `clone`: nothing in it allocates when run.
+struct Prepared<'a> {
+    steps: &'a [Prep<'a>],
+    candidates: &'a [CString],
     argv_p: Vec<*const libc::c_char>,
     env_p: Option<Vec<*const libc::c_char>>,
     fail: &'a [u8],
@@ -228,53 +395,22 @@ fn cstrings(v: &[Vec<u8>]) -> SysResult<Vec<CString>> {
 
 const WRITE_NEW: OFlag = OFlag::O_WRONLY.union(OFlag::O_NONBLOCK).union(OFlag::O_TRUNC).union(OFlag::O_CREAT);
 
-impl<'a> Prepared<'a> {
-    fn new(plan: &'a ChildPlan) -> SysResult<Prepared<'a>> {
-        let mut steps = Vec::with_capacity(plan.steps.len());
-        for step in &plan.steps {
-            steps.push(match step {
-                Step::Signals(p) => Prep::Signals(*p),
-                Step::NewSession => Prep::NewSession,
-                Step::NewProcessGroup => Prep::NewProcessGroup,
-                Step::Dup { from, to, fail } => Prep::Dup { from: *from, to: *to, fail },
-                Step::Close(fd) => Prep::Close(*fd),
-                Step::Chdir { path, fail } => Prep::Chdir { path: sys::cstr(path)?, fail },
-                Step::Fchdir { fd, fail } => Prep::Fchdir { fd: *fd, fail },
-                Step::Open { path, how, to, create_empty, fail, move_fail } => {
-                    let flags = match how {
-                        OpenHow::ReadNonblock => OFlag::O_RDONLY | OFlag::O_NONBLOCK,
-                        OpenHow::WriteNewNonblock => WRITE_NEW,
-                    };
-                    Prep::Open { path: sys::cstr(path)?, flags, to: *to, create_empty: create_empty.as_deref(), fail, move_fail }
-                }
-                Step::ControllingTerminal { path, warn } => Prep::ControllingTerminal { path: sys::cstr(path)?, warn },
-                Step::Say(b) => Prep::Say(b),
-            });
-        }
-        let Exec { candidates, argv, env, fail } = &plan.exec;
-        let argv = cstrings(argv)?;
-        let env = env.as_deref().map(cstrings).transpose()?;
-        let argv_p = pointers(&argv);
-        let env_p = env.as_deref().map(pointers);
-        Ok(Prepared {
-            steps,
-            candidates: cstrings(candidates)?,
-            _strings: (argv, env.unwrap_or_default()),
-            argv_p,
-            env_p,
-            fail,
-            fail_exit: plan.fail_exit,
-        })
+fn flags(how: OpenHow) -> OFlag {
+    match how {
+        OpenHow::ReadNonblock => OFlag::O_RDONLY.union(OFlag::O_NONBLOCK),
+        OpenHow::WriteNewNonblock => WRITE_NEW,
     }
+}
 
+impl<'a> Prepared<'a> {
     /// The child: every step, then the exec. Never returns.
     fn run(&self) -> ! {
-        for step in &self.steps {
+        for step in self.steps {
             self.step(step);
         }
         let mut remembered = None;
         let mut stopped = None;
-        for path in &self.candidates {
+        for path in self.candidates {
             let e = self.exec(path);
             match after_failure(e, remembered) {
                 AfterFailure::Next(r) => remembered = r,
@@ -287,8 +423,8 @@ impl<'a> Prepared<'a> {
         self.fail(self.fail, stopped.unwrap_or_else(|| final_error(remembered)).0)
     }
 
-    fn exec(&self, path: &CString) -> Errno {
-        // SAFETY: path, argv_p and env_p point into C strings owned by `self`, and the
+    fn exec(&self, path: &CStr) -> Errno {
+        // SAFETY: path, argv_p and env_p point into C strings that outlive `self`, and the
         // pointer arrays are NULL-terminated (nix's execv would allocate them here).
         unsafe {
             match &self.env_p {
@@ -318,8 +454,13 @@ impl<'a> Prepared<'a> {
                         let empty = sigset(SignalSet::EMPTY);
                         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
                     }
-                    libc::sigprocmask(libc::SIG_UNBLOCK, &sigset(*unblock), std::ptr::null_mut());
-                    libc::sigprocmask(libc::SIG_BLOCK, &sigset(*block), std::ptr::null_mut());
+                    // An empty set changes nothing: no call for it.
+                    if !unblock.is_empty() {
+                        libc::sigprocmask(libc::SIG_UNBLOCK, &sigset(*unblock), std::ptr::null_mut());
+                    }
+                    if !block.is_empty() {
+                        libc::sigprocmask(libc::SIG_BLOCK, &sigset(*block), std::ptr::null_mut());
+                    }
                 }
                 crate::signals::reset_reserved_in_child();
             }
@@ -338,7 +479,7 @@ impl<'a> Prepared<'a> {
                 let _ = nix::unistd::close(*fd);
             }
             Prep::Chdir { path, fail } => {
-                if let Err(e) = nix::unistd::chdir(path.as_c_str()) {
+                if let Err(e) = nix::unistd::chdir(*path) {
                     self.fail(fail, e as i32);
                 }
             }
@@ -347,8 +488,9 @@ impl<'a> Prepared<'a> {
                     self.fail(fail, e.0);
                 }
             }
-            Prep::Open { path, flags, to, create_empty, fail, move_fail } => {
-                let fd = match open(path, *flags) {
+            Prep::Open { path, how, to, create_empty, fail, move_fail } => {
+                let flags = flags(*how);
+                let fd = match open(path, flags) {
                     Err(e) if e == libc::ENOENT && create_empty.is_some() => {
                         match open(path, WRITE_NEW) {
                             Ok(fd) => {
@@ -356,7 +498,7 @@ impl<'a> Prepared<'a> {
                             }
                             Err(e) => self.fail(create_empty.unwrap_or_default(), e),
                         }
-                        open(path, *flags)
+                        open(path, flags)
                     }
                     r => r,
                 };
@@ -409,8 +551,8 @@ fn say(bytes: &[u8]) {
     let _ = nix::unistd::write(std::io::stderr().as_fd(), bytes);
 }
 
-fn open(path: &CString, flags: OFlag) -> Result<i32, i32> {
-    nix::fcntl::open(path.as_c_str(), flags, Mode::from_bits_truncate(0o644)).map(IntoRawFd::into_raw_fd).map_err(|e| e as i32)
+fn open(path: &CStr, flags: OFlag) -> Result<i32, i32> {
+    nix::fcntl::open(path, flags, Mode::from_bits_truncate(0o644)).map(IntoRawFd::into_raw_fd).map_err(|e| e as i32)
 }
 
 fn dup2(from: i32, to: i32) -> Result<(), i32> {

@@ -8,7 +8,7 @@
 //! happen. Children get the handled signals back at their default disposition and an
 //! empty mask ([`crate::process`]).
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use model::errno::Errno;
 
@@ -22,15 +22,18 @@ static LATCH: Latch = Latch::new();
 #[cfg(loom)]
 static LATCH: std::sync::LazyLock<Latch> = std::sync::LazyLock::new(Latch::new);
 static WAKE_WRITE_FD: AtomicI32 = AtomicI32::new(-1);
-/// Set in a child of [`crate::process::spawn_plan`] right after `fork`: there a caught
-/// signal takes its default action (the child is on its way to `execve`).
-static SPAWNED_CHILD: AtomicBool = AtomicBool::new(false);
-/// Bit `n` set: signal `n` has [`on_signal`] as its handler in this process.
+/// While [`SpawnWindow`]s are open: the pid of the process spawning. A process running
+/// the handler with another pid is a child between `clone` and `execve` (a vfork-style
+/// child shares this memory, so a flag the child set would be the parent's too).
+static SPAWNER: AtomicI32 = AtomicI32::new(0);
+/// How many [`SpawnWindow`]s are open (threads of a test process spawn concurrently).
+static SPAWNS_OPEN: AtomicU32 = AtomicU32::new(0);
+/// Bit `n - 1` set: signal `n` has [`on_signal`] as its handler in this process ([`bit`]).
 static CAUGHT: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_signal(signo: libc::c_int) {
     let saved = sys::errno();
-    if SPAWNED_CHILD.load(Ordering::SeqCst) {
+    if in_spawned_child() {
         default_action_in_child(signo);
     } else {
         LATCH.record(signo);
@@ -46,10 +49,36 @@ extern "C" fn on_signal(signo: libc::c_int) {
     unsafe { *libc::__errno_location() = saved };
 }
 
-/// Marks this process as a child of [`crate::process::spawn_plan`] (call right after
-/// `fork`, while the caught signals are still blocked). Async-signal-safe.
-pub fn enter_spawned_child() {
-    SPAWNED_CHILD.store(true, Ordering::SeqCst);
+/// Open around the `clone` of a child that will `execve` ([`crate::process::spawn_plan`]):
+/// a caught signal that reaches the child before its `execve` then takes its default
+/// action instead of running the parent's handler on shared memory. The parent's own
+/// handlers are unaffected (its pid is the spawner's); a child forked to keep running
+/// this program's code (runit's final child) is spawned outside any window and keeps
+/// them.
+pub struct SpawnWindow(());
+
+impl SpawnWindow {
+    /// Opens the window (one `getpid`).
+    pub fn open() -> SpawnWindow {
+        // SAFETY: getpid has no preconditions.
+        SPAWNER.store(unsafe { libc::getpid() }, Ordering::SeqCst);
+        SPAWNS_OPEN.fetch_add(1, Ordering::SeqCst);
+        SpawnWindow(())
+    }
+}
+
+impl Drop for SpawnWindow {
+    fn drop(&mut self) {
+        SPAWNS_OPEN.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether this process is a child spawned in a [`SpawnWindow`] (not yet exec'd: after
+/// `execve` no handler of ours is left). Async-signal-safe: atomics and `getpid`.
+fn in_spawned_child() -> bool {
+    // SAFETY: getpid has no preconditions (glibc does not cache it: a vfork-style child
+    // gets its own pid).
+    SPAWNS_OPEN.load(Ordering::SeqCst) > 0 && unsafe { libc::getpid() } != SPAWNER.load(Ordering::SeqCst)
 }
 
 /// A signal that reached a spawned child between its unblocking and its `execve`: the
@@ -59,11 +88,13 @@ pub fn enter_spawned_child() {
 /// need not reset the caught signals one `sigaction` each (about 45 system calls per
 /// child): `execve` resets them anyway ([`is_caught`]).
 fn default_action_in_child(signo: libc::c_int) {
-    // SAFETY: signal(2) with SIG_DFL and raise(3) are async-signal-safe; the signal is
-    // blocked while its handler runs, so the raised one is delivered when it returns.
+    // SAFETY: signal(2) with SIG_DFL, getpid(2) and kill(2) are async-signal-safe; the
+    // signal is blocked while its handler runs, so the one sent is delivered when it
+    // returns. `kill` to our own pid rather than `raise`: a vfork-style child shares the
+    // parent's thread block, whose cached thread id is the parent's.
     unsafe {
         libc::signal(signo, libc::SIG_DFL);
-        libc::raise(signo);
+        libc::kill(libc::getpid(), signo);
     }
 }
 
@@ -84,9 +115,10 @@ fn catch(signo: i32) -> Result<usize, Errno> {
     }
 }
 
+/// Bit `signo - 1`: signals 1 to 64 (64 is SIGRTMAX, one of the strays runsv catches).
 fn bit(signo: i32) -> u64 {
-    if (1..64).contains(&signo) {
-        1 << signo
+    if (1..=64).contains(&signo) {
+        1 << (signo - 1)
     } else {
         0
     }

@@ -88,6 +88,17 @@ fn lines(sc: &Scratch, rel: &str) -> Vec<String> {
 /// Kills the runsv of `svc` with SIGKILL and waits until runsvdir's next runsv supervises
 /// it; returns (old, new) host pids.
 fn kill_runsv(sc: &Scratch, svc: &Path) -> (i32, i32) {
+    // runsv renames `status` in after `stat` and `pid`, and after the child may already
+    // have written: wait until each status record names a pid, or the kill can land
+    // before it and leave nothing to adopt.
+    let status_pid = |f: &Path| std::fs::read(f).ok().filter(|b| b.len() == 20).map(|b| u32::from_le_bytes([b[12], b[13], b[14], b[15]]));
+    let statuses = [svc.join("supervise/status"), svc.join("log/supervise/status")];
+    eventually!(
+        LIMIT,
+        statuses.iter().all(|f| !f.exists() || status_pid(f).is_some_and(|p| p != 0)),
+        "no status record names the running service in {}",
+        svc.display()
+    );
     let old = the_runsv(svc).expect("one runsv");
     // SAFETY: kill by pid of a runsv of this test (its cwd is the test's service dir).
     assert_eq!(unsafe { libc::kill(old, libc::SIGKILL) }, 0);

@@ -305,9 +305,16 @@ fn an_adopting_runsv_run_replays_exactly() {
     sc.script("s/run", "exec sleep 100000");
     sc.script("s/log/run", "exec cat > /dev/null");
     let first = sc.start("runsv", &["s"], "first");
+    // `status` is renamed in after `stat`: wait until both status records name a pid, or
+    // the kill below can land between the two renames and leave nothing to adopt.
+    let status_pid =
+        |f: &str| std::fs::read(sc.join(f)).ok().filter(|b| b.len() == 20).map(|b| u32::from_le_bytes([b[12], b[13], b[14], b[15]]));
     eventually!(
         Duration::from_secs(10),
-        sc.read("s/supervise/stat") == "run\n" && sc.read("s/log/supervise/stat") == "run\n",
+        sc.read("s/supervise/stat") == "run\n"
+            && sc.read("s/log/supervise/stat") == "run\n"
+            && status_pid("s/supervise/status").is_some_and(|p| p != 0)
+            && status_pid("s/log/supervise/status").is_some_and(|p| p != 0),
         "service never ran"
     );
     for f in ["s/supervise/pid", "s/log/supervise/pid"] {
