@@ -193,6 +193,21 @@ pub fn end_supervision(runsv_pids: &[i32], pid_files: impl IntoIterator<Item = P
             kill_if_under(pid, dir);
         }
     }
+    // A service started just before runsv was killed may not have written its pid yet
+    // (sv reports a new run as soon as runsv's status says so): end whatever still runs
+    // in the test's own directory.
+    poll_until(limit, || kill_all_under(dir) == 0);
+}
+
+/// SIGKILLs every process whose working directory is under `dir` (a test's own scratch
+/// directory, so only what the test started); returns how many it signalled.
+pub fn kill_all_under(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|&pid| kill_if_under(pid, dir))
+        .count()
 }
 
 /// Gives the process the default SIGINT and SIGQUIT dispositions. A test suite started
