@@ -149,6 +149,9 @@ impl Drop for Scratch {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // Whatever a killed supervisor had just started (before the test could learn its
+        // pid) still runs in this directory: end it too, so no test leaves a process.
+        poll_until(Duration::from_secs(10), || kill_all_under(&self.path) == 0);
         if std::env::var_os("RUNIT_E2E_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&self.path);
         }
