@@ -9,12 +9,12 @@
 //! executor is `chpst_exec` (runtime/chpst/). With a C `main` the program also gets
 //! exactly the signal dispositions chpst was started with (std's start-up would set
 //! SIGPIPE to ignored, and the exec'd program would inherit that), as with runit's chpst.
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 #![cfg_attr(not(test), no_std)]
 
-// (`not(test)`: `cargo clippy --all-targets` checks this file as a test too, where std's
-// panic handler and allocator are already there; the binary is never built as a test,
-// see bins/Cargo.toml.)
+// (`not(test)`: `cargo build --all-targets` also builds this file as a test, which gets
+// std's panic handler, allocator and the test harness's `main`; that test binary is empty
+// and never run, see bins/Cargo.toml.)
 #[cfg(not(test))]
 mod lean {
     extern crate alloc;
