@@ -20,6 +20,8 @@ use runtime::exec::stage;
 
 /// Exit codes a child uses to say what went wrong (the parent names them).
 const SKIPPED: i32 = 77;
+/// A child's exit code: the first child in a new PID namespace was not its PID 1.
+const NOT_PID1: i32 = 78;
 
 /// A private scratch directory, removed on drop.
 struct Scratch(PathBuf);
@@ -91,7 +93,9 @@ fn as_pid1(f: impl FnOnce() -> i32) -> End {
         match in_child(|| {
             // SAFETY: getpid has no preconditions.
             if unsafe { libc::getpid() } != 1 {
-                return SKIPPED;
+                // The namespace was made: a first child that is not its PID 1 is a failure
+                // of this harness, not a missing prerequisite.
+                return NOT_PID1;
             }
             f()
         }) {
