@@ -1000,19 +1000,25 @@ fn gone(pid: i32) -> bool {
 fn group_signal_reaches_the_whole_process_group() {
     let s = Scratch::new("killpg");
     let svc = s.service("svc");
-    let fifo = svc.join("bg.fifo");
-    let cfifo = std::ffi::CString::new(bytes(&fifo)).expect("path");
-    // SAFETY: mkfifo on a path in this test's directory.
-    assert_eq!(unsafe { libc::mkfifo(cfifo.as_ptr(), 0o600) }, 0, "mkfifo");
-    script(&svc.join("run"), "sleep 600 & echo $! > bg.fifo; wait");
+    let bg_file = svc.join("bg.pid");
+    script(&svc.join("run"), "sleep 600 & echo $! > bg.tmp; mv bg.tmp bg.pid; wait");
     let (mut io, _config, _) = ok(setup(&svc));
     let now = model::Now::default();
     let action = Action::Spawn { slot: Slot::Main, program: Program::Run, exec_fail_msg: b"exec failed: ".to_vec(), own_group: true };
     let Some(Input::Spawned(_, pid)) = io.execute(now, action) else { panic!("spawn") };
     // The group signal below goes to `-pid`: only ever a real child's group.
     assert!(pid > 1 && pid != std::process::id(), "spawn answered pid {pid}");
-    // Blocks until `./run` has started its background process and written its pid.
-    let bg: i32 = std::fs::read_to_string(&fifo).expect("bg.fifo").trim().parse().expect("background pid");
+    // Waits (at most 3000 polls of 10 ms) until `./run` has started its background process
+    // and renamed its pid into place.
+    let bg: i32 = (0..3000)
+        .find_map(|_| {
+            let found = std::fs::read_to_string(&bg_file).ok().and_then(|t| t.trim().parse().ok());
+            if found.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            found
+        })
+        .expect("./run never wrote its background pid");
     assert_eq!(io.execute(now, Action::SignalGroup(Slot::Main, pid, model::runsv::Sig::Term)), None);
     let status = reap(pid);
     let bg_gone = gone(bg);
