@@ -64,33 +64,19 @@ impl Present {
             Err(_) => return Present { names, bits: None },
         };
         let mut bits = 0u64;
-        // Aligned for the kernel's `struct linux_dirent64`; 2 KiB lists a service
-        // directory in one call (the second returns 0).
-        let mut buf = [0u64; 256];
+        // 2 KiB lists a service directory in one call (the second returns 0).
+        let mut buf = [0u8; 2048];
         let bits = loop {
-            // SAFETY: getdents64 writes at most the buffer's length into the buffer.
-            let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), std::mem::size_of_val(&buf)) };
-            if n < 0 {
-                break None;
-            }
-            if n == 0 {
-                break Some(bits);
-            }
-            // SAFETY: reinterpreting the initialised prefix of a u64 buffer as bytes.
-            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
-            let mut at = 0;
-            // linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name[].
-            while at + 19 <= bytes.len() {
-                let reclen = u16::from_ne_bytes([bytes[at + 16], bytes[at + 17]]) as usize;
-                if reclen == 0 || at + reclen > bytes.len() {
-                    break;
+            match sys::getdents64(fd, &mut buf) {
+                Err(_) => break None,
+                Ok(0) => break Some(bits),
+                Ok(n) => {
+                    for name in bare::dirent::names(&buf[..n]) {
+                        if let Some(i) = names.iter().position(|n| n.as_bytes() == name) {
+                            bits |= 1 << i;
+                        }
+                    }
                 }
-                let name = &bytes[at + 19..at + reclen];
-                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-                if let Some(i) = names.iter().position(|n| n.as_bytes() == name) {
-                    bits |= 1 << i;
-                }
-                at += reclen;
             }
         };
         let _ = sys::close(fd);

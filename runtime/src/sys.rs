@@ -59,6 +59,21 @@ pub fn close(fd: i32) -> SysResult<()> {
     nx(nix::unistd::close(fd))
 }
 
+/// `getdents64(2)` into `buf`, retried on EINTR: the records [`bare::dirent::names`]
+/// walks. The one wrapper for sv's host listing and runsv's start-up listing.
+pub fn getdents64(fd: i32, buf: &mut [u8]) -> SysResult<usize> {
+    loop {
+        // SAFETY: buf is a live, writable slice of the length passed.
+        let r = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        if errno() != libc::EINTR {
+            return Err(last_errno());
+        }
+    }
+}
+
 /// `read(2)` into `buf`, retried on EINTR.
 pub fn read(file: i32, buf: &mut [u8]) -> SysResult<usize> {
     loop {

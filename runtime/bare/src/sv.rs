@@ -390,15 +390,7 @@ impl<S: SvSys> ReportEffects for SvIo<S> {
                 Ok(n) => n,
                 Err(e) => break Err(e),
             };
-            let mut at = 0;
-            // struct linux_dirent64: ino u64, off i64, reclen u16, type u8, name (NUL-terminated).
-            while at + 19 < n {
-                let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
-                if reclen == 0 {
-                    break;
-                }
-                let raw = &buf[at + 19..(at + reclen).min(n)];
-                let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
+            for name in crate::dirent::names(&buf[..n]) {
                 if name != b"." && name != b".." {
                     let mut full = path.to_vec();
                     if !full.ends_with(b"/") {
@@ -408,7 +400,6 @@ impl<S: SvSys> ReportEffects for SvIo<S> {
                     let is_dir = cpath(&full).ok().and_then(|p| self.sys.is_dir(&p).ok()).unwrap_or(false);
                     out.push((name.to_vec(), is_dir));
                 }
-                at += reclen;
             }
         };
         let _ = self.sys.close(fd);

@@ -76,16 +76,7 @@ impl SvSys for HostSys {
     }
 
     fn getdents64(&mut self, fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-        loop {
-            // SAFETY: buf is a live, writable slice of the length passed.
-            let r = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
-            if r >= 0 {
-                return Ok(r as usize);
-            }
-            if sys::errno() != libc::EINTR {
-                return Err(sys::last_errno());
-            }
-        }
+        sys::getdents64(fd, buf)
     }
 
     fn inotify_init(&mut self) -> Result<i32, Errno> {
