@@ -371,6 +371,11 @@ fn adoption_start_ups_reach_every_outcome() {
 }
 
 fn adopted_leader(stop: Stop, leads: bool) -> (World, RefRunsv) {
+    adopted_with(stop, Backoff::RUNIT, leads)
+}
+
+/// An adopted `./run` (pid 7) whose old status stamped its start 5 s ago.
+fn adopted_with(stop: Stop, backoff: Backoff, leads: bool) -> (World, RefRunsv) {
     let wall = verification::reference::runsv::T0.wall.unix_secs;
     let stamp = Tai64n::from_wall(Wall { unix_secs: wall - 5, nanos: 0 });
     let ticks = (wall - 5) * 100 - BOOT_WALL_NS / 10_000_000;
@@ -382,10 +387,25 @@ fn adopted_leader(stop: Stop, leads: bool) -> (World, RefRunsv) {
         pipe: None,
     };
     let resume = model::runsv::Resume { boot_wall_ns: BOOT_WALL_NS, clk_tck: 100, main: Some(probe), log: None };
-    let r = RefRunsv::resumed(cfg(false, None), stop, Backoff::RUNIT, resume, [Some(7), None]);
+    let r = RefRunsv::resumed(cfg(false, None), stop, backoff, resume, [Some(7), None]);
     let w = resumed_world(&r);
     compare(&w, &r);
     (w, r)
+}
+
+/// Found by a fresh-seed run (seed 1421631977): an adopted `./run` stamped 5 s ago that
+/// dies 5 s later lived exactly 10 s of stamps, so it is not a quick death and restarts at
+/// once; the reference once measured the age against the unstamped clock (500 ns short).
+#[test]
+fn regression_adopted_age_is_measured_in_stamps() {
+    let backoff = Backoff { delay: Some(Span(1_500_000_000)), steps: 3, max_delay: Some(Span(8_000_000_000)), limit: None };
+    let (mut w, mut r) = adopted_with(Stop::RUNIT, backoff, true);
+    for s in [step(Event::Tick(5000)), step(Event::ChildExit { slot: Slot::Main, status: 0, finish: false })] {
+        r.apply(&s);
+        w.apply(&s);
+        compare(&w, &r);
+    }
+    assert!(w.effects.contains(&Effect::Spawn(Slot::Main, model::runsv::Program::Run)), "restarted at once: {:?}", w.effects);
 }
 
 /// Both old processes genuine but on two different pipes (or one end not a FIFO): nothing

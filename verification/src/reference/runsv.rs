@@ -363,7 +363,10 @@ impl RefRunsv {
         let now = r.now;
         for (slot, taken) in [Slot::Main, Slot::Log].into_iter().zip(d.taken) {
             let Some(t) = taken else { continue };
-            let age_ns = (now.wall.unix_secs - t.record.stamp.unix_secs()) * 1_000_000_000 + i64::from(now.wall.nanos)
+            // Its age is the difference of two runit stamps: now as runsv would stamp it
+            // (microseconds + 500 ns, docs/divergences.md "Adoption") and the old stamp.
+            let now_stamp = Tai64n::from_wall(now.wall);
+            let age_ns = (now_stamp.unix_secs() - t.record.stamp.unix_secs()) * 1_000_000_000 + i64::from(now_stamp.nanos)
                 - i64::from(t.record.stamp.nanos);
             let s = r.sv(slot);
             s.state = RunState::Run;
