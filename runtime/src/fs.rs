@@ -40,58 +40,9 @@ pub fn read_small(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
     Ok(buf)
 }
 
-/// Which of a few names exist in a directory, learnt from one listing of it.
-///
-/// Why: a service directory's opt-in files (`down-signal`, `notification-fd`, ...) are
-/// usually absent, and on tmpfs (where `/run` and most service directories of a big host
-/// live) a failed lookup costs a dentry allocated and freed each time, several times a
-/// `getdents64`; one listing replaces seven failed `open`s per runsv start. A name listed
-/// is still opened as before (it may be a dangling symlink or unreadable), so what a
-/// caller finds is what the `open` alone would find.
-#[derive(Clone, Copy, Debug)]
-pub struct Present {
-    names: &'static [&'static str],
-    /// Bit `i`: `names[i]` is listed; `None`: the directory could not be listed (then
-    /// every name counts as possibly there).
-    bits: Option<u64>,
-}
-
-impl Present {
-    /// Lists directory `dir` once and notes which of `names` (at most 64) it holds.
-    pub fn list(dir: &CStr, names: &'static [&'static str]) -> Present {
-        let fd = match sys::open(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC, 0) {
-            Ok(fd) => fd,
-            Err(_) => return Present { names, bits: None },
-        };
-        let mut bits = 0u64;
-        // 2 KiB lists a service directory in one call (the second returns 0).
-        let mut buf = [0u8; 2048];
-        let bits = loop {
-            match sys::getdents64(fd, &mut buf) {
-                Err(_) => break None,
-                Ok(0) => break Some(bits),
-                Ok(n) => {
-                    for name in bare::dirent::names(&buf[..n]) {
-                        if let Some(i) = names.iter().position(|n| n.as_bytes() == name) {
-                            bits |= 1 << i;
-                        }
-                    }
-                }
-            }
-        };
-        let _ = sys::close(fd);
-        Present { names, bits }
-    }
-
-    /// Whether `name` may exist: false only when it is one of the listed names and the
-    /// listing did not show it.
-    pub fn may_exist(&self, name: &[u8]) -> bool {
-        match (self.bits, self.names.iter().position(|n| n.as_bytes() == name)) {
-            (Some(bits), Some(i)) => bits & (1 << i) != 0,
-            _ => true,
-        }
-    }
-}
+/// Which of a few names exist in a directory, from one listing (runsv's start-up; it
+/// lives with runsv's executor in `bare`).
+pub use bare::exec::setup::Present;
 
 /// Exclusive flock; `wait` = blocking.
 pub fn lock_exclusive(fd: i32, wait: bool) -> SysResult<()> {
@@ -118,18 +69,8 @@ pub fn make_fifodir(path: &CStr) -> SysResult<()> {
     sys::chmod(path, 0o3730)
 }
 
-/// Where an atomic write failed, so the caller can print runit's exact warning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AtomicWriteError {
-    /// Opening `x.new` failed.
-    Open(Errno),
-    /// Writing `x.new` failed (it has been unlinked).
-    Write(Errno),
-    /// Fewer bytes were written than asked (it has been unlinked).
-    Partial,
-    /// Renaming `x.new` over `x` failed.
-    Rename(Errno),
-}
+/// Where an atomic write failed (the type lives with the `Syscalls` trait in `bare`).
+pub use bare::exec::syscalls::AtomicWriteError;
 
 /// Writes `bytes` to `tmp` (open-truncate, as runit), then renames it to `dest`.
 ///
@@ -189,7 +130,7 @@ mod tests {
         for i in 0..100 {
             std::fs::write(dir.join(format!("filler-{i:03}-with-a-long-name-to-need-two-reads")), b"").unwrap();
         }
-        let p = Present::list(&sys::cpath(&dir).unwrap(), NAMES);
+        let p = Present::list(&mut crate::os::Real, &sys::cpath(&dir).unwrap(), NAMES);
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(p.may_exist(b"down"));
         assert!(p.may_exist(b"log"));
@@ -202,7 +143,7 @@ mod tests {
 
     #[test]
     fn present_without_listing_rules_nothing_out() {
-        let p = Present::list(c"/nonexistent/runit-rs", NAMES);
+        let p = Present::list(&mut crate::os::Real, c"/nonexistent/runit-rs", NAMES);
         assert!(p.may_exist(b"down") && p.may_exist(b"timeout-kill"));
     }
 }

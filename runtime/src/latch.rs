@@ -46,17 +46,5 @@ impl Default for Latch {
     }
 }
 
-/// Signals taken from the latch in one go.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SignalSet(pub u64);
-
-impl SignalSet {
-    /// Whether `signo` is in the set.
-    pub fn contains(self, signo: i32) -> bool {
-        (1..64).contains(&signo) && self.0 & (1u64 << signo) != 0
-    }
-    /// Whether no signal is in the set.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
+/// Signals taken from the latch in one go (the type lives with the driver in `bare`).
+pub use bare::exec::driver::SignalSet;

@@ -1,114 +1,23 @@
-//! The syscalls an executor makes, as a trait, so the same executor code runs over the
-//! real kernel ([`Real`]) and over the fake kernel of the deterministic simulator
-//! (`verification/src/sim/`): the simulator then tests the production executors, not a
-//! copy of them.
+//! The syscalls an executor makes, as traits, and their real-kernel implementation
+//! [`Real`]. The traits runsv's executor needs ([`Syscalls`], and [`SetupSys`] for its
+//! start-up) live in `bare::exec` (no_std: the same executor runs over raw system calls in
+//! the freestanding runsv) and are re-exported here; runsvdir's, svlogd's and runit's
+//! extensions ([`DirSyscalls`], [`LogSyscalls`], [`StageSyscalls`]) are here. The fake
+//! kernels of the simulators (`verification/src/sim/`) implement the same traits, so the
+//! simulators test the production executors, not a copy of them.
 //!
-//! The trait is the executors' half of the OS; the driver's half (the clocks and the
-//! blocking wait) is [`crate::driver::Os`]. Methods sit at the level the executors call
-//! today (`write_atomic`, not open/write/rename one by one), so call sites read as before
-//! (`self.os.write_atomic(..)` where there was `fs::write_atomic(..)`) and the fake can
-//! still fail each step (the error says which). [`Real`] is a unit struct whose methods
-//! forward to the free functions: executors are generic over the trait, monomorphised, so
-//! the shipping binaries pay nothing for it.
+//! [`Real`] is a unit struct whose methods forward to the free functions of [`fs`],
+//! [`process`] and [`sys`]: executors are generic over the traits, monomorphised, so the
+//! shipping binaries pay nothing for them.
 
 use std::ffi::CStr;
 
-use crate::fs::{self, AtomicWriteError};
+use crate::fs;
 use crate::process::{self, Reaped, SpawnSpec};
 use crate::sys::{self, SysResult};
 
-/// What an executor asks of the kernel once it runs (start-up stays on the real OS).
-pub trait Syscalls {
-    /// Forks and executes `spec` (runsv's `./run`, `./finish`, `log/run`, `control/<c>`):
-    /// the child's pid, or the fork errno. The fake decides what the child will do.
-    fn spawn(&mut self, spec: &SpawnSpec) -> SysResult<i32>;
-    /// Waits (blocking) for child `pid`; its raw status. runsv blocks in a `control/<c>`
-    /// script exactly like runit, so the fake lets time pass here.
-    fn wait_pid(&mut self, pid: i32) -> SysResult<i32>;
-    /// Reaps one exited child without blocking: how exits become inputs.
-    fn reap_nohang(&mut self) -> Option<Reaped>;
-    /// `kill(pid, sig)` (a negative pid names a process group): how actions reach children.
-    fn kill(&mut self, pid: i32, sig: i32) -> SysResult<()>;
-    /// `stat(path)`'s mode bits (file type and permissions): the executors only ask
-    /// "is it there, is it executable, is it a FIFO".
-    fn stat_mode(&mut self, path: &CStr) -> SysResult<u32>;
-    /// Opens `path` for reading, non-blocking (runit's `open_read`).
-    fn open_read(&mut self, path: &CStr) -> SysResult<i32>;
-    /// One `read(2)`: control bytes from a FIFO, a pipe's chunk.
-    fn read(&mut self, fd: i32, buf: &mut [u8]) -> SysResult<usize>;
-    /// `close(2)`: closing the log pipe is how a logger learns the service is gone.
-    fn close(&mut self, fd: i32) -> SysResult<()>;
-    /// Writes `tmp` then renames it over `dest` (status files); the error names the step
-    /// that failed, for runit's exact warning.
-    fn write_atomic(&mut self, tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError>;
-    /// One diagnostic line to fd 2 in one `write(2)` (what the fake records as stderr).
-    fn write_stderr(&mut self, line: &[u8]);
-    /// A pipe (both ends close-on-exec): each `./run` gets a fresh notification-fd pipe.
-    fn pipe(&mut self) -> SysResult<(i32, i32)>;
-    /// Makes `fd` non-blocking: a notification pipe is read without ever blocking runsv.
-    fn set_nonblock(&mut self, fd: i32) -> SysResult<()>;
-    /// Receives one queued sd_notify datagram with the sender's credentials, or `None`:
-    /// where the simulator injects lost, duplicated and forged notifications.
-    fn recv_datagram(&mut self, fd: i32) -> Option<Datagram>;
-    /// The parent of `pid` (from `/proc`): a notification is accepted from the child's
-    /// descendants, so runsv walks the sender's ancestry.
-    fn parent_of(&mut self, pid: i32) -> Option<i32>;
-
-    // Adoption (issue 11, `exec::runsv_adopt`): what a new runsv asks about the processes
-    // its predecessor left. The defaults are a kernel without pidfds (runit's behaviour
-    // follows: nothing adopted), so a fake that does not model adoption needs nothing.
-
-    /// A small file whole (at most `max` bytes): the old `supervise/status`.
-    fn read_small(&mut self, _path: &CStr, _max: usize) -> SysResult<Vec<u8>> {
-        Err(model::errno::Errno::ENOENT)
-    }
-    /// `pidfd_open(pid, 0)`: a descriptor that pins the process and becomes readable
-    /// when it ends (polled with the other interests).
-    fn pidfd_open(&mut self, _pid: u32) -> SysResult<i32> {
-        Err(model::errno::Errno(libc::ENOSYS))
-    }
-    /// `pidfd_send_signal(pidfd, sig)`: a signal to exactly the process the pidfd pins.
-    fn pidfd_send_signal(&mut self, _pidfd: i32, _sig: i32) -> SysResult<()> {
-        Err(model::errno::Errno(libc::ENOSYS))
-    }
-    /// `pidfd_getfd(pidfd, target)`: a duplicate of the process's descriptor `target`.
-    fn pidfd_getfd(&mut self, _pidfd: i32, _target: i32) -> SysResult<i32> {
-        Err(model::errno::Errno(libc::ENOSYS))
-    }
-    /// `fstat(fd)`: which pipe a recovered descriptor is (device, inode, FIFO type).
-    fn fstat(&mut self, _fd: i32) -> SysResult<FileStat> {
-        Err(model::errno::Errno::EBADF)
-    }
-    /// The other end of the pipe behind `fd` (`/proc/self/fd/<fd>` reopened).
-    fn reopen_pipe(&mut self, _fd: i32, _write: bool) -> SysResult<i32> {
-        Err(model::errno::Errno(libc::ENOSYS))
-    }
-    /// `/proc/<pid>/stat`, whole: the process's state and start time.
-    fn proc_stat(&mut self, _pid: u32) -> Option<Vec<u8>> {
-        None
-    }
-    /// This boot's wall time in Unix ns (`CLOCK_REALTIME - CLOCK_BOOTTIME`).
-    fn boot_wall_ns(&mut self) -> i64 {
-        0
-    }
-    /// `sysconf(_SC_CLK_TCK)`: the unit of the start time (0: unknown, nothing adopted).
-    fn clk_tck(&mut self) -> u64 {
-        0
-    }
-}
-
-/// One received sd_notify datagram.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Datagram {
-    /// The payload as received.
-    pub payload: Vec<u8>,
-    /// The sender's pid from its credentials, if the kernel attached them.
-    pub pid: Option<i32>,
-    /// How many descriptors came along (closed at once).
-    pub fds: usize,
-    /// The payload was longer than the buffer.
-    pub truncated: bool,
-}
+pub use bare::exec::setup::SetupSys;
+pub use bare::exec::syscalls::{mode_owner_exec, AtomicWriteError, Datagram, FileStat, Syscalls};
 
 /// The real kernel: every method is the free function of [`fs`], [`process`] or [`sys`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -171,6 +80,10 @@ impl Syscalls for Real {
     fn parent_of(&mut self, pid: i32) -> Option<i32> {
         crate::exec::runsv_ready::parent_of(pid)
     }
+    fn environment(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        use std::os::unix::ffi::OsStringExt;
+        std::env::vars_os().map(|(k, v)| (k.into_vec(), v.into_vec())).collect()
+    }
     #[inline]
     fn read_small(&mut self, path: &CStr, max: usize) -> SysResult<Vec<u8>> {
         fs::read_small(path, max)
@@ -209,29 +122,68 @@ impl Syscalls for Real {
     }
 }
 
-/// Whether a mode from [`Syscalls::stat_mode`] has the owner-execute bit (runit's test
-/// for `control/<c>` scripts).
-pub fn mode_owner_exec(mode: u32) -> bool {
-    mode & libc::S_IXUSR != 0
-}
-
-/// `stat(2)`'s fields the executors use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FileStat {
-    /// File type and permission bits.
-    pub mode: u32,
-    /// Modification time, seconds (runsvdir's change stamp).
-    pub mtime: i64,
-    /// Inode number (a service's identity for runsvdir).
-    pub ino: u64,
-    /// Device number.
-    pub dev: u64,
-}
-
-impl FileStat {
-    /// Whether it describes a directory.
-    pub fn is_dir(&self) -> bool {
-        self.mode & libc::S_IFMT == libc::S_IFDIR
+/// runsv's start-up on the real kernel: each method is the free function of [`fs`] or
+/// [`sys`] runsv called before its start-up became generic.
+impl SetupSys for Real {
+    #[inline]
+    fn chdir(&mut self, path: &CStr) -> SysResult<()> {
+        sys::chdir(path)
+    }
+    #[inline]
+    fn fchdir(&mut self, fd: i32) -> SysResult<()> {
+        sys::fchdir(fd)
+    }
+    #[inline]
+    fn mkdir(&mut self, path: &CStr, mode: u32) -> SysResult<()> {
+        sys::mkdir(path, mode)
+    }
+    #[inline]
+    fn readlink(&mut self, path: &CStr, max: usize) -> SysResult<Vec<u8>> {
+        sys::readlink(path, max)
+    }
+    #[inline]
+    fn open_append(&mut self, path: &CStr) -> SysResult<i32> {
+        fs::open_append(path)
+    }
+    #[inline]
+    fn open_write(&mut self, path: &CStr) -> SysResult<i32> {
+        fs::open_write(path)
+    }
+    #[inline]
+    fn open_dir(&mut self, path: &CStr) -> SysResult<i32> {
+        sys::open(path, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)
+    }
+    #[inline]
+    fn getdents64(&mut self, fd: i32, buf: &mut [u8]) -> SysResult<usize> {
+        sys::getdents64(fd, buf)
+    }
+    #[inline]
+    fn lock_exclusive(&mut self, fd: i32, wait: bool) -> SysResult<()> {
+        fs::lock_exclusive(fd, wait)
+    }
+    #[inline]
+    fn lock_record(&mut self, fd: i32) -> SysResult<()> {
+        fs::lock_record(fd)
+    }
+    #[inline]
+    fn mkfifo(&mut self, path: &CStr, mode: u32) -> SysResult<()> {
+        sys::mkfifo(path, mode)
+    }
+    #[inline]
+    fn make_fifodir(&mut self, path: &CStr) -> SysResult<()> {
+        fs::make_fifodir(path)
+    }
+    fn fd_limit(&mut self) -> u64 {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft)
+    }
+    fn getcwd(&mut self) -> SysResult<Vec<u8>> {
+        use std::os::unix::ffi::OsStringExt;
+        std::env::current_dir()
+            .map(|d| d.into_os_string().into_vec())
+            .map_err(|e| model::errno::Errno(e.raw_os_error().unwrap_or(libc::EIO)))
+    }
+    fn bind_notify_socket(&mut self, path: &CStr) -> SysResult<i32> {
+        crate::exec::runsv_ready::bind_notify_socket(path)
     }
 }
 

@@ -5,38 +5,8 @@ use model::{Mono, Now};
 
 use crate::signals::Signals;
 
-/// Readiness of one watched fd after a wait.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ready {
-    /// The fd.
-    pub fd: i32,
-    /// Readable (or hung up / errored, which a read will report).
-    pub readable: bool,
-    /// Writable.
-    pub writable: bool,
-}
-
-/// What to watch: fd plus interest in reading and/or writing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Interest {
-    /// The fd.
-    pub fd: i32,
-    /// Wake when readable.
-    pub read: bool,
-    /// Wake when writable.
-    pub write: bool,
-}
-
-impl Interest {
-    /// Interest in readability only.
-    pub fn read(fd: i32) -> Interest {
-        Interest { fd, read: true, write: false }
-    }
-    /// Interest in writability only.
-    pub fn write(fd: i32) -> Interest {
-        Interest { fd, read: false, write: true }
-    }
-}
+/// What to watch and what was ready (the types live with the driver in `bare`).
+pub use bare::exec::driver::{Interest, Ready};
 
 /// Sleeps until an fd is ready, a signal arrives, or `deadline` passes (never, if `None`).
 /// Returns the ready fds (the eventfd is not included; take signals afterwards).

@@ -74,7 +74,7 @@ fn script(path: &Path, body: &str) {
 /// runsv's start-up in `dir` (the argument verbatim), with what it printed on fd 2.
 fn setup(dir: &Path) -> (Result<(RunsvIo, Config), Fatal>, Vec<u8>) {
     let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
-    captured(|| RunsvIo::setup(&bytes(dir), handled))
+    captured(|| RunsvIo::setup(runtime::os::Real, &bytes(dir), handled))
 }
 
 /// Runs `f` with fd 2 going to a file: its result and what it printed there.

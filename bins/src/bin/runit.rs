@@ -11,7 +11,7 @@
 use std::os::unix::ffi::OsStrExt;
 
 use model::stage::{msg, Config, Input, Msg, Paths, Stages};
-use runtime::driver::{self, RealOs, Trace};
+use runtime::driver::{self, RealOs};
 use runtime::exec::stage::{self as exec, StageIo, StagePaths};
 
 /// The file paths, under `RUNIT_ROOT` if it is set.
@@ -64,6 +64,6 @@ fn main() {
     let mut machine = Stages::new(Config { container });
     let mut io = StageIo::new(StagePaths::new(paths));
     let mut os = RealOs { signals };
-    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Boot], &mut Trace::from_env());
+    let code = driver::run(&mut machine, &mut io, &mut os, vec![Input::Boot], &mut driver::trace_from_env());
     std::process::exit(code)
 }

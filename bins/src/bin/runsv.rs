@@ -2,7 +2,7 @@
 #![no_main]
 
 use model::runsv::{text, Input, Runsv};
-use runtime::driver::{self, RealOs, Trace};
+use runtime::driver::{self, RealOs};
 use runtime::exec::runsv::{handled_signals, RunsvIo};
 use runtime::signals::Signals;
 
@@ -20,13 +20,13 @@ fn runsv_main() -> i32 {
         Ok(s) => s,
         Err(e) => runit_bins::die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
     };
-    let (mut io, config) = match RunsvIo::setup(dir, handled) {
+    let (mut io, config) = match RunsvIo::setup(runtime::os::Real, dir, handled) {
         Ok(x) => x,
         Err(f) => runit_bins::die(&f.0, 111),
     };
     let mut os = RealOs { signals };
     let now = runtime::clock::now();
-    let mut trace = Trace::from_env();
+    let mut trace = driver::trace_from_env();
     let stop = io.stop();
     let backoff = io.backoff();
     trace.note(&(now, &config, stop, backoff));

@@ -5,7 +5,7 @@
 use std::os::unix::ffi::OsStrExt;
 
 use model::runsvdir::{msg, parse_args, Input, Runsvdir};
-use runtime::driver::{self, RealOs, Trace};
+use runtime::driver::{self, RealOs};
 use runtime::exec::runsvdir::{handled_signals, RunsvdirIo, TitleMem};
 
 runit_bins::c_main!(runsvdir_main);
@@ -45,6 +45,6 @@ fn runsvdir_main() -> i32 {
     let _ = runtime::pidfd::become_child_subreaper();
     let mut os = RealOs { signals };
     let mut machine = Runsvdir::new(args.log.as_deref());
-    let mut trace = Trace::from_env();
+    let mut trace = driver::trace_from_env();
     driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut trace)
 }

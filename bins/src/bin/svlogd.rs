@@ -4,7 +4,7 @@
 
 use model::svlogd::options::{self, Parsed};
 use model::svlogd::{diag, Input, Logger};
-use runtime::driver::{self, RealOs, Trace};
+use runtime::driver::{self, RealOs};
 use runtime::exec::svlogd::{handled_signals, SvlogdIo};
 use runtime::signals::Signals;
 
@@ -33,5 +33,5 @@ fn svlogd_main() -> i32 {
     let mut machine = Logger::new(settings);
     let mut io = SvlogdIo::new(dirs, &strays);
     let mut os = RealOs { signals };
-    driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut Trace::from_env())
+    driver::run(&mut machine, &mut io, &mut os, vec![Input::Start], &mut driver::trace_from_env())
 }

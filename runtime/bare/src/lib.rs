@@ -20,6 +20,7 @@
 extern crate alloc;
 
 pub mod dirent;
+pub mod exec;
 pub mod sv;
 
 // The freestanding pieces: x86_64 Linux only (inline `syscall`, `rep movsb`).
