@@ -1,7 +1,8 @@
 //! The libc-free half of the runtime layer: sv's executor ([`sv`], generic over the few
-//! system calls it makes) and, on x86_64 Linux, a freestanding shell for a short-lived
-//! client: process start-up, raw Linux system calls, a heap, the memory functions, and
-//! [`raw::RawSys`], sv's system calls without a C library.
+//! system calls it makes), runsv's executor and the driver loop ([`exec`], generic over
+//! the `Syscalls` traits) and, on x86_64 Linux, a freestanding shell: process start-up,
+//! raw Linux system calls, a heap, the memory functions, and [`raw::RawSys`], sv's system
+//! calls without a C library.
 //!
 //! Why: every glibc program, static or dynamic, runs glibc's CPU feature probe at start
 //! (`init_cpu_features` and `dl_init_cacheinfo`: 68 `cpuid` instructions on this project's
