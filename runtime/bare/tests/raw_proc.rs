@@ -129,7 +129,7 @@ fn boot_wall_time_is_realtime_minus_boottime() {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: ts is a valid out-pointer.
         unsafe { libc::clock_gettime(clock, &mut ts) };
-        ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
     };
     let expect = read(libc::CLOCK_REALTIME) - read(libc::CLOCK_BOOTTIME);
     let got = proc::boot_wall_ns();
