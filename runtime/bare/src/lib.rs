@@ -47,6 +47,8 @@ pub mod proc;
 pub mod signal;
 #[cfg(all(target_os = "linux", target_arch = "x86_64", not(loom)))]
 pub mod spawn;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod vdso;
 
 /// Defines everything a freestanding binary needs besides its code, calling `$body` (a
 /// `fn() -> i32`, the exit code) with the process's arguments available through
