@@ -28,7 +28,6 @@ pub mod os;
 pub mod pidfd;
 pub mod process;
 pub mod signals;
-pub mod sync;
 pub mod sys;
 pub mod wait;
 

@@ -22,6 +22,7 @@ extern crate alloc;
 
 pub mod dirent;
 pub mod exec;
+pub mod latch;
 pub mod sv;
 
 // The freestanding pieces: x86_64 Linux only (inline `syscall`, `rep movsb`).
@@ -35,6 +36,21 @@ pub mod raw;
 pub mod start;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod sys;
+// runsv's raw primitives (x86_64 Linux): each concern in its own module.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod file;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod notify;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod poll;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod proc;
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(loom)))]
+pub mod signal;
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(loom)))]
+pub mod spawn;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod vdso;
 
 /// Defines everything a freestanding binary needs besides its code, calling `$body` (a
 /// `fn() -> i32`, the exit code) with the process's arguments available through

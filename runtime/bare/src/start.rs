@@ -10,6 +10,8 @@ use alloc::vec::Vec;
 static ARGC: AtomicUsize = AtomicUsize::new(0);
 static ARGV: AtomicPtr<*const u8> = AtomicPtr::new(core::ptr::null_mut());
 static ENVP: AtomicPtr<*const u8> = AtomicPtr::new(core::ptr::null_mut());
+/// The auxiliary vector the kernel passed ((type, value) pairs ending in `AT_NULL`).
+static AUXV: AtomicPtr<usize> = AtomicPtr::new(core::ptr::null_mut());
 
 /// ELF constants (elf.h).
 const AT_PHDR: usize = 3;
@@ -34,6 +36,7 @@ pub unsafe fn start(sp: *const usize, base: usize, main: fn() -> i32) -> ! {
             auxv = auxv.add(1);
         }
         protect_relro(auxv.add(1), base);
+        record_auxv(auxv.add(1));
         ARGC.store(argc, Ordering::Relaxed);
         ARGV.store(argv, Ordering::Relaxed);
         ENVP.store(envp, Ordering::Relaxed);
@@ -69,6 +72,36 @@ unsafe fn protect_relro(mut auxv: *const usize, base: usize) {
             }
         }
     }
+}
+
+/// Keeps the auxiliary vector for [`aux_value`] (`start` does, with the kernel's).
+///
+/// # Safety
+/// `auxv` points to (type, value) pairs ending in `AT_NULL`, alive and unchanged for the
+/// rest of the process.
+pub unsafe fn record_auxv(auxv: *const usize) {
+    AUXV.store(auxv.cast_mut(), Ordering::Relaxed);
+}
+
+/// The value of entry `kind` of the auxiliary vector (glibc's `getauxval`), e.g.
+/// `AT_CLKTCK`, what `sysconf(_SC_CLK_TCK)` returns; `None` if absent or not recorded.
+pub fn aux_value(kind: usize) -> Option<usize> {
+    let mut p = AUXV.load(Ordering::Relaxed).cast_const();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: record_auxv's caller guarantees a live vector ending in AT_NULL; the walk
+    // is bounded by that entry (and a cap of 256 entries).
+    unsafe {
+        for _ in 0..256 {
+            match *p {
+                0 => return None,
+                k if k == kind => return Some(*p.add(1)),
+                _ => p = p.add(2),
+            }
+        }
+    }
+    None
 }
 
 /// The NUL-terminated strings of a NULL-terminated array.

@@ -277,3 +277,30 @@ pub fn poll_readable(fd: i32, timeout: Option<(i64, i64)>) -> bool {
 pub fn cstr(path: &[u8]) -> SysResult<alloc::ffi::CString> {
     alloc::ffi::CString::new(path).map_err(|_| Errno::EINVAL)
 }
+
+/// A raw return value as the value or its errno, for runsv's modules ([`crate::signal`],
+/// [`crate::file`], ...) that make their own calls.
+pub fn result(r: isize) -> SysResult<usize> {
+    check(r)
+}
+
+/// [`syscall6`], retried while it fails with `EINTR` (as runtime's wrappers retry).
+///
+/// # Safety
+/// As [`syscall6`].
+pub unsafe fn syscall_retry(n: usize, a: [usize; 6]) -> SysResult<usize> {
+    // SAFETY: forwarded from the caller.
+    unsafe { retry(n, a) }
+}
+
+/// `getpid(2)`: the spawn window's owner, and `kill` to oneself from a handler.
+pub fn getpid() -> i32 {
+    // SAFETY: no arguments.
+    (unsafe { syscall6(39, [0; 6]) }) as i32
+}
+
+/// `kill(2)` (a negative pid names a process group): how runsv's actions reach children.
+pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
+    // SAFETY: plain number arguments.
+    check(unsafe { syscall6(62, [pid as isize as usize, sig as isize as usize, 0, 0, 0, 0]) }).map(|_| ())
+}

@@ -52,20 +52,7 @@ impl Interest {
     }
 }
 
-/// Signals taken from the latch in one go (bit `n` = signal `n`, 1..=63).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SignalSet(pub u64);
-
-impl SignalSet {
-    /// Whether `signo` is in the set.
-    pub fn contains(self, signo: i32) -> bool {
-        (1..64).contains(&signo) && self.0 & (1u64 << signo) != 0
-    }
-    /// Whether no signal is in the set.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
+pub use crate::latch::SignalSet;
 
 /// What woke the loop.
 #[derive(Clone, Debug, Default)]
