@@ -1,36 +1,99 @@
 //! runsv: supervise one service directory (and its log service). See docs/man/runsv.8.
+//!
+//! The executor is `bare::exec::runsv` (one, generic over its system calls). A thousand
+//! runsv processes start on a big host, each paying its start-up: on x86_64 Linux runsv is
+//! freestanding (`#![no_std]`, no libc, as sv: see the `bare` crate for why; glibc's
+//! start-up alone runs 68 `cpuid`, each a trap under a hypervisor), running the executor
+//! over `bare::raw_runsv` (raw system calls). Elsewhere it is a std program with a C
+//! `main` (`no_main`, so SIGPIPE keeps its inherited disposition), running the same
+//! executor over `runtime::os::Real`.
 #![no_main]
+#![cfg_attr(all(target_os = "linux", target_arch = "x86_64", not(test)), no_std)]
 
-use model::runsv::{text, Input, Runsv};
-use runtime::driver::{self, RealOs};
-use runtime::exec::runsv::{handled_signals, RunsvIo};
-use runtime::signals::Signals;
+// (`not(test)`: `cargo clippy --all-targets` checks this file as a test too, where std's
+// panic handler is already there; the binary is never built as a test, see bins/Cargo.toml.)
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(test)))]
+mod freestanding {
+    extern crate alloc;
 
-runit_bins::c_main!(runsv_main);
+    use alloc::vec::Vec;
 
-fn runsv_main() -> i32 {
-    let args = runit_bins::args_bytes();
-    let argv0 = args.first().cloned().unwrap_or_else(|| b"runsv".to_vec());
-    if args.len() != 2 {
-        runit_bins::die(&text::usage(&argv0), 1);
+    use bare::exec::driver::{self, Os};
+    use bare::exec::runsv::RunsvIo;
+    use bare::raw_runsv::{handled_signals, trace_from_env, RawKernel, RawOs};
+    use bare::signal::Signals;
+    use bare::{start, sys};
+    use model::runsv::{text, Input, Runsv};
+
+    bare::freestanding_main!(runsv_main);
+
+    /// `msg` on fd 2, then exit with `code` (as `runit_bins::die`).
+    fn die(msg: &[u8], code: i32) -> ! {
+        sys::write_all(2, msg);
+        sys::exit(code)
     }
-    let dir = &args[1];
-    let handled = handled_signals();
-    let signals = match Signals::install(&handled.all) {
-        Ok(s) => s,
-        Err(e) => runit_bins::die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
-    };
-    let (mut io, config) = match RunsvIo::setup(runtime::os::Real, dir, handled) {
-        Ok(x) => x,
-        Err(f) => runit_bins::die(&f.0, 111),
-    };
-    let mut os = RealOs { signals };
-    let now = runtime::clock::now();
-    let mut trace = driver::trace_from_env();
-    let stop = io.stop();
-    let backoff = io.backoff();
-    trace.note(&(now, &config, stop, backoff));
-    let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
-    let first = io.take_resume().into_iter().chain([Input::Start]).collect();
-    driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
+
+    fn runsv_main() -> i32 {
+        let args: Vec<&[u8]> = start::args();
+        let argv0 = args.first().copied().unwrap_or(b"runsv");
+        if args.len() != 2 {
+            die(&text::usage(argv0), 1);
+        }
+        let dir = args[1];
+        let handled = handled_signals();
+        let signals = match Signals::install(&handled.all) {
+            Ok(s) => s,
+            Err(e) => die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
+        };
+        let (mut io, config) = match RunsvIo::setup(RawKernel, dir, handled) {
+            Ok(x) => x,
+            Err(f) => die(&f.0, 111),
+        };
+        let mut os = RawOs { signals };
+        let now = os.now();
+        let mut trace = trace_from_env();
+        let stop = io.stop();
+        let backoff = io.backoff();
+        trace.note(&(now, &config, stop, backoff));
+        let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
+        let first = io.take_resume().into_iter().chain([Input::Start]).collect();
+        driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+mod hosted {
+    use model::runsv::{text, Input, Runsv};
+    use runtime::driver::{self, RealOs};
+    use runtime::exec::runsv::{handled_signals, RunsvIo};
+    use runtime::signals::Signals;
+
+    runit_bins::c_main!(runsv_main);
+
+    fn runsv_main() -> i32 {
+        let args = runit_bins::args_bytes();
+        let argv0 = args.first().cloned().unwrap_or_else(|| b"runsv".to_vec());
+        if args.len() != 2 {
+            runit_bins::die(&text::usage(&argv0), 1);
+        }
+        let dir = &args[1];
+        let handled = handled_signals();
+        let signals = match Signals::install(&handled.all) {
+            Ok(s) => s,
+            Err(e) => runit_bins::die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
+        };
+        let (mut io, config) = match RunsvIo::setup(runtime::os::Real, dir, handled) {
+            Ok(x) => x,
+            Err(f) => runit_bins::die(&f.0, 111),
+        };
+        let mut os = RealOs { signals };
+        let now = runtime::clock::now();
+        let mut trace = driver::trace_from_env();
+        let stop = io.stop();
+        let backoff = io.backoff();
+        trace.note(&(now, &config, stop, backoff));
+        let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
+        let first = io.take_resume().into_iter().chain([Input::Start]).collect();
+        driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
+    }
 }

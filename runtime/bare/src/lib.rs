@@ -51,6 +51,9 @@ pub mod signal;
 pub mod spawn;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod vdso;
+// runsv's system calls over those primitives (the executor is `exec`'s).
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(loom)))]
+pub mod raw_runsv;
 
 /// Defines everything a freestanding binary needs besides its code, calling `$body` (a
 /// `fn() -> i32`, the exit code) with the process's arguments available through

@@ -80,8 +80,8 @@ pub const CLOCK_BOOTTIME: usize = 7;
 /// that order (BOOTTIME first), as `runtime::pidfd::boot_wall_ns`.
 pub fn boot_wall_ns() -> i64 {
     let ns = |(s, n): (i64, i64)| s.saturating_mul(1_000_000_000).saturating_add(n);
-    let boot = ns(sys::clock_gettime(CLOCK_BOOTTIME));
-    ns(sys::clock_gettime(sys::CLOCK_REALTIME)).saturating_sub(boot)
+    let boot = ns(crate::vdso::clock_gettime(CLOCK_BOOTTIME));
+    ns(crate::vdso::clock_gettime(sys::CLOCK_REALTIME)).saturating_sub(boot)
 }
 
 /// The clock tick (`AT_CLKTCK` of the auxiliary vector, what glibc's

@@ -132,6 +132,12 @@ pub fn env(name: &[u8]) -> Option<&'static [u8]> {
         .find_map(|e| e.strip_prefix(name).and_then(|rest| rest.strip_prefix(b"=")))
 }
 
+/// Every entry of the environment (`name=value`), in the kernel's order: what runsv
+/// passes on to a `./run` that gets sd_notify variables of its own.
+pub fn environment() -> Vec<&'static [u8]> {
+    strings(ENVP.load(Ordering::Relaxed), usize::MAX)
+}
+
 /// The environment as the kernel passed it, for `execve`.
 pub fn environ() -> *const *const u8 {
     ENVP.load(Ordering::Relaxed)
