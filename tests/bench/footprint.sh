@@ -6,6 +6,7 @@
 #   bash tests/bench/footprint.sh [calls] [kills] [parts]   (as root; release build)
 #   parts: comma-separated subset of restart,client,scan,logger,ready (default: all)
 #   IDLE=seconds: how long idle supervisors are watched for wake-ups (default 60)
+#   OURS=dir: take runit-rs's binaries from dir (no build), e.g. to compare two builds
 #
 # Debian's runit is fetched with apt-get download + dpkg -x into a cache (never installed).
 # s6 is taken from the system if installed (`apt-get install s6`: s6-svscan execs
@@ -15,8 +16,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-cargo build --release -q -p runit-bins
-target=${CARGO_TARGET_DIR:-$root/target}/release
+# OURS=dir measures the binaries in dir instead of building (an A/B of two builds).
+if [ -n "${OURS:-}" ]; then
+  target=$OURS
+else
+  cargo build --release -q -p runit-bins
+  target=${CARGO_TARGET_DIR:-$root/target}/release
+fi
 sync   # freshly written binaries' page-cache pages would count as dirty
 cache=${RUNIT_ORACLE_DIR:-/tmp/runit-rs-oracle}
 mkdir -p "$cache"
