@@ -130,7 +130,8 @@ extern "C" {
 /// The child stack, mapped by the first spawn and kept.
 static STACK: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 /// Held while a spawn uses [`STACK`] (a second thread spawning meanwhile, as in a test
-/// harness, maps a stack of its own for that spawn).
+/// harness, maps a stack of its own for that spawn; so would a spawn from a signal
+/// handler that interrupted one, which runsv never makes: its handler only latches).
 static STACK_BUSY: AtomicBool = AtomicBool::new(false);
 
 /// `mmap` of a child stack, as runtime maps it (`MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK`).
