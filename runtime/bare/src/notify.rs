@@ -72,16 +72,31 @@ pub fn bind_socket(rel: &CStr) -> SysResult<i32> {
 
 /// runsv's `bind_notify_socket`: the current directory (`getcwd`, a 512-byte buffer)
 /// first, then [`bind_socket`] of `rel`; the socket and the `NOTIFY_SOCKET` value (the
-/// absolute path when it fits in `sun_path`, else `rel`).
+/// absolute path when it fits in `sun_path`, else `rel`, as for a directory too long for
+/// the buffer).
 pub fn bind_notify_socket(rel: &CStr) -> SysResult<(i32, Vec<u8>)> {
+    const ERANGE: Errno = Errno(34);
     let mut cwd = [0u8; 512];
-    let n = crate::file::getcwd(&mut cwd)?;
-    let mut abs = Vec::with_capacity(n + 1 + rel.to_bytes().len());
-    abs.extend_from_slice(&cwd[..n]);
-    abs.push(b'/');
-    abs.extend_from_slice(rel.to_bytes());
+    // A directory of 512 bytes or more does not fit: std's `current_dir` (the std runsv)
+    // grows its buffer and succeeds, and its path is then too long for `sun_path` anyway,
+    // so that case is the relative name, not a failure. Other errors (a removed
+    // directory, a path over PATH_MAX) are std's too.
+    let abs = match crate::file::getcwd(&mut cwd) {
+        Ok(n) => {
+            let mut abs = Vec::with_capacity(n + 1 + rel.to_bytes().len());
+            abs.extend_from_slice(&cwd[..n]);
+            abs.push(b'/');
+            abs.extend_from_slice(rel.to_bytes());
+            Some(abs)
+        }
+        Err(ERANGE) => None,
+        Err(e) => return Err(e),
+    };
     let fd = bind_socket(rel)?;
-    let path = if abs.len() < SUN_PATH_MAX { abs } else { rel.to_bytes().to_vec() };
+    let path = match abs {
+        Some(abs) if abs.len() < SUN_PATH_MAX => abs,
+        _ => rel.to_bytes().to_vec(),
+    };
     Ok((fd, path))
 }
 
@@ -142,8 +157,10 @@ pub fn parse_control(control: &[u8], close: bool) -> (Option<i32>, usize) {
     // At most one header per 16 bytes: the walk is bounded by the buffer.
     for _ in 0..control.len() / HDR {
         let (Some(len), Some(level), Some(kind)) = (word(at, 8), word(at + 8, 4), word(at + 12, 4)) else { break };
-        let len = len as usize;
-        if len < HDR || at + len > control.len() {
+        // `at` is within the buffer (its header was read): compare against what is left,
+        // so a length near `u64::MAX` ends the walk instead of overflowing `at + len`.
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if len < HDR || len > control.len() - at {
             break;
         }
         let data = &control[at + HDR..at + len];

@@ -49,11 +49,16 @@ impl PollFd {
 /// `None` waits forever. `mask` `None` keeps the current mask (NULL); runsv passes
 /// `Some(0)`, glibc's empty set. Not retried: an interruption is how signals wake the loop.
 pub fn ppoll(fds: &mut [PollFd], timeout: Option<(i64, i64)>, mask: Option<u64>) -> SysResult<usize> {
-    let ts = timeout.map(|(s, ns)| [s, ns]);
-    let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as usize);
+    // Mutable: `ppoll` writes the time left back into its timespec (unlike `poll`), so the
+    // pointer must not come from a shared reference.
+    let mut ts = timeout.map(|(s, ns)| [s, ns]);
+    let tsp = ts.as_mut().map_or(0, |t| t.as_mut_ptr() as usize);
     let maskp = mask.as_ref().map_or(0, |m| m as *const u64 as usize);
     // SAFETY: fds is a live array of `struct pollfd` of the length passed; tsp is null or
-    // a `struct timespec`; maskp is null or an 8-byte sigset; all outlive the call.
+    // a writable `struct timespec`; maskp is null or an 8-byte sigset the kernel only
+    // reads; all outlive the call. A timeout the kernel refuses (negative seconds,
+    // nanoseconds past 999 999 999) is `Err(EINVAL)`, never a wait: [`timespec`] makes
+    // only valid ones, and a huge one is capped by the kernel, not wrapped.
     sys::result(unsafe { syscall6(NR_PPOLL, [fds.as_mut_ptr() as usize, fds.len(), tsp, maskp, 8, 0]) })
 }
 

@@ -52,6 +52,12 @@ pub struct ChildSetup<'a> {
     /// Close stdout instead (sv's `check`).
     pub close_stdout: bool,
     /// `(source, target)`: `source` onto `target`, inheritable (the notification-fd pipe).
+    /// Applied after `stdin` and `stdout`, as runtime's steps: a target of 0 or 1 replaces
+    /// them (the model refuses a `notification-fd` of 0 to 2), and a source of 0 or 1
+    /// that `stdin`/`stdout` replaced would pass the replacement, so callers keep sources
+    /// off those numbers (runsv's cannot be there: its lock and FIFOs, opened at start-up
+    /// and kept, take 0 and 1 if they are free, and the log child gets no extra fd).
+    /// `source == target` is fine: close-on-exec is cleared instead.
     pub extra_fd: Option<(i32, i32)>,
     /// A new process group of its own (`setpgid(0, 0)`).
     pub new_pgrp: bool,
@@ -72,6 +78,19 @@ pub struct ChildSetup<'a> {
 // system call with `stack_top` (16-byte aligned) as the child's stack; the parent
 // returns the pid (or -errno), the child pops `f` and `arg` from its new stack, calls
 // `f(arg)` (which never returns) and, should it, exits with `_exit`.
+//
+// Why this is sound (audit notes):
+// - It is a function of the C ABI, so the caller already treats rax, rcx, rdx, rsi, rdi
+//   and r8-r11 as clobbered; it writes only those (the `syscall` clobbers rcx and r11) and
+//   never touches rbx, rbp, r12-r15 or rsp on the parent's path.
+// - The call is opaque and `arg` escapes into it: every store the parent made to memory
+//   the child reads (`ChildSetup` and what it points to) is done before the call; the
+//   compiler cannot sink one past it.
+// - `f` and `arg` are written below `stack_top` before the `syscall`: if the kernel
+//   restarts the clone (a signal during it), it re-executes only the `syscall` with the
+//   same registers, and a signal frame in the child lands below them.
+// - After `pop rax; pop rdi`, rsp is `stack_top` again (16-byte aligned), so `call`
+//   enters `f` with rsp = 8 mod 16, as the ABI wants.
 core::arch::global_asm!(
     ".pushsection .text.bare_clone_trampoline,\"ax\",@progbits",
     ".globl bare_clone_trampoline",
@@ -111,7 +130,8 @@ extern "C" {
 /// The child stack, mapped by the first spawn and kept.
 static STACK: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 /// Held while a spawn uses [`STACK`] (a second thread spawning meanwhile, as in a test
-/// harness, maps a stack of its own for that spawn).
+/// harness, maps a stack of its own for that spawn; so would a spawn from a signal
+/// handler that interrupted one, which runsv never makes: its handler only latches).
 static STACK_BUSY: AtomicBool = AtomicBool::new(false);
 
 /// `mmap` of a child stack, as runtime maps it (`MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK`).
@@ -125,6 +145,26 @@ fn map_stack() -> SysResult<*mut u8> {
 /// How many times this process has mapped a child stack (the reuse is tested).
 pub fn stacks_mapped() -> usize {
     STACKS_MAPPED.load(Ordering::SeqCst)
+}
+
+/// The deepest the children of this process have gone on the reused stack: the bytes
+/// from its top down to the lowest one not zero (its pages start zeroed, and only
+/// children write them). For the test that checks [`CHILD_STACK`] against the deepest
+/// path (the failure message, with a signal frame on top); `None` before the first
+/// spawn or while one runs.
+pub fn child_stack_high_water() -> Option<usize> {
+    if STACK_BUSY.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        return None;
+    }
+    let stack = STACK.load(Ordering::Acquire);
+    let used = (!stack.is_null()).then(|| {
+        // SAFETY: the reused stack is never unmapped, and no child runs on it while
+        // STACK_BUSY is held here.
+        let bytes = unsafe { core::slice::from_raw_parts(stack, CHILD_STACK) };
+        CHILD_STACK - bytes.iter().position(|&b| b != 0).unwrap_or(CHILD_STACK)
+    });
+    STACK_BUSY.store(false, Ordering::Release);
+    used
 }
 static STACKS_MAPPED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 

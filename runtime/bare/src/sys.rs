@@ -266,9 +266,10 @@ pub fn poll_readable(fd: i32, timeout: Option<(i64, i64)>) -> bool {
         revents: i16,
     }
     let mut pfd = PollFd { fd, events: POLLIN, revents: 0 };
-    let ts = timeout.map(|(s, ns)| [s, ns]);
-    let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as usize);
-    // SAFETY: one valid pollfd; tsp is null or a struct timespec; no signal mask.
+    // Mutable: `ppoll` writes the time left back into its timespec.
+    let mut ts = timeout.map(|(s, ns)| [s, ns]);
+    let tsp = ts.as_mut().map_or(0, |t| t.as_mut_ptr() as usize);
+    // SAFETY: one valid pollfd; tsp is null or a writable struct timespec; no signal mask.
     let r = unsafe { syscall6(nr::PPOLL, [&mut pfd as *mut PollFd as usize, 1, tsp, 0, 8, 0]) };
     r > 0 && pfd.revents & POLLIN != 0
 }

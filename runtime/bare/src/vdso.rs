@@ -58,10 +58,23 @@ pub fn in_use() -> bool {
 
 /// The address of the defined function `name` in the ELF image at `base`, or `None`.
 ///
+/// Every read is checked against the image as its own headers describe it: the ELF
+/// header and the program headers within the first page (the kernel maps the vDSO
+/// page-aligned and whole, at least a page), everything else within the extent of its
+/// `PT_LOAD` segments. A layout this walk does not expect (no `DT_HASH`, offsets or
+/// counts past the image, a name running off its end) is `None`, so [`clock_gettime`]
+/// falls back to the system call instead of reading unmapped memory.
+///
 /// # Safety
-/// `base` is the address of a mapped ELF shared object (the vDSO), all of it mapped.
+/// `base` is the address of a mapped ELF shared object (the vDSO): its first page mapped,
+/// and all of what its `PT_LOAD` headers describe.
 unsafe fn lookup(base: usize, name: &[u8]) -> Option<usize> {
-    // SAFETY: reads within the image, at offsets its own headers give.
+    const PAGE: usize = 4096;
+    const PHDR: usize = 56;
+    const SYM: usize = 24;
+    // `[at, at + len)` within `[base, base + size)`, without overflow.
+    let inside = |at: usize, len: usize, size: usize| at.checked_sub(base).and_then(|o| o.checked_add(len)).is_some_and(|end| end <= size);
+    // SAFETY: reads only where `inside` says the image is (the caller's guarantee).
     unsafe {
         let rd64 = |a: usize| (a as *const u64).read_unaligned();
         let rd32 = |a: usize| (a as *const u32).read_unaligned();
@@ -70,13 +83,21 @@ unsafe fn lookup(base: usize, name: &[u8]) -> Option<usize> {
             return None; // not a 64-bit ELF image
         }
         let (phoff, phentsize, phnum) = (rd64(base + 32) as usize, rd16(base + 54) as usize, rd16(base + 56) as usize);
-        // The load bias (vaddr -> address) from the first PT_LOAD; the dynamic section.
-        let (mut bias, mut dynamic) = (None, None);
-        for i in 0..phnum.min(64) {
+        let headers = phentsize.checked_mul(phnum).and_then(|n| phoff.checked_add(n));
+        if phentsize < PHDR || !matches!(headers, Some(end) if end <= PAGE) {
+            return None;
+        }
+        // The load bias (vaddr -> address) from the first PT_LOAD; the image's extent (the
+        // end of the furthest PT_LOAD's file bytes); the dynamic section.
+        let (mut bias, mut size, mut dynamic) = (None, 0usize, None);
+        for i in 0..phnum {
             let ph = base + phoff + i * phentsize;
-            let (kind, offset, vaddr) = (rd32(ph), rd64(ph + 8) as usize, rd64(ph + 16) as usize);
-            if kind == PT_LOAD && bias.is_none() {
-                bias = Some((base + offset).wrapping_sub(vaddr));
+            let (kind, offset, vaddr, filesz) = (rd32(ph), rd64(ph + 8) as usize, rd64(ph + 16) as usize, rd64(ph + 32) as usize);
+            if kind == PT_LOAD {
+                if bias.is_none() {
+                    bias = Some(base.wrapping_add(offset).wrapping_sub(vaddr));
+                }
+                size = size.max(offset.saturating_add(filesz));
             } else if kind == PT_DYNAMIC {
                 dynamic = Some(vaddr);
             }
@@ -85,6 +106,9 @@ unsafe fn lookup(base: usize, name: &[u8]) -> Option<usize> {
         let mut d = bias.wrapping_add(dynamic?);
         let (mut hash, mut strtab, mut symtab) = (None, None, None);
         for _ in 0..64 {
+            if !inside(d, 16, size) {
+                return None;
+            }
             let (tag, val) = (rd64(d), rd64(d + 8) as usize);
             match tag {
                 DT_NULL => break,
@@ -97,17 +121,28 @@ unsafe fn lookup(base: usize, name: &[u8]) -> Option<usize> {
         }
         let (hash, strtab, symtab) = (hash?, strtab?, symtab?);
         // DT_HASH: nbucket, nchain; nchain is the number of symbols.
+        if !inside(hash, 8, size) {
+            return None;
+        }
         let count = (rd32(hash + 4) as usize).min(4096);
         for i in 0..count {
             // Elf64_Sym: st_name u32, st_info u8, st_other u8, st_shndx u16, st_value u64.
-            let sym = symtab + i * 24;
+            let sym = symtab.wrapping_add(i * SYM);
+            if !inside(sym, SYM, size) {
+                return None;
+            }
             let (st_name, st_info, st_shndx, st_value) =
                 (rd32(sym) as usize, *((sym + 4) as *const u8), rd16(sym + 6), rd64(sym + 8) as usize);
             if st_info & 0xf != STT_FUNC || st_shndx == 0 || st_value == 0 {
                 continue;
             }
-            let sname = core::ffi::CStr::from_ptr((strtab + st_name) as *const core::ffi::c_char);
-            if sname.to_bytes() == name {
+            // The name and its NUL, compared in place (no unbounded `strlen`).
+            let at = strtab.wrapping_add(st_name);
+            if !inside(at, name.len() + 1, size) {
+                continue;
+            }
+            let sname = core::slice::from_raw_parts(at as *const u8, name.len() + 1);
+            if sname[..name.len()] == *name && sname[name.len()] == 0 {
                 return Some(bias.wrapping_add(st_value));
             }
         }

@@ -147,3 +147,95 @@ fn the_control_walk_reads_credentials_counts_rights_and_stops_at_garbage() {
     // Short credentials are not read.
     assert_eq!(parse_control(&cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, &cred[..8]), false), (None, 0));
 }
+
+/// Audit: a length near the top of `u64` after a good message overflowed `at + len`
+/// (a panic in a debug build, an out-of-order slice in a release one); it must end the
+/// walk like any other length past the end.
+#[test]
+fn a_control_length_near_u64_max_ends_the_walk_without_a_panic() {
+    let cred: Vec<u8> = [4242i32, 0, 0].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    let rights: Vec<u8> = [100i32, 101].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    for huge in [u64::MAX, u64::MAX - 7, u64::MAX - 31, (usize::MAX / 2) as u64 + 1] {
+        let mut buf = cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, &cred);
+        let mut bad = cmsg(libc::SOL_SOCKET, libc::SCM_RIGHTS, &rights);
+        bad[..8].copy_from_slice(&huge.to_ne_bytes());
+        buf.extend(bad);
+        assert_eq!(parse_control(&buf, false), (Some(4242), 0), "length {huge:#x}");
+    }
+}
+
+/// Audit: more descriptors than the control buffer holds (60, 52 fit): the kernel keeps
+/// the rest, those that arrive are counted, and every one is closed again.
+#[test]
+fn many_passed_descriptors_are_all_closed() {
+    let dir = scratch("notify-many-fds");
+    let path = dir.join("notify");
+    let p2 = path.clone();
+    let code = in_fork(move || {
+        let count = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let fd = bind_socket(&c(&p2)).unwrap();
+        let tx = UnixDatagram::unbound().unwrap();
+        tx.connect(&p2).unwrap();
+        let (r, w) = sys::pipe2(sys::O_CLOEXEC).unwrap();
+        let before = count();
+        let fds = [r; 60];
+        let space = 16 + 60 * 4;
+        let mut cbuf = vec![0u64; space / 8 + 1];
+        let mut iov = libc::iovec { iov_base: b"READY=1".as_ptr() as *mut _, iov_len: 7 };
+        // SAFETY: a msghdr over local buffers, filled with libc's CMSG macros.
+        let sent = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(60 * 4) as usize;
+            let cm = libc::CMSG_FIRSTHDR(&msg);
+            (*cm).cmsg_level = libc::SOL_SOCKET;
+            (*cm).cmsg_type = libc::SCM_RIGHTS;
+            (*cm).cmsg_len = libc::CMSG_LEN(60 * 4) as usize;
+            std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cm), 60 * 4);
+            libc::sendmsg(tx.as_raw_fd(), &msg, 0)
+        };
+        if sent != 7 {
+            return 10;
+        }
+        let Some(d) = recv_datagram(fd, 64) else { return 11 };
+        if d.payload != b"READY=1" || d.pid != Some(std::process::id() as i32) || d.fds == 0 || d.fds > 60 {
+            return 12;
+        }
+        if count() != before {
+            return 13;
+        }
+        let _ = (sys::close(r), sys::close(w), sys::close(fd));
+        0
+    });
+    assert_eq!(code, 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Audit: a service directory whose path does not fit `getcwd`'s 512-byte buffer
+/// (ERANGE) made the bind fail (sd_notify off, a warning) where the std runsv, whose
+/// `current_dir` grows its buffer, binds and passes the relative name.
+#[test]
+fn a_directory_longer_than_the_getcwd_buffer_still_binds_with_the_relative_name() {
+    let dir = scratch("notify-long-cwd");
+    let d2 = dir.clone();
+    let code = in_fork(move || {
+        let deep = d2.join("a".repeat(200)).join("b".repeat(200)).join("c".repeat(200));
+        std::fs::create_dir_all(deep.join("supervise")).unwrap();
+        std::env::set_current_dir(&deep).unwrap();
+        if std::env::current_dir().unwrap().as_os_str().len() < 512 {
+            return 9;
+        }
+        match bind_notify_socket(c"supervise/notify") {
+            Ok((fd, p)) if p == b"supervise/notify" && deep.join("supervise/notify").exists() => {
+                let _ = sys::close(fd);
+                0
+            }
+            Ok(_) => 10,
+            Err(e) => 100 + e.0,
+        }
+    });
+    assert_eq!(code, 0, "100 + errno: the bind failed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -10,7 +10,7 @@ use std::ffi::CString;
 use std::os::fd::IntoRawFd;
 
 use bare::signal::{self, Signals};
-use bare::spawn::{spawn, stacks_mapped, ChildSetup};
+use bare::spawn::{child_stack_high_water, spawn, stacks_mapped, ChildSetup, CHILD_STACK};
 use bare::sys;
 use common::{c, in_fork, pointers, scratch};
 use model::spawn::{Signal, SignalSet};
@@ -232,6 +232,201 @@ fn one_stack_serves_a_hundred_spawns() {
         // At most the first spawn of this process mapped one (the harness may have).
         if stacks_mapped() - before > 1 {
             return 12;
+        }
+        0
+    });
+    assert_eq!(code, 0);
+}
+
+/// Audit: an extra fd already on its target number (close-on-exec, as every descriptor
+/// runsv opens) still reaches the program: `fcntl(F_SETFD, 0)` instead of a `dup2` onto
+/// itself, which would keep close-on-exec.
+#[test]
+fn an_extra_fd_already_on_its_number_reaches_the_program() {
+    let dir = scratch("spawn-extra-same");
+    let out_path = dir.join("out");
+    let code = in_fork(move || {
+        let out = std::fs::File::create(&out_path).unwrap().into_raw_fd();
+        // SAFETY: dup3 onto a number of this forked child; O_CLOEXEC as runsv's pipes.
+        if unsafe { libc::dup3(out, 7, libc::O_CLOEXEC) } != 7 {
+            return 9;
+        }
+        let path = c("/bin/sh");
+        let args = [c("sh"), c("-c"), c("echo seven >&7")];
+        let (argv, envp) = (pointers(&args), pointers(&[]));
+        let mut setup = sh(&path, &argv, &envp);
+        setup.extra_fd = Some((7, 7));
+        // SAFETY: argv and envp are NULL-terminated arrays over live C strings.
+        let pid = unsafe { spawn(&setup) }.unwrap();
+        exit_code(pid)
+    });
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(dir.join("out")).unwrap(), "seven\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Audit: a `dup2` that fails (a source not open) is runit's failure: the message, the
+/// errno's text, exit 111, no program run.
+#[test]
+fn a_failing_dup2_writes_runits_message_and_exits_111() {
+    let dir = scratch("spawn-dup-fail");
+    let err_path = dir.join("err");
+    let code = in_fork(move || {
+        let err = std::fs::File::create(&err_path).unwrap().into_raw_fd();
+        // SAFETY: dup2 on plain descriptors of this forked child.
+        unsafe { libc::dup2(err, 2) };
+        let path = c("/bin/sh");
+        let args = [c("sh"), c("-c"), c("echo ran >&2")];
+        let (argv, envp) = (pointers(&args), pointers(&[]));
+        let mut setup = sh(&path, &argv, &envp);
+        setup.stdin = Some(999);
+        // SAFETY: argv and envp are NULL-terminated arrays over live C strings.
+        exit_code(unsafe { spawn(&setup) }.unwrap())
+    });
+    assert_eq!(code, 111);
+    assert_eq!(std::fs::read_to_string(dir.join("err")).unwrap(), "fatal: unable to start ./run: file descriptor not open\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Audit: with fds 0, 1 and 2 closed in the parent, a child still gets its stdout, and a
+/// failure whose message has nowhere to go still exits 111.
+#[test]
+fn spawning_with_fds_0_1_2_closed() {
+    let dir = scratch("spawn-no-stdio");
+    let out_path = dir.join("out");
+    let code = in_fork(move || {
+        let out = std::fs::File::create(&out_path).unwrap().into_raw_fd();
+        for fd in 0..3 {
+            let _ = sys::close(fd);
+        }
+        let path = c("/bin/sh");
+        let args = [c("sh"), c("-c"), c("echo hi")];
+        let (argv, envp) = (pointers(&args), pointers(&[]));
+        let mut setup = sh(&path, &argv, &envp);
+        setup.stdout = Some(out);
+        // SAFETY: argv and envp are NULL-terminated arrays over live C strings.
+        let first = exit_code(unsafe { spawn(&setup) }.unwrap());
+        let missing = c("/nonexistent/run");
+        setup.path = &missing;
+        // SAFETY: as above.
+        let second = exit_code(unsafe { spawn(&setup) }.unwrap());
+        first * 1000 + second
+    });
+    assert_eq!(code, 111, "0 from the shell, 111 from the failure");
+    assert_eq!(std::fs::read_to_string(dir.join("out")).unwrap(), "hi\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Audit: two threads spawning at once (the test harness's case; runsv has one thread):
+/// one uses the reused stack, the other a stack of its own for that spawn, and every
+/// child runs its own program.
+#[test]
+fn two_threads_spawning_at_once_each_get_their_own_child() {
+    let code = in_fork(|| {
+        let run = |k: i32| {
+            std::thread::spawn(move || {
+                let path = c("/bin/sh");
+                let args = [c("sh"), c("-c"), c(format!("exit {k}"))];
+                let (argv, envp) = (pointers(&args), pointers(&[]));
+                let setup = sh(&path, &argv, &envp);
+                (0..40).all(|_| {
+                    // SAFETY: argv and envp are NULL-terminated arrays over live C strings.
+                    matches!(unsafe { spawn(&setup) }, Ok(pid) if exit_code(pid) == k)
+                })
+            })
+        };
+        let (a, b) = (run(5), run(6));
+        match (a.join(), b.join()) {
+            (Ok(true), Ok(true)) if child_stack_high_water().is_some() => 0,
+            (Ok(true), Ok(true)) => 2,
+            _ => 1,
+        }
+    });
+    assert_eq!(code, 0, "1: a child ran the wrong program or failed, 2: the reused stack was left busy");
+}
+
+/// The pid of a child of `parent` (from /proc), if any.
+fn child_of(parent: i32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()).find(|pid| {
+        std::fs::read(format!("/proc/{pid}/stat")).ok().is_some_and(|stat| {
+            let close = stat.iter().rposition(|&b| b == b')').unwrap_or(0);
+            let rest = String::from_utf8_lossy(&stat[close + 1..]).into_owned();
+            rest.split_ascii_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok()) == Some(parent)
+        })
+    })
+}
+
+/// Audit: the deepest path a child takes. Its failure message blocks in `write` (fd 2 is
+/// a full pipe) and a caught, handled signal (SIGTERM, in `reset_signals`) arrives there:
+/// the parent's handler runs on the child's stack, sees a spawned child, and the signal
+/// takes its default action. The parent's latch and eventfd see nothing, and the child
+/// stack's high-water mark (the failure path plus a signal frame) is well inside
+/// `CHILD_STACK`.
+#[test]
+fn a_signal_in_the_child_before_exec_kills_it_without_reaching_the_parent_and_the_stack_suffices() {
+    let code = in_fork(|| {
+        let Ok(sigs) = Signals::install(&[libc::SIGTERM]) else { return 10 };
+        let Ok((_r, w)) = sys::pipe2(sys::O_CLOEXEC | sys::O_NONBLOCK) else { return 11 };
+        while sys::write(w, &[0u8; 4096]).is_ok() {}
+        while sys::write(w, &[0u8; 1]).is_ok() {}
+        // SAFETY: dup of a plain descriptor: stderr kept to print the figure after.
+        let stderr = unsafe { libc::dup(2) };
+        if stderr < 0 || bare::file::set_nonblock(w, false).is_err() || bare::file::dup2(w, 2).is_err() {
+            return 12;
+        }
+        let me = sys::getpid();
+        // Finds the child once it is blocked in write(2) (/proc/<pid>/syscall starts with
+        // its number, 1), sends SIGTERM; SIGKILL if it is still there after, so a broken
+        // handler fails the test instead of hanging it.
+        let killer = std::thread::spawn(move || {
+            for _ in 0..20_000 {
+                let Some(pid) = child_of(me) else {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    continue;
+                };
+                let in_write = std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| s.starts_with("1 "));
+                if !in_write {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    continue;
+                }
+                let _ = sys::kill(pid, libc::SIGTERM);
+                for _ in 0..5_000 {
+                    if child_of(me) != Some(pid) || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")) {
+                        return true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                let _ = sys::kill(pid, libc::SIGKILL);
+                return false;
+            }
+            false
+        });
+        let path = c("/nonexistent/run");
+        let args = [c("./run")];
+        let (argv, envp) = (pointers(&args), pointers(&[]));
+        let mut setup = sh(&path, &argv, &envp);
+        setup.reset_signals = SignalSet::of(&[Signal(libc::SIGTERM)]);
+        // SAFETY: argv and envp are NULL-terminated arrays over live C strings.
+        let Ok(pid) = (unsafe { spawn(&setup) }) else { return 13 };
+        let status = exit_code(pid);
+        if killer.join().ok() != Some(true) {
+            return 14;
+        }
+        if status != 1000 + libc::SIGTERM {
+            return 15;
+        }
+        if sigs.take().contains(libc::SIGTERM) {
+            return 16;
+        }
+        let mut fds = [bare::poll::PollFd::new(sigs.wake_fd(), bare::poll::POLLIN)];
+        if bare::poll::ppoll(&mut fds, Some((0, 0)), None) != Ok(0) {
+            return 17;
+        }
+        let Some(used) = child_stack_high_water() else { return 18 };
+        let _ = bare::file::dup2(stderr, 2);
+        eprintln!("child stack high-water mark: {used} of {CHILD_STACK} bytes");
+        if used == 0 || used > CHILD_STACK / 2 {
+            return 19;
         }
         0
     });
