@@ -52,9 +52,56 @@ int main(int c, char **v) {
   }
 }
 C
+# floor-wake-signal / floor-wake-pidfd: status + vfork + the "run" status write, then wait
+# for the child as a supervisor with an event loop does: a SIGCHLD handler bumping an eventfd
+# and ppoll (runit's way and runit-rs's), or ppoll on a pidfd (no signal at all).
+cat > "$work/wake.c" <<'C'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static int efd;
+static void put(const char *tmp, const char *dst, const char *b, int n)
+{ int fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_NONBLOCK, 0644); if (n) write(fd, b, n); close(fd); rename(tmp, dst); }
+static void h(int s){ uint64_t one=1; (void)s; write(efd,&one,8); }
+int main(int c, char **v) {
+  extern char **environ; char *a[] = {"./run", 0};
+  if (c < 2 || chdir(v[1])) return 1;
+  mkdir("supervise", 0700);
+  efd = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
+  sigset_t chld, empty; sigemptyset(&chld); sigaddset(&chld, SIGCHLD); sigemptyset(&empty);
+  if (MODE == 1) { struct sigaction sa = {0}; sa.sa_handler = h; sigfillset(&sa.sa_mask); sigaction(SIGCHLD, &sa, 0); sigprocmask(SIG_BLOCK, &chld, 0); }
+  for (;;) {
+    put("supervise/pid.new", "supervise/pid", "", 0); put("supervise/stat.new", "supervise/stat", "down\n", 5);
+    put("supervise/status.new", "supervise/status", "01234567890123456789", 20);
+    pid_t p = vfork();
+    if (p == 0) { execve("./run", a, environ); _exit(111); }
+    if (p < 0) return 2;
+    put("supervise/pid.new", "supervise/pid", "123\n", 4); put("supervise/stat.new", "supervise/stat", "run\n", 4);
+    put("supervise/status.new", "supervise/status", "01234567890123456789", 20);
+    int st;
+    if (MODE == 1) {
+      for (;;) { struct pollfd pf = {efd, POLLIN, 0}; ppoll(&pf, 1, 0, &empty); uint64_t x; read(efd, &x, 8);
+        if (wait4(-1, &st, WNOHANG, 0) == p) break; }
+    } else {
+      int pfd = syscall(SYS_pidfd_open, p, 0);
+      struct pollfd pf = {pfd, POLLIN, 0}; ppoll(&pf, 1, 0, &empty); wait4(p, &st, WNOHANG, 0); close(pfd);
+    }
+  }
+}
+C
+cc -O2 -DMODE=1 -o "$work/floor-wake-signal" "$work/wake.c"
+cc -O2 -DMODE=2 -o "$work/floor-wake-pidfd" "$work/wake.c"
 cc -O2 -o "$work/stamper" "$work/stamper.c"
 cc -O2 -DSTATUS=0 -o "$work/floor-vfork" "$work/floor.c"
 cc -O2 -DSTATUS=1 -o "$work/floor-status" "$work/floor.c"
 echo "restart A/B, $(date -u '+%F %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $kills kills each"
-python3 "$root/tests/bench/restart_ab.py" "$kills" "$work" "$work/stamper" "$@" "$work/floor-vfork" "$work/floor-status" "$cache/runit/usr/bin/runsv"
+python3 "$root/tests/bench/restart_ab.py" "$kills" "$work" "$work/stamper" "$@" "$work/floor-wake-signal" "$work/floor-wake-pidfd" "$work/floor-vfork" "$work/floor-status" "$cache/runit/usr/bin/runsv"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
