@@ -1,5 +1,6 @@
-//! runsv's start-up on the real OS (`RunsvIo<Real>::setup`, runtime/src/exec/runsv.rs, and
-//! the readiness plumbing it sets up, runtime/src/exec/runsv_ready.rs): what a user sees in
+//! runsv's start-up on the real OS (`RunsvIo<Real>::setup`, runtime/bare/src/exec/runsv.rs,
+//! and the readiness plumbing it sets up, runtime/bare/src/exec/runsv_ready.rs with the real
+//! kernel's socket calls in runtime/src/exec/runsv_ready.rs): what a user sees in
 //! the service directory afterwards (`supervise/` and its modes, the lock held, the FIFOs,
 //! the `supervise/notify` socket), what `./run` gets (its log pipe, its notification pipe,
 //! `NOTIFY_SOCKET`), and runit's messages on the error paths.

@@ -376,8 +376,8 @@ fn a_signal_in_the_child_before_exec_kills_it_without_reaching_the_parent_and_th
         }
         let me = sys::getpid();
         // Finds the child once it is blocked in write(2) (/proc/<pid>/syscall starts with
-        // its number, 1), sends SIGTERM; SIGKILL if it is still there after, so a broken
-        // handler fails the test instead of hanging it.
+        // its number, 1), sends SIGTERM; SIGKILL if it is still there after, or if it is
+        // never seen in write(2), so a broken handler fails the test instead of hanging it.
         let killer = std::thread::spawn(move || {
             for _ in 0..20_000 {
                 let Some(pid) = child_of(me) else {
@@ -398,6 +398,11 @@ fn a_signal_in_the_child_before_exec_kills_it_without_reaching_the_parent_and_th
                 }
                 let _ = sys::kill(pid, libc::SIGKILL);
                 return false;
+            }
+            // Never seen blocked in write(2): kill the child (if any) so the wait below
+            // returns and the test fails instead of hanging on a full pipe.
+            if let Some(pid) = child_of(me) {
+                let _ = sys::kill(pid, libc::SIGKILL);
             }
             false
         });
