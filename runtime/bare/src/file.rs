@@ -10,6 +10,9 @@ use model::errno::Errno;
 
 use crate::sys::{self, syscall6, SysResult};
 
+const NR_READ: usize = 0;
+const NR_DUP2: usize = 33;
+const NR_OPENAT: usize = 257;
 const NR_FSTAT_AT: usize = 262;
 const NR_FCNTL: usize = 72;
 const NR_FLOCK: usize = 73;
@@ -76,7 +79,7 @@ pub fn open_dir(path: &CStr) -> SysResult<i32> {
 /// `openat(dir, name, flags | O_CLOEXEC, mode)`, retried on EINTR.
 pub fn openat(dir: i32, name: &CStr, flags: usize, mode: usize) -> SysResult<i32> {
     // SAFETY: name is NUL-terminated.
-    unsafe { sys::syscall_retry(257, [dir as isize as usize, name.as_ptr() as usize, flags | sys::O_CLOEXEC, mode, 0, 0]) }
+    unsafe { sys::syscall_retry(NR_OPENAT, [dir as isize as usize, name.as_ptr() as usize, flags | sys::O_CLOEXEC, mode, 0, 0]) }
         .map(|fd| fd as i32)
 }
 
@@ -97,7 +100,7 @@ pub fn read_append(fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize> {
     buf.reserve(max);
     let spare = buf.spare_capacity_mut();
     // SAFETY: the spare capacity is writable for at least `max` bytes (reserved above).
-    let n = unsafe { sys::syscall_retry(0, [fd as usize, spare.as_mut_ptr() as usize, max, 0, 0, 0]) }?;
+    let n = unsafe { sys::syscall_retry(NR_READ, [fd as usize, spare.as_mut_ptr() as usize, max, 0, 0, 0]) }?;
     // SAFETY: the kernel initialised the first n (<= max) bytes of the spare capacity.
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
@@ -364,5 +367,5 @@ pub fn pipe() -> SysResult<(i32, i32)> {
 /// `dup2(from, to)`.
 pub fn dup2(from: i32, to: i32) -> SysResult<()> {
     // SAFETY: plain number arguments.
-    sys::result(unsafe { syscall6(33, [from as usize, to as usize, 0, 0, 0, 0]) }).map(|_| ())
+    sys::result(unsafe { syscall6(NR_DUP2, [from as usize, to as usize, 0, 0, 0, 0]) }).map(|_| ())
 }
