@@ -321,19 +321,9 @@ pub fn make_fifodir(path: &CStr) -> SysResult<()> {
     chmod(path, 0o3730)
 }
 
-/// Where an atomic write failed, so the caller can print runit's exact warning (as
-/// `runtime::fs::AtomicWriteError`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AtomicWriteError {
-    /// Opening `x.new` failed.
-    Open(Errno),
-    /// Writing `x.new` failed (it has been unlinked).
-    Write(Errno),
-    /// Fewer bytes were written than asked (it has been unlinked).
-    Partial,
-    /// Renaming `x.new` over `x` failed.
-    Rename(Errno),
-}
+/// Where an atomic write failed: the executor's type ([`crate::exec::syscalls`]), so
+/// [`write_atomic`] is `Syscalls::write_atomic` as it stands.
+pub use crate::exec::syscalls::AtomicWriteError;
 
 /// The flags of [`write_atomic`]'s open (`O_CLOEXEC` is added by the open).
 pub const ATOMIC_WRITE_FLAGS: usize = sys::O_WRONLY | sys::O_NONBLOCK | O_TRUNC | O_CREAT | O_NOFOLLOW;

@@ -76,12 +76,7 @@ impl Syscalls for RawKernel {
         sys::close(fd)
     }
     fn write_atomic(&mut self, tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
-        file::write_atomic(tmp, dest, bytes).map_err(|e| match e {
-            file::AtomicWriteError::Open(e) => AtomicWriteError::Open(e),
-            file::AtomicWriteError::Write(e) => AtomicWriteError::Write(e),
-            file::AtomicWriteError::Partial => AtomicWriteError::Partial,
-            file::AtomicWriteError::Rename(e) => AtomicWriteError::Rename(e),
-        })
+        file::write_atomic(tmp, dest, bytes)
     }
     fn write_stderr(&mut self, line: &[u8]) {
         sys::write_all(2, line)
@@ -93,12 +88,7 @@ impl Syscalls for RawKernel {
         file::set_nonblock(fd, true)
     }
     fn recv_datagram(&mut self, fd: i32) -> Option<Datagram> {
-        notify::recv_datagram(fd, NOTIFY_BUFFER_MAX).map(|d| Datagram {
-            payload: d.payload,
-            pid: d.pid,
-            fds: d.fds,
-            truncated: d.truncated,
-        })
+        notify::recv_datagram(fd, NOTIFY_BUFFER_MAX)
     }
     fn parent_of(&mut self, pid: i32) -> Option<i32> {
         proc::parent_of(pid)
