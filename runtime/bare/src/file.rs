@@ -40,14 +40,8 @@ pub const O_TRUNC: usize = 0o1000;
 pub const O_APPEND: usize = 0o2000;
 /// `O_NOFOLLOW`.
 pub const O_NOFOLLOW: usize = 0o400000;
-/// `S_IFMT`.
-pub const S_IFMT: u32 = 0o170000;
-/// `S_IFIFO`.
-pub const S_IFIFO: u32 = 0o010000;
-/// `S_IFDIR`.
-pub const S_IFDIR: u32 = 0o040000;
-/// `S_IXUSR`.
-pub const S_IXUSR: u32 = 0o100;
+/// The `st_mode` bits, as the executor's (checked against libc by runtime's tests).
+pub use crate::exec::linux::{S_IFDIR, S_IFIFO, S_IFMT, S_IXUSR};
 
 /// `openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)`: runit's `open_read`
 /// (FIFOs, files, directories).

@@ -175,7 +175,7 @@ impl SetupSys for RawKernel {
                     buf.truncate(n);
                     return Ok(buf);
                 }
-                Err(Errno(ERANGE)) if size < 64 * 1024 => size *= 2,
+                Err(Errno(crate::exec::linux::ERANGE)) if size < 64 * 1024 => size *= 2,
                 Err(e) => return Err(e),
             }
         }
@@ -184,9 +184,6 @@ impl SetupSys for RawKernel {
         notify::bind_socket(path)
     }
 }
-
-/// `ERANGE`: a buffer too small for the current directory.
-const ERANGE: i32 = 34;
 
 /// The environment the kernel passed, as (name, value) pairs split as std's
 /// `env::vars_os` splits them: at the first `=` after the first byte (a name may start
