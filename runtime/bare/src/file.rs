@@ -135,15 +135,15 @@ pub struct FileStat {
 impl FileStat {
     /// Whether it is a FIFO.
     pub fn is_fifo(&self) -> bool {
-        self.mode & S_IFMT == S_IFIFO
+        crate::exec::syscalls::mode_is_fifo(self.mode)
     }
     /// Whether it is a directory.
     pub fn is_dir(&self) -> bool {
-        self.mode & S_IFMT == S_IFDIR
+        crate::exec::syscalls::mode_is_dir(self.mode)
     }
     /// Whether the owner-execute bit is set (runit's test for control scripts).
     pub fn owner_exec(&self) -> bool {
-        self.mode & S_IXUSR != 0
+        crate::exec::syscalls::mode_owner_exec(self.mode)
     }
 }
 
