@@ -109,11 +109,6 @@ pub fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR
 }
 
-/// Whether the owner-execute bit is set (runit's test for stopit/reboot/control scripts).
-pub fn owner_exec(st: &libc::stat) -> bool {
-    st.st_mode & libc::S_IXUSR != 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,4 +32,5 @@ fn mode_bits_and_errno_are_libcs() {
     assert_eq!(linux::S_IFIFO, libc::S_IFIFO);
     assert_eq!(linux::S_IXUSR, libc::S_IXUSR);
     assert_eq!(linux::ENOSYS, libc::ENOSYS);
+    assert_eq!(linux::ERANGE, libc::ERANGE);
 }

@@ -18,12 +18,11 @@ mod freestanding {
 
     use alloc::vec::Vec;
 
-    use bare::exec::driver::{self, Os};
-    use bare::exec::runsv::RunsvIo;
+    use bare::exec::runsv::supervise;
     use bare::raw_runsv::{handled_signals, trace_from_env, RawKernel, RawOs};
     use bare::signal::Signals;
     use bare::{start, sys};
-    use model::runsv::{text, Input, Runsv};
+    use model::runsv::text;
 
     bare::freestanding_main!(runsv_main);
 
@@ -45,27 +44,18 @@ mod freestanding {
             Ok(s) => s,
             Err(e) => die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
         };
-        let (mut io, config) = match RunsvIo::setup(RawKernel, dir, handled) {
-            Ok(x) => x,
+        match supervise(RawKernel, dir, handled, &mut RawOs { signals }, trace_from_env) {
+            Ok(code) => code,
             Err(f) => die(&f.0, 111),
-        };
-        let mut os = RawOs { signals };
-        let now = os.now();
-        let mut trace = trace_from_env();
-        let stop = io.stop();
-        let backoff = io.backoff();
-        trace.note(&(now, &config, stop, backoff));
-        let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
-        let first = io.take_resume().into_iter().chain([Input::Start]).collect();
-        driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
+        }
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 mod hosted {
-    use model::runsv::{text, Input, Runsv};
-    use runtime::driver::{self, RealOs};
-    use runtime::exec::runsv::{handled_signals, RunsvIo};
+    use model::runsv::text;
+    use runtime::driver::{trace_from_env, RealOs};
+    use runtime::exec::runsv::{handled_signals, supervise};
     use runtime::signals::Signals;
 
     runit_bins::c_main!(runsv_main);
@@ -82,18 +72,9 @@ mod hosted {
             Ok(s) => s,
             Err(e) => runit_bins::die(&text::fatal(dir, b"unable to create selfpipe", Some(e)), 111),
         };
-        let (mut io, config) = match RunsvIo::setup(runtime::os::Real, dir, handled) {
-            Ok(x) => x,
+        match supervise(runtime::os::Real, dir, handled, &mut RealOs { signals }, trace_from_env) {
+            Ok(code) => code,
             Err(f) => runit_bins::die(&f.0, 111),
-        };
-        let mut os = RealOs { signals };
-        let now = runtime::clock::now();
-        let mut trace = driver::trace_from_env();
-        let stop = io.stop();
-        let backoff = io.backoff();
-        trace.note(&(now, &config, stop, backoff));
-        let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
-        let first = io.take_resume().into_iter().chain([Input::Start]).collect();
-        driver::run(&mut machine, &mut io, &mut os, first, &mut trace)
+        }
     }
 }

@@ -10,6 +10,9 @@ use model::errno::Errno;
 
 use crate::sys::{self, syscall6, SysResult};
 
+const NR_READ: usize = 0;
+const NR_DUP2: usize = 33;
+const NR_OPENAT: usize = 257;
 const NR_FSTAT_AT: usize = 262;
 const NR_FCNTL: usize = 72;
 const NR_FLOCK: usize = 73;
@@ -37,14 +40,8 @@ pub const O_TRUNC: usize = 0o1000;
 pub const O_APPEND: usize = 0o2000;
 /// `O_NOFOLLOW`.
 pub const O_NOFOLLOW: usize = 0o400000;
-/// `S_IFMT`.
-pub const S_IFMT: u32 = 0o170000;
-/// `S_IFIFO`.
-pub const S_IFIFO: u32 = 0o010000;
-/// `S_IFDIR`.
-pub const S_IFDIR: u32 = 0o040000;
-/// `S_IXUSR`.
-pub const S_IXUSR: u32 = 0o100;
+/// The `st_mode` bits, as the executor's (checked against libc by runtime's tests).
+pub use crate::exec::linux::{S_IFDIR, S_IFIFO, S_IFMT, S_IXUSR};
 
 /// `openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)`: runit's `open_read`
 /// (FIFOs, files, directories).
@@ -76,7 +73,7 @@ pub fn open_dir(path: &CStr) -> SysResult<i32> {
 /// `openat(dir, name, flags | O_CLOEXEC, mode)`, retried on EINTR.
 pub fn openat(dir: i32, name: &CStr, flags: usize, mode: usize) -> SysResult<i32> {
     // SAFETY: name is NUL-terminated.
-    unsafe { sys::syscall_retry(257, [dir as isize as usize, name.as_ptr() as usize, flags | sys::O_CLOEXEC, mode, 0, 0]) }
+    unsafe { sys::syscall_retry(NR_OPENAT, [dir as isize as usize, name.as_ptr() as usize, flags | sys::O_CLOEXEC, mode, 0, 0]) }
         .map(|fd| fd as i32)
 }
 
@@ -97,7 +94,7 @@ pub fn read_append(fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize> {
     buf.reserve(max);
     let spare = buf.spare_capacity_mut();
     // SAFETY: the spare capacity is writable for at least `max` bytes (reserved above).
-    let n = unsafe { sys::syscall_retry(0, [fd as usize, spare.as_mut_ptr() as usize, max, 0, 0, 0]) }?;
+    let n = unsafe { sys::syscall_retry(NR_READ, [fd as usize, spare.as_mut_ptr() as usize, max, 0, 0, 0]) }?;
     // SAFETY: the kernel initialised the first n (<= max) bytes of the spare capacity.
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
@@ -138,15 +135,15 @@ pub struct FileStat {
 impl FileStat {
     /// Whether it is a FIFO.
     pub fn is_fifo(&self) -> bool {
-        self.mode & S_IFMT == S_IFIFO
+        crate::exec::syscalls::mode_is_fifo(self.mode)
     }
     /// Whether it is a directory.
     pub fn is_dir(&self) -> bool {
-        self.mode & S_IFMT == S_IFDIR
+        crate::exec::syscalls::mode_is_dir(self.mode)
     }
     /// Whether the owner-execute bit is set (runit's test for control scripts).
     pub fn owner_exec(&self) -> bool {
-        self.mode & S_IXUSR != 0
+        crate::exec::syscalls::mode_owner_exec(self.mode)
     }
 }
 
@@ -318,19 +315,9 @@ pub fn make_fifodir(path: &CStr) -> SysResult<()> {
     chmod(path, 0o3730)
 }
 
-/// Where an atomic write failed, so the caller can print runit's exact warning (as
-/// `runtime::fs::AtomicWriteError`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AtomicWriteError {
-    /// Opening `x.new` failed.
-    Open(Errno),
-    /// Writing `x.new` failed (it has been unlinked).
-    Write(Errno),
-    /// Fewer bytes were written than asked (it has been unlinked).
-    Partial,
-    /// Renaming `x.new` over `x` failed.
-    Rename(Errno),
-}
+/// Where an atomic write failed: the executor's type ([`crate::exec::syscalls`]), so
+/// [`write_atomic`] is `Syscalls::write_atomic` as it stands.
+pub use crate::exec::syscalls::AtomicWriteError;
 
 /// The flags of [`write_atomic`]'s open (`O_CLOEXEC` is added by the open).
 pub const ATOMIC_WRITE_FLAGS: usize = sys::O_WRONLY | sys::O_NONBLOCK | O_TRUNC | O_CREAT | O_NOFOLLOW;
@@ -364,5 +351,5 @@ pub fn pipe() -> SysResult<(i32, i32)> {
 /// `dup2(from, to)`.
 pub fn dup2(from: i32, to: i32) -> SysResult<()> {
     // SAFETY: plain number arguments.
-    sys::result(unsafe { syscall6(33, [from as usize, to as usize, 0, 0, 0, 0]) }).map(|_| ())
+    sys::result(unsafe { syscall6(NR_DUP2, [from as usize, to as usize, 0, 0, 0, 0]) }).map(|_| ())
 }

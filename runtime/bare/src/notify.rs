@@ -27,18 +27,9 @@ const MSG_CMSG_CLOEXEC: usize = 0x4000_0000;
 /// Linux's `sizeof(sun_path)`: an absolute socket path must be shorter (room for its NUL).
 pub const SUN_PATH_MAX: usize = 108;
 
-/// One received sd_notify datagram (`runtime::os::Datagram`'s fields).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Datagram {
-    /// The payload as received.
-    pub payload: Vec<u8>,
-    /// The sender's pid from its credentials, if the kernel attached them.
-    pub pid: Option<i32>,
-    /// How many descriptors came along (closed at once).
-    pub fds: usize,
-    /// The payload was longer than the buffer.
-    pub truncated: bool,
-}
+/// One received sd_notify datagram: the executor's type ([`crate::exec::syscalls`]), so
+/// [`recv_datagram`] is `Syscalls::recv_datagram` as it stands.
+pub use crate::exec::syscalls::Datagram;
 
 /// `socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)`, `unlink(rel)`,
 /// `bind(rel)` (address length: the path without its NUL, as nix's), `setsockopt(

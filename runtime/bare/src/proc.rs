@@ -125,10 +125,7 @@ pub fn proc_stat(pid: u32) -> Option<Vec<u8>> {
 /// Field 4 of `/proc/<pid>/stat` (after the last `)`: `comm` may hold anything): the
 /// parent, so runsv can walk an sd_notify sender's ancestry.
 pub fn parent_of(pid: i32) -> Option<i32> {
-    let stat = proc_stat(u32::try_from(pid).ok()?)?;
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    let rest = core::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+    crate::exec::runsv_ready::parent_in_stat(&proc_stat(u32::try_from(pid).ok()?)?)
 }
 
 /// A second descriptor of the pipe behind `fd`, open the other way (`/proc/self/fd/<fd>`

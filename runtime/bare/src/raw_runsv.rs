@@ -76,12 +76,7 @@ impl Syscalls for RawKernel {
         sys::close(fd)
     }
     fn write_atomic(&mut self, tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicWriteError> {
-        file::write_atomic(tmp, dest, bytes).map_err(|e| match e {
-            file::AtomicWriteError::Open(e) => AtomicWriteError::Open(e),
-            file::AtomicWriteError::Write(e) => AtomicWriteError::Write(e),
-            file::AtomicWriteError::Partial => AtomicWriteError::Partial,
-            file::AtomicWriteError::Rename(e) => AtomicWriteError::Rename(e),
-        })
+        file::write_atomic(tmp, dest, bytes)
     }
     fn write_stderr(&mut self, line: &[u8]) {
         sys::write_all(2, line)
@@ -93,12 +88,7 @@ impl Syscalls for RawKernel {
         file::set_nonblock(fd, true)
     }
     fn recv_datagram(&mut self, fd: i32) -> Option<Datagram> {
-        notify::recv_datagram(fd, NOTIFY_BUFFER_MAX).map(|d| Datagram {
-            payload: d.payload,
-            pid: d.pid,
-            fds: d.fds,
-            truncated: d.truncated,
-        })
+        notify::recv_datagram(fd, NOTIFY_BUFFER_MAX)
     }
     fn parent_of(&mut self, pid: i32) -> Option<i32> {
         proc::parent_of(pid)
@@ -185,7 +175,7 @@ impl SetupSys for RawKernel {
                     buf.truncate(n);
                     return Ok(buf);
                 }
-                Err(Errno(ERANGE)) if size < 64 * 1024 => size *= 2,
+                Err(Errno(crate::exec::linux::ERANGE)) if size < 64 * 1024 => size *= 2,
                 Err(e) => return Err(e),
             }
         }
@@ -194,9 +184,6 @@ impl SetupSys for RawKernel {
         notify::bind_socket(path)
     }
 }
-
-/// `ERANGE`: a buffer too small for the current directory.
-const ERANGE: i32 = 34;
 
 /// The environment the kernel passed, as (name, value) pairs split as std's
 /// `env::vars_os` splits them: at the first `=` after the first byte (a name may start

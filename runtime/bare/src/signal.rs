@@ -30,8 +30,8 @@ pub const SIG_BLOCK: usize = 0;
 pub const SIG_UNBLOCK: usize = 1;
 /// `SIG_SETMASK` for [`sigprocmask`].
 pub const SIG_SETMASK: usize = 2;
-/// `SIGCHLD`: caught with `SA_NOCLDSTOP`.
-pub const SIGCHLD: i32 = 17;
+/// `SIGCHLD`: caught with `SA_NOCLDSTOP` (the executor's number, checked against libc).
+pub use crate::exec::linux::SIGCHLD;
 const SA_NOCLDSTOP: u64 = 1;
 const SA_RESTART: u64 = 0x1000_0000;
 const SA_RESTORER: u64 = 0x0400_0000;

@@ -20,6 +20,8 @@ mod nr {
     pub const EXECVE: usize = 59;
     pub const EXIT: usize = 60;
     pub const WAIT4: usize = 61;
+    pub const KILL: usize = 62;
+    pub const GETPID: usize = 39;
     pub const FORK: usize = 57;
     pub const CHDIR: usize = 80;
     pub const FCHDIR: usize = 81;
@@ -28,8 +30,6 @@ mod nr {
     pub const EXIT_GROUP: usize = 231;
     pub const INOTIFY_ADD_WATCH: usize = 254;
     pub const OPENAT: usize = 257;
-    pub const NEWFSTATAT: usize = 262;
-    pub const PPOLL: usize = 271;
     pub const INOTIFY_INIT1: usize = 294;
     pub const PIPE2: usize = 293;
     pub const CLOSE_RANGE: usize = 436;
@@ -138,18 +138,10 @@ pub fn fchdir(fd: i32) -> SysResult<()> {
     check(unsafe { syscall6(nr::FCHDIR, [fd as usize, 0, 0, 0, 0, 0]) }).map(|_| ())
 }
 
-/// `S_IFMT` and `S_IFDIR` of `st_mode`.
-const S_IFMT: u32 = 0o170000;
-const S_IFDIR: u32 = 0o040000;
-
-/// `stat(2)` (follows symlinks); whether it names a directory.
+/// `stat(2)` (follows symlinks); whether it names a directory. Over [`crate::file::stat`],
+/// the one `newfstatat` wrapper.
 pub fn stat_is_dir(path: &CStr) -> SysResult<bool> {
-    // struct stat is 144 bytes on x86_64; st_mode is the u32 at offset 24.
-    let mut st = [0u64; 18];
-    // SAFETY: path is NUL-terminated; st is large enough for struct stat.
-    unsafe { retry(nr::NEWFSTATAT, [AT_FDCWD, path.as_ptr() as usize, st.as_mut_ptr() as usize, 0, 0, 0]) }?;
-    let mode = st[3] as u32;
-    Ok(mode & S_IFMT == S_IFDIR)
+    crate::file::stat(path).map(|st| st.is_dir())
 }
 
 /// `getdents64(2)` into `buf`: the bytes filled (0 at the end of the directory).
@@ -256,22 +248,12 @@ pub fn inotify_add_watch(fd: i32, path: &CStr, mask: u32) -> SysResult<i32> {
 }
 
 /// `ppoll` on one descriptor for readability (`fd` < 0: none) until `timeout` (seconds,
-/// nanoseconds) or forever; whether it became readable.
+/// nanoseconds) or forever, keeping the signal mask; whether it became readable. Over
+/// [`crate::poll::ppoll`], the one `ppoll` wrapper.
 pub fn poll_readable(fd: i32, timeout: Option<(i64, i64)>) -> bool {
-    const POLLIN: i16 = 1;
-    #[repr(C)]
-    struct PollFd {
-        fd: i32,
-        events: i16,
-        revents: i16,
-    }
-    let mut pfd = PollFd { fd, events: POLLIN, revents: 0 };
-    // Mutable: `ppoll` writes the time left back into its timespec.
-    let mut ts = timeout.map(|(s, ns)| [s, ns]);
-    let tsp = ts.as_mut().map_or(0, |t| t.as_mut_ptr() as usize);
-    // SAFETY: one valid pollfd; tsp is null or a writable struct timespec; no signal mask.
-    let r = unsafe { syscall6(nr::PPOLL, [&mut pfd as *mut PollFd as usize, 1, tsp, 0, 8, 0]) };
-    r > 0 && pfd.revents & POLLIN != 0
+    use crate::poll::{ppoll, PollFd, POLLIN};
+    let mut pfd = [PollFd::new(fd, POLLIN)];
+    matches!(ppoll(&mut pfd, timeout, None), Ok(n) if n > 0) && pfd[0].revents & POLLIN != 0
 }
 
 /// A path as a NUL-terminated string (`EINVAL` if it holds a NUL, as runtime's `sys::cstr`).
@@ -297,11 +279,11 @@ pub unsafe fn syscall_retry(n: usize, a: [usize; 6]) -> SysResult<usize> {
 /// `getpid(2)`: the spawn window's owner, and `kill` to oneself from a handler.
 pub fn getpid() -> i32 {
     // SAFETY: no arguments.
-    (unsafe { syscall6(39, [0; 6]) }) as i32
+    (unsafe { syscall6(nr::GETPID, [0; 6]) }) as i32
 }
 
 /// `kill(2)` (a negative pid names a process group): how runsv's actions reach children.
 pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
     // SAFETY: plain number arguments.
-    check(unsafe { syscall6(62, [pid as isize as usize, sig as isize as usize, 0, 0, 0, 0]) }).map(|_| ())
+    check(unsafe { syscall6(nr::KILL, [pid as isize as usize, sig as isize as usize, 0, 0, 0, 0]) }).map(|_| ())
 }

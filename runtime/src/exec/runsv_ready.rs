@@ -83,8 +83,5 @@ pub(crate) fn recv_datagram(fd: i32) -> Option<Datagram> {
 /// Field 4 of `/proc/<pid>/stat` (after the last `)`, as `comm` may contain anything):
 /// the real kernel's [`Syscalls::parent_of`].
 pub(crate) fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+    parent_in_stat(&std::fs::read(format!("/proc/{pid}/stat")).ok()?)
 }

@@ -40,3 +40,5 @@ pub const S_IXUSR: u32 = 0o100;
 
 /// `ENOSYS`: a call the kernel (or a fake kernel) does not have.
 pub const ENOSYS: i32 = 38;
+/// `ERANGE`: a buffer too small (`getcwd`'s, for the service directory's path).
+pub const ERANGE: i32 = 34;

@@ -21,7 +21,7 @@ use model::runsv::{Action, Backoff, Config, ControlOutcome, Input, Program, Resu
 use model::spawn::Signal;
 use model::svcfiles::{self, SvcFile};
 
-use super::driver::{Interest, Io, Woke};
+use super::driver::{Interest, Io, Os, Trace, Woke};
 use super::linux::*;
 use super::runsv_adopt::AdoptIo;
 use super::runsv_ready::ReadyIo;
@@ -174,6 +174,29 @@ fn ok_fifo(os: &mut impl SetupSys, dir: &[u8], sup: &str) -> Result<i32, Fatal> 
     let path = c(&format!("{sup}/ok"));
     let _ = os.mkfifo(&path, 0o600);
     os.open_read(&path).map_err(|e| Fatal(text::fatal(dir, format!("unable to read {sup}/ok").as_bytes(), Some(e))))
+}
+
+/// runsv once its signals are installed: start-up in `dir` over `kernel` (`Err`: the
+/// message to print before exiting 111), the trace opened (`trace`, after start-up, so a
+/// failed start creates no trace file), then the driver loop over `os` until it ends with
+/// runsv's exit code. Both runsv mains (freestanding and hosted) are this call, so they
+/// cannot drift apart.
+pub fn supervise<K: SetupSys, O: Os>(
+    kernel: K,
+    dir: &[u8],
+    handled: Handled,
+    os: &mut O,
+    trace: impl FnOnce() -> Trace,
+) -> Result<i32, Fatal> {
+    let (mut io, config) = RunsvIo::setup(kernel, dir, handled)?;
+    let now = os.now();
+    let mut trace = trace();
+    let stop = io.stop();
+    let backoff = io.backoff();
+    trace.note(&(now, &config, stop, backoff));
+    let mut machine = Runsv::new(now, config).with_stop(stop).with_backoff(backoff);
+    let first = io.take_resume().into_iter().chain([Input::Start]).collect();
+    Ok(super::driver::run(&mut machine, &mut io, os, first, &mut trace))
 }
 
 impl<O: SetupSys> RunsvIo<O> {

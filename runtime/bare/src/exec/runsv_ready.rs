@@ -229,3 +229,24 @@ fn ancestors(os: &mut impl Syscalls, pid: i32) -> Vec<i32> {
     }
     out
 }
+
+/// Field 4 of a `/proc/<pid>/stat` (after the last `)`, as `comm` may hold anything): the
+/// parent. One parse for every kernel's [`Syscalls::parent_of`] (raw and std).
+pub fn parent_in_stat(stat: &[u8]) -> Option<i32> {
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    let rest = core::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parent_in_stat;
+
+    #[test]
+    fn parent_is_field_four_after_the_last_paren() {
+        assert_eq!(parent_in_stat(b"42 (a) b) S 7 42 42 0"), Some(7));
+        assert_eq!(parent_in_stat(b"42 (sh) S 1 42"), Some(1));
+        assert_eq!(parent_in_stat(b"42 (sh) S"), None);
+        assert_eq!(parent_in_stat(b"42 sh S 1"), None);
+    }
+}
