@@ -70,9 +70,13 @@ const STATIC_BINS: &[&str] = &["runsv", "runsvdir", "runsvchdir", "sv", "svlogd"
 const FREESTANDING_BINS: &[&str] = &["sv", "runsv"];
 
 /// Whether this build makes the `FREESTANDING_BINS` freestanding (the `bare` crate's
-/// condition: x86_64 Linux).
+/// condition: x86_64 Linux), unless built with `--cfg runit_hosted`, which selects their
+/// std mains there too: it exists so CI compiles and runs the mains other targets use
+/// (.ci/run).
 fn freestanding() -> bool {
-    env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux") && env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64")
+    env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux")
+        && env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64")
+        && env::var_os("CARGO_CFG_RUNIT_HOSTED").is_none()
 }
 
 /// Links the `FREESTANDING_BINS` as static PIEs with no start files and no libraries:

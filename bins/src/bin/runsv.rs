@@ -8,11 +8,11 @@
 //! `main` (`no_main`, so SIGPIPE keeps its inherited disposition), running the same
 //! executor over `runtime::os::Real`.
 #![no_main]
-#![cfg_attr(all(target_os = "linux", target_arch = "x86_64", not(test)), no_std)]
+#![cfg_attr(all(target_os = "linux", target_arch = "x86_64", not(test), not(runit_hosted)), no_std)]
 
 // (`not(test)`: `cargo clippy --all-targets` checks this file as a test too, where std's
 // panic handler is already there; the binary is never built as a test, see bins/Cargo.toml.)
-#[cfg(all(target_os = "linux", target_arch = "x86_64", not(test)))]
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(test), not(runit_hosted)))]
 mod freestanding {
     extern crate alloc;
 
@@ -51,7 +51,9 @@ mod freestanding {
     }
 }
 
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+// `--cfg runit_hosted` selects the hosted main on x86_64 Linux too: it exists so CI
+// compiles and runs this main (.ci/run), which no other installed target would.
+#[cfg(any(not(all(target_os = "linux", target_arch = "x86_64")), runit_hosted))]
 mod hosted {
     use model::runsv::text;
     use runtime::driver::{trace_from_env, RealOs};

@@ -13,11 +13,11 @@
 //! std program with a C `main` (`no_main`), which skips std's runtime start-up; argv
 //! still reaches `std::env::args_os` on Linux via glibc's init-array arguments.
 #![no_main]
-#![cfg_attr(all(target_os = "linux", target_arch = "x86_64", not(test)), no_std)]
+#![cfg_attr(all(target_os = "linux", target_arch = "x86_64", not(test), not(runit_hosted)), no_std)]
 
 // (`not(test)`: `cargo clippy --all-targets` checks this file as a test too, where std's
 // panic handler is already there; the binary is never built as a test, see bins/Cargo.toml.)
-#[cfg(all(target_os = "linux", target_arch = "x86_64", not(test)))]
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(test), not(runit_hosted)))]
 mod freestanding {
     extern crate alloc;
 
@@ -72,7 +72,9 @@ mod freestanding {
     }
 }
 
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+// `--cfg runit_hosted` selects the hosted main on x86_64 Linux too: it exists so CI
+// compiles and runs this main (.ci/run), which no other installed target would.
+#[cfg(any(not(all(target_os = "linux", target_arch = "x86_64")), runit_hosted))]
 mod hosted {
     use std::os::unix::ffi::OsStringExt;
 
