@@ -10,9 +10,6 @@ use model::errno::Errno;
 
 use crate::sys::{self, syscall6, SysResult};
 
-const NR_READ: usize = 0;
-const NR_DUP2: usize = 33;
-const NR_OPENAT: usize = 257;
 const NR_FSTAT_AT: usize = 262;
 const NR_FCNTL: usize = 72;
 const NR_FLOCK: usize = 73;
@@ -21,16 +18,13 @@ const NR_MKDIR: usize = 83;
 const NR_UNLINK: usize = 87;
 const NR_READLINK: usize = 89;
 const NR_CHOWN: usize = 92;
-const NR_UMASK: usize = 95;
 const NR_GETEGID: usize = 108;
 const NR_MKNODAT: usize = 259;
-const NR_UNLINKAT: usize = 263;
 const NR_RENAMEAT: usize = 264;
 const NR_FCHMODAT: usize = 268;
 
 /// `AT_FDCWD`.
 pub const AT_FDCWD: i32 = -100;
-const AT_SYMLINK_NOFOLLOW: usize = 0x100;
 const AT_EMPTY_PATH: usize = 0x1000;
 /// `O_CREAT`.
 pub const O_CREAT: usize = 0o100;
@@ -54,11 +48,6 @@ pub fn open_write(path: &CStr) -> SysResult<i32> {
     sys::open(path, sys::O_WRONLY | sys::O_NONBLOCK, 0)
 }
 
-/// `O_WRONLY | O_NONBLOCK | O_TRUNC | O_CREAT`, 0644: runit's `open_trunc`.
-pub fn open_trunc(path: &CStr) -> SysResult<i32> {
-    sys::open(path, sys::O_WRONLY | sys::O_NONBLOCK | O_TRUNC | O_CREAT, 0o644)
-}
-
 /// `O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT`, 0600: runit's `open_append` (the lock).
 pub fn open_append(path: &CStr) -> SysResult<i32> {
     sys::open(path, sys::O_WRONLY | sys::O_NONBLOCK | O_APPEND | O_CREAT, 0o600)
@@ -70,13 +59,6 @@ pub fn open_dir(path: &CStr) -> SysResult<i32> {
     sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY, 0)
 }
 
-/// `openat(dir, name, flags | O_CLOEXEC, mode)`, retried on EINTR.
-pub fn openat(dir: i32, name: &CStr, flags: usize, mode: usize) -> SysResult<i32> {
-    // SAFETY: name is NUL-terminated.
-    unsafe { sys::syscall_retry(NR_OPENAT, [dir as isize as usize, name.as_ptr() as usize, flags | sys::O_CLOEXEC, mode, 0, 0]) }
-        .map(|fd| fd as i32)
-}
-
 /// The first bytes (at most `max`) of a small file: [`open_read`], one `read`, `close`
 /// (runtime's `fs::read_small`: a FIFO where a setting file belongs yields nothing).
 pub fn read_small(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
@@ -86,18 +68,6 @@ pub fn read_small(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
     let _ = sys::close(fd);
     buf.truncate(n?);
     Ok(buf)
-}
-
-/// One `read` of up to `max` bytes appended to `buf`, retried on EINTR (runtime's
-/// `sys::read_append`: only the pages the kernel writes are touched).
-pub fn read_append(fd: i32, buf: &mut Vec<u8>, max: usize) -> SysResult<usize> {
-    buf.reserve(max);
-    let spare = buf.spare_capacity_mut();
-    // SAFETY: the spare capacity is writable for at least `max` bytes (reserved above).
-    let n = unsafe { sys::syscall_retry(NR_READ, [fd as usize, spare.as_mut_ptr() as usize, max, 0, 0, 0]) }?;
-    // SAFETY: the kernel initialised the first n (<= max) bytes of the spare capacity.
-    unsafe { buf.set_len(buf.len() + n) };
-    Ok(n)
 }
 
 /// `mkdir(path, mode)` (`supervise`, `event`, the log's supervise target).
@@ -133,17 +103,9 @@ pub struct FileStat {
 }
 
 impl FileStat {
-    /// Whether it is a FIFO.
-    pub fn is_fifo(&self) -> bool {
-        crate::exec::syscalls::mode_is_fifo(self.mode)
-    }
     /// Whether it is a directory.
     pub fn is_dir(&self) -> bool {
         crate::exec::syscalls::mode_is_dir(self.mode)
-    }
-    /// Whether the owner-execute bit is set (runit's test for control scripts).
-    pub fn owner_exec(&self) -> bool {
-        crate::exec::syscalls::mode_owner_exec(self.mode)
     }
 }
 
@@ -168,16 +130,6 @@ pub fn stat(path: &CStr) -> SysResult<FileStat> {
     fstatat_raw(AT_FDCWD, path, 0)
 }
 
-/// `newfstatat(dir, name, &st, 0)`: as `stat`, relative to `dir`.
-pub fn statat(dir: i32, name: &CStr) -> SysResult<FileStat> {
-    fstatat_raw(dir, name, 0)
-}
-
-/// `newfstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW)`: a link itself.
-pub fn lstatat(dir: i32, name: &CStr) -> SysResult<FileStat> {
-    fstatat_raw(dir, name, AT_SYMLINK_NOFOLLOW)
-}
-
 /// glibc's `fstat`: `newfstatat(fd, "", &st, AT_EMPTY_PATH)` (which pipe a recovered
 /// descriptor is).
 pub fn fstat(fd: i32) -> SysResult<FileStat> {
@@ -200,16 +152,7 @@ pub fn readlink(path: &CStr, max: usize) -> SysResult<Vec<u8>> {
 
 /// `renameat(AT_FDCWD, from, AT_FDCWD, to)` (runtime's `rename`).
 pub fn rename(from: &CStr, to: &CStr) -> SysResult<()> {
-    renameat2(AT_FDCWD, from, AT_FDCWD, to)
-}
-
-/// `renameat(dir, from, dir, to)`: within one directory.
-pub fn renameat(dir: i32, from: &CStr, to: &CStr) -> SysResult<()> {
-    renameat2(dir, from, dir, to)
-}
-
-fn renameat2(d1: i32, from: &CStr, d2: i32, to: &CStr) -> SysResult<()> {
-    let a = [d1 as isize as usize, from.as_ptr() as usize, d2 as isize as usize, to.as_ptr() as usize, 0, 0];
+    let a = [AT_FDCWD as isize as usize, from.as_ptr() as usize, AT_FDCWD as isize as usize, to.as_ptr() as usize, 0, 0];
     // SAFETY: both paths are NUL-terminated.
     sys::result(unsafe { syscall6(NR_RENAMEAT, a) }).map(|_| ())
 }
@@ -218,12 +161,6 @@ fn renameat2(d1: i32, from: &CStr, d2: i32, to: &CStr) -> SysResult<()> {
 pub fn unlink(path: &CStr) -> SysResult<()> {
     // SAFETY: path is NUL-terminated.
     sys::result(unsafe { syscall6(NR_UNLINK, [path.as_ptr() as usize, 0, 0, 0, 0, 0]) }).map(|_| ())
-}
-
-/// `unlinkat(dir, name, 0)`: a file (not a directory) in `dir`.
-pub fn unlinkat(dir: i32, name: &CStr) -> SysResult<()> {
-    // SAFETY: name is NUL-terminated.
-    sys::result(unsafe { syscall6(NR_UNLINKAT, [dir as isize as usize, name.as_ptr() as usize, 0, 0, 0, 0]) }).map(|_| ())
 }
 
 /// `flock(fd, op)`, retried on EINTR only when it may wait (as runtime's `sys::flock`).
@@ -289,12 +226,6 @@ pub fn getegid() -> u32 {
     (unsafe { syscall6(NR_GETEGID, [0; 6]) }) as u32
 }
 
-/// `umask(2)`: sets the mask, returns the old one.
-pub fn umask(mask: u32) -> u32 {
-    // SAFETY: plain number argument.
-    (unsafe { syscall6(NR_UMASK, [mask as usize, 0, 0, 0, 0, 0]) }) as u32
-}
-
 /// `getcwd(2)` into `buf`: the length of the path written (without its NUL); `ERANGE`
 /// if it does not fit (std's `current_dir` starts with 512 bytes).
 pub fn getcwd(buf: &mut [u8]) -> SysResult<usize> {
@@ -346,10 +277,4 @@ pub fn write_atomic(tmp: &CStr, dest: &CStr, bytes: &[u8]) -> Result<(), AtomicW
 /// `pipe2(O_CLOEXEC)`: (read, write), as runtime's `sys::pipe(false)`.
 pub fn pipe() -> SysResult<(i32, i32)> {
     sys::pipe2(sys::O_CLOEXEC)
-}
-
-/// `dup2(from, to)`.
-pub fn dup2(from: i32, to: i32) -> SysResult<()> {
-    // SAFETY: plain number arguments.
-    sys::result(unsafe { syscall6(NR_DUP2, [from as usize, to as usize, 0, 0, 0, 0]) }).map(|_| ())
 }

@@ -103,18 +103,11 @@ fn opens_use_runits_flags_and_modes() {
     assert_eq!(fd_flags(fd) & want, want);
     assert_eq!(std::fs::metadata(&lock).unwrap().permissions().mode() & 0o077, 0, "0600 before the umask");
     sys::close(fd).unwrap();
-    let fd = file::open_trunc(&c(dir.join("t"))).unwrap();
-    let want = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    assert_eq!(fd_flags(fd) & want, want);
-    sys::close(fd).unwrap();
     let fd = file::open_read(&c(&lock)).unwrap();
     assert_eq!(fd_flags(fd) & (libc::O_ACCMODE | libc::O_NONBLOCK | libc::O_CLOEXEC), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC);
     sys::close(fd).unwrap();
     let fd = file::open_dir(&c(&dir)).unwrap();
     assert_ne!(fd_flags(fd) & libc::O_DIRECTORY, 0);
-    let at = file::openat(fd, c"t", sys::O_RDONLY, 0).unwrap();
-    assert_ne!(fd_flags(at) & libc::O_CLOEXEC, 0);
-    sys::close(at).unwrap();
     sys::close(fd).unwrap();
     // A FIFO for writing without a reader: ENXIO (runit's open_write).
     file::mkfifo(&c(dir.join("fifo")), 0o600).unwrap();
@@ -124,9 +117,6 @@ fn opens_use_runits_flags_and_modes() {
     let w = file::open_write(&c(dir.join("fifo"))).unwrap();
     assert_eq!(sys::write(w, b"u"), Ok(1));
     assert_eq!(file::read_small(&c(&lock), 8), Ok(Vec::new()));
-    let mut buf = Vec::new();
-    assert_eq!(file::read_append(r, &mut buf, 16), Ok(1));
-    assert_eq!(buf, b"u");
     sys::close(r).unwrap();
     sys::close(w).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
@@ -140,28 +130,23 @@ fn stat_fields_match_std() {
     let m = std::fs::metadata(&f).unwrap();
     let st = file::stat(&c(&f)).unwrap();
     assert_eq!((st.mode, st.dev, st.ino, st.uid, st.gid, st.size, st.mtime), (m.mode(), m.dev(), m.ino(), m.uid(), m.gid(), 5, m.mtime()));
-    assert!(!st.is_dir() && !st.is_fifo() && !st.owner_exec());
-    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o744)).unwrap();
-    assert!(file::stat(&c(&f)).unwrap().owner_exec());
+    assert!(!st.is_dir());
     let dfd = file::open_dir(&c(&dir)).unwrap();
-    assert_eq!(file::statat(dfd, c"f").unwrap().ino, m.ino());
     std::os::unix::fs::symlink("f", dir.join("l")).unwrap();
-    assert_eq!(file::lstatat(dfd, c"l").unwrap().mode & file::S_IFMT, libc::S_IFLNK);
-    assert_eq!(file::statat(dfd, c"l").unwrap().ino, m.ino());
     assert!(file::fstat(dfd).unwrap().is_dir());
     let (r, w) = file::pipe().unwrap();
     let (sr, sw) = (file::fstat(r).unwrap(), file::fstat(w).unwrap());
-    assert!(sr.is_fifo() && sr.ino == sw.ino && sr.dev == sw.dev);
+    assert!(sr.mode & file::S_IFMT == file::S_IFIFO && sr.ino == sw.ino && sr.dev == sw.dev);
     assert_eq!(file::stat(&c(dir.join("none"))), Err(Errno::ENOENT));
     // readlink within and beyond the buffer.
     assert_eq!(file::readlink(&c(dir.join("l")), 256), Ok(b"f".to_vec()));
     std::os::unix::fs::symlink("x".repeat(300), dir.join("long")).unwrap();
     assert_eq!(file::readlink(&c(dir.join("long")), 256), Err(Errno::ENAMETOOLONG));
-    // renameat / unlinkat / unlink / rename.
-    file::renameat(dfd, c"f", c"g").unwrap();
+    // rename / unlink.
+    file::rename(&c(&f), &c(dir.join("g"))).unwrap();
     assert!(dir.join("g").exists() && !f.exists());
     file::rename(&c(dir.join("g")), &c(&f)).unwrap();
-    file::unlinkat(dfd, c"l").unwrap();
+    file::unlink(&c(dir.join("l"))).unwrap();
     file::unlink(&c(&f)).unwrap();
     assert!(!f.exists() && std::fs::symlink_metadata(dir.join("l")).is_err());
     for fd in [dfd, r, w] {
@@ -218,18 +203,9 @@ fn locks_nonblocking_flag_and_fifodir() {
 }
 
 #[test]
-fn getcwd_and_umask() {
+fn getcwd_within_and_beyond_the_buffer() {
     let mut buf = [0u8; 512];
     let n = file::getcwd(&mut buf).unwrap();
     assert_eq!(&buf[..n], std::env::current_dir().unwrap().as_os_str().as_encoded_bytes());
     assert_eq!(file::getcwd(&mut [0u8; 1]), Err(Errno(libc::ERANGE)));
-    let code = in_fork(|| {
-        let old = file::umask(0o027);
-        if file::umask(old) == 0o027 {
-            0
-        } else {
-            1
-        }
-    });
-    assert_eq!(code, 0);
 }

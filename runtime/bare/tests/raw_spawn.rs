@@ -369,9 +369,10 @@ fn a_signal_in_the_child_before_exec_kills_it_without_reaching_the_parent_and_th
         let Ok((_r, w)) = sys::pipe2(sys::O_CLOEXEC | sys::O_NONBLOCK) else { return 11 };
         while sys::write(w, &[0u8; 4096]).is_ok() {}
         while sys::write(w, &[0u8; 1]).is_ok() {}
-        // SAFETY: dup of a plain descriptor: stderr kept to print the figure after.
+        // SAFETY (both blocks): dup and dup2 of plain descriptors of this forked child;
+        // stderr kept to print the figure after.
         let stderr = unsafe { libc::dup(2) };
-        if stderr < 0 || bare::file::set_nonblock(w, false).is_err() || bare::file::dup2(w, 2).is_err() {
+        if stderr < 0 || bare::file::set_nonblock(w, false).is_err() || unsafe { libc::dup2(w, 2) } < 0 {
             return 12;
         }
         let me = sys::getpid();
@@ -428,7 +429,8 @@ fn a_signal_in_the_child_before_exec_kills_it_without_reaching_the_parent_and_th
             return 17;
         }
         let Some(used) = child_stack_high_water() else { return 18 };
-        let _ = bare::file::dup2(stderr, 2);
+        // SAFETY: dup2 on plain descriptors of this forked child.
+        unsafe { libc::dup2(stderr, 2) };
         eprintln!("child stack high-water mark: {used} of {CHILD_STACK} bytes");
         if used == 0 || used > CHILD_STACK / 2 {
             return 19;
