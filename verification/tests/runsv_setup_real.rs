@@ -3,7 +3,8 @@
 //! kernel's socket calls in runtime/src/exec/runsv_ready.rs): what a user sees in
 //! the service directory afterwards (`supervise/` and its modes, the lock held, the FIFOs,
 //! the `supervise/notify` socket), what `./run` gets (its log pipe, its notification pipe,
-//! `NOTIFY_SOCKET`), and runit's messages on the error paths.
+//! `NOTIFY_SOCKET`), runit's messages on the error paths, and `supervise` (start-up, trace,
+//! driver loop) as both runsv mains call it.
 //!
 //! Start-up changes the process's directory and prints warnings on fd 2, so every test holds
 //! [`CWD`] while it runs; each works in its own directory under the temporary directory
