@@ -3,7 +3,8 @@
 //! kernel's socket calls in runtime/src/exec/runsv_ready.rs): what a user sees in
 //! the service directory afterwards (`supervise/` and its modes, the lock held, the FIFOs,
 //! the `supervise/notify` socket), what `./run` gets (its log pipe, its notification pipe,
-//! `NOTIFY_SOCKET`), and runit's messages on the error paths.
+//! `NOTIFY_SOCKET`), runit's messages on the error paths, and `supervise` (start-up, trace,
+//! driver loop) as both runsv mains call it.
 //!
 //! Start-up changes the process's directory and prints warnings on fd 2, so every test holds
 //! [`CWD`] while it runs; each works in its own directory under the temporary directory
@@ -1091,4 +1092,71 @@ fn kill_one(pid: i32) {
     assert!(pid > 1 && pid as u32 != std::process::id(), "refusing to signal pid {pid}");
     // SAFETY: kill(2) of one positive pid, checked above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill {pid}");
+}
+
+/// The clock and wait of [`supervise_runs_start_up_then_the_loop_until_exit`]: the first
+/// wait writes `x` into `supervise/control` the way `sv` would and reports every polled
+/// descriptor readable; a loop that waits more than [`MAX_WAITS`] times fails the test.
+struct ExitOnFirstWait {
+    waits: usize,
+}
+
+const MAX_WAITS: usize = 10;
+
+impl runtime::driver::Os for ExitOnFirstWait {
+    fn now(&mut self) -> model::Now {
+        model::Now::default()
+    }
+    fn wait(
+        &mut self,
+        interests: &[runtime::driver::Interest],
+        _now: model::Now,
+        _deadline: Option<model::Mono>,
+    ) -> (Vec<Ready>, SignalSet) {
+        self.waits += 1;
+        assert!(self.waits <= MAX_WAITS, "runsv did not exit after `x` on a down service");
+        if self.waits == 1 {
+            send(Path::new("supervise/control"), b'x');
+        }
+        (interests.iter().filter(|i| i.read).map(|i| Ready { fd: i.fd, readable: true, writable: false }).collect(), SignalSet(0))
+    }
+}
+
+/// A trace kept in memory, shared with the test.
+struct SharedTrace(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl runtime::driver::TraceSink for SharedTrace {
+    fn line(&mut self, line: &[u8]) {
+        self.0.borrow_mut().extend_from_slice(line);
+    }
+}
+
+/// `supervise`, the one call both runsv mains make: start-up in the directory (its
+/// `supervise/` and status appear), the trace opened after it with the start-up note, then
+/// the driver loop over the given clock and wait until the machine exits — here a `down`
+/// service told `x`, runsv's exit 0 after one wait.
+#[test]
+fn supervise_runs_start_up_then_the_loop_until_exit() {
+    let s = Scratch::new("supervise");
+    let svc = s.service("svc");
+    std::fs::write(svc.join("down"), "").expect("down");
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = SharedTrace(lines.clone());
+    let mut os = ExitOnFirstWait { waits: 0 };
+    let handled = Handled { all: Vec::new(), stray_unblock: Vec::new() };
+    let (r, printed) = captured(|| {
+        runtime::exec::runsv::supervise(runtime::os::Real, &bytes(&svc), handled, &mut os, || runtime::driver::Trace::to(Box::new(sink)))
+    });
+    match r {
+        Ok(code) => assert_eq!(code, 0, "runsv's exit code after `x`"),
+        Err(Fatal(m)) => panic!("start-up failed: {}", text(&m)),
+    }
+    assert_eq!(text(&printed), "");
+    assert_eq!(os.waits, 1, "the loop waited once, then read `x`");
+    let (t, mode) = kind(&svc.join("supervise"));
+    assert!(t.is_dir() && mode == 0o700, "supervise: {t:?} {mode:o}");
+    assert_eq!(std::fs::read(svc.join("supervise/status")).expect("supervise/status").len(), 20, "status written");
+    let trace = text(&lines.borrow());
+    assert!(trace.starts_with("note "), "the trace starts with the start-up note: {trace}");
+    assert!(trace.contains("Control(Main, 120)"), "`x` fed to the machine: {trace}");
 }
