@@ -363,7 +363,7 @@ fn properties() -> Vec<Property<S>> {
     // whose death reached the limit ends in giving up instead.
     p.push(Property::eventually_within(
         "wanted up runs again within 5 s + the longest pause with backoff",
-        |s| s.backoff.opted_in() && main_wanted_down_any(s) && s.m.deaths().verdict != Verdict::GiveUp,
+        |s| s.backoff.opted_in() && main_wanted_down_any(s) && !matches!(s.m.deaths().verdict, Verdict::GiveUp(_)),
         |s| s.m.slot(Slot::Main).is_some_and(|m| m.state() == RunState::Run),
         FAIR_STEPS,
         WITHIN_5S + BACKOFF.longest().as_millis(),

@@ -703,6 +703,36 @@ fn regression_backoff_window_end_opens_a_new_window() {
     assert!(r.deaths.given_up && r.main.pid == 0, "gave up: {:?}", r.main);
 }
 
+/// Found by a fresh-seed run (seed 2438612847): a quick death that would give up (one
+/// restart allowed in 5 s) while `d` arrives during its `./finish`. Nothing is given up
+/// (the want is down), and the death's own growth pause (2 s, the second quick death)
+/// still holds the start `u` asks for, as it would without the limit; the model once fell
+/// back to runit's 1 s.
+#[test]
+fn regression_averted_give_up_keeps_the_deaths_pause() {
+    let b = Backoff {
+        delay: None,
+        steps: 3,
+        max_delay: Some(Span::from_secs(8)),
+        limit: Some(Limit { count: 1, interval: Span::from_secs(5) }),
+    };
+    let finish_exit = Step {
+        event: Event::ChildExit { slot: Slot::Main, status: 0, finish: true },
+        replies: Replies { spawn_ok: vec![true, true], control: vec![] },
+    };
+    let steps = [
+        exit0(),
+        step(Event::Tick(1000)),
+        finish_exit,
+        step(Event::Control(Slot::Main, b'd')),
+        exit0(),
+        step(Event::Control(Slot::Main, b'u')),
+    ];
+    let (w, r) = run_both_backoff(b, &steps);
+    assert!(!r.deaths.given_up && r.main.pid == 0, "not given up, not started yet: {:?}", r.main);
+    assert_eq!(w.m.poll_deadline(), Some(r.now.mono + Span::from_secs(2)), "the 2 s pause holds the start: {:?}", w.effects);
+}
+
 /// Growth and give-up end to end: pauses of 1 s, 2 s, 4 s (steps 2 to 4 s), a give-up after
 /// three restarts in 60 s, left by `u` with a fresh count, the start 1 s after the death.
 #[test]

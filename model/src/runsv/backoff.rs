@@ -157,8 +157,10 @@ pub enum Verdict {
     Runit,
     /// Pause this long (≥ 1 s) after the cycle ends.
     Delay(Span),
-    /// Give up (if still wanted up when the cycle ends).
-    GiveUp,
+    /// Give up (if still wanted up when the cycle ends). If a command took the want down
+    /// before the cycle ended, nothing is given up and the death's own pause (its
+    /// [`Verdict::Delay`], if it was quick) still applies, as it would without the limit.
+    GiveUp(Option<Span>),
 }
 
 /// What runsv remembers of the main slot's recent deaths.
@@ -236,10 +238,11 @@ impl Runsv {
                 false
             }
         };
-        d.verdict = match (give_up, quick && b.delays()) {
-            (true, _) => Verdict::GiveUp,
-            (false, true) => Verdict::Delay(b.delay_after(d.quick)),
-            (false, false) => Verdict::Runit,
+        let pause = (quick && b.delays()).then(|| b.delay_after(d.quick));
+        d.verdict = match (give_up, pause) {
+            (true, pause) => Verdict::GiveUp(pause),
+            (false, Some(p)) => Verdict::Delay(p),
+            (false, None) => Verdict::Runit,
         };
     }
 
@@ -253,17 +256,19 @@ impl Runsv {
         self.deaths.armed = None;
         match verdict {
             Verdict::Runit => down(runit),
-            Verdict::Delay(d) => {
-                self.deaths.armed = Some((now.mono + d, d));
-                down(Some(now.mono + d))
-            }
             // The start a command makes later still waits out 1 s after this death (after
             // any death the files count, delays never go below runit's throttle).
-            Verdict::GiveUp if self.main.want == Want::Up => {
+            Verdict::GiveUp(_) if self.main.want == Want::Up => {
                 self.main.want = Want::Down;
                 Phase::GivenUp { not_before: Some(now.mono + RESTART_THROTTLE) }
             }
-            Verdict::GiveUp => down(runit),
+            // A command took the want down before the cycle ended: no give-up, and the
+            // death's own pause, as without the limit.
+            Verdict::Delay(d) | Verdict::GiveUp(Some(d)) => {
+                self.deaths.armed = Some((now.mono + d, d));
+                down(Some(now.mono + d))
+            }
+            Verdict::GiveUp(None) => down(runit),
         }
     }
 
