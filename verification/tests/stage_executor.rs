@@ -14,7 +14,7 @@ use runtime::driver::{self, Os, Trace, Turn};
 use runtime::exec::stage::{StageIo, StagePaths};
 use runtime::fs::AtomicWriteError;
 use runtime::latch::SignalSet;
-use runtime::os::{Datagram, StageSyscalls, Syscalls};
+use runtime::os::{StageSyscalls, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 use runtime::wait::{Interest, Ready};
 
@@ -60,17 +60,8 @@ impl Syscalls for Console {
     fn write_stderr(&mut self, line: &[u8]) {
         self.lines.push(line.to_vec());
     }
-    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
-        Err(Errno::EMFILE)
-    }
     fn set_nonblock(&mut self, _: i32) -> Result<(), Errno> {
         Ok(())
-    }
-    fn recv_datagram(&mut self, _: i32) -> Option<Datagram> {
-        None
-    }
-    fn parent_of(&mut self, _: i32) -> Option<i32> {
-        None
     }
 }
 

@@ -16,7 +16,7 @@ use runtime::driver::{self, Os, Trace, Turn};
 use runtime::exec::svlogd::SvlogdIo;
 use runtime::fs::AtomicWriteError;
 use runtime::latch::SignalSet;
-use runtime::os::{Datagram, LogSyscalls, Syscalls};
+use runtime::os::{LogSyscalls, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 use runtime::wait::{Interest, Ready};
 
@@ -65,17 +65,8 @@ impl Syscalls for Fake {
     fn write_stderr(&mut self, line: &[u8]) {
         self.stderr.push(line.to_vec());
     }
-    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
-        Err(Errno::EMFILE)
-    }
     fn set_nonblock(&mut self, _: i32) -> Result<(), Errno> {
         Ok(())
-    }
-    fn recv_datagram(&mut self, _: i32) -> Option<Datagram> {
-        None
-    }
-    fn parent_of(&mut self, _: i32) -> Option<i32> {
-        None
     }
 }
 

@@ -29,7 +29,7 @@ use runtime::driver::{self, Io, Os, Trace, Turn};
 use runtime::exec::stage::{StageIo, StagePaths};
 use runtime::fs::AtomicWriteError;
 use runtime::latch::SignalSet;
-use runtime::os::{Datagram, StageSyscalls, Syscalls};
+use runtime::os::{StageSyscalls, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 use runtime::wait::{Interest, Ready};
 
@@ -345,17 +345,8 @@ impl Syscalls for StageSys {
     fn write_stderr(&mut self, line: &[u8]) {
         self.0.borrow_mut().note(("stderr", line));
     }
-    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
-        Err(Errno::EMFILE)
-    }
     fn set_nonblock(&mut self, _fd: i32) -> Result<(), Errno> {
         Ok(())
-    }
-    fn recv_datagram(&mut self, _fd: i32) -> Option<Datagram> {
-        None
-    }
-    fn parent_of(&mut self, _pid: i32) -> Option<i32> {
-        None
     }
 }
 

@@ -48,15 +48,26 @@ pub trait Syscalls {
     /// One diagnostic line to fd 2 in one `write(2)` (what the fake records as stderr).
     fn write_stderr(&mut self, line: &[u8]);
     /// A pipe (both ends close-on-exec): each `./run` gets a fresh notification-fd pipe.
-    fn pipe(&mut self) -> SysResult<(i32, i32)>;
+    ///
+    /// The readiness calls (`pipe`, `recv_datagram`, `parent_of`) default to a kernel that
+    /// offers none (no descriptor to spare, no datagram, no ancestry), so a fake that does
+    /// not model readiness (runsvdir's, svlogd's, stage's) needs nothing; the real kernels
+    /// and runsv's fakes implement them.
+    fn pipe(&mut self) -> SysResult<(i32, i32)> {
+        Err(Errno::EMFILE)
+    }
     /// Makes `fd` non-blocking: a notification pipe is read without ever blocking runsv.
     fn set_nonblock(&mut self, fd: i32) -> SysResult<()>;
     /// Receives one queued sd_notify datagram with the sender's credentials, or `None`:
     /// where the simulator injects lost, duplicated and forged notifications.
-    fn recv_datagram(&mut self, fd: i32) -> Option<Datagram>;
+    fn recv_datagram(&mut self, _fd: i32) -> Option<Datagram> {
+        None
+    }
     /// The parent of `pid` (from `/proc`): a notification is accepted from the child's
     /// descendants, so runsv walks the sender's ancestry.
-    fn parent_of(&mut self, pid: i32) -> Option<i32>;
+    fn parent_of(&mut self, _pid: i32) -> Option<i32> {
+        None
+    }
     /// This process's environment as (name, value) pairs, read when `./run` is spawned
     /// with sd_notify variables of its own (the rest of the environment is passed on).
     /// The default (a fake kernel's) is empty.

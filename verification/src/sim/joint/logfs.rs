@@ -18,7 +18,7 @@ use model::svlogd::config::Udp;
 use model::svlogd::UdpOutcome;
 use model::time::{Mono, Span};
 use runtime::fs::AtomicWriteError;
-use runtime::os::{Datagram, LogSyscalls, Syscalls};
+use runtime::os::{LogSyscalls, Syscalls};
 use runtime::process::{Reaped, SpawnSpec};
 
 use super::world::World;
@@ -217,17 +217,8 @@ impl Syscalls for JointLogSys {
             w.note(("svlogd stderr", me, line));
         });
     }
-    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
-        Err(Errno::EMFILE)
-    }
     fn set_nonblock(&mut self, _fd: i32) -> Result<(), Errno> {
         Ok(())
-    }
-    fn recv_datagram(&mut self, _fd: i32) -> Option<Datagram> {
-        None
-    }
-    fn parent_of(&mut self, _pid: i32) -> Option<i32> {
-        None
     }
 }
 

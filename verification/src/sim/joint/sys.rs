@@ -444,17 +444,8 @@ impl Syscalls for JointDirSys {
     fn write_stderr(&mut self, line: &[u8]) {
         self.0.borrow_mut().note(("runsvdir stderr", line));
     }
-    fn pipe(&mut self) -> Result<(i32, i32), Errno> {
-        Err(Errno::EMFILE)
-    }
     fn set_nonblock(&mut self, _fd: i32) -> Result<(), Errno> {
         Ok(())
-    }
-    fn recv_datagram(&mut self, _fd: i32) -> Option<Datagram> {
-        None
-    }
-    fn parent_of(&mut self, _pid: i32) -> Option<i32> {
-        None
     }
 }
 
